@@ -1,0 +1,12 @@
+"""maturity-analysis: the 满期客户二次开发 programme's tables, targets, tracking and reports."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .plan import Plan, load_plan
+
+try:
+    __version__ = version("maturity-analysis")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = ["Plan", "__version__", "load_plan"]
