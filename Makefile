@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 DATA ?= sample
 PERIOD ?= 2013
 JOBS ?=
+SCHEDULER ?=
+QUICK ?=
 PYTEST_ARGS ?=
 
 .PHONY: help venv data reports test lint lab bench clean
@@ -30,9 +32,9 @@ data/raw/sample/policies.xlsx: | $(STAMP)
 data: $(STAMP) ## generate the sample dataset into data/raw/sample/
 	$(BIN)/maturity-analysis sample --out data/raw/sample
 
-reports: $(STAMP) ## build every branch's reports (DATA=name, PERIOD=2013Q2, JOBS=n)
+reports: $(STAMP) ## build every branch's reports (DATA=name, PERIOD=2013Q2, JOBS=n, SCHEDULER=tcp://host:8786)
 	@if [ "$(DATA)" = sample ] && [ ! -f data/raw/sample/policies.xlsx ]; then $(BIN)/maturity-analysis sample --out data/raw/sample; fi
-	$(BIN)/maturity-analysis reports --dataset $(DATA) --period $(PERIOD) $(if $(JOBS),--jobs $(JOBS))
+	$(BIN)/maturity-analysis reports --dataset $(DATA) --period $(PERIOD) $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 test: $(STAMP) ## run the test suite (notebooks included)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
@@ -44,8 +46,8 @@ lint: $(STAMP) ## lint code and notebooks with ruff
 lab: $(STAMP) ## start JupyterLab with the project's environment
 	$(BIN)/jupyter lab notebooks
 
-bench: $(STAMP) ## run the benchmarks, write benchmarks/RESULTS.md
-	$(BIN)/python benchmarks/run.py
+bench: $(STAMP) ## run the benchmarks, write benchmarks/RESULTS.md (QUICK=1: a smaller set)
+	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick)
 
 clean: ## remove generated data, reports and caches (keeps .venv)
 	rm -rf data/processed/* data/raw/sample reports/* .pytest_cache

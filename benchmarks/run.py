@@ -1,0 +1,590 @@
+"""``make bench``: time the report fan-out, the tables at scale and the report sizes.
+
+Writes ``benchmarks/RESULTS.md`` (``--quick``: ``benchmarks/work/RESULTS-quick.md``) with the
+machine it ran on. Every figure is a whole child process, timed from here: its wall time and,
+from ``wait4``, its peak resident memory (the largest single process among it and the
+children it waited for). Scaled inputs and scratch output live in ``benchmarks/work/``
+(gitignored); generating the inputs is not timed.
+
+1. Fan-out: the same notebook x branch jobs run (a) naively, one ``papermill`` command then one
+   ``jupyter nbconvert --to html --no-input`` per job, and (b) by ``maturity-analysis reports
+   --force``, alternately: runner (warm-up, untimed), then naive, runner, naive, runner ...
+2. Tables at scale: the sample generator scaled to 100,000 / 1,000,000 / 10,000,000 policies as
+   CSV; ``prepare`` of each, then every plan table from the prepared parquet, each in a fresh
+   process.
+3. Report size: every HTML report of a full ``reports`` run over the sample (all branches + ALL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "work"
+BIN = Path(sys.executable).parent
+DATASET = "sample"
+PERIOD = "2013"
+MB = 1024 * 1024
+
+GOAL_SPEEDUP = 10.0
+GOAL_TABLES_S = 10.0
+GOAL_TABLES_MB = 4096.0
+GOAL_PREPARE_S = 120.0
+GOAL_HTML_MB = 1.5
+GOAL_ROWS = 10_000_000
+TABLES = ("table1", "table2", "table3", "table4", "segment_table", "maturity_product_table")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured child process."""
+
+    wall: float
+    rc: int
+    peak_mb: float
+    user: float
+    sys: float
+
+
+def measure(cmd: list[str], log: Path, cwd: Path = ROOT) -> Run:
+    """Run ``cmd`` to completion with output appended to ``log``; time it and read its peak RSS."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        out.write(f"\n$ {' '.join(map(str, cmd))}\n".encode())
+        out.flush()
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(c) for c in cmd], cwd=cwd, stdout=out, stderr=out, stdin=subprocess.DEVNULL
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Run(wall, proc.returncode, usage.ru_maxrss / 1024, usage.ru_utime, usage.ru_stime)
+
+
+def run_checked(cmd: list[str], log: Path) -> Run:
+    """``measure`` a step the benchmark cannot go on without; stop with the log's tail if it fails."""
+    result = measure(cmd, log)
+    if result.rc != 0:
+        tail = log.read_text(errors="replace").splitlines()[-30:]
+        sys.exit(f"failed (exit {result.rc}): {' '.join(map(str, cmd))}\n" + "\n".join(tail))
+    return result
+
+
+def say(message: str) -> None:
+    """Progress on stderr, with the time of day."""
+    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+# -- machine --------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, str]:
+    """Cores, memory, CPU, versions and the commit measured."""
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    mem_kb = int(next(line.split()[1] for line in meminfo if line.startswith("MemTotal")))
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "?",
+    )
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    info = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit or "?",
+        "cores": f"{os.cpu_count()} ({len(os.sched_getaffinity(0))} usable), {cpu}",
+        "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "OS": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+    }
+    for package in (
+        "maturity-analysis",
+        "pandas",
+        "numpy",
+        "pyarrow",
+        "papermill",
+        "nbconvert",
+        "nbclient",
+        "ipykernel",
+        "matplotlib",
+        "dask",
+        "distributed",
+    ):
+        try:
+            info[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            info[package] = "not installed"
+    return info
+
+
+# -- 1. fan-out -----------------------------------------------------------------------------
+
+
+def ensure_sample(log: Path) -> None:
+    """Generate and prepare the sample dataset when it is missing (not timed)."""
+    if not (ROOT / "data" / "raw" / DATASET).is_dir():
+        say("generating the sample dataset")
+        run_checked(
+            [BIN / "maturity-analysis", "sample", "--out", ROOT / "data/raw" / DATASET], log
+        )
+    say("preparing the sample dataset")
+    run_checked([BIN / "maturity-analysis", "prepare", ROOT / "data/raw" / DATASET], log)
+
+
+def pick_branches(count: int) -> list[str]:
+    """``ALL`` and the ``count - 1`` largest branches of the sample (ties by code)."""
+    from maturity_analysis.load import read_dataset
+
+    sizes = read_dataset(DATASET)["branch_code"].astype(str).value_counts()
+    ranked = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
+    return ["ALL", *sorted(code for code, _ in ranked[: count - 1])]
+
+
+def runner_cmd(out: Path, branches: list[str] | None) -> list:
+    """The project's runner over ``branches`` (None: every branch) into ``out``."""
+    cmd = [
+        BIN / "maturity-analysis",
+        "reports",
+        "--dataset",
+        DATASET,
+        "--period",
+        PERIOD,
+        "--out",
+        out,
+        "--force",
+    ]
+    return cmd + (["--branch", *branches] if branches else [])
+
+
+def reports_in(out: Path) -> list[Path]:
+    """The rendered HTML reports of a runner output folder (not the index)."""
+    return sorted(p for p in out.rglob("*.html") if p.name != "index.html")
+
+
+def run_naive(jobs: list[tuple[Path, str]], out: Path, log: Path) -> tuple[float, int]:
+    """Each job through the papermill CLI, then nbconvert to HTML; total wall time, failures."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    failed = 0
+    start = time.perf_counter()
+    for notebook, branch in jobs:
+        executed = out / f"{branch}-{notebook.name}"
+        ran = measure(
+            [
+                BIN / "papermill",
+                notebook,
+                executed,
+                "-r",
+                "dataset",
+                DATASET,
+                "-r",
+                "branch",
+                branch,
+                "-r",
+                "period",
+                PERIOD,
+            ],
+            log,
+        )
+        if ran.rc == 0:
+            ran = measure(
+                [BIN / "jupyter", "nbconvert", "--to", "html", "--no-input", executed], log
+            )
+        failed += ran.rc != 0
+    return time.perf_counter() - start, failed
+
+
+def fanout(branches_n: int, rounds: int, log: Path) -> dict:
+    """Naive loop vs runner on the same jobs, alternately; then a full run for report sizes."""
+    ensure_sample(log)
+    branches = pick_branches(branches_n)
+    scratch = Path(tempfile.mkdtemp(prefix="fanout-", dir=WORK))
+    runner_out = scratch / "runner"
+    say(f"runner warm-up over {len(branches)} branches (untimed)")
+    warm = measure(runner_cmd(runner_out, branches), log)
+    produced = reports_in(runner_out)
+    notebooks = sorted({p.stem for p in produced})
+    by_name = {p.stem: p for p in (ROOT / "notebooks").glob("*.ipynb")}
+    jobs = [(by_name[nb], b) for nb in notebooks for b in branches]
+    if warm.rc != 0 or len(produced) != len(jobs):
+        say(f"warning: runner warm-up exit {warm.rc}, {len(produced)} reports for {len(jobs)} jobs")
+    naive_walls, runner_walls, runner_runs, naive_failed = [], [], [], []
+    for r in range(rounds):
+        say(f"round {r + 1}/{rounds}: naive loop, {len(jobs)} jobs")
+        wall, failed = run_naive(jobs, scratch / "naive", log)
+        naive_walls.append(wall)
+        naive_failed.append(failed)
+        say(f"  naive {wall:.1f} s ({failed} failed); runner")
+        ran = measure(runner_cmd(runner_out, branches), log)
+        runner_walls.append(ran.wall)
+        runner_runs.append(ran)
+        say(f"  runner {ran.wall:.1f} s (exit {ran.rc}, peak {ran.peak_mb:.0f} MB)")
+    say("full runner run over every branch (report sizes)")
+    full_out = scratch / "full"
+    full = measure(runner_cmd(full_out, None), log)
+    sizes = sorted(
+        (p.stat().st_size, p.relative_to(full_out).as_posix()) for p in reports_in(full_out)
+    )
+    result = {
+        "branches": branches,
+        "notebooks": notebooks,
+        "jobs": len(jobs),
+        "naive": naive_walls,
+        "naive_failed": naive_failed,
+        "runner": runner_walls,
+        "runner_rc": [r.rc for r in runner_runs],
+        "runner_peak_mb": max(r.peak_mb for r in runner_runs),
+        "full_wall": full.wall,
+        "full_rc": full.rc,
+        "full_reports": len(sizes),
+        "html_sizes": sizes,
+    }
+    shutil.rmtree(scratch, ignore_errors=True)
+    return result
+
+
+# -- 2. tables at scale ---------------------------------------------------------------------
+
+
+def child_generate(rows: int, csv: str) -> dict:
+    """Child: write the scaled sample of ``rows`` policies as CSV (not timed)."""
+    from maturity_analysis.sample import write_scaled_csv
+
+    write_scaled_csv(Path(csv), rows)
+    return {}
+
+
+def child_prepare(csv: str, out: str) -> dict:
+    """Child: ``prepare`` the CSV into ``out``."""
+    start = time.perf_counter()
+    from maturity_analysis.load import prepare
+
+    imported = time.perf_counter()
+    result = prepare(Path(csv), out=Path(out))
+    done = time.perf_counter()
+    m = result.manifest
+    return {
+        "import_s": imported - start,
+        "prepare_s": done - imported,
+        "accepted": m["rows_accepted"],
+        "rejected": m["rows_rejected"],
+        "read": m["rows_read"],
+    }
+
+
+def plan_tables() -> dict:
+    """Every plan table the library computes from a policies frame, by name."""
+    from maturity_analysis import tables
+
+    return {name: getattr(tables, name) for name in TABLES}
+
+
+def child_tables(parquet: str) -> dict:
+    """Child: read the prepared parquet and compute every plan table, timing each step."""
+    start = time.perf_counter()
+    import pandas as pd
+
+    functions = plan_tables()
+    imported = time.perf_counter()
+    policies = pd.read_parquet(parquet)
+    read = time.perf_counter()
+    steps = {}
+    for name, function in functions.items():
+        t = time.perf_counter()
+        function(policies)
+        steps[name] = time.perf_counter() - t
+    done = time.perf_counter()
+    return {
+        "import_s": imported - start,
+        "read_s": read - imported,
+        "tables_s": done - read,
+        "steps": steps,
+        "rows": len(policies),
+    }
+
+
+CHILDREN = {"generate": child_generate, "prepare": child_prepare, "tables": child_tables}
+
+
+def run_child(kind: str, args: list[str], log: Path) -> tuple[Run, dict]:
+    """Run one child of this script in a fresh process; its figures and its own report."""
+    report = Path(tempfile.mktemp(suffix=".json", dir=WORK))
+    ran = measure([sys.executable, __file__, "--child", kind, str(report), *args], log)
+    payload = json.loads(report.read_text()) if ran.rc == 0 else {}
+    report.unlink(missing_ok=True)
+    return ran, payload
+
+
+def scale(sizes: list[int], log: Path) -> list[dict]:
+    """Generate (cached), prepare and tabulate each scaled sample."""
+    results = []
+    for rows in sizes:
+        csv = WORK / f"scaled-{rows}.csv"
+        if not csv.exists():
+            say(f"generating {rows:,} policies (untimed)")
+            ran, _ = run_child("generate", [str(rows), str(csv)], log)
+            if ran.rc != 0:
+                sys.exit(f"generating {rows} rows failed, see {log}")
+        out = WORK / "processed" / f"scaled-{rows}"
+        shutil.rmtree(out, ignore_errors=True)
+        say(f"prepare {rows:,} rows ({csv.stat().st_size / MB:,.0f} MB of CSV)")
+        prep, prep_info = run_child("prepare", [str(csv), str(out)], log)
+        say(f"  {prep.wall:.1f} s, peak {prep.peak_mb:,.0f} MB, exit {prep.rc}")
+        entry = {
+            "rows": rows,
+            "csv_mb": csv.stat().st_size / MB,
+            "prepare": prep,
+            "prepare_info": prep_info,
+        }
+        parquet = out / "policies.parquet"
+        if prep.rc == 0 and parquet.exists():
+            entry["parquet_mb"] = parquet.stat().st_size / MB
+            say(f"tables from {rows:,} prepared rows")
+            tab, tab_info = run_child("tables", [str(parquet)], log)
+            say(f"  {tab.wall:.1f} s, peak {tab.peak_mb:,.0f} MB, exit {tab.rc}")
+            entry |= {"tables": tab, "tables_info": tab_info}
+        results.append(entry)
+    return results
+
+
+# -- RESULTS.md ----------------------------------------------------------------------------
+
+
+def verdict(value: float, goal: float, unit: str, higher_is_better: bool = False) -> str:
+    """'met' or 'missed by X' for a figure against its goal."""
+    ok = value >= goal if higher_is_better else value <= goal
+    if ok:
+        return "met"
+    if higher_is_better:
+        return f"**missed**: {value:.1f}{unit} is {goal / value:.2f}x short of {goal:g}{unit}"
+    return f"**missed** by {value - goal:,.1f}{unit} ({value / goal:.2f}x the goal)"
+
+
+def render(info: dict, fan: dict | None, scaled: list[dict], quick: bool) -> str:
+    """The RESULTS.md text."""
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `benchmarks/run.py{' --quick' if quick else ''}` (`make bench`"
+        f"{' QUICK=1' if quick else ''}); do not edit by hand. Every time is the wall time "
+        "of whole processes started by the benchmark; peak memory is the largest resident "
+        "set of a single process (from `wait4`).",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in info.items()]
+    goals = []
+    if fan:
+        naive, runner = statistics.median(fan["naive"]), statistics.median(fan["runner"])
+        speedup = naive / runner
+        per_job = naive / fan["jobs"]
+        goals.append(
+            (
+                "runner ≥ 10x faster than the naive loop",
+                f"{speedup:.1f}x",
+                verdict(speedup, GOAL_SPEEDUP, "x", higher_is_better=True),
+            )
+        )
+        lines += [
+            "",
+            "## 1. Fan-out: naive loop vs the runner",
+            "",
+            f"{fan['jobs']} jobs: notebooks {', '.join(fan['notebooks'])} × "
+            f"{len(fan['branches'])} branches ({', '.join(fan['branches'])}). "
+            "Naive: for each job `papermill NB OUT -r dataset sample -r branch B -r period "
+            "2013`, then `jupyter nbconvert --to html --no-input OUT`, one after another. "
+            "Runner: `maturity-analysis reports --dataset sample --period 2013 --branch ... "
+            "--out TMP --force` (default `--jobs` = cores). Run alternately after one "
+            "untimed runner warm-up.",
+            "",
+            "| round | naive loop (s) | runner (s) | naive / runner |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {i + 1} | {n:.1f} | {r:.1f} | {n / r:.1f}x |"
+            for i, (n, r) in enumerate(zip(fan["naive"], fan["runner"], strict=True))
+        ]
+        lines += [
+            f"| **median** | **{naive:.1f}** | **{runner:.1f}** | **{speedup:.1f}x** |",
+            "",
+            f"Naive: {per_job:.2f} s per job. Runner: {runner / fan['jobs']:.3f} s per job "
+            f"(wall / jobs, {os.cpu_count()} workers), peak memory of its largest process "
+            f"{fan['runner_peak_mb']:,.0f} MB. Naive failures per round: "
+            f"{fan['naive_failed']}; runner exit codes: {fan['runner_rc']}.",
+            "",
+            f"A full run over every branch of the sample ({fan['full_reports']} reports) "
+            f"took {fan['full_wall']:.1f} s (exit {fan['full_rc']}).",
+        ]
+    if scaled:
+        lines += [
+            "",
+            "## 2. Tables at scale",
+            "",
+            "The sample generator scaled up (same shape, more policies and branches), "
+            "written as CSV (generation not timed). `prepare`: a fresh process running "
+            "`load.prepare(csv, out)`. Tables: a fresh process reading the prepared "
+            "`policies.parquet` and computing "
+            + ", ".join(f"`{n}`" for n in TABLES)
+            + ". Process = whole process wall time including interpreter start and imports; "
+            "read + tables = measured inside the process.",
+            "",
+            "| policies | CSV (MB) | prepare: process (s) | prepare: peak (MB) | "
+            "parquet (MB) | tables: read + tables (s) | of which read (s) | "
+            "tables: process (s) | tables: peak (MB) |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for e in scaled:
+            prep, tab, ti = e["prepare"], e.get("tables"), e.get("tables_info", {})
+            prep_cell = f"{prep.wall:.1f}" if prep.rc == 0 else f"failed (exit {prep.rc})"
+            if tab and tab.rc == 0:
+                tab_cells = (
+                    f"{ti['read_s'] + ti['tables_s']:.2f} | {ti['read_s']:.2f} | "
+                    f"{tab.wall:.1f} | {tab.peak_mb:,.0f}"
+                )
+            else:
+                tab_cells = "– | – | " + (f"failed (exit {tab.rc})" if tab else "–") + " | –"
+            lines.append(
+                f"| {e['rows']:,} | {e['csv_mb']:,.0f} | {prep_cell} | "
+                f"{prep.peak_mb:,.0f} | {e.get('parquet_mb', 0):,.0f} | {tab_cells} |"
+            )
+        lines += [
+            "",
+            "Time per table (s):",
+            "",
+            "| policies | " + " | ".join(TABLES) + " |",
+            "|---:|" + "---:|" * len(TABLES),
+        ]
+        for e in scaled:
+            steps = e.get("tables_info", {}).get("steps", {})
+            lines.append(
+                f"| {e['rows']:,} | "
+                + " | ".join(f"{steps[n]:.2f}" if n in steps else "–" for n in TABLES)
+                + " |"
+            )
+        big = next((e for e in scaled if e["rows"] == GOAL_ROWS), None)
+        if big:
+            prep = big["prepare"]
+            goals.append(
+                (
+                    "`prepare` of the 10,000,000-row CSV ≤ 120 s",
+                    f"{prep.wall:.1f} s",
+                    verdict(prep.wall, GOAL_PREPARE_S, " s") if prep.rc == 0 else "failed",
+                )
+            )
+            tab, ti = big.get("tables"), big.get("tables_info", {})
+            if tab and tab.rc == 0:
+                secs = ti["read_s"] + ti["tables_s"]
+                goals.append(
+                    (
+                        "all plan tables for 10,000,000 prepared policies ≤ 10 s",
+                        f"{secs:.2f} s",
+                        verdict(secs, GOAL_TABLES_S, " s"),
+                    )
+                )
+                goals.append(
+                    (
+                        "… with peak memory ≤ 4 GB",
+                        f"{tab.peak_mb:,.0f} MB",
+                        verdict(tab.peak_mb, GOAL_TABLES_MB, " MB"),
+                    )
+                )
+    if fan:
+        sizes = [s for s, _ in fan["html_sizes"]]
+        if sizes:
+            largest, name = fan["html_sizes"][-1]
+            lines += [
+                "",
+                "## 3. Report size",
+                "",
+                f"{len(sizes)} HTML reports of the full run: median "
+                f"{statistics.median(sizes) / MB:.2f} MB, largest {largest / MB:.2f} MB "
+                f"(`{name}`), smallest {sizes[0] / MB:.2f} MB.",
+            ]
+            goals.append(
+                (
+                    "every report ≤ 1.5 MB of HTML",
+                    f"largest {largest / MB:.2f} MB",
+                    verdict(largest / MB, GOAL_HTML_MB, " MB"),
+                )
+            )
+    lines += ["", "## Goals", "", "| goal | measured | verdict |", "|---|---|---|"]
+    lines += [f"| {g} | {m} | {v} |" for g, m, v in goals]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, run the sections asked for, write the results file."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smaller set: 4 branches, 1 naive round, 100k and 1M rows",
+    )
+    parser.add_argument("--rounds", type=int, default=None, help="naive/runner rounds")
+    parser.add_argument(
+        "--branches",
+        type=int,
+        default=None,
+        help="branches in the fan-out, ALL included (default 12)",
+    )
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated policy counts (default 100000,1000000,10000000)",
+    )
+    parser.add_argument("--skip", choices=("fanout", "scale"), action="append", default=[])
+    parser.add_argument("--out", type=Path, default=None, help="results file")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        kind, report, *rest = args.child
+        Path(report).write_text(json.dumps(CHILDREN[kind](*rest)))
+        return 0
+    if args.quick:
+        rounds, branches, sizes = 1, 4, [100_000, 1_000_000]
+        out = WORK / "RESULTS-quick.md"
+    else:
+        rounds, branches, sizes = 2, 12, [100_000, 1_000_000, 10_000_000]
+        out = ROOT / "benchmarks" / "RESULTS.md"
+    rounds = args.rounds or rounds
+    branches = args.branches or branches
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else sizes
+    out = args.out or out
+    WORK.mkdir(parents=True, exist_ok=True)
+    log = WORK / "bench.log"
+    log.write_text("")
+    say(f"log: {log}")
+    info = machine_info()
+    fan = None if "fanout" in args.skip else fanout(branches, rounds, log)
+    scaled = [] if "scale" in args.skip else scale(sizes, log)
+    text = render(info, fan, scaled, args.quick)
+    out.write_text(text)
+    print(text)
+    say(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
