@@ -1,0 +1,140 @@
+"""Runs inside a warm report kernel: preload the libraries once, then restore a clean state.
+
+The report runner (:mod:`maturity_analysis.kernels`) keeps one IPython kernel per worker and
+runs many notebooks in it. :func:`warm_up` imports what the notebooks use and records the
+baseline state; :func:`restore`, run before every notebook, puts the kernel back to it: an empty
+namespace, execution count 1, no open figures, the baseline matplotlib rcParams, inline-backend
+settings and pandas options, the random generators' state, environment, ``sys.path``, warning
+filters and working directory. A notebook therefore sees only its own parameters and data,
+as if it ran in a fresh kernel.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import os
+import random
+import sys
+import warnings
+
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "seaborn",
+    "maturity_analysis",
+)
+# Modules of the package that are the runner itself or the command line, not analysis.
+_NOT_PRELOADED = {"cli", "__main__", "reports", "kernels", "engine", "render", "index", "files"}
+_INLINE_TRAITS = ("figure_formats", "print_figure_kwargs", "close_figures", "rc")
+
+_baseline: dict = {}
+
+
+def _ipython():
+    from IPython import get_ipython
+
+    return get_ipython()
+
+
+def _package_modules() -> list[str]:
+    import pkgutil
+
+    import maturity_analysis
+
+    return [
+        f"maturity_analysis.{m.name}"
+        for m in pkgutil.iter_modules(maturity_analysis.__path__)
+        if m.name not in _NOT_PRELOADED
+    ]
+
+
+def _pandas_options() -> dict:
+    import pandas as pd
+    from pandas._config.config import _registered_options
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {key: copy.deepcopy(pd.get_option(key)) for key in _registered_options}
+
+
+def warm_up(modules: tuple[str, ...] = PRELOAD, figure_formats: tuple[str, ...] = ("png",)) -> list:
+    """Import ``modules`` and the package's analysis modules, then record the baseline.
+
+    Returns the modules that failed to import as ``(name, error)`` pairs: a notebook that
+    needs one will fail on it with the full traceback, so warming up does not.
+    """
+    failed = []
+    for name in [*modules, *_package_modules()]:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - reported by the notebook that needs it
+            failed.append((name, repr(exc)))
+    ip = _ipython()
+    if ip is not None:
+        ip.run_line_magic("matplotlib", "inline")
+        ip.run_line_magic("config", f"InlineBackend.figure_formats = {list(figure_formats)!r}")
+    capture()
+    return failed
+
+
+def capture() -> None:
+    """Record the current state as the baseline that :func:`restore` returns to."""
+    import matplotlib
+    import numpy as np
+
+    _baseline.clear()
+    _baseline.update(
+        rc=copy.deepcopy(dict(matplotlib.rcParams)),
+        pandas=_pandas_options(),
+        np_random=np.random.get_state(),
+        random=random.getstate(),
+        environ=dict(os.environ),
+        path=list(sys.path),
+        warnings=list(warnings.filters),
+        cwd=os.getcwd(),
+    )
+    try:
+        from matplotlib_inline.config import InlineBackend
+    except ImportError:  # pragma: no cover - not inside an IPython kernel
+        return
+    cfg = InlineBackend.instance()
+    _baseline["inline"] = {name: copy.deepcopy(getattr(cfg, name)) for name in _INLINE_TRAITS}
+
+
+def restore(cwd: str | None = None) -> None:
+    """Return the kernel to the baseline; ``cwd`` (default: the baseline's) becomes current."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    ip = _ipython()
+    if ip is not None:
+        ip.reset(new_session=False)
+        ip.execution_count = 1
+    plt.close("all")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        matplotlib.rcParams.update(copy.deepcopy(_baseline["rc"]))
+        for key, value in _baseline["pandas"].items():
+            if pd.get_option(key) != value:
+                pd.set_option(key, copy.deepcopy(value))
+    if "inline" in _baseline:
+        from matplotlib_inline.config import InlineBackend
+
+        cfg = InlineBackend.instance()
+        for name, value in _baseline["inline"].items():
+            if getattr(cfg, name) != value:
+                setattr(cfg, name, copy.deepcopy(value))
+    np.random.set_state(_baseline["np_random"])
+    random.setstate(_baseline["random"])
+    if dict(os.environ) != _baseline["environ"]:
+        os.environ.clear()
+        os.environ.update(_baseline["environ"])
+    sys.path[:] = _baseline["path"]
+    warnings.filters[:] = _baseline["warnings"]
+    getattr(warnings, "_filters_mutated", lambda: None)()
+    os.chdir(cwd or _baseline["cwd"])

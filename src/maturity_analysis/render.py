@@ -1,0 +1,104 @@
+"""Executed notebook → self-contained HTML report: no code, a branch banner, a provenance footer.
+
+The page has no code input and no prompts, embeds its charts (inline PNG), loads nothing from
+the network (no require.js, MathJax or mermaid) and ends with a footer naming the dataset's
+input files with their SHA-256, the package version, the parameters and the time it was made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import jinja2
+from nbconvert import HTMLExporter
+from nbformat import NotebookNode
+
+TEMPLATE_NAME = "maturity_report.html.j2"
+
+# Extends JupyterLab's HTML template: drops its CDN scripts, adds the banner and footer.
+TEMPLATE = """\
+{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style type="text/css">
+body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC",
+       "Microsoft YaHei", sans-serif; }
+.ma-banner { padding: 0.6em 1em; margin-bottom: 1em; border-bottom: 2px solid #b22222;
+             font-size: 1.1em; }
+.ma-banner .ma-branch { font-weight: bold; }
+.ma-footer { margin-top: 2em; padding: 0.8em 1em; border-top: 1px solid #ccc;
+             color: #555; font-size: 0.85em; }
+.ma-footer dt { font-weight: bold; float: left; clear: left; width: 9em; }
+.ma-footer dd { margin-left: 10em; font-family: monospace; word-break: break-all; }
+</style>
+{%- endblock extra_css -%}
+{%- block body_header -%}
+{{ super() }}
+<header class="ma-banner"><span class="ma-title">{{ resources.report.title | e }}</span> ·
+<span class="ma-branch">{{ resources.report.branch_label | e }}</span> ·
+期间 {{ resources.report.period | e }}</header>
+{%- endblock body_header -%}
+{% block body_footer %}
+<footer class="ma-footer"><dl>
+<dt>数据集</dt><dd>{{ resources.report.dataset | e }}</dd>
+{%- for name, sha in resources.report.inputs %}
+<dt>输入 SHA-256</dt><dd>{{ name | e }}: {{ sha | e }}</dd>
+{%- endfor %}
+<dt>版本</dt><dd>maturity-analysis {{ resources.report.version | e }}</dd>
+<dt>参数</dt><dd>{{ resources.report.parameters | e }}</dd>
+<dt>生成时间</dt><dd>{{ resources.report.generated | e }}</dd>
+</dl></footer>
+{{ super() }}
+{% endblock body_footer %}
+"""
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """What the banner and footer of one report say."""
+
+    title: str
+    branch_label: str
+    period: str
+    dataset: str
+    version: str
+    parameters: str
+    generated: str
+    inputs: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+def notebook_title(nb: NotebookNode, default: str) -> str:
+    """The notebook's ``metadata.title``, else its first Markdown heading, else ``default``."""
+    if nb.metadata.get("title"):
+        return str(nb.metadata["title"])
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if line.startswith("#"):
+                return line.lstrip("#").strip()
+    return default
+
+
+def make_exporter() -> HTMLExporter:
+    """The HTML exporter for reports; build once per worker and reuse."""
+    return HTMLExporter(
+        extra_loaders=[jinja2.DictLoader({TEMPLATE_NAME: TEMPLATE})],
+        template_file=TEMPLATE_NAME,
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_anchor_links=True,
+        language_code="zh",
+    )
+
+
+def to_html(nb: NotebookNode, page: ReportPage, exporter: HTMLExporter | None = None) -> str:
+    """Render the executed ``nb`` as the report page (the notebook itself is not changed)."""
+    exporter = exporter or make_exporter()
+    title = f"{page.title} · {page.branch_label}"
+    titled = NotebookNode({**nb, "metadata": NotebookNode({**nb.metadata, "title": title})})
+    html, _ = exporter.from_notebook_node(titled, resources={"report": page})
+    return html
