@@ -153,7 +153,12 @@ def forms_table(plan: Plan | None = None) -> pd.DataFrame:
     return table
 
 
-def _period_span(period: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+def period_span(period: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day of a period ("2013", "2013Q2", "2013-05", "2013-05-17", a Period).
+
+    >>> period_span("2013Q2")
+    (Timestamp('2013-04-01 00:00:00'), Timestamp('2013-06-30 00:00:00'))
+    """
     try:
         p = period if isinstance(period, pd.Period) else pd.Period(period)
     except (ValueError, TypeError):
@@ -173,7 +178,7 @@ def phase_plan(period: Any, plan: Plan | None = None) -> pd.DataFrame:
     [{'项目': '促进期', '首个工作日': Timestamp('2013-04-01 00:00:00')}]
     """
     table = push_table(plan)
-    start, end = _period_span(period)
+    start, end = period_span(period)
     hit = table[(table["开始日期"] <= end) & (table["结束日期"] >= start)]
     if hit.empty:
         first, last = table["开始日期"].min().date(), table["结束日期"].max().date()
