@@ -27,6 +27,27 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tables(args: argparse.Namespace) -> int:
+    from .analysis import write_tables_workbook
+    from .load import read_dataset
+    from .plan import load_plan
+
+    policies = read_dataset(args.dataset)
+    path = write_tables_workbook(policies, args.out, branch=args.branch,
+                                 plan=load_plan(args.plan), dataset=args.dataset)
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    from .load import read_dataset
+    from .plan import load_plan
+    from .reconcile import reconciliation, render_text
+
+    print(render_text(reconciliation(read_dataset(args.dataset), load_plan(args.plan))))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per job."""
     parser = argparse.ArgumentParser(
@@ -47,6 +68,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="a policies file or a dataset folder (e.g. data/raw/sample)")
     p.add_argument("--out", default=None, help="output folder (default data/processed/<dataset>/)")
     p.set_defaults(func=_cmd_prepare)
+
+    p = sub.add_parser("tables", help="write the plan's tables, targets and checks to Excel",
+                       description="Write Tables 1-4, the segment and maturity-product tables, "
+                       "the targets, their allocation by branch and phase, the risk rating "
+                       "summary and the reconciliation as the sheets of one workbook.")
+    p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
+    p.add_argument("--branch", default="ALL", help="a 网点代码, or ALL (default)")
+    p.add_argument("--plan", default=None, help="plan file (default: the shipped plan.toml)")
+    p.add_argument("--out", required=True, help="the workbook to write (.xlsx)")
+    p.set_defaults(func=_cmd_tables)
+
+    p = sub.add_parser("reconcile", help="print the plan's figures against the data",
+                       description="Print every figure the plan states beside the figure "
+                       "reproduced from the dataset, with its status and explanation.")
+    p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
+    p.add_argument("--plan", default=None, help="plan file (default: the shipped plan.toml)")
+    p.set_defaults(func=_cmd_reconcile)
 
     return parser
 

@@ -151,6 +151,19 @@ def _header_rows(
     return rows, merges
 
 
+def _formats(frame: pd.DataFrame, show_index: bool, formats: Mapping[Any, str]) -> list:
+    """The number format of each written column (index columns first)."""
+    out: list[str | None] = []
+    if show_index:
+        for lvl, name in enumerate(frame.index.names):
+            kind = column_kind(name, frame.index.get_level_values(lvl).dtype)
+            out.append(formats.get(name) or _FORMATS.get(kind))
+    for label, dtype in frame.dtypes.items():
+        out.append(formats.get(label) or formats.get(_last(label))
+                   or _FORMATS.get(column_kind(label, dtype)))
+    return out
+
+
 def _write_sheet(
     ws: Any,
     frame: pd.DataFrame,
@@ -159,44 +172,50 @@ def _write_sheet(
     notes: Sequence[str],
 ) -> None:
     n_idx = frame.index.nlevels if show_index else 0
+    first_header = len(notes) + (1 if notes else 0) + 1
+    header, merges = _header_rows(frame, show_index)
+    col_fmt = _formats(frame, show_index, formats)
+    kinds = [column_kind(lbl, dt) for lbl, dt in frame.dtypes.items()]
+
+    body = []
+    index_rows = frame.index.tolist() if show_index else [()] * len(frame)
+    for key, values in zip(index_rows, frame.itertuples(index=False, name=None), strict=True):
+        keys = key if isinstance(key, tuple) else (key,)
+        row = [_cell_value(k, "text") for k in keys[:n_idx]]
+        row += [_cell_value(v, kind) for v, kind in zip(values, kinds, strict=True)]
+        body.append((show_index and TOTAL_LABEL in keys, row))
+
+    widths = [0] * (n_idx + frame.shape[1])
+    for row in header:
+        for j, value in enumerate(row):
+            widths[j] = max(widths[j], display_width("" if value is None else str(value)))
+    for _bold, row in body:
+        for j, value in enumerate(row):
+            widths[j] = max(widths[j], display_width(_shown(value, col_fmt[j])))
+    for j, w in enumerate(widths):
+        ws.column_dimensions[get_column_letter(j + 1)].width = min(MAX_WIDTH, max(6, w + 2))
+    ws.freeze_panes = f"{get_column_letter(n_idx + 1)}{first_header + len(header)}"
+    for lvl, ref in merges:
+        ws.merged_cells.add(ref.format(r=first_header + lvl))
+    if len(header) > 1:
+        for j in range(n_idx):
+            col = get_column_letter(j + 1)
+            ws.merged_cells.add(f"{col}{first_header}:{col}{first_header + len(header) - 1}")
+            header[0][j], header[-1][j] = header[-1][j], None
+
     for line in notes:
         ws.append([line])
     if notes:
         ws.append([])
-    first_header = len(notes) + (1 if notes else 0) + 1
-    header, merges = _header_rows(frame, show_index)
-    ncols = n_idx + frame.shape[1]
-    widths = [0] * ncols
-
-    col_fmt: list[str | None] = []
-    if show_index:
-        for lvl in range(n_idx):
-            values = frame.index.get_level_values(lvl)
-            col_fmt.append(formats.get(frame.index.names[lvl]) or _FORMATS.get(
-                column_kind(frame.index.names[lvl], values.dtype)))
-    for label, dtype in frame.dtypes.items():
-        col_fmt.append(formats.get(label) or formats.get(_last(label))
-                       or _FORMATS.get(column_kind(label, dtype)))
-
-    for lvl, ref in merges:
-        ws.merged_cells.add(ref.format(r=first_header + lvl))
     for row in header:
         cells = []
-        for j, value in enumerate(row):
+        for value in row:
             cell = WriteOnlyCell(ws, value=value)
             cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGN
             cell.border = _HEADER_BORDER
             cells.append(cell)
-            widths[j] = max(widths[j], display_width("" if value is None else str(value)))
         ws.append(cells)
-
-    index_rows = frame.index.tolist() if show_index else [()] * len(frame)
-    kinds = [column_kind(lbl, dt) for lbl, dt in frame.dtypes.items()]
-    for key, values in zip(index_rows, frame.itertuples(index=False, name=None), strict=True):
-        keys = key if isinstance(key, tuple) else (key,)
-        bold = show_index and any(k == TOTAL_LABEL for k in keys)
-        row = [_cell_value(k, "text") for k in keys[:n_idx]]
-        row += [_cell_value(v, kind) for v, kind in zip(values, kinds, strict=True)]
+    for bold, row in body:
         cells = []
         for j, value in enumerate(row):
             cell = WriteOnlyCell(ws, value=value)
@@ -205,12 +224,7 @@ def _write_sheet(
             if bold:
                 cell.font = _BOLD
             cells.append(cell)
-            widths[j] = max(widths[j], display_width(_shown(value, col_fmt[j])))
         ws.append(cells)
-
-    for j, w in enumerate(widths):
-        ws.column_dimensions[get_column_letter(j + 1)].width = min(MAX_WIDTH, max(6, w + 2))
-    ws.freeze_panes = f"{get_column_letter(n_idx + 1)}{first_header + len(header)}"
 
 
 def write_workbook(

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from .excel import display_width
 from .plan import Plan, Target, load_plan
 from .tables import (
     COUNT,
@@ -267,3 +268,23 @@ def format_reconciliation(frame: pd.DataFrame) -> pd.DataFrame:
 def summary(frame: pd.DataFrame) -> pd.Series:
     """How many figures have each status (every status listed, zeros included)."""
     return frame["status"].value_counts().reindex(list(STATUSES), fill_value=0)
+
+
+def render_text(frame: pd.DataFrame) -> str:
+    """The reconciliation as an aligned plain-text table (wide characters count double)."""
+    shown = format_reconciliation(frame)
+    right = {HEADERS["stated"], HEADERS["reproduced"]}
+    cells = [list(shown.columns)] + [[str(v) for v in row]
+                                     for row in shown.itertuples(index=False, name=None)]
+    widths = [max(display_width(row[j]) for row in cells) for j in range(len(shown.columns))]
+
+    def pad(text: str, j: int) -> str:
+        fill = " " * (widths[j] - display_width(text))
+        return fill + text if shown.columns[j] in right else text + fill
+
+    lines = ["  ".join(pad(v, j) for j, v in enumerate(row)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    counts = summary(frame)
+    lines.append("")
+    lines.append("，".join(f"{STATUS_LABELS[s]} {n}" for s, n in counts.items()))
+    return "\n".join(lines)

@@ -89,7 +89,10 @@ def _principal_codes(policies: pd.DataFrame, plan: Plan) -> np.ndarray:
 
 
 def _with_total(frame: pd.DataFrame, total: pd.Series) -> pd.DataFrame:
-    return pd.concat([frame, total.to_frame(TOTAL).T.astype(frame.dtypes)])
+    """``frame`` with ``total`` appended as the 合计 row (dtypes and index name kept)."""
+    out = pd.concat([frame, total.to_frame(TOTAL).T.astype(frame.dtypes)])
+    out.index.name = frame.index.name
+    return out
 
 
 def _share(part: Any, whole: Any) -> np.ndarray:

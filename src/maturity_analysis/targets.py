@@ -175,6 +175,14 @@ def _wide(bases: pd.DataFrame, parts: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     return frame
 
 
+def _with_total(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a 合计 row (index levels after the first left blank)."""
+    key = (TOTAL, *[""] * (frame.index.nlevels - 1))
+    out = pd.concat([frame, frame.sum().to_frame(key).T]).astype("int64")
+    out.index.names = frame.index.names
+    return out
+
+
 def allocate_branches(
     policies: pd.DataFrame, plan: Plan | None = None, basis: Basis = "rate"
 ) -> pd.DataFrame:
@@ -193,8 +201,7 @@ def allocate_branches(
     names = policies.groupby(code, sort=True)["branch_name"].first()
     frame.index = pd.MultiIndex.from_arrays(
         [frame.index, names.reindex(frame.index).fillna("").astype(str)], names=BRANCH_INDEX)
-    total = frame.sum().to_frame((TOTAL, "")).T
-    return pd.concat([frame, total]).astype("int64")
+    return _with_total(frame)
 
 
 def _phase_of(policies: pd.DataFrame, plan: Plan) -> pd.Series:
@@ -228,8 +235,7 @@ def allocate_phases(
     frame.index = pd.MultiIndex.from_tuples(
         [(ph.key, ph.name, f"{ph.first_month}-{ph.last_month}月") for ph in plan.phases],
         names=PHASE_INDEX)
-    total = frame.sum().to_frame((TOTAL, "", "")).T
-    return pd.concat([frame, total]).astype("int64")
+    return _with_total(frame)
 
 
 def branch_phase_allocation(

@@ -1,0 +1,87 @@
+"""The whole analysis of one dataset for the book or one branch: enrichment and the workbook.
+
+:func:`enrich` adds every per-policy derived column the reports use (yields against the
+deposit, then the complaint-risk rating); :func:`tables_workbook` assembles the plan's tables,
+the targets, their allocation, the risk summary and the reconciliation as named frames, and
+:func:`write_tables_workbook` writes them as one formatted workbook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .excel import write_workbook
+from .plan import Plan, load_plan
+from .reconcile import format_reconciliation, reconciliation
+from .risk import rate_risk, risk_table
+from .tables import for_branch, plan_tables
+from .targets import GOAL, allocate_branches, allocate_phases, policy_targets, targets
+from .yields import add_yields
+
+
+def enrich(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
+    """Policies with the yield columns (:func:`~maturity_analysis.yields.add_yields`) and the
+    risk columns (:func:`~maturity_analysis.risk.rate_risk`) added; the input is not changed."""
+    return rate_risk(add_yields(policies), plan)
+
+
+def tables_workbook(
+    policies: pd.DataFrame,
+    branch: str = "ALL",
+    plan: Plan | None = None,
+    dataset: str = "",
+) -> dict[str, pd.DataFrame]:
+    """Every sheet of the tables workbook for the book (``"ALL"``) or one branch.
+
+    The tables, targets and risk summary are computed on the branch's policies; the
+    allocation splits the whole book's targets over branches (one branch: its row) and the
+    branch's share over the phases; the reconciliation is always on the whole book, since
+    the plan's figures are the whole book's.
+    """
+    plan = plan or load_plan()
+    part = for_branch(policies, branch)
+    enriched = enrich(part, plan)
+    by_branch = allocate_branches(policies, plan)
+    goals = targets(part, plan).set_index("目标")
+    if branch == "ALL":
+        phases = allocate_phases(part, plan)
+    else:
+        by_branch = by_branch.loc[[branch]]
+        mine = {t.key: int(by_branch[(t.label, GOAL)].iloc[0]) for t in policy_targets(plan)}
+        goals["本网点分配件数"] = pd.array(
+            [mine.get(k) for k in plan.targets], dtype="Int64")
+        phases = allocate_phases(part, plan, totals=mine)
+    about = pd.DataFrame({"内容": [
+        dataset or "—", "全部网点" if branch == "ALL" else branch, f"{len(part):,}",
+        plan.title, str(plan.year), f"maturity-analysis {__version__}",
+    ]}, index=pd.Index(["数据集", "网点", "保单件数", "方案", "方案年度", "生成程序"], name="项目"))
+    return {
+        "说明": about,
+        **plan_tables(enriched, plan),
+        "目标": goals,
+        "网点分配": by_branch,
+        "阶段分配": phases,
+        "风险评级": risk_table(enriched, plan),
+        "核对": format_reconciliation(reconciliation(policies, plan)).set_index("指标"),
+    }
+
+
+def write_tables_workbook(
+    policies: pd.DataFrame,
+    path: str | Path,
+    branch: str = "ALL",
+    plan: Plan | None = None,
+    dataset: str = "",
+) -> Path:
+    """Write :func:`tables_workbook` to ``path`` (atomically) and return the path."""
+    sheets = tables_workbook(policies, branch, plan, dataset)
+    notes = {
+        "网点分配": ["目标按各网点符合条件的保单数按比例分配（最大余数法），各网点之和等于总目标。"],
+        "阶段分配": ["目标按保单满期月份所在阶段分配（最大余数法）。"],
+        "核对": ["方案所述数字与数据重现的对照（全部数据）；出处见 PLAN_FIGURES.md。"],
+    }
+    return write_workbook(sheets, path, notes=notes)
+
