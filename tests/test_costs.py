@@ -271,3 +271,31 @@ def test_shipped_scenarios_rise_from_low_to_high():
     assert sc["综合赔付率"].is_monotonic_increasing
     # the central payout rate is what the 80% complaint-satisfaction target leaves (三、目标)
     assert sc.loc["central", "赔付率"] == pytest.approx(1 - 0.80)
+
+
+# --- charts ------------------------------------------------------------------------------------
+
+def test_shortfall_chart_draws_a_bar_per_group(book, test_plan):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from maturity_analysis.plots import shortfall_chart
+
+    ax = shortfall_chart(costs.shortfall_table(book, "age_band", test_plan))
+    heights = [round(b.get_height(), 4) for b in ax.patches]
+    assert heights == [0.03, 1.2, 0.06, 0.1, 0.04]  # 万元, 20-30 .. 61以上
+    assert [t.get_text() for t in ax.texts][-1] == "无对接产品"
+
+
+def test_compensation_chart_shows_each_scenario_and_the_paid(portfolio, test_plan):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from maturity_analysis.plots import compensation_chart
+
+    complaints = pd.DataFrame({"complaint_date": pd.to_datetime(["2013-05-03"]),
+                               "policy_no": ["c1"], "compensated": [True],
+                               "compensation": [900.0], "branch_code": ["B1"]})
+    est = costs.compensation_estimate(portfolio, test_plan, complaints=complaints)
+    ax = compensation_chart(est)
+    assert [round(b.get_height(), 4) for b in ax.patches] == [0.0035, 0.0175, 0.0525, 0.09]

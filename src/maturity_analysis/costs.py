@@ -346,7 +346,7 @@ def compensation_estimate(policies: pd.DataFrame, plan: Plan | None = None,
     if "risk_rating" not in f.columns:
         from .risk import rate_risk
 
-        f = rate_risk(f)
+        f = rate_risk(f, plan)
     if period is not None:
         from .programme import period_span
 
