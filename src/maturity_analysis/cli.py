@@ -48,6 +48,20 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reports(args: argparse.Namespace) -> int:
+    from .reports import DaskExecutor, run_reports
+
+    executor = DaskExecutor(args.scheduler) if args.scheduler else None
+    try:
+        result = run_reports(args.dataset, args.period, args.branch, out_dir=args.out,
+                             jobs=args.jobs, force=args.force, executor=executor)
+    finally:
+        if executor is not None:
+            executor.close()
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per job."""
     parser = argparse.ArgumentParser(
@@ -85,6 +99,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
     p.add_argument("--plan", default=None, help="plan file (default: the shipped plan.toml)")
     p.set_defaults(func=_cmd_reconcile)
+
+    p = sub.add_parser("reports", help="build every branch's HTML reports, workbooks and index",
+                       description="Run each notebook for every branch (and ALL) in warm "
+                       "kernels, export HTML without code, write each branch's workbook and "
+                       "index.html. Up-to-date outputs are kept; exit 1 if any job failed.")
+    p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
+    p.add_argument("--period", default="2013",
+                   help="2013 (year, default), 2013Q2 (quarter) or 2013-05 (month)")
+    p.add_argument("--branch", nargs="+", default=None, metavar="CODE",
+                   help="only these 网点代码 (ALL: the whole book); default every branch + ALL")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="worker processes (default: the number of cores)")
+    p.add_argument("--out", default=None, help="output folder (default reports/<dataset>/<period>/)")
+    p.add_argument("--force", action="store_true", help="rebuild even what is up to date")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="send the jobs to this Dask scheduler instead of local workers")
+    p.set_defaults(func=_cmd_reports)
 
     return parser
 

@@ -54,6 +54,7 @@ class Job:
     dataset: Dataset
     parameters: dict = field(default_factory=dict)
     notebook: Path | None = None
+    title: str = ""
 
     @property
     def name(self) -> str:
@@ -224,11 +225,11 @@ def _parameterize(job: Job):
     return parameterize_notebook(nb, job.parameters, kernel_name="python3", language="python")
 
 
-def _page(job: Job, nb):
-    from .render import ReportPage, notebook_title
+def _page(job: Job):
+    from .render import ReportPage
 
     return ReportPage(
-        title=notebook_title(nb, job.notebook.stem),
+        title=job.title or job.notebook.stem,
         branch_label=job.branch_label,
         period=str(job.parameters.get("period", "")),
         dataset=job.dataset.name,
@@ -263,7 +264,7 @@ def _run_notebook(job: Job) -> tuple[JobError | None, int]:
             cell=cell, cell_source=source,
             traceback=str(exc)[-ERROR_TAIL:],
         ), 0
-    html = to_html(nb, _page(job, nb), _exporter())
+    html = to_html(nb, _page(job), _exporter())
     found = pii_index(job.dataset).find(html)
     if found:
         write_atomic(job.failed_notebook, nbformat.writes(nb))
