@@ -299,3 +299,19 @@ def test_compensation_chart_shows_each_scenario_and_the_paid(portfolio, test_pla
     est = costs.compensation_estimate(portfolio, test_plan, complaints=complaints)
     ax = compensation_chart(est)
     assert [round(b.get_height(), 4) for b in ax.patches] == [0.0035, 0.0175, 0.0525, 0.09]
+
+
+def test_tables_workbook_carries_the_cost_and_programme_sheets(make_policies):
+    from maturity_analysis.analysis import tables_workbook
+
+    policies = make_policies([{"age": 55, "maturity_value": 10_100.0},
+                              {"age": 30, "branch_code": "B02", "branch_name": "网点二"}])
+    complaints = pd.DataFrame({"complaint_date": pd.to_datetime(["2013-04-01"]),
+                               "policy_no": ["P000000"], "compensated": [True],
+                               "compensation": [500.0], "branch_code": ["B01"]})
+    sheets = tables_workbook(policies, complaints=complaints)
+    assert {"低于存款差额(年龄)", "低于存款差额(险种期限)", "低于存款差额(网点)", "赔付情景",
+            "赔付预估", "推动的阶段性安排", "培训内容", "12月份行事历", "附件一至五"} <= set(sheets)
+    assert sheets["赔付预估"].loc[("合计", ""), ("实际", "赔付金额(元)")] == 500.0
+    assert sheets["低于存款差额(网点)"].index.tolist() == [("B01", "网点一"), ("B02", "网点二"),
+                                                     ("合计", "")]

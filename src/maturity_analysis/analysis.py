@@ -13,8 +13,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
+from .costs import cost_notes, cost_sheets
 from .excel import write_workbook
 from .plan import Plan, load_plan
+from .programme import PROGRAMME_NOTES, programme_sheets
 from .reconcile import format_reconciliation, reconciliation
 from .risk import rate_risk, risk_table
 from .tables import for_branch, plan_tables
@@ -33,8 +35,12 @@ def tables_workbook(
     branch: str = "ALL",
     plan: Plan | None = None,
     dataset: str = "",
+    complaints: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every sheet of the tables workbook for the book (``"ALL"``) or one branch.
+
+    ``complaints`` (the 附件二 tracking frame), when given, puts the compensation actually
+    paid beside the compensation estimate.
 
     The tables, targets and risk summary are computed on the branch's policies; the
     allocation splits the whole book's targets over branches (one branch: its row) and the
@@ -66,6 +72,8 @@ def tables_workbook(
         "阶段分配": phases,
         "风险评级": risk_table(enriched, plan),
         "核对": format_reconciliation(reconciliation(policies, plan)).set_index("指标"),
+        **cost_sheets(enriched, plan, complaints=complaints),
+        **programme_sheets(plan),
     }
 
 
@@ -75,13 +83,16 @@ def write_tables_workbook(
     branch: str = "ALL",
     plan: Plan | None = None,
     dataset: str = "",
+    complaints: pd.DataFrame | None = None,
 ) -> Path:
     """Write :func:`tables_workbook` to ``path`` (atomically) and return the path."""
-    sheets = tables_workbook(policies, branch, plan, dataset)
+    sheets = tables_workbook(policies, branch, plan, dataset, complaints)
     notes = {
         "网点分配": ["目标按各网点符合条件的保单数按比例分配（最大余数法），各网点之和等于总目标。"],
         "阶段分配": ["目标按保单满期月份所在阶段分配（最大余数法）。"],
         "核对": ["方案所述数字与数据重现的对照（全部数据）；出处见 PLAN_FIGURES.md。"],
+        **cost_notes(plan),
+        **PROGRAMME_NOTES,
     }
     return write_workbook(sheets, path, notes=notes)
 

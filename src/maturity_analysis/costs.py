@@ -384,3 +384,42 @@ def compensation_estimate(policies: pd.DataFrame, plan: Plan | None = None,
     out = pd.DataFrame(cols, index=sums.index)
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     return out
+
+
+def cost_sheets(policies: pd.DataFrame, plan: Plan | None = None,
+                complaints: pd.DataFrame | None = None,
+                period: Any = None) -> dict[str, pd.DataFrame]:
+    """The cost tables as workbook sheets: the shortfall by age band, product and term, and
+    branch; the compensation scenarios; the compensation estimate (with 实际 when
+    ``complaints`` are given)."""
+    plan = plan or load_plan()
+    f = _with_shortfall(policies, plan)
+    return {
+        "低于存款差额(年龄)": shortfall_table(f, "age_band", plan),
+        "低于存款差额(险种期限)": shortfall_table(f, "product", plan),
+        "低于存款差额(网点)": shortfall_table(f, "branch", plan),
+        "赔付情景": compensation_scenarios(plan).set_index("情景"),
+        "赔付预估": compensation_estimate(f, plan, complaints=complaints, period=period),
+    }
+
+
+def cost_notes(plan: Plan | None = None) -> dict[str, list[str]]:
+    """Lines above each cost sheet saying how its figures are made (from the plan file)."""
+    plan = plan or load_plan()
+    which = {"min": "下限", "mid": "中值", "max": "上限"}[plan.section("costs")["replacement_amount"]]
+    cap = plan.section("costs")["max_discount"]
+    c = plan.section("compensation")
+    basis = ("低于存款差额" if c["payout_basis"] == "shortfall"
+             else f"固定{c['payout_fixed_yuan']:,}元")
+    share = "" if c["payout_share"] == 1 else f"×{c['payout_share']:.0%}"
+    discount = (f"差额=同期整存整取存款本息(税后)-满期金；所需优惠率=差额÷对接保单保费(年龄段建议"
+                f"额度{which})，上限{cap:.0%}；无对接产品(如61以上建议转存款)的不计优惠率。")
+    return {
+        "低于存款差额(年龄)": [discount],
+        "低于存款差额(险种期限)": [discount],
+        "低于存款差额(网点)": [discount],
+        "赔付情景": ["投诉率、赔付率为预算假设(plan.toml [compensation.scenarios])，非方案原文数字。"],
+        "赔付预估": [f"风险客户：满期时{plan.compensation_min_age}岁以上、收益低于同期存款、风险评级"
+                 f"{'/'.join(c['at_risk_ratings'])}。每件赔付额={basis}{share}；预计赔付金额="
+                 "风险客户赔付额合计×投诉率×赔付率。"],
+    }

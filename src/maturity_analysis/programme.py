@@ -185,3 +185,17 @@ def phase_plan(period: Any, plan: Plan | None = None) -> pd.DataFrame:
         raise PlanError(f"period '{period}' has no planned work; the programme runs "
                         f"{first}..{last}")
     return hit.reset_index(drop=True)
+
+
+PROGRAMME_NOTES = {
+    "推动的阶段性安排": ["时间换算为方案年度的实际日期(启动会、轮训在方案年度前一年12月)；工作日按国务院"
+                 "节假日安排(含调休)；备注列说明原文提取中略去而补全的单元格。"],
+    "12月份行事历": ["方案年度前一年12月；上旬1-10日，中旬11-20日，下旬21日至月底。"],
+}
+
+
+def programme_sheets(plan: Plan | None = None) -> dict[str, pd.DataFrame]:
+    """The programme's tables as workbook sheets (notes for them: :data:`PROGRAMME_NOTES`)."""
+    plan = plan or load_plan()
+    return {"推动的阶段性安排": push_table(plan), "培训内容": training_table(plan),
+            "12月份行事历": december_calendar(plan), "附件一至五": forms_table(plan)}
