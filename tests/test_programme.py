@@ -92,6 +92,12 @@ def test_phase_plan_gives_the_work_planned_for_the_period(period, items):
     assert programme.phase_plan(period)["项目"].tolist() == items
 
 
+def test_phase_plan_takes_the_evaluations_period():
+    from maturity_analysis.evaluation import parse_period
+
+    assert programme.phase_plan(parse_period("2013Q3"))["项目"].tolist() == ["提升期"]
+
+
 @pytest.mark.parametrize("period", ["2014", "2012-11", "not a period"])
 def test_phase_plan_outside_the_programme_is_an_error(period):
     with pytest.raises(PlanError, match="period"):

@@ -154,11 +154,15 @@ def forms_table(plan: Plan | None = None) -> pd.DataFrame:
 
 
 def period_span(period: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last day of a period ("2013", "2013Q2", "2013-05", "2013-05-17", a Period).
+    """First and last day of a period: "2013", "2013Q2", "2013-05", "2013-05-17", a
+    :class:`pandas.Period`, or an object with ``start`` and ``end`` dates (e.g. the
+    :class:`maturity_analysis.evaluation.Period` of the quarterly evaluation).
 
     >>> period_span("2013Q2")
     (Timestamp('2013-04-01 00:00:00'), Timestamp('2013-06-30 00:00:00'))
     """
+    if hasattr(period, "start") and hasattr(period, "end"):
+        return pd.Timestamp(period.start).normalize(), pd.Timestamp(period.end).normalize()
     try:
         p = period if isinstance(period, pd.Period) else pd.Period(period)
     except (ValueError, TypeError):
@@ -170,9 +174,10 @@ def period_span(period: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
 def phase_plan(period: Any, plan: Plan | None = None) -> pd.DataFrame:
     """The planned work (rows of :func:`push_table`) that falls in ``period``.
 
-    ``period`` is anything :class:`pandas.Period` reads: "2013Q2" or "2013-05" gives the one phase
-    it lies in, "2013" all four, "2012-12" the kick-off and the training. A period with no planned
-    work is a :class:`~maturity_analysis.exceptions.PlanError`.
+    ``period`` is anything :func:`period_span` reads (a string, a :class:`pandas.Period` or the
+    evaluation's ``Period``): "2013Q2" or "2013-05" gives the one phase it lies in, "2013" all
+    four, "2012-12" the kick-off and the training. A period with no planned work is a
+    :class:`~maturity_analysis.exceptions.PlanError`.
 
     >>> phase_plan("2013-05")[["项目", "首个工作日"]].to_dict("records")
     [{'项目': '促进期', '首个工作日': Timestamp('2013-04-01 00:00:00')}]
