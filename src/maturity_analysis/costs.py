@@ -108,7 +108,9 @@ def shortfall(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
 
 
 def _with_shortfall(policies: pd.DataFrame, plan: Plan) -> pd.DataFrame:
-    return policies if set(SHORTFALL_COLUMNS) <= set(policies.columns) else shortfall(policies, plan)
+    if set(SHORTFALL_COLUMNS) <= set(policies.columns):
+        return policies
+    return shortfall(policies, plan)
 
 
 def _term_label(policies: pd.DataFrame) -> pd.Series:
