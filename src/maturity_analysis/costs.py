@@ -85,13 +85,13 @@ def shortfall(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     plan = plan or load_plan()
     cap = _rate(plan.section("costs").get("max_discount"), "costs.max_discount", plan, True)
     premiums = replacement_premiums(plan)
+    missing = [c for c in ("maturity_value", "age_band") if c not in policies.columns]
+    if missing:
+        raise MaturityDataError(f"policies lack column(s) {', '.join(missing)} for the shortfall")
     if "deposit_value" not in policies.columns:
         from .yields import add_yields
 
         policies = add_yields(policies)
-    missing = [c for c in ("maturity_value", "age_band") if c not in policies.columns]
-    if missing:
-        raise MaturityDataError(f"policies lack column(s) {', '.join(missing)} for the shortfall")
     out = policies.copy()
     value = pd.to_numeric(out["maturity_value"], errors="coerce").astype(float)
     deposit = pd.to_numeric(out["deposit_value"], errors="coerce").astype(float)
