@@ -12,9 +12,16 @@ from functools import cache
 from importlib import resources
 
 import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 from matplotlib import font_manager, rcParams
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from .tables import COUNT, PREMIUM_WAN, SHARE, TOTAL
+from .targets import BASE, GOAL
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
+RISK_COLORS = {"A": "#c0392b", "B": "#f0a030", "C": "#4a9a5c"}
 
 
 @cache
@@ -80,4 +87,239 @@ def compensation_chart(estimate, ax: plt.Axes | None = None) -> plt.Axes:
         ax.annotate(f"{v:,.2f}", (x, v), ha="center", va="bottom", fontsize=9)
     ax.set_ylabel("赔付金额(万元)")
     ax.set_title("赔付预估：各情景预计赔付金额")
+    return ax
+
+
+def _body(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a plan table without its 合计 row."""
+    first = frame.index.get_level_values(0)
+    return frame[first != TOTAL]
+
+
+def _label(key: object, sep: str = "\n") -> str:
+    """A row label for an axis: the parts of a MultiIndex key that are not empty."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return sep.join(str(p) for p in parts if str(p))
+
+
+def _stacked(ax: plt.Axes, body: pd.DataFrame, columns: dict[str, tuple | str], unit: str,
+             colors: dict[str, str] | None = None) -> None:
+    """Bars of ``body[column]`` stacked per row, one colour per legend label."""
+    bottom = np.zeros(len(body))
+    x = np.arange(len(body))
+    for label, column in columns.items():
+        values = body[column].to_numpy(dtype=float)
+        ax.bar(x, values, bottom=bottom, label=label, width=0.65,
+               color=(colors or {}).get(label))
+        bottom += values
+    ax.set_xticks(x, [_label(k) for k in body.index])
+    ax.set_ylabel(unit)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.legend(title=body.columns.names[0], frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def age_principal_heatmap(t1: pd.DataFrame, product: str | None = None,
+                          ax: plt.Axes | None = None) -> plt.Axes:
+    """Table 1 as a heatmap: policy counts by age band (rows) × principal band (columns).
+
+    ``product`` picks one product's block; ``None`` adds the products up. Colours follow the
+    logarithm of the count (the 5万以下 column holds most policies); each cell shows its count.
+    """
+    ax = _axes(ax, (7, 4.5))
+    body = _body(t1).drop(columns=TOTAL, level=1)
+    grid = body[product] if product else body.T.groupby(level=1, sort=False).sum().T
+    values = grid.to_numpy(dtype=float)
+    ax.imshow(np.log10(values + 1), cmap="Blues", aspect="auto")
+    high = np.log10(values.max() + 1) * 0.6
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, f"{v:,.0f}", ha="center", va="center",
+                color="white" if np.log10(v + 1) > high else "black")
+    ax.set_xticks(np.arange(grid.shape[1]), list(grid.columns))
+    ax.set_yticks(np.arange(grid.shape[0]), list(grid.index))
+    ax.set_xlabel(t1.columns.names[1])
+    ax.set_ylabel(t1.index.name)
+    ax.set_title(f"年龄 × 满期本金 件数（{product or '全部险种'}）")
+    return ax
+
+
+def product_by_age(t2: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """Table 2 as stacked bars: policies per age band, one segment per product, each bar
+    labelled with the band's share of all policies."""
+    ax = _axes(ax)
+    body = _body(t2)
+    products = [p for p in body.columns.get_level_values(0).unique() if p != TOTAL]
+    _stacked(ax, body, {p: (p, COUNT) for p in products}, "件数")
+    for x, (n, share) in enumerate(zip(body[(TOTAL, COUNT)], body[(TOTAL, SHARE)], strict=True)):
+        ax.annotate(f"{share:.2%}", (x, n), ha="center", va="bottom", xytext=(0, 2),
+                    textcoords="offset points")
+    ax.set_xlabel(body.index.name)
+    ax.set_title("各年龄段件数（按险种）")
+    return ax
+
+
+def premium_by_age(t4: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """Table 4 as stacked bars: premium (万元) per age band, one segment per product, each bar
+    labelled with the band's share of the premium."""
+    ax = _axes(ax)
+    body = _body(t4)
+    products = [p for p in body.columns.get_level_values(0).unique() if p != TOTAL]
+    _stacked(ax, body, {p: (p, PREMIUM_WAN) for p in products}, PREMIUM_WAN)
+    for x, (v, share) in enumerate(zip(body[(TOTAL, PREMIUM_WAN)], body[(TOTAL, SHARE)],
+                                       strict=True)):
+        ax.annotate(f"{share:.2%}", (x, v), ha="center", va="bottom", xytext=(0, 2),
+                    textcoords="offset points")
+    ax.set_xlabel(body.index.name)
+    ax.set_title("各年龄段保费（按险种）")
+    return ax
+
+
+def principal_bands(t3: pd.DataFrame, ax: plt.Axes | None = None, log: bool = True) -> plt.Axes:
+    """Table 3 as grouped horizontal bars: policies per principal band and product, each bar
+    labelled with its count and its share within the product. ``log`` puts the counts on a
+    logarithmic scale, so the small high-premium bands stay visible."""
+    ax = _axes(ax)
+    body = _body(t3)
+    products = [p for p in body.columns.get_level_values(0).unique() if p != TOTAL]
+    y = np.arange(len(body))
+    height = 0.8 / len(products)
+    for i, product in enumerate(products):
+        counts = body[(product, COUNT)].to_numpy(dtype=float)
+        bars = ax.barh(y + (i - (len(products) - 1) / 2) * height, counts, height=height,
+                       label=product)
+        ax.bar_label(bars, [f"{n:,.0f}（{s:.2%}）" for n, s in
+                            zip(counts, body[(product, SHARE)], strict=True)], padding=2)
+    ax.set_yticks(y, list(body.index))
+    ax.invert_yaxis()
+    ax.set_ylabel(body.index.name)
+    if log:
+        ax.set_xscale("log")
+        ax.set_xlim(right=ax.get_xlim()[1] * 20)
+    ax.set_xlabel("件数" + ("（对数刻度）" if log else ""))
+    ax.legend(title=body.columns.names[0], frameon=False, loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("满期本金分布（按险种）")
+    return ax
+
+
+def yield_vs_deposit(table: pd.DataFrame, ax: plt.Axes | None = None,
+                     policy: str = "平均年化收益率", deposit: str = "平均存款年化收益率",
+                     beats: str = "跑赢存款占比") -> plt.Axes:
+    """The maturity-product table as paired bars: average annualised policy return against
+    the benchmark deposit per product group, labelled with the share that beat the deposit."""
+    ax = _axes(ax)
+    body = _body(table)
+    x = np.arange(len(body))
+    ax.bar(x - 0.2, body[policy], width=0.4, label="保单年化收益率")
+    ax.bar(x + 0.2, body[deposit], width=0.4, label="同期存款年化收益率（税后）")
+    for i, (p, d, share) in enumerate(zip(body[policy], body[deposit], body[beats],
+                                          strict=True)):
+        ax.annotate(f"跑赢存款 {share:.2%}", (i, max(p, d)), ha="center", va="bottom",
+                    xytext=(0, 3), textcoords="offset points")
+    ax.set_xticks(x, [_label(k) for k in body.index])
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
+    ax.set_ylabel("平均年化收益率")
+    ax.legend(frameon=False, loc="upper right")
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.15)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("满期产品收益与同期存款")
+    return ax
+
+
+def yield_scatter(policies: pd.DataFrame, hue: str | pd.Series | None = None,
+                  ax: plt.Axes | None = None, x: str = "deposit_yield",
+                  y: str = "policy_yield") -> plt.Axes:
+    """Each policy's annualised return (``y``) against its benchmark deposit's (``x``), one
+    colour per value of ``hue`` (a column name or a Series), with the line where they are
+    equal: points below it fell short of the deposit."""
+    ax = _axes(ax, (6.5, 5.5))
+    groups = policies[hue] if isinstance(hue, str) else hue
+    keys = [None] if groups is None else list(pd.unique(groups.dropna()))
+    if groups is not None and isinstance(groups.dtype, pd.CategoricalDtype):
+        keys = [c for c in groups.cat.categories if (groups == c).any()]
+    for key in keys:
+        part = policies if key is None else policies[(groups == key).to_numpy(dtype=bool)]
+        ax.scatter(part[x], part[y], s=6, alpha=0.35, linewidths=0, rasterized=True,
+                   label=None if key is None else f"{key}（{len(part):,}件）")
+    both = pd.concat([policies[x], policies[y]]).dropna()
+    lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 0.1)
+    ax.plot([lo, hi], [lo, hi], color="grey", linestyle="--", linewidth=1,
+            label="保单收益 = 存款收益")
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
+    ax.set_xlabel("同期存款年化收益率（税后）")
+    ax.set_ylabel("保单年化收益率")
+    ax.legend(frameon=False, markerscale=3)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("每件保单：收益与同期存款")
+    return ax
+
+
+def target_bars(table: pd.DataFrame, ax: plt.Axes | None = None, label: str = "目标",
+                base: str = BASE, goal: str = GOAL, stated: str = "方案所述件数") -> plt.Axes:
+    """The targets as horizontal bars: each target's base (light), the count that reaches its
+    rate (dark, labelled) and, where the plan states a count, a marker at it. Targets with an
+    unknown base (e.g. complaints before any are logged) are left out."""
+    ax = _axes(ax, (8, 3.5))
+    rows = table[table[base].notna()]
+    y = np.arange(len(rows))
+    bases = rows[base].to_numpy(dtype=float)
+    goals = rows[goal].to_numpy(dtype=float)
+    whole = ax.barh(y, bases, color="#dbe6f3", label="基数")
+    ax.barh(y, goals, height=0.5, color="#2f6fad", label="目标件数")
+    ax.bar_label(whole, [f"{g:,.0f} / {b:,.0f}" for g, b in zip(goals, bases, strict=True)],
+                 padding=4)
+    has_stated = rows[stated].notna().to_numpy()
+    if has_stated.any():
+        ax.scatter(rows[stated].to_numpy(dtype=float, na_value=np.nan)[has_stated],
+                   y[has_stated], marker="D", color="#c0392b", zorder=3, label="方案所述件数")
+    ax.set_yticks(y, list(rows[label]))
+    ax.invert_yaxis()
+    ax.set_xlim(right=max(bases.max(initial=0), 1) * 1.3)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_xlabel("件数（标注：目标件数 / 基数）")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncols=3)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("目标件数与基数")
+    return ax
+
+
+def allocation_bars(allocation: pd.DataFrame, ax: plt.Axes | None = None,
+                    value: str = GOAL) -> plt.Axes:
+    """An allocation (by branch or by phase, from :mod:`maturity_analysis.targets`) as grouped
+    bars: the allocated count of each target per row; horizontal when there are many rows."""
+    body = _body(allocation)
+    targets = list(body.columns.get_level_values(0).unique())
+    many = len(body) > 8
+    ax = _axes(ax, (8, 1.5 + 0.12 * len(body) * len(targets)) if many else (8, 4.5))
+    pos = np.arange(len(body))
+    width = 0.8 / len(targets)
+    for i, target in enumerate(targets):
+        values = body[(target, value)].to_numpy(dtype=float)
+        offset = pos + (i - (len(targets) - 1) / 2) * width
+        draw = ax.barh if many else ax.bar
+        bars = draw(offset, values, width, label=target)
+        if not many:
+            ax.bar_label(bars, [f"{v:,.0f}" for v in values], padding=2, fontsize=8)
+    labels = [_label(k, " " if many else "\n") for k in body.index]
+    (ax.set_yticks if many else ax.set_xticks)(pos, labels)
+    if many:
+        ax.set_ylim(len(body) - 0.5, -0.5)
+    (ax.xaxis if many else ax.yaxis).set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    (ax.set_xlabel if many else ax.set_ylabel)(value)
+    ax.legend(title=allocation.columns.names[0], frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(f"{value}分配")
+    return ax
+
+
+def risk_by_age(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """The risk summary (:func:`maturity_analysis.risk.risk_table`) as stacked bars: rated
+    policies per age band, one segment per rating."""
+    ax = _axes(ax)
+    body = _body(table)
+    ratings = [r for r in body.columns if r != TOTAL]
+    _stacked(ax, body, {str(r): r for r in ratings}, "件数", RISK_COLORS)
+    ax.set_xlabel(body.index.name)
+    ax.set_title("投诉风险评级（按年龄段）")
     return ax
