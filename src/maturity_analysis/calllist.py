@@ -258,13 +258,13 @@ def _sheet(wb: Workbook, title: str, lines: list[str], headers: list[str],
         cell = ws.cell(head, j)
         cell.font, cell.fill = _HEAD, _HEAD_FILL
     widths = [display_width(h) for h in headers]
-    for row in rows:
+    for r, row in enumerate(rows, start=head + 1):
         ws.append(row)
         for j, value in enumerate(row):
             if value is not None:
                 fmt = _FORMATS.get(kinds[j])
                 if fmt:
-                    ws.cell(ws.max_row, j + 1).number_format = fmt
+                    ws.cell(r, j + 1).number_format = fmt
                 shown = f"{value:%Y-%m-%d}" if kinds[j] == "date" else str(value)
                 widths[j] = max(widths[j], display_width(shown))
     for j, w in enumerate(widths):
@@ -376,7 +376,7 @@ def templates_workbook(calls: pd.DataFrame, year: int, month: int, path: str | P
     ws, head = _sheet(wb, "回访名单", [f"{where} {year}年{month}月满期客户回访名单",
                                        summary], headers, rows, kinds)
     policy_col = get_column_letter(headers.index("保单号") + 1)
-    policy_range = f"'回访名单'!${policy_col}${head + 1}:${policy_col}${max(head + 1, ws.max_row)}"
+    policy_range = f"'回访名单'!${policy_col}${head + 1}:${policy_col}${head + max(len(rows), 1)}"
 
     form = FORMS["calls"]
     rows1 = []

@@ -1,0 +1,245 @@
+"""Reading the filled forms back: every row accepted or rejected with its reason, none lost."""
+
+from datetime import datetime
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+
+from maturity_analysis import load_plan
+from maturity_analysis.exceptions import MaturityDataError, PlanError
+from maturity_analysis.plan import parse_plan
+from maturity_analysis.tracking import (
+    FORMS,
+    KINDS,
+    REJECT_COLUMNS,
+    columns,
+    frame,
+    read_tracking,
+    settings,
+)
+
+
+@pytest.fixture
+def policies(make_policies):
+    df = make_policies([
+        {"branch_code": "B01", "product_type": "分红", "maturity_date": "2013-02-20"},
+        {"branch_code": "B01", "product_type": "万能", "maturity_date": "2013-03-10",
+         "term_years": None},
+        {"branch_code": "B02", "product_type": "分红", "maturity_date": "2013-05-05"},
+    ])
+    df["policy_no"] = ["P1", "P2", "P3"]
+    return df
+
+
+def _xlsx(path, headers, rows, title=None, sheet="Sheet1", extra_sheets=()):
+    """A workbook as a team would return it: optional title line, header, rows."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    if title:
+        ws.append([title])
+        ws.append([])
+    ws.append(headers)
+    for r in rows:
+        ws.append(r)
+    for name, cells in extra_sheets:
+        other = wb.create_sheet(name)
+        for r in cells:
+            other.append(r)
+    wb.save(path)
+    return path
+
+
+# Each case: the rows written (one good row first) and, per bad row, (column, reason) expected.
+# Excel rows: title on 1, blank 2, header 3, so data starts on row 4.
+CALLS = [
+    ["2013-01-08", "第1组", "张三", "P1", "分红", "", "", "考虑中", ""],            # 4 good
+    [datetime(2013, 1, 9), "第1组", "李四", "P2", "万能", "", "", "继续持有", ""],  # 5 good
+    ["2013年1月10日", "第1组", "李四", "P2", "万能", "", "", "未接通", ""],          # 6 good
+    ["2013-01-08", "第1组", "王五", "P9", "分红", "", "", "考虑中", ""],            # 7 unknown policy
+    ["2014-03-01", "第1组", "张三", "P1", "分红", "", "", "考虑中", ""],            # 8 after the year
+    ["2013-01-11", "第1组", "张三", "P1", "分红", "", "", "好的", ""],              # 9 not in drop-down
+    ["2013-01-12", "第1组", "张三", None, "分红", "", "", "考虑中", ""],            # 10 no policy
+    ["2013-01-08", "第1组", "张三", "P1", "分红", "", "", "意向转保", ""],          # 11 duplicate of 4
+    ["明天", "第1组", "张三", "P1", "分红", "", "", "考虑中", ""],                  # 12 not a date
+    [None] * 9,                                                                      # 13 blank
+    ["合计", None, None, None, None, None, None, None, None],                        # 14 total row
+    [41285, "第2组", "张三", "P1", "分红", "", "", "意向转存", ""],                 # 15 good (serial)
+]
+CALLS_BAD = {7: ("保单号", "not in the maturity list"), 8: ("填写日期", "outside the plan year"),
+             9: ("客户意向", "not one of the drop-down's answers"),
+             10: ("保单号", "required but empty"), 11: ("保单号、填写日期", "duplicate"),
+             12: ("填写日期", "not a date"), 14: ("", "total row")}
+
+COMPLAINTS = [
+    ["2013-01-10", "张三", "P1", "收益低于存款", "解释", "2013-01-15", "否", "否", None],  # 4 good
+    ["2013-02-01", "李四", "P2", "收益低", "赔偿", "2013-02-05", "否", "是", "1,200元"],   # 5 good
+    ["2013-02-01", "李四", "P2", "收益低", "", None, "否", "是", None],           # 6 no amount
+    ["2013-02-01", "李四", "P2", "态度", "", None, "否", "否", 300],              # 7 amount on 否
+    ["2013-02-10", "李四", "P2", "态度", "", "2013-02-01", "否", "否", None],     # 8 answer before
+    ["2013-02-10", "李四", "P2", "态度", "", None, "可能", "否", None],           # 9 not 是/否
+    ["2013-02-11", "李四", "P2", None, "", None, "否", "否", None],               # 10 no 投诉点
+    ["2013-02-12", "李四", "P2", "态度", "", None, "否", "是", -5],               # 11 negative
+]
+COMPLAINTS_BAD = {6: ("赔偿金额", "是否赔偿 is 是 but 赔偿金额 is empty"),
+                  7: ("赔偿金额", "是否赔偿 is 否 but 赔偿金额 is given"),
+                  8: ("答复日期", "before 投诉日期"), 9: ("是否非常规退保", "drop-down"),
+                  10: ("投诉点", "required but empty"), 11: ("赔偿金额", "negative amount")}
+
+WORKLOG = [
+    ["2013-01-07", "B01", "第1组", 22, 18, 1, 0, 0, 0, ""],    # 4 good
+    ["2013-01-07", "B01", "第2组", "15", 12, 0, 1, 0, 0, ""],  # 5 good (count as text)
+    ["2013-01-07", "B99", "第1组", 20, 18, 0, 0, 0, 0, ""],    # 6 unknown branch
+    ["2013-01-08", "B01", "第1组", 20, 25, 0, 0, 0, 0, ""],    # 7 effective > calls
+    ["2013-01-09", "B01", "第1组", 20.5, 18, 0, 0, 0, 0, ""],  # 8 not whole
+    ["2013-01-07", "B01", "第1组", 21, 18, 0, 0, 0, 0, ""],    # 9 duplicate of 4
+    ["2013-01-10", "B01", None, 20, 18, 0, 0, 0, 0, ""],       # 10 no team
+]
+WORKLOG_BAD = {6: ("网点代码", "branch code not in the maturity list"),
+               7: ("有效回访", "more than 回访量"), 8: ("回访量", "not a whole number"),
+               9: ("网点代码、团队、日期", "duplicate"), 10: ("团队", "required but empty")}
+
+OUTCOMES = [
+    ["P1", "张三", "转保", "2013-02-25", "XX+意外险", 12000, None, ""],   # 4 good
+    ["P2", "李四", "续持", "2013-03-10", None, None, None, ""],           # 5 good (万能)
+    ["P3", "王五", "续持", "2013-05-06", None, None, None, ""],           # 6 分红 cannot be held
+    ["P3", "王五", "转存", "2013-05-06", None, None, None, ""],           # 7 no deposit amount
+    ["P3", "王五", "转保", "2013-05-06", None, None, None, ""],           # 8 no new premium
+    ["P1", "张三", "领取", "2013-02-26", None, None, None, ""],           # 9 duplicate policy
+    ["P3", "王五", "退回", "2013-05-06", None, None, None, ""],           # 10 unknown kind
+    ["P3", "王五", "转存", "2012-10-01", None, None, 11000, ""],          # 11 before the year
+]
+OUTCOMES_BAD = {6: ("满期去向", "only possible for 万能"), 7: ("转存金额", "needs 转存金额"),
+                8: ("新保单保费", "needs 新保单保费"), 9: ("保单号", "duplicate"),
+                10: ("满期去向", "drop-down"), 11: ("办理日期", "outside the plan year")}
+
+CASES = {"calls": (CALLS, CALLS_BAD), "complaints": (COMPLAINTS, COMPLAINTS_BAD),
+         "worklog": (WORKLOG, WORKLOG_BAD), "outcomes": (OUTCOMES, OUTCOMES_BAD)}
+
+
+@pytest.fixture
+def read(tmp_path, policies):
+    folder = tmp_path / "tracking"
+    folder.mkdir()
+    for kind, (rows, _) in CASES.items():
+        _xlsx(folder / f"{kind}.xlsx", FORMS[kind].headers, rows, title=FORMS[kind].title)
+    return read_tracking(folder, policies)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_nothing_is_lost(read, kind):
+    rows, bad = CASES[kind]
+    non_blank = sum(any(v is not None for v in r) for r in rows)
+    c = read.counts[kind]
+    assert c["rows_read"] == non_blank
+    assert c["rows_accepted"] == non_blank - len(bad) == len(read.tracking[kind])
+    assert c["rows_rejected"] == len(bad)
+    assert c["rows_accepted"] + c["rows_rejected"] == c["rows_read"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "row", "column", "reason"),
+    [(k, row, col, why) for k, (_, bad) in CASES.items() for row, (col, why) in bad.items()],
+)
+def test_every_bad_row_is_rejected_for_its_reason(read, kind, row, column, reason):
+    mine = read.rejects[(read.rejects["file"] == f"{kind}.xlsx") & (read.rejects["row"] == row)]
+    assert len(mine) == 1
+    assert mine["column"].iloc[0] == column
+    assert reason in mine["reason"].iloc[0]
+
+
+def test_rejects_have_the_loaders_columns(read):
+    assert list(read.rejects.columns) == list(REJECT_COLUMNS)
+    assert set(read.rejects["sheet"]) == {"Sheet1"}
+
+
+def test_accepted_values_are_parsed(read):
+    calls = read.tracking.calls
+    assert list(calls.columns) == columns("calls")
+    # 2013-01-08, a datetime cell, 2013年1月10日, and Excel serial 41285 = 2013-01-11.
+    assert [d.date().isoformat() for d in calls["call_date"]] == [
+        "2013-01-08", "2013-01-09", "2013-01-10", "2013-01-11"]
+    assert list(calls["branch_code"]) == ["B01"] * 4  # from the maturity list
+    comp = read.tracking.complaints
+    assert comp["compensation"].tolist()[1] == 1200.0  # "1,200元"
+    assert comp["compensated"].tolist() == [False, True]
+    assert read.tracking.worklog["calls"].tolist() == [22, 15]
+    assert read.tracking.outcomes["outcome"].tolist() == ["转保", "续持"]
+
+
+def test_a_missing_folder_is_an_empty_dataset(tmp_path, policies):
+    read = read_tracking(tmp_path / "none", policies)
+    for kind in KINDS:
+        assert read.tracking[kind].empty
+        assert list(read.tracking[kind].columns) == columns(kind)
+        assert read.counts[kind]["rows_read"] == 0
+    assert read.rejects.empty
+
+
+def test_a_file_without_the_forms_headers_is_an_error(tmp_path, policies):
+    _xlsx(tmp_path / "calls_jan.xlsx", ["姓名", "电话"], [["张三", "138"]])
+    with pytest.raises(MaturityDataError, match=r"calls_jan\.xlsx.*附件一.*客户意向"):
+        read_tracking(tmp_path, policies)
+
+
+def test_the_form_sheet_is_found_among_others_and_aliases_work(tmp_path, policies):
+    # A returned workbook: a cover sheet first, then the form with 回访日期 for 填写日期.
+    headers = ["回访日期", "客户姓名", "保单号", "客户意向"]
+    _xlsx(tmp_path / "calls.xlsx", ["封面"], [["说明"]], sheet="封面",
+          extra_sheets=[("附件一", [headers, ["2013-01-08", "张三", "P1", "考虑中"]])])
+    read = read_tracking(tmp_path, policies)
+    assert read.tracking.calls["policy_no"].tolist() == ["P1"]
+
+
+def test_gb18030_csv(tmp_path, policies):
+    text = "日期,网点代码,团队,回访量\n2013-01-07,B01,第1组,20\n"
+    (tmp_path / "worklog.csv").write_bytes(text.encode("gb18030"))
+    read = read_tracking(tmp_path, policies)
+    assert read.tracking.worklog["team"].tolist() == ["第1组"]
+
+
+def test_duplicates_across_files_are_rejected(tmp_path, policies):
+    row = ["P1", "张三", "领取", "2013-02-25", None, None, None, ""]
+    for name in ("outcomes_1.xlsx", "outcomes_2.xlsx"):
+        _xlsx(tmp_path / name, FORMS["outcomes"].headers, [row])
+    read = read_tracking(tmp_path, policies)
+    assert len(read.tracking.outcomes) == 1
+    assert read.rejects["reason"].tolist() == ["duplicate (保单号) of outcomes_1.xlsx row 2"]
+
+
+def test_frame_builds_a_typed_frame():
+    df = frame("complaints", [{"policy_no": "P1", "complaint_date": "2013-02-01",
+                               "compensated": True, "compensation": 100}])
+    assert list(df.columns) == columns("complaints")
+    assert df["complaint_date"].dtype == "datetime64[ns]"
+    assert df["compensated"].dtype == "boolean"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [("yes_no", ["是"], "tracking.yes_no"), ("policies_per_team", 0, "policies_per_team"),
+     ("not_reached", "没接", "tracking.not_reached"), ("intent_answers", "考虑中", "list of text"),
+     ("hold_outcome", "持有", "tracking.hold_outcome"), ("confidence", 95, "between 0 and 1")],
+)
+def test_malformed_tracking_section_names_the_key(key, value, message):
+    plan = load_plan()
+    raw = plan.raw | {"tracking": plan.raw["tracking"] | {key: value}}
+    with pytest.raises(PlanError, match=message):
+        settings(parse_plan(raw, source="next-year.toml"))
+
+
+def test_a_missing_tracking_key_is_named():
+    plan = load_plan()
+    section = {k: v for k, v in plan.raw["tracking"].items() if k != "min_teams"}
+    with pytest.raises(PlanError, match="tracking.min_teams"):
+        settings(parse_plan(plan.raw | {"tracking": section}, source="x.toml"))
+
+
+def test_forms_have_the_plans_columns():
+    # PLAN_FIGURES.md, "Operations": 附件一 填写日期, 客户姓名, 保单号, 所持险种, 满期说明, 转保说明,
+    # 客户意向, 备注; 附件二 投诉点, 处理意见, 是否非常规退保.
+    assert {"填写日期", "客户姓名", "保单号", "所持险种", "满期说明", "转保说明", "客户意向",
+            "备注"} <= set(FORMS["calls"].headers)
+    assert {"投诉点", "处理意见", "是否非常规退保"} <= set(FORMS["complaints"].headers)
+    assert pd.Index(FORMS["worklog"].headers).is_unique
