@@ -49,9 +49,13 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def _cmd_reports(args: argparse.Namespace) -> int:
-    from .reports import DaskExecutor, run_reports
+    from .reports import run_reports
 
-    executor = DaskExecutor(args.scheduler) if args.scheduler else None
+    executor = None
+    if args.scheduler:
+        from .dask_executor import DaskExecutor
+
+        executor = DaskExecutor(args.scheduler)
     try:
         result = run_reports(args.dataset, args.period, args.branch, out_dir=args.out,
                              jobs=args.jobs, force=args.force, executor=executor)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import atexit
 import json
+import re
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from .files import write_atomic
 from .privacy import PiiIndex
 from .schema import PII_COLUMNS
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 NOTEBOOK = "notebook"
 WORKBOOK = "workbook"
 ERROR_TAIL = 2000
@@ -213,15 +215,11 @@ def _failing_cell(nb) -> tuple[int | None, str]:
 
 
 def _parameterize(job: Job):
+    from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    nb = nbformat.read(job.notebook, as_version=4)
-    nb.metadata["papermill"] = {
-        "input_path": str(job.notebook),
-        "output_path": str(job.executed),
-        "parameters": {},
-        "version": __import__("papermill").__version__,
-    }
+    nb = load_notebook_node(str(job.notebook))
+    nb.metadata.papermill.update(input_path=str(job.notebook), output_path=str(job.executed))
     return parameterize_notebook(nb, job.parameters, kernel_name="python3", language="python")
 
 
@@ -234,16 +232,21 @@ def _page(job: Job):
         period=str(job.parameters.get("period", "")),
         dataset=job.dataset.name,
         version=__version__,
-        parameters=", ".join(f"{k}={v!r}" for k, v in job.parameters.items()
-                             if k != "processed_dir"),
+        parameters=", ".join(
+            f"{k}={v!r}" for k, v in job.parameters.items() if k != "processed_dir"
+        ),
         generated=datetime.now().astimezone().isoformat(timespec="seconds"),
         inputs=job.dataset.inputs,
     )
 
 
 def _write_stamp(job: Job, seconds: float) -> None:
-    record = {"key": job.key, "built": datetime.now().astimezone().isoformat(timespec="seconds"),
-              "seconds": round(seconds, 3), "version": __version__}
+    record = {
+        "key": job.key,
+        "built": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "seconds": round(seconds, 3),
+        "version": __version__,
+    }
     write_atomic(job.stamp, json.dumps(record, ensure_ascii=False, indent=1))
 
 
@@ -260,9 +263,10 @@ def _run_notebook(job: Job) -> tuple[JobError | None, int]:
         write_atomic(job.failed_notebook, nbformat.writes(nb))
         return JobError(
             error=getattr(exc, "ename", type(exc).__name__),
-            message=str(getattr(exc, "evalue", exc)).strip()[:ERROR_TAIL],
-            cell=cell, cell_source=source,
-            traceback=str(exc)[-ERROR_TAIL:],
+            message=_ANSI.sub("", str(getattr(exc, "evalue", exc))).strip()[:ERROR_TAIL],
+            cell=cell,
+            cell_source=source,
+            traceback=_ANSI.sub("", str(exc))[-ERROR_TAIL:],
         ), 0
     html = to_html(nb, _page(job), _exporter())
     found = pii_index(job.dataset).find(html)
@@ -294,10 +298,14 @@ def run_job(job: Job) -> JobResult:
     try:
         error, size = (_run_notebook if job.kind == NOTEBOOK else _run_workbook)(job)
     except Exception as exc:  # noqa: BLE001 - one failing job never stops the others
-        error, size = JobError(
-            error=type(exc).__name__, message=str(exc)[:ERROR_TAIL],
-            traceback=traceback.format_exc()[-ERROR_TAIL:],
-        ), 0
+        error, size = (
+            JobError(
+                error=type(exc).__name__,
+                message=str(exc)[:ERROR_TAIL],
+                traceback=traceback.format_exc()[-ERROR_TAIL:],
+            ),
+            0,
+        )
     seconds = time.perf_counter() - start
     if error is None:
         _write_stamp(job, seconds)
@@ -305,12 +313,3 @@ def run_job(job: Job) -> JobResult:
     else:
         _clear(job.finished_outputs)
     return JobResult(job=job, seconds=seconds, error=error, size=size)
-
-
-def result_record(result: JobResult) -> dict:
-    """A JSON-ready record of a result (paths as strings)."""
-    record = asdict(result)
-    record["job"] = {k: str(v) if isinstance(v, Path) else v
-                     for k, v in record["job"].items() if k != "dataset"}
-    record["ok"] = result.ok
-    return record

@@ -39,12 +39,16 @@ def branch_figures(policies: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """
     code = policies["branch_code"].astype(str)
     names = policies.get("branch_name", pd.Series("", index=policies.index)).fillna("")
-    frame = pd.DataFrame({NAME: names.groupby(code).first().astype(str),
-                          POLICIES: code.value_counts()})
+    frame = pd.DataFrame(
+        {NAME: names.groupby(code).first().astype(str), POLICIES: code.value_counts()}
+    )
     products = pd.crosstab(code, policies["product_type"]).reindex(columns=PRODUCTS, fill_value=0)
     frame = frame.join(products)
-    total = {NAME: "全部网点", POLICIES: len(policies),
-             **{p: int((policies["product_type"] == p).sum()) for p in PRODUCTS}}
+    total = {
+        NAME: "全部网点",
+        POLICIES: len(policies),
+        **{p: int((policies["product_type"] == p).sum()) for p in PRODUCTS},
+    }
     frame = pd.concat([pd.DataFrame(total, index=[ALL]), frame])
     notes = []
     try:
@@ -52,7 +56,8 @@ def branch_figures(policies: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
         allocated = allocate_branches(policies).xs(GOAL, axis=1, level=1)
         allocated.index = allocated.index.get_level_values(0).map(
-            lambda c: ALL if c == TOTAL else str(c))
+            lambda c: ALL if c == TOTAL else str(c)
+        )
         frame = frame.join(allocated.add_prefix("目标·"))
     except Exception as exc:  # noqa: BLE001 - the index is written without the targets
         notes.append(f"index: targets not shown ({type(exc).__name__}: {exc})")
@@ -84,8 +89,9 @@ def _diagnosis(job: Job, root) -> str:
     return f'<a href="{href}">执行记录 (ipynb)</a>'
 
 
-def render_index(result: RunResult, policies: pd.DataFrame, dataset: str,
-                 period: str) -> tuple[str, list[str]]:
+def render_index(
+    result: RunResult, policies: pd.DataFrame, dataset: str, period: str
+) -> tuple[str, list[str]]:
     """The index page's HTML and the notes on anything left out of it."""
     figures, notes = branch_figures(policies)
     failed = {r.job.name for r in result.failed}
@@ -99,8 +105,10 @@ def render_index(result: RunResult, policies: pd.DataFrame, dataset: str,
         values = figures.loc[branch] if branch in figures.index else pd.Series(dtype=object)
         cells = "".join(_cell(values.get(c, "")) for c in columns)
         cls = ' class="all"' if branch == ALL else ""
-        rows.append(f"<tr{cls}><td>{escape(branch)}</td>{cells}"
-                    f"<td>{_links(jobs, failed, result.out_dir)}</td></tr>")
+        rows.append(
+            f"<tr{cls}><td>{escape(branch)}</td>{cells}"
+            f"<td>{_links(jobs, failed, result.out_dir)}</td></tr>"
+        )
     failures = "".join(
         f"<tr><td>{escape(r.job.name)}</td><td>{'' if r.error.cell is None else r.error.cell}"
         f"</td><td>{escape(r.error.cell_source)}</td><td>{escape(r.error.error)}: "
@@ -108,9 +116,10 @@ def render_index(result: RunResult, policies: pd.DataFrame, dataset: str,
         for r in result.failed
     )
     failure_block = (
-        f"<h2 class=\"failed\">失败 ({len(result.failed)})</h2><table><tr><th>任务</th>"
+        f'<h2 class="failed">失败 ({len(result.failed)})</h2><table><tr><th>任务</th>'
         f"<th>单元格</th><th>代码</th><th>错误</th><th>诊断</th></tr>{failures}</table>"
-        if result.failed else "<p>本次运行没有失败的任务。</p>"
+        if result.failed
+        else "<p>本次运行没有失败的任务。</p>"
     )
     now = datetime.now().astimezone().isoformat(timespec="seconds")
     html = f"""<!DOCTYPE html>
@@ -127,8 +136,7 @@ def render_index(result: RunResult, policies: pd.DataFrame, dataset: str,
     return html, notes
 
 
-def write_index(result: RunResult, policies: pd.DataFrame, dataset: str,
-                period: str) -> list[str]:
+def write_index(result: RunResult, policies: pd.DataFrame, dataset: str, period: str) -> list[str]:
     """Write ``result.index`` atomically; returns notes on anything left out of it."""
     html, notes = render_index(result, policies, dataset, period)
     write_atomic(result.index, html)

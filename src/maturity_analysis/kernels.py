@@ -80,7 +80,9 @@ class WarmKernel:
         # IPC sockets in a private folder: faster than TCP, no ports to collide, nothing in cwd.
         self._sockets = tempfile.mkdtemp(prefix="maturity-kernel-")
         self.km = ThisPythonKernelManager(
-            kernel_name="python3", transport="ipc", ip=os.path.join(self._sockets, "kernel"),
+            kernel_name="python3",
+            transport="ipc",
+            ip=os.path.join(self._sockets, "kernel"),
             connection_file=os.path.join(self._sockets, "kernel.json"),
         )
         env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
@@ -98,7 +100,10 @@ class WarmKernel:
     async def _run_silently(self, code: str, expression: str = "None") -> str:
         """Run set-up ``code`` without output or history; the value of ``expression``."""
         reply = await self.kc.execute_interactive(
-            code, silent=True, store_history=False, timeout=self.startup_timeout,
+            code,
+            silent=True,
+            store_history=False,
+            timeout=self.startup_timeout,
             user_expressions={"value": expression},
         )
         content = reply["content"]

@@ -41,7 +41,7 @@ def _mask_middle(text: str, head: int, tail: int) -> str:
     if len(text) <= head + tail:
         head = 0
         tail = min(tail, max(len(text) - 2, 0))
-    return text[:head] + MASK * (len(text) - head - tail) + text[len(text) - tail:]
+    return text[:head] + MASK * (len(text) - head - tail) + text[len(text) - tail :]
 
 
 def mask_name(name: str | None) -> str | None:
@@ -145,7 +145,8 @@ class PiiIndex:
                     self._long_names[value] = column
         self._long_name_re = (
             re.compile("|".join(map(re.escape, sorted(self._long_names, key=len, reverse=True))))
-            if self._long_names else None
+            if self._long_names
+            else None
         )
 
     def find(self, text: str) -> list[Finding]:

@@ -16,7 +16,8 @@ Executors
 ---------
 An executor is any object with ``submit(fn, *args) -> future``, ``as_completed(futures)`` and
 ``close()``, where a future has ``result()`` (the :mod:`concurrent.futures` protocol, which
-``distributed.Client`` also follows). :class:`LocalExecutor` and :class:`DaskExecutor` are two.
+``distributed.Client`` also follows): :class:`LocalExecutor` here, and
+:class:`maturity_analysis.dask_executor.DaskExecutor` for a Dask cluster.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 METADATA_KEY = "maturity_analysis"
 WORKBOOK_NAME = "workbook.xlsx"
 RUN_RECORD = "run.json"
+# Parameters that say where the data is, not what it is (its inputs' SHA-256 are keyed).
+UNKEYED = frozenset({"processed_dir"})
 _PERIOD_RE = {
     "year": re.compile(r"^\d{4}$"),
     "quarter": re.compile(r"^\d{4}Q[1-4]$"),
@@ -70,13 +73,15 @@ def period_kind(period: str) -> str:
     for kind, pattern in _PERIOD_RE.items():
         if pattern.match(str(period)):
             return kind
-    raise ReportError(f"period {period!r}: expected a year (2013), a quarter (2013Q2) "
-                      f"or a month (2013-05)")
+    raise ReportError(
+        f"period {period!r}: expected a year (2013), a quarter (2013Q2) or a month (2013-05)"
+    )
 
 
-def find_notebooks(folder: Path = config.NOTEBOOKS_DIR) -> list[Path]:
-    """The report notebooks of ``folder`` in reading order (``NN_name.ipynb``)."""
-    return sorted(Path(folder).glob(NOTEBOOK_GLOB))
+def find_notebooks(folder: Path | None = None) -> list[Path]:
+    """The report notebooks of ``folder`` (default ``notebooks/``) in reading order
+    (``NN_name.ipynb``)."""
+    return sorted(Path(folder or config.NOTEBOOKS_DIR).glob(NOTEBOOK_GLOB))
 
 
 def applies_to(nb: nbformat.NotebookNode, period: str) -> bool:
@@ -142,30 +147,50 @@ def plan_jobs(
         Extra notebook parameters, beside ``dataset``, ``branch`` and ``period``.
     """
     period_kind(period)
-    out_dir = Path(out_dir)
-    base = {"inputs": dataset.inputs, "plan": _sha256(config.PLAN_FILE.read_bytes()),
-            "version": __version__, "package": package_fingerprint(), "period": period}
+    out_dir = Path(out_dir).resolve()
+    base = {
+        "inputs": dataset.inputs,
+        "plan": _sha256(config.PLAN_FILE.read_bytes()),
+        "version": __version__,
+        "package": package_fingerprint(),
+        "period": period,
+    }
     sources = []
-    for path in notebooks:
-        data = Path(path).read_bytes()
+    for path in map(Path.resolve, map(Path, notebooks)):
+        data = path.read_bytes()
         nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         if applies_to(nb, period):
-            sources.append((Path(path), _sha256(data), notebook_title(nb, Path(path).stem)))
+            sources.append((path, _sha256(data), notebook_title(nb, path.stem)))
     jobs = []
     for code, name in branches.items():
         folder = out_dir / _safe(code)
         params = {"dataset": dataset.name, "branch": code, "period": period, **(parameters or {})}
+        keyed = {k: v for k, v in params.items() if k not in UNKEYED}
         for path, digest, title in sources:
-            jobs.append(Job(
-                kind=NOTEBOOK, branch=code, branch_name=name, notebook=path, title=title,
-                output=folder / f"{path.stem}.html", dataset=dataset, parameters=params,
-                key=job_key(kind=NOTEBOOK, notebook=digest, parameters=params, **base),
-            ))
-        jobs.append(Job(
-            kind=WORKBOOK, branch=code, branch_name=name, output=folder / WORKBOOK_NAME,
-            dataset=dataset, parameters={"dataset": dataset.name, "branch": code},
-            key=job_key(kind=WORKBOOK, branch=code, dataset=dataset.name, **base),
-        ))
+            jobs.append(
+                Job(
+                    kind=NOTEBOOK,
+                    branch=code,
+                    branch_name=name,
+                    notebook=path,
+                    title=title,
+                    output=folder / f"{path.stem}.html",
+                    dataset=dataset,
+                    parameters=params,
+                    key=job_key(kind=NOTEBOOK, notebook=digest, parameters=keyed, **base),
+                )
+            )
+        jobs.append(
+            Job(
+                kind=WORKBOOK,
+                branch=code,
+                branch_name=name,
+                output=folder / WORKBOOK_NAME,
+                dataset=dataset,
+                parameters={"dataset": dataset.name, "branch": code},
+                key=job_key(kind=WORKBOOK, branch=code, dataset=dataset.name, **base),
+            )
+        )
     return jobs
 
 
@@ -202,41 +227,14 @@ class LocalExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class DaskExecutor:
-    """Jobs sent to a Dask distributed scheduler (its workers need this package installed
-    and must see the same file system paths as this machine).
-
-    Parameters
-    ----------
-    address : str
-        The scheduler, e.g. ``tcp://10.0.0.5:8786``.
-    """
-
-    def __init__(self, address: str):
-        from distributed import Client
-
-        self.client = Client(address)
-
-    def submit(self, fn, *args):
-        """Run ``fn(*args)`` on a worker (never cached: every job is run)."""
-        return self.client.submit(fn, *args, pure=False)
-
-    def as_completed(self, futures: Iterable) -> Iterator:
-        """The futures as they finish."""
-        from distributed import as_completed as dask_as_completed
-
-        return dask_as_completed(list(futures))
-
-    def close(self) -> None:
-        """Disconnect from the scheduler (the cluster keeps running)."""
-        self.client.close()
-
-
 def _infrastructure_failure(job: Job, exc: BaseException) -> JobResult:
     for path in job.finished_outputs:
         path.unlink(missing_ok=True)
-    return JobResult(job=job, seconds=0.0,
-                     error=JobError(error=type(exc).__name__, message=f"worker failed: {exc}"))
+    return JobResult(
+        job=job,
+        seconds=0.0,
+        error=JobError(error=type(exc).__name__, message=f"worker failed: {exc}"),
+    )
 
 
 def run_jobs(jobs: Sequence[Job], executor, progress: bool = True) -> list[JobResult]:
@@ -294,8 +292,10 @@ class RunResult:
 
     def summary(self) -> str:
         """A few lines: counts, then one line per failure (job, cell, error)."""
-        lines = [f"{self.out_dir}: {len(self.built)} built, {len(self.up_to_date)} up to date, "
-                 f"{len(self.failed)} failed ({len(self.jobs)} jobs, {self.seconds:.1f} s)"]
+        lines = [
+            f"{self.out_dir}: {len(self.built)} built, {len(self.up_to_date)} up to date, "
+            f"{len(self.failed)} failed ({len(self.jobs)} jobs, {self.seconds:.1f} s)"
+        ]
         lines += [f"  FAILED {r.job.name}: {r.error.describe()}" for r in self.failed]
         lines += [f"  note: {note}" for note in self.notes]
         lines.append(f"index: {self.index}")
@@ -307,17 +307,15 @@ def default_out_dir(dataset: str, period: str) -> Path:
     return config.REPORTS_DIR / dataset / period
 
 
-def prepare_dataset(name: str, raw_dir: Path | None = None,
-                    processed_dir: Path | None = None) -> tuple[Dataset, pd.DataFrame]:
+def prepare_dataset(name: str, raw_dir: Path, processed_dir: Path) -> tuple[Dataset, pd.DataFrame]:
     """Prepare ``name`` (when its processed copy is missing or stale) and read its policies."""
-    from .load import read_dataset
+    from .load import dataset_manifest
 
-    processed_root = Path(processed_dir or config.PROCESSED_DIR)
-    policies = read_dataset(name, processed_dir=processed_root, raw_dir=raw_dir)
-    folder = processed_root / name
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    inputs = tuple((Path(f["path"]).name, f["sha256"]) for f in manifest["inputs"])
-    return Dataset(name=name, policies=folder / "policies.parquet", inputs=inputs), policies
+    manifest = dataset_manifest(name, raw_dir=raw_dir, processed_dir=processed_dir)
+    policies_file = (processed_dir / name / manifest["outputs"]["policies"]).resolve()
+    inputs = tuple((f["file"], f["sha256"]) for f in manifest["inputs"])
+    dataset = Dataset(name=name, policies=policies_file, inputs=inputs)
+    return dataset, pd.read_parquet(policies_file)
 
 
 def branch_names(policies: pd.DataFrame) -> dict[str, str]:
@@ -345,8 +343,12 @@ def _redacted(results: list[JobResult], policies: pd.DataFrame) -> list[JobResul
         if r.ok:
             return r
         e = r.error
-        error = replace(e, message=pii.redact(e.message), cell_source=pii.redact(e.cell_source),
-                        traceback=pii.redact(e.traceback))
+        error = replace(
+            e,
+            message=pii.redact(e.message),
+            cell_source=pii.redact(e.cell_source),
+            traceback=pii.redact(e.traceback),
+        )
         return replace(r, error=error)
 
     return [clean(r) for r in results]
@@ -354,20 +356,33 @@ def _redacted(results: list[JobResult], policies: pd.DataFrame) -> list[JobResul
 
 def _write_record(result: RunResult, dataset: str, period: str) -> None:
     def entry(r: JobResult) -> dict:
-        record = {"job": r.job.name, "kind": r.job.kind, "seconds": round(r.seconds, 3),
-                  "bytes": r.size}
+        record = {
+            "job": r.job.name,
+            "kind": r.job.kind,
+            "seconds": round(r.seconds, 3),
+            "bytes": r.size,
+        }
         if r.error is not None:
             record.update(cell=r.error.cell, error=r.error.error, message=r.error.message)
         return record
 
-    write_atomic(result.out_dir / RUN_RECORD, json.dumps({
-        "dataset": dataset, "period": period, "version": __version__,
-        "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "seconds": round(result.seconds, 3),
-        "built": [entry(r) for r in result.built],
-        "up_to_date": [j.name for j in result.up_to_date],
-        "failed": [entry(r) for r in result.failed],
-    }, ensure_ascii=False, indent=1))
+    write_atomic(
+        result.out_dir / RUN_RECORD,
+        json.dumps(
+            {
+                "dataset": dataset,
+                "period": period,
+                "version": __version__,
+                "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
+                "seconds": round(result.seconds, 3),
+                "built": [entry(r) for r in result.built],
+                "up_to_date": [j.name for j in result.up_to_date],
+                "failed": [entry(r) for r in result.failed],
+            },
+            ensure_ascii=False,
+            indent=1,
+        ),
+    )
 
 
 def run_reports(
@@ -404,8 +419,8 @@ def run_reports(
     notebooks
         Default every ``notebooks/NN_*.ipynb``.
     raw_dir, processed_dir
-        Roots holding ``<dataset>/`` (default ``data/raw`` and ``data/processed``); a
-        non-default ``processed_dir`` is passed to the notebooks as a parameter.
+        Roots holding ``<dataset>/`` (default ``data/raw`` and ``data/processed``); the
+        notebooks get ``processed_dir`` as a parameter.
     progress
         Show the progress bar.
     """
@@ -414,9 +429,11 @@ def run_reports(
     start = time.perf_counter()
     period_kind(period)
     out_dir = Path(out_dir or default_out_dir(dataset, period))
+    raw_dir = Path(raw_dir or config.RAW_DIR).resolve()
+    processed_dir = Path(processed_dir or config.PROCESSED_DIR).resolve()
     data, policies = prepare_dataset(dataset, raw_dir, processed_dir)
     selected = _select(branch_names(policies), branches)
-    extra = {"processed_dir": str(processed_dir)} if processed_dir is not None else {}
+    extra = {"processed_dir": str(processed_dir)}
     planned = plan_jobs(data, period, selected, notebooks or find_notebooks(), out_dir, extra)
     if not any(j.kind == NOTEBOOK for j in planned):
         raise ReportError(f"no report notebook applies to period {period}")
@@ -435,10 +452,14 @@ def run_reports(
                 executor.close()
     if any(not r.ok for r in results):
         results = _redacted(results, policies)
-    result = RunResult(out_dir=out_dir, index=out_dir / "index.html", jobs=planned,
-                       results=results,
-                       up_to_date=[j for j, ok in zip(planned, fresh, strict=True) if ok],
-                       seconds=0.0)
+    result = RunResult(
+        out_dir=out_dir,
+        index=out_dir / "index.html",
+        jobs=planned,
+        results=results,
+        up_to_date=[j for j, ok in zip(planned, fresh, strict=True) if ok],
+        seconds=0.0,
+    )
     result.notes += write_index(result, policies, dataset=dataset, period=period)
     result.seconds = time.perf_counter() - start
     _write_record(result, dataset, period)
