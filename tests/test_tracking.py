@@ -54,18 +54,18 @@ def _xlsx(path, headers, rows, title=None, sheet="Sheet1", extra_sheets=()):
 # Each case: the rows written (one good row first) and, per bad row, (column, reason) expected.
 # Excel rows: title on 1, blank 2, header 3, so data starts on row 4.
 CALLS = [
-    ["2013-01-08", "第1组", "张三", "P1", "分红", "", "", "考虑中", ""],            # 4 good
+    ["2013-01-08", "第1组", "张三", "P1", "分红", "", "", "考虑中", ""],  # 4 good
     [datetime(2013, 1, 9), "第1组", "李四", "P2", "万能", "", "", "继续持有", ""],  # 5 good
-    ["2013年1月10日", "第1组", "李四", "P2", "万能", "", "", "未接通", ""],          # 6 good
-    ["2013-01-08", "第1组", "王五", "P9", "分红", "", "", "考虑中", ""],            # 7 unknown policy
-    ["2014-03-01", "第1组", "张三", "P1", "分红", "", "", "考虑中", ""],            # 8 after the year
-    ["2013-01-11", "第1组", "张三", "P1", "分红", "", "", "好的", ""],              # 9 not in drop-down
-    ["2013-01-12", "第1组", "张三", None, "分红", "", "", "考虑中", ""],            # 10 no policy
-    ["2013-01-08", "第1组", "张三", "P1", "分红", "", "", "意向转保", ""],          # 11 duplicate of 4
-    ["明天", "第1组", "张三", "P1", "分红", "", "", "考虑中", ""],                  # 12 not a date
-    [None] * 9,                                                                      # 13 blank
-    ["合计", None, None, None, None, None, None, None, None],                        # 14 total row
-    [41285, "第2组", "张三", "P1", "分红", "", "", "意向转存", ""],                 # 15 good (serial)
+    ["2013年1月10日", "第1组", "李四", "P2", "万能", "", "", "未接通", ""],  # 6 good
+    ["2013-01-08", "第1组", "王五", "P9", "分红", "", "", "考虑中", ""],  # 7 unknown policy
+    ["2014-03-01", "第1组", "张三", "P1", "分红", "", "", "考虑中", ""],  # 8 after the year
+    ["2013-01-11", "第1组", "张三", "P1", "分红", "", "", "好的", ""],  # 9 not in drop-down
+    ["2013-01-12", "第1组", "张三", None, "分红", "", "", "考虑中", ""],  # 10 no policy
+    ["2013-01-08", "第1组", "张三", "P1", "分红", "", "", "意向转保", ""],  # 11 duplicate of 4
+    ["明天", "第1组", "张三", "P1", "分红", "", "", "考虑中", ""],  # 12 not a date
+    [None] * 9,  # 13 blank
+    ["合计", None, None, None, None, None, None, None, None],  # 14 total row
+    [41285, "第2组", "张三", "P1", "分红", "", "", "意向转存", ""],  # 15 good (serial)
 ]
 CALLS_BAD = {7: ("保单号", "not in the maturity list"), 8: ("填写日期", "outside the plan year"),
              9: ("客户意向", "not one of the drop-down's answers"),
@@ -74,13 +74,13 @@ CALLS_BAD = {7: ("保单号", "not in the maturity list"), 8: ("填写日期", "
 
 COMPLAINTS = [
     ["2013-01-10", "张三", "P1", "收益低于存款", "解释", "2013-01-15", "否", "否", None],  # 4 good
-    ["2013-02-01", "李四", "P2", "收益低", "赔偿", "2013-02-05", "否", "是", "1,200元"],   # 5 good
-    ["2013-02-01", "李四", "P2", "收益低", "", None, "否", "是", None],           # 6 no amount
-    ["2013-02-01", "李四", "P2", "态度", "", None, "否", "否", 300],              # 7 amount on 否
-    ["2013-02-10", "李四", "P2", "态度", "", "2013-02-01", "否", "否", None],     # 8 answer before
-    ["2013-02-10", "李四", "P2", "态度", "", None, "可能", "否", None],           # 9 not 是/否
-    ["2013-02-11", "李四", "P2", None, "", None, "否", "否", None],               # 10 no 投诉点
-    ["2013-02-12", "李四", "P2", "态度", "", None, "否", "是", -5],               # 11 negative
+    ["2013-02-01", "李四", "P2", "收益低", "赔偿", "2013-02-05", "否", "是", "1,200元"],  # 5 good
+    ["2013-02-01", "李四", "P2", "收益低", "", None, "否", "是", None],  # 6 no amount
+    ["2013-02-01", "李四", "P2", "态度", "", None, "否", "否", 300],  # 7 amount on 否
+    ["2013-02-10", "李四", "P2", "态度", "", "2013-02-01", "否", "否", None],  # 8 answer before
+    ["2013-02-10", "李四", "P2", "态度", "", None, "可能", "否", None],  # 9 not 是/否
+    ["2013-02-11", "李四", "P2", None, "", None, "否", "否", None],  # 10 no 投诉点
+    ["2013-02-12", "李四", "P2", "态度", "", None, "否", "是", -5],  # 11 negative
 ]
 COMPLAINTS_BAD = {6: ("赔偿金额", "是否赔偿 is 是 but 赔偿金额 is empty"),
                   7: ("赔偿金额", "是否赔偿 is 否 but 赔偿金额 is given"),
@@ -88,27 +88,27 @@ COMPLAINTS_BAD = {6: ("赔偿金额", "是否赔偿 is 是 but 赔偿金额 is e
                   10: ("投诉点", "required but empty"), 11: ("赔偿金额", "negative amount")}
 
 WORKLOG = [
-    ["2013-01-07", "B01", "第1组", 22, 18, 1, 0, 0, 0, ""],    # 4 good
+    ["2013-01-07", "B01", "第1组", 22, 18, 1, 0, 0, 0, ""],  # 4 good
     ["2013-01-07", "B01", "第2组", "15", 12, 0, 1, 0, 0, ""],  # 5 good (count as text)
-    ["2013-01-07", "B99", "第1组", 20, 18, 0, 0, 0, 0, ""],    # 6 unknown branch
-    ["2013-01-08", "B01", "第1组", 20, 25, 0, 0, 0, 0, ""],    # 7 effective > calls
+    ["2013-01-07", "B99", "第1组", 20, 18, 0, 0, 0, 0, ""],  # 6 unknown branch
+    ["2013-01-08", "B01", "第1组", 20, 25, 0, 0, 0, 0, ""],  # 7 effective > calls
     ["2013-01-09", "B01", "第1组", 20.5, 18, 0, 0, 0, 0, ""],  # 8 not whole
-    ["2013-01-07", "B01", "第1组", 21, 18, 0, 0, 0, 0, ""],    # 9 duplicate of 4
-    ["2013-01-10", "B01", None, 20, 18, 0, 0, 0, 0, ""],       # 10 no team
+    ["2013-01-07", "B01", "第1组", 21, 18, 0, 0, 0, 0, ""],  # 9 duplicate of 4
+    ["2013-01-10", "B01", None, 20, 18, 0, 0, 0, 0, ""],  # 10 no team
 ]
 WORKLOG_BAD = {6: ("网点代码", "branch code not in the maturity list"),
                7: ("有效回访", "more than 回访量"), 8: ("回访量", "not a whole number"),
                9: ("网点代码、团队、日期", "duplicate"), 10: ("团队", "required but empty")}
 
 OUTCOMES = [
-    ["P1", "张三", "转保", "2013-02-25", "XX+意外险", 12000, None, ""],   # 4 good
-    ["P2", "李四", "续持", "2013-03-10", None, None, None, ""],           # 5 good (万能)
-    ["P3", "王五", "续持", "2013-05-06", None, None, None, ""],           # 6 分红 cannot be held
-    ["P3", "王五", "转存", "2013-05-06", None, None, None, ""],           # 7 no deposit amount
-    ["P3", "王五", "转保", "2013-05-06", None, None, None, ""],           # 8 no new premium
-    ["P1", "张三", "领取", "2013-02-26", None, None, None, ""],           # 9 duplicate policy
-    ["P3", "王五", "退回", "2013-05-06", None, None, None, ""],           # 10 unknown kind
-    ["P3", "王五", "转存", "2012-10-01", None, None, 11000, ""],          # 11 before the year
+    ["P1", "张三", "转保", "2013-02-25", "XX+意外险", 12000, None, ""],  # 4 good
+    ["P2", "李四", "续持", "2013-03-10", None, None, None, ""],  # 5 good (万能)
+    ["P3", "王五", "续持", "2013-05-06", None, None, None, ""],  # 6 分红 cannot be held
+    ["P3", "王五", "转存", "2013-05-06", None, None, None, ""],  # 7 no deposit amount
+    ["P3", "王五", "转保", "2013-05-06", None, None, None, ""],  # 8 no new premium
+    ["P1", "张三", "领取", "2013-02-26", None, None, None, ""],  # 9 duplicate policy
+    ["P3", "王五", "退回", "2013-05-06", None, None, None, ""],  # 10 unknown kind
+    ["P3", "王五", "转存", "2012-10-01", None, None, 11000, ""],  # 11 before the year
 ]
 OUTCOMES_BAD = {6: ("满期去向", "only possible for 万能"), 7: ("转存金额", "needs 转存金额"),
                 8: ("新保单保费", "needs 新保单保费"), 9: ("保单号", "duplicate"),
@@ -237,8 +237,8 @@ def test_a_missing_tracking_key_is_named():
 
 
 def test_forms_have_the_plans_columns():
-    # PLAN_FIGURES.md, "Operations": 附件一 填写日期, 客户姓名, 保单号, 所持险种, 满期说明, 转保说明,
-    # 客户意向, 备注; 附件二 投诉点, 处理意见, 是否非常规退保.
+    # PLAN_FIGURES.md, "Operations": 附件一 填写日期, 客户姓名, 保单号, 所持险种, 满期说明,
+    # 转保说明, 客户意向, 备注; 附件二 投诉点, 处理意见, 是否非常规退保.
     assert {"填写日期", "客户姓名", "保单号", "所持险种", "满期说明", "转保说明", "客户意向",
             "备注"} <= set(FORMS["calls"].headers)
     assert {"投诉点", "处理意见", "是否非常规退保"} <= set(FORMS["complaints"].headers)

@@ -167,6 +167,11 @@ def _row(key: str, label: str, unit: str, actual: float, target: float, *,
             "达标": ok, "分子": num, "分母": den, "区间下限": lo, "区间上限": hi, "说明": note}
 
 
+def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """``values`` looked up by each of ``keys`` (missing: NA), on ``keys``' index."""
+    return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index)
+
+
 def _rate(num: int, den: int) -> float:
     return num / den if den else math.nan
 
@@ -176,8 +181,8 @@ def _summary(policies: pd.DataFrame, tracking: Tracking, period: Period, branch:
     s = settings(plan)
     book = _for_branch(policies, branch)
     due = book[period.contains(book["maturity_date"])]
-    outcome = due["policy_no"].map(
-        tracking.outcomes.drop_duplicates("policy_no").set_index("policy_no")["outcome"])
+    outcome = _lookup(due["policy_no"],
+                      tracking.outcomes.drop_duplicates("policy_no").set_index("policy_no")["outcome"])
     goals = allocated(policies, period, branch, plan, alloc)
     rows = []
 
@@ -236,14 +241,15 @@ def _summary(policies: pd.DataFrame, tracking: Tracking, period: Period, branch:
 
     reached = tracking.calls[tracking.calls["intent"] != s.not_reached]
     first_call = reached.groupby("policy_no")["call_date"].min()
-    before = due["policy_no"].map(first_call) < due["maturity_date"]
+    before = _lookup(due["policy_no"], first_call) < due["maturity_date"]
     n_before = int(before.sum())
     rows.append(_row("phoned_before_maturity", "满期前回访率", "%", _rate(n_before, len(due)),
                      s.phoned_before_target, num=n_before, den=len(due), rate=True, s=s,
                      note=f"有效回访(客户意向不为{s.not_reached})早于满期日"))
 
     paid = comp[comp["compensated"].fillna(False)]
-    ages = paid["policy_no"].map(book.drop_duplicates("policy_no").set_index("policy_no")["age"])
+    age = book.drop_duplicates("policy_no").set_index("policy_no")["age"]
+    ages = _lookup(paid["policy_no"], age).astype("Float64")
     young = int((ages < plan.compensation_min_age).sum())
     rows.append(_row("compensation_paid", "赔偿金额", "元", float(paid["compensation"].sum()),
                      math.nan, num=len(paid), den=len(comp),
