@@ -45,6 +45,7 @@ GOAL_TABLES_MB = 4096.0
 GOAL_PREPARE_S = 120.0
 GOAL_HTML_MB = 1.5
 GOAL_ROWS = 10_000_000
+POLICIES_PER_BRANCH = 36_823 / 48  # the sample's
 TABLES = ("table1", "table2", "table3", "table4", "segment_table", "maturity_product_table")
 
 
@@ -265,12 +266,19 @@ def fanout(branches_n: int, rounds: int, log: Path) -> dict:
 # -- 2. tables at scale ---------------------------------------------------------------------
 
 
-def child_generate(rows: int, csv: str) -> dict:
-    """Child: write the scaled sample of ``rows`` policies as CSV (not timed)."""
-    from maturity_analysis.sample import write_scaled_csv
+def child_generate(rows: str, csv: str) -> dict:
+    """Child: write the scaled sample of ``rows`` policies as CSV (not timed).
 
-    write_scaled_csv(Path(csv), rows)
-    return {}
+    Branches grow with the book, about as many policies per branch as the sample has.
+    """
+    from maturity_analysis.sample import scaled_policies
+
+    n = int(rows)
+    book = scaled_policies(n, seed=2013, branches=max(48, round(n / POLICIES_PER_BRANCH)))
+    tmp = Path(csv).with_suffix(".tmp")
+    book.to_csv(tmp, index=False, date_format="%Y-%m-%d")
+    tmp.replace(csv)
+    return {"branches": int(book["网点代码"].nunique())}
 
 
 def child_prepare(csv: str, out: str) -> dict:
@@ -319,6 +327,7 @@ def child_tables(parquet: str) -> dict:
         "tables_s": done - read,
         "steps": steps,
         "rows": len(policies),
+        "branches": int(policies["branch_code"].nunique()),
     }
 
 
@@ -450,10 +459,10 @@ def render(info: dict, fan: dict | None, scaled: list[dict], quick: bool) -> str
             + ". Process = whole process wall time including interpreter start and imports; "
             "read + tables = measured inside the process.",
             "",
-            "| policies | CSV (MB) | prepare: process (s) | prepare: peak (MB) | "
+            "| policies | branches | CSV (MB) | prepare: process (s) | prepare: peak (MB) | "
             "parquet (MB) | tables: read + tables (s) | of which read (s) | "
             "tables: process (s) | tables: peak (MB) |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for e in scaled:
             prep, tab, ti = e["prepare"], e.get("tables"), e.get("tables_info", {})
@@ -466,7 +475,7 @@ def render(info: dict, fan: dict | None, scaled: list[dict], quick: bool) -> str
             else:
                 tab_cells = "– | – | " + (f"failed (exit {tab.rc})" if tab else "–") + " | –"
             lines.append(
-                f"| {e['rows']:,} | {e['csv_mb']:,.0f} | {prep_cell} | "
+                f"| {e['rows']:,} | {ti.get('branches', '–'):,} | {e['csv_mb']:,.0f} | {prep_cell} | "
                 f"{prep.peak_mb:,.0f} | {e.get('parquet_mb', 0):,.0f} | {tab_cells} |"
             )
         lines += [
