@@ -101,7 +101,7 @@ def _days(values) -> np.ndarray:
     return out
 
 
-def _add_years(days: np.ndarray, years: np.ndarray) -> np.ndarray:
+def add_years(days: np.ndarray, years: np.ndarray) -> np.ndarray:
     """Same month and day ``years`` later (29 Feb -> 28 Feb in common years), in int days."""
     d = days.astype("datetime64[D]")
     month = d.astype("datetime64[M]")
@@ -116,7 +116,7 @@ def whole_years(issue_days: np.ndarray, maturity_days: np.ndarray) -> np.ndarray
     iss = issue_days.astype("datetime64[D]")
     mat = maturity_days.astype("datetime64[D]")
     y0 = mat.astype("datetime64[Y]").astype("int64") - iss.astype("datetime64[Y]").astype("int64")
-    return y0 - (_add_years(issue_days, y0) > maturity_days)
+    return y0 - (add_years(issue_days, y0) > maturity_days)
 
 
 def _rate_matrix(rates: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -143,8 +143,8 @@ def _deposit_factor(iss: np.ndarray, mat: np.ndarray, rates: pd.DataFrame,
         live = term > 0
         if not live.any():
             break
-        start = _add_years(iss, done)
-        end = _add_years(iss, done + term)
+        start = add_years(iss, done)
+        end = add_years(iss, done + term)
         row = np.searchsorted(eff, start, side="right") - 1
         col = np.searchsorted(TERMS, np.maximum(term, 1))
         rate = np.where(row >= 0, rate_mat[np.maximum(row, 0), col], np.nan) / 100
