@@ -258,8 +258,9 @@ def yield_scatter(policies: pd.DataFrame, hue: str | pd.Series | None = None,
 def target_bars(table: pd.DataFrame, ax: plt.Axes | None = None, label: str = "目标",
                 base: str = BASE, goal: str = GOAL, stated: str = "方案所述件数") -> plt.Axes:
     """The targets as horizontal bars: each target's base (light), the count that reaches its
-    rate (dark, labelled) and, where the plan states a count, a marker at it. Targets with an
-    unknown base (e.g. complaints before any are logged) are left out."""
+    rate (dark, labelled) and, where the table has the plan's stated count, a marker at it.
+    Targets are named by the ``label`` column (else the index); those with an unknown base
+    (e.g. complaints before any are logged) are left out."""
     ax = _axes(ax, (8, 3.5))
     rows = table[table[base].notna()]
     y = np.arange(len(rows))
@@ -269,11 +270,12 @@ def target_bars(table: pd.DataFrame, ax: plt.Axes | None = None, label: str = "�
     ax.barh(y, goals, height=0.5, color="#2f6fad", label="目标件数")
     ax.bar_label(whole, [f"{g:,.0f} / {b:,.0f}" for g, b in zip(goals, bases, strict=True)],
                  padding=4)
-    has_stated = rows[stated].notna().to_numpy()
+    has_stated = (rows[stated].notna().to_numpy() if stated in rows.columns
+                  else np.zeros(len(rows), dtype=bool))
     if has_stated.any():
         ax.scatter(rows[stated].to_numpy(dtype=float, na_value=np.nan)[has_stated],
                    y[has_stated], marker="D", color="#c0392b", zorder=3, label="方案所述件数")
-    ax.set_yticks(y, list(rows[label]))
+    ax.set_yticks(y, list(rows[label] if label in rows.columns else rows.index))
     ax.invert_yaxis()
     ax.set_xlim(right=max(bases.max(initial=0), 1) * 1.3)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
@@ -291,7 +293,8 @@ def allocation_bars(allocation: pd.DataFrame, ax: plt.Axes | None = None,
     body = _body(allocation)
     targets = list(body.columns.get_level_values(0).unique())
     many = len(body) > 8
-    ax = _axes(ax, (8, 1.5 + 0.12 * len(body) * len(targets)) if many else (8, 4.5))
+    size = (8, 1.5 + 0.12 * len(body) * len(targets)) if many else (min(8, 3 + 1.3 * len(body)), 4.5)
+    ax = _axes(ax, size)
     pos = np.arange(len(body))
     width = 0.8 / len(targets)
     for i, target in enumerate(targets):
