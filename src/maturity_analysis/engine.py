@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import json
 import re
+import sys
 import threading
 import time
 import traceback
@@ -21,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 
 from . import __version__
@@ -148,7 +148,7 @@ def _shutdown_kernels() -> None:
         _kernels.pop().shutdown()
 
 
-def _kernel():
+def _kernel(wait: bool = True):
     if _local.kernel is None:
         from .kernels import WarmKernel
 
@@ -162,7 +162,10 @@ def _kernel():
                 util.Finalize(None, _shutdown_kernels, exitpriority=100)
             except ImportError:  # pragma: no cover
                 pass
-    _local.kernel.start()
+    if wait:
+        _local.kernel.start()
+    else:
+        _local.kernel.launch()
     return _local.kernel
 
 
@@ -174,10 +177,30 @@ def _exporter():
     return _local.exporter
 
 
+def skip_slow_imports() -> None:
+    """Keep ``rfc3987_syntax`` from being imported in this process.
+
+    jsonschema (imported by nbformat) imports it, when installed, only to check the ``iri``
+    string format, which notebooks never use; building its grammar takes 1.5-3 s, the
+    largest part of importing nbformat. Only for the runner's own worker processes.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def warm_up() -> None:
-    """Start this worker's kernel and exporter before the first job arrives (an initializer)."""
+    """Start this worker's kernel and exporter before the first job arrives.
+
+    The initializer of :class:`~maturity_analysis.reports.LocalExecutor`'s processes.
+    """
+    import nbformat
+
+    from .render import ReportPage, to_html
+
+    skip_slow_imports()
+    _kernel(wait=False)
+    blank = ReportPage(*[""] * 7)
+    to_html(nbformat.v4.new_notebook(), blank, _exporter())  # compiles the template once
     _kernel()
-    _exporter()
 
 
 def _policies(dataset: Dataset) -> pd.DataFrame:
@@ -251,6 +274,7 @@ def _write_stamp(job: Job, seconds: float) -> None:
 
 
 def _run_notebook(job: Job) -> tuple[JobError | None, int]:
+    import nbformat
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     from .render import to_html

@@ -26,6 +26,9 @@ from nbformat import NotebookNode
 from .exceptions import ReportError
 
 KERNEL_ARGS = ("--HistoryManager.enabled=False", "--Application.log_level=WARN")
+# Run by the kernel as it starts, before it answers: preload the libraries, record the baseline.
+PRELOAD_LINE = "import maturity_analysis.kernelstate as _ks; _ks.warm_up(); del _ks"
+PRELOAD_ARG = f"--IPKernelApp.exec_lines={PRELOAD_LINE}"
 
 
 class ThisPythonKernelManager(AsyncKernelManager):
@@ -61,22 +64,27 @@ class WarmKernel:
         self.km: ThisPythonKernelManager | None = None
         self.kc = None
         self._sockets = ""
+        self._ready = False
         self.starts = 0
-        self.preload_failures = "[]"
 
     @property
     def alive(self) -> bool:
         """Whether the kernel process is running."""
         return self.km is not None and run_sync(self.km.is_alive)()
 
-    def start(self) -> None:
-        """Start the kernel (if not running) and preload the libraries in it."""
-        if self.alive:
+    def launch(self) -> None:
+        """Start the kernel process (if not running) without waiting for it.
+
+        The kernel imports the libraries as it boots (``PRELOAD_LINE``), so the caller can do
+        other work meanwhile; :meth:`start` waits until it is ready.
+        """
+        if self.km is not None and self.alive:
             return
-        run_sync(self._start)()
+        self._ready = False
+        run_sync(self._launch)()
         self.starts += 1
 
-    async def _start(self) -> None:
+    async def _launch(self) -> None:
         # IPC sockets in a private folder: faster than TCP, no ports to collide, nothing in cwd.
         self._sockets = tempfile.mkdtemp(prefix="maturity-kernel-")
         self.km = ThisPythonKernelManager(
@@ -86,25 +94,22 @@ class WarmKernel:
             connection_file=os.path.join(self._sockets, "kernel.json"),
         )
         env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        await self.km.start_kernel(extra_arguments=list(KERNEL_ARGS), env=env)
+        await self.km.start_kernel(extra_arguments=[*KERNEL_ARGS, PRELOAD_ARG], env=env)
         self.kc = self.km.client()
         self.kc.start_channels()
-        await self.kc.wait_for_ready(timeout=self.startup_timeout)
         self.kc.allow_stdin = False
-        failed = await self._run_silently(
-            "import maturity_analysis.kernelstate as _ks\n_ks_failed = _ks.warm_up()\n",
-            "_ks_failed",
-        )
-        self.preload_failures = failed
 
-    async def _run_silently(self, code: str, expression: str = "None") -> str:
-        """Run set-up ``code`` without output or history; the value of ``expression``."""
+    def start(self) -> None:
+        """Start the kernel (if not running) and wait until it has preloaded the libraries."""
+        self.launch()
+        if not self._ready:
+            run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+            self._ready = True
+
+    async def _run_silently(self, code: str) -> None:
+        """Run set-up ``code`` without output or history."""
         reply = await self.kc.execute_interactive(
-            code,
-            silent=True,
-            store_history=False,
-            timeout=self.startup_timeout,
-            user_expressions={"value": expression},
+            code, silent=True, store_history=False, timeout=self.startup_timeout
         )
         content = reply["content"]
         if content["status"] != "ok":
@@ -112,7 +117,6 @@ class WarmKernel:
                 f"the report kernel could not run its set-up code: "
                 f"{content.get('ename')}: {content.get('evalue')}"
             )
-        return content["user_expressions"]["value"]["data"]["text/plain"]
 
     def shutdown(self) -> None:
         """Stop the kernel (if running)."""

@@ -60,24 +60,43 @@ def _pandas_options() -> dict:
         return {key: copy.deepcopy(pd.get_option(key)) for key in _registered_options}
 
 
-def warm_up(modules: tuple[str, ...] = PRELOAD, figure_formats: tuple[str, ...] = ("png",)) -> list:
-    """Import ``modules`` and the package's analysis modules, then record the baseline.
+def warm_up(modules: tuple[str, ...] = PRELOAD, figure_formats: tuple[str, ...] = ("png",)) -> None:
+    """Import ``modules`` and the package's analysis modules, draw one chart, record the baseline.
 
-    Returns the modules that failed to import as ``(name, error)`` pairs: a notebook that
-    needs one will fail on it with the full traceback, so warming up does not.
+    A module that fails to import is skipped: the notebook that needs it fails on it with the
+    full traceback. The chart (Chinese text, PNG) loads the fonts and the renderer once; its
+    settings are undone, so the baseline is matplotlib's state in a fresh kernel.
     """
-    failed = []
     for name in [*modules, *_package_modules()]:
         try:
             importlib.import_module(name)
-        except Exception as exc:  # noqa: BLE001 - reported by the notebook that needs it
-            failed.append((name, repr(exc)))
+        except Exception:  # noqa: BLE001, S112 - reported by the notebook that needs it
+            continue
     ip = _ipython()
     if ip is not None:
         ip.run_line_magic("matplotlib", "inline")
         ip.run_line_magic("config", f"InlineBackend.figure_formats = {list(figure_formats)!r}")
+    _draw_once()
     capture()
-    return failed
+
+
+def _draw_once() -> None:
+    import io
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context():
+        try:
+            from maturity_analysis.plots import setup
+
+            setup()
+        except Exception:  # noqa: BLE001, S110 - warming up only
+            pass
+        fig = plt.figure(figsize=(2, 1))
+        fig.text(0.1, 0.5, "满期客户 2013")
+        fig.savefig(io.BytesIO(), format="png")
+        plt.close(fig)
 
 
 def capture() -> None:

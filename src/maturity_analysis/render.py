@@ -8,10 +8,11 @@ input files with their SHA-256, the package version, the parameters and the time
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import jinja2
-from nbconvert import HTMLExporter
-from nbformat import NotebookNode
+if TYPE_CHECKING:
+    from nbconvert import HTMLExporter
+    from nbformat import NotebookNode
 
 TEMPLATE_NAME = "maturity_report.html.j2"
 
@@ -69,21 +70,11 @@ class ReportPage:
     inputs: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
-def notebook_title(nb: NotebookNode, default: str) -> str:
-    """The notebook's ``metadata.title``, else its first Markdown heading, else ``default``."""
-    if nb.metadata.get("title"):
-        return str(nb.metadata["title"])
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for line in cell.source.splitlines():
-            if line.startswith("#"):
-                return line.lstrip("#").strip()
-    return default
-
-
 def make_exporter() -> HTMLExporter:
     """The HTML exporter for reports; build once per worker and reuse."""
+    import jinja2
+    from nbconvert import HTMLExporter
+
     return HTMLExporter(
         extra_loaders=[jinja2.DictLoader({TEMPLATE_NAME: TEMPLATE})],
         template_file=TEMPLATE_NAME,
@@ -97,6 +88,8 @@ def make_exporter() -> HTMLExporter:
 
 def to_html(nb: NotebookNode, page: ReportPage, exporter: HTMLExporter | None = None) -> str:
     """Render the executed ``nb`` as the report page (the notebook itself is not changed)."""
+    from nbformat import NotebookNode
+
     exporter = exporter or make_exporter()
     title = f"{page.title} · {page.branch_label}"
     titled = NotebookNode({**nb, "metadata": NotebookNode({**nb.metadata, "title": title})})

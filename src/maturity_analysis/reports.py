@@ -35,7 +35,6 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 
 from . import __version__, config
@@ -43,7 +42,6 @@ from .engine import NOTEBOOK, WORKBOOK, Dataset, Job, JobError, JobResult, run_j
 from .exceptions import ReportError
 from .files import remove_temp_files, write_atomic
 from .privacy import PiiIndex
-from .render import notebook_title
 from .schema import PII_COLUMNS
 
 ALL = "ALL"
@@ -84,13 +82,34 @@ def find_notebooks(folder: Path | None = None) -> list[Path]:
     return sorted(Path(folder or config.NOTEBOOKS_DIR).glob(NOTEBOOK_GLOB))
 
 
-def applies_to(nb: nbformat.NotebookNode, period: str) -> bool:
+def notebook_title(nb: Mapping, default: str) -> str:
+    r"""A notebook's ``metadata.title``, else its first Markdown heading, else ``default``.
+
+    ``nb`` is the notebook's JSON (a dict) or an ``nbformat`` node.
+
+    >>> cells = [{"cell_type": "markdown", "source": ["说明\n", "# 组合结构\n"]}]
+    >>> notebook_title({"metadata": {}, "cells": cells}, "01_x")
+    '组合结构'
+    """
+    if nb.get("metadata", {}).get("title"):
+        return str(nb["metadata"]["title"])
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        source = cell.get("source", "")
+        for line in ("".join(source) if isinstance(source, list) else source).splitlines():
+            if line.startswith("#"):
+                return line.lstrip("#").strip()
+    return default
+
+
+def applies_to(nb: Mapping, period: str) -> bool:
     """Whether a notebook is made for ``period``.
 
     A notebook may restrict itself in its metadata, e.g. a quarterly evaluation:
     ``"maturity_analysis": {"periods": ["quarter", "month"]}``; by default it applies to all.
     """
-    kinds = nb.metadata.get(METADATA_KEY, {}).get("periods")
+    kinds = nb.get("metadata", {}).get(METADATA_KEY, {}).get("periods")
     return kinds is None or period_kind(period) in kinds
 
 
@@ -158,7 +177,7 @@ def plan_jobs(
     sources = []
     for path in map(Path.resolve, map(Path, notebooks)):
         data = path.read_bytes()
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        nb = json.loads(data.decode("utf-8"))
         if applies_to(nb, period):
             sources.append((path, _sha256(data), notebook_title(nb, path.stem)))
     jobs = []
