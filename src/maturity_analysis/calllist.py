@@ -19,9 +19,7 @@ no date or team, status "未排期") — never dropped.
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -34,6 +32,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .excel import display_width
+from .files import atomic_path
 from .plan import Plan, load_plan
 from .tracking import FORMS, settings
 from .workdays import month_bounds, shift_month, working_days
@@ -336,15 +335,8 @@ def _call_rows(calls: pd.DataFrame) -> tuple[list[str], list[list[Any]], list[st
 
 
 def _atomic_save(wb: Workbook, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

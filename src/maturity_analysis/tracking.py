@@ -25,13 +25,15 @@ import pandas as pd
 
 from .config import PROCESSED_DIR, RAW_DIR
 from .exceptions import MaturityDataError, PlanError
+from .files import atomic_path
 from .plan import Plan, load_plan
 from .workdays import month_bounds, shift_month
 
 KINDS = ("calls", "complaints", "worklog", "outcomes")
-REJECT_COLUMNS = ("file", "sheet", "row", "column", "value", "reason")
+REJECT_COLUMNS = ("file", "sheet", "row", "column", "header", "value", "reason", "other_problems")
 HEADER_SCAN_ROWS = 15
 TOTAL_WORDS = ("合计", "总计", "小计")
+TRACKING_DIR = "tracking"
 FORMS_PREFIX = "forms"  # a returned templates workbook (calllist.py): every form's sheet is read
 
 
@@ -288,29 +290,29 @@ def _parse_date(value: Any) -> date:
         if float(value).is_integer() and 19000101 <= value <= 21001231:
             value = str(int(value))
         else:
-            raise _Bad("not a date")
+            raise _Bad("日期无法识别 / not a date")
     text = str(value)
     if re.fullmatch(r"\d{8}", text):
         text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
     m = _DATE_TEXT.match(text.split(" ")[0] if " " in text and ":" in text else text)
     if not m:
-        raise _Bad("not a date")
+        raise _Bad("日期无法识别 / not a date")
     try:
         return date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
-        raise _Bad("not a calendar date") from None
+        raise _Bad("不是有效日期 / not a calendar date") from None
 
 
 def _number(value: Any) -> float:
     if isinstance(value, bool):
-        raise _Bad("not a number")
+        raise _Bad("数字无法识别 / not a number")
     if isinstance(value, int | float):
         return float(value)
     text = re.sub(r"[,\s]|元$", "", str(value))
     try:
         return float(text)
     except ValueError:
-        raise _Bad("not a number") from None
+        raise _Bad("数字无法识别 / not a number") from None
 
 
 def _parse(f: Field, value: Any, s: Settings) -> Any:
@@ -319,12 +321,12 @@ def _parse(f: Field, value: Any, s: Settings) -> Any:
     if f.kind == "count":
         n = _number(value)
         if n < 0 or not n.is_integer():
-            raise _Bad("not a whole number >= 0")
+            raise _Bad("不是非负整数 / not a whole number >= 0")
         return int(n)
     if f.kind == "amount":
         n = _number(value)
         if n < 0:
-            raise _Bad("negative amount")
+            raise _Bad("金额为负 / negative amount")
         return round(n, 2)
     if f.kind == "id":
         if isinstance(value, float) and value.is_integer():
@@ -332,9 +334,9 @@ def _parse(f: Field, value: Any, s: Settings) -> Any:
         return re.sub(r"\s", "", str(value))
     text = str(value)
     if f.kind in ("choice", "yesno"):
-        allowed = s.choices(f.choices)
-        if text not in allowed:
-            raise _Bad(f"not one of the drop-down's answers ({'/'.join(allowed)})")
+        allowed = "/".join(s.choices(f.choices))
+        if text not in s.choices(f.choices):
+            raise _Bad(f"不在下拉选项中({allowed}) / not one of the drop-down's answers")
         return text == s.yes_no[0] if f.kind == "yesno" else text
     return text
 
@@ -389,10 +391,6 @@ def _find_header(form: Form, rows: list[tuple[Any, ...]]) -> tuple[int, dict[int
     return None
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _files(folder: Path, prefix: str) -> list[Path]:
     return sorted(p for p in folder.glob(f"{prefix}*")
                   if p.suffix.lower() in (".xlsx", ".xlsm", ".csv") and not p.name.startswith("~$"))
@@ -407,91 +405,108 @@ class _Row:
     raw: dict[str, Any]
 
 
-def _read_rows(form: Form, path: Path, s: Settings, rejects: list[dict],
-               optional: bool = False) -> tuple[list[_Row], int]:
-    """Rows of every sheet of ``path`` that carries the form's headers; cell-level checks.
+# A problem with a row: (canonical column(s), header(s), value, reason).
+_Problem = tuple[str, str, Any, str]
+
+
+def _reject(file: str, sheet: str, row: int, problems: list[_Problem]) -> dict:
+    column, header, value, reason = problems[0]
+    return {"file": file, "sheet": sheet, "row": row, "column": column, "header": header,
+            "value": "" if value is None else str(value), "reason": reason,
+            "other_problems": ", ".join(p[0] for p in problems[1:])}
+
+
+def _read_file(form: Form, path: Path, s: Settings, rejects: list[dict],
+               optional: bool = False) -> tuple[list[_Row], dict[str, Any]]:
+    """Rows of every sheet of ``path`` that carries the form's headers, after cell checks.
 
     A file without such a sheet is an error unless ``optional`` (a ``forms*`` workbook).
+    Returns the good rows and the file's counts (rows_read, rows_blank, rows_footer, sheets).
     """
-    matched, good, read = False, [], 0
+    good: list[_Row] = []
+    counts = {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+              "sheets": [], "rows_read": 0, "rows_blank": 0, "rows_footer": 0}
     for sheet, rows in _sheets(path):
         hit = _find_header(form, rows)
         if hit is None:
             continue
-        matched = True
+        counts["sheets"].append(sheet)
         h, cols = hit
         for i, row in enumerate(rows[h + 1:], start=h + 2):
+            present = [v for v in map(_norm, row) if v is not None]
+            if not present:
+                counts["rows_blank"] += 1
+                continue
+            if isinstance(present[0], str) and present[0].startswith(TOTAL_WORDS):
+                counts["rows_footer"] += 1
+                continue
+            counts["rows_read"] += 1
             cells = {f.name: _norm(row[j]) if j < len(row) else None for j, f in cols.items()}
-            if all(_norm(v) is None for v in row):
-                continue
-            read += 1
-            first = next((_norm(v) for v in row if _norm(v) is not None), None)
-            if isinstance(first, str) and first.startswith(TOTAL_WORDS):
-                rejects.append(_reject(path, sheet, i, "", first, "total row (合计), not a record"))
-                continue
-            values, problem = {}, None
+            values, problems = {}, []
             for f in cols.values():
                 v = cells[f.name]
                 if v is None:
                     if f.required:
-                        problem = (f.header, None, f"{f.header} is required but empty")
-                        break
+                        why = f"缺少必填项{f.header} / {f.header} is required but empty"
+                        problems.append((f.name, f.header, None, why))
                     continue
                 try:
                     values[f.name] = _parse(f, v, s)
                 except _Bad as bad:
-                    problem = (f.header, v, f"{f.header}: {bad}")
-                    break
-            if problem:
-                rejects.append(_reject(path, sheet, i, *problem))
+                    problems.append((f.name, f.header, v, f"{f.header}: {bad}"))
+            if problems:
+                rejects.append(_reject(path.name, sheet, i, problems))
             else:
                 good.append(_Row(path.name, sheet, i, values, cells))
-    if not matched and not optional:
+    if not counts["sheets"] and not optional:
         need = "、".join(f.header for f in form.fields if f.required)
         raise MaturityDataError(f"{path}: no sheet has the headers of {form.title} (needs {need})")
-    return good, read
-
-
-def _reject(path: Path | str, sheet: str, row: int, column: str, value: Any, reason: str) -> dict:
-    name = path.name if isinstance(path, Path) else path
-    shown = "" if value is None else str(value)
-    return {"file": name, "sheet": sheet, "row": row, "column": column, "value": shown,
-            "reason": reason}
+    return good, counts
 
 
 def _check_row(kind: str, r: _Row, s: Settings, window: tuple[date, date],
-               policies: pd.DataFrame, branches: set[str]) -> tuple[str, Any, str] | None:
-    """Row-level rules beyond each cell: (column header, value, reason) or None when good."""
-    form, v = FORMS[kind], r.values
+               policies: pd.DataFrame, branches: set[str]) -> list[_Problem]:
+    """Row-level rules beyond each cell; the problems found (none: the row is good)."""
+    form, v, out = FORMS[kind], r.values, []
     for f in form.fields:
         if f.kind == "date" and f.name in v and not window[0] <= v[f.name] <= window[1]:
-            return (f.header, v[f.name], f"{f.header} outside the plan year's forms "
-                    f"({window[0]}..{window[1]})")
+            span = f"{window[0]}..{window[1]}"
+            out.append((f.name, f.header, v[f.name], f"{f.header}不在方案年度表单期间({span}) / "
+                        f"{f.header} outside the plan year's forms ({span})"))
     if "policy_no" in v and v["policy_no"] not in policies.index:
-        return ("保单号", v["policy_no"], "policy number not in the maturity list")
+        out.append(("policy_no", "保单号", v["policy_no"],
+                    "保单号不在满期清单中 / policy number not in the maturity list"))
     if kind == "worklog":
         if v["branch_code"] not in branches:
-            return ("网点代码", v["branch_code"], "branch code not in the maturity list")
+            out.append(("branch_code", "网点代码", v["branch_code"],
+                        "网点代码不在满期清单中 / branch code not in the maturity list"))
         if v.get("effective_calls", 0) > v["calls"]:
-            return ("有效回访", v["effective_calls"], "有效回访 is more than 回访量")
+            out.append(("effective_calls", "有效回访", v["effective_calls"],
+                        "有效回访多于回访量 / 有效回访 is more than 回访量"))
     if kind == "complaints":
         if "answer_date" in v and v["answer_date"] < v["complaint_date"]:
-            return ("答复日期", v["answer_date"], "答复日期 is before 投诉日期")
+            out.append(("answer_date", "答复日期", v["answer_date"],
+                        "答复日期早于投诉日期 / 答复日期 is before 投诉日期"))
         amount = v.get("compensation", 0.0)
         if v["compensated"] and not amount:
-            return ("赔偿金额", r.raw.get("compensation"), "是否赔偿 is 是 but 赔偿金额 is empty")
+            out.append(("compensation", "赔偿金额", r.raw.get("compensation"),
+                        "是否赔偿为是但未填赔偿金额 / 是否赔偿 is 是 but 赔偿金额 is empty"))
         if not v["compensated"] and amount:
-            return ("赔偿金额", amount, "是否赔偿 is 否 but 赔偿金额 is given")
-    if kind == "outcomes":
+            out.append(("compensation", "赔偿金额", amount,
+                        "是否赔偿为否却填了赔偿金额 / 是否赔偿 is 否 but 赔偿金额 is given"))
+    if kind == "outcomes" and v["policy_no"] in policies.index:
         o, product = v["outcome"], policies.at[v["policy_no"], "product_type"]
+        held = "/".join(s.hold_products)
         if o == s.hold_outcome and product not in s.hold_products:
-            return ("满期去向", o, f"{o} is only possible for {'/'.join(s.hold_products)} "
-                    f"policies, this one is {product}")
+            out.append(("outcome", "满期去向", o, f"{o}仅适用于{held}保单，此保单为{product} / "
+                        f"{o} is only possible for {held} policies, this one is {product}"))
         if o == s.policy_conversion_outcome and not v.get("new_premium"):
-            return ("新保单保费", r.raw.get("new_premium"), f"{o} needs 新保单保费")
+            out.append(("new_premium", "新保单保费", r.raw.get("new_premium"),
+                        f"{o}须填新保单保费 / {o} needs 新保单保费"))
         if o == s.deposit_conversion_outcome and not v.get("deposit_amount"):
-            return ("转存金额", r.raw.get("deposit_amount"), f"{o} needs 转存金额")
-    return None
+            out.append(("deposit_amount", "转存金额", r.raw.get("deposit_amount"),
+                        f"{o}须填转存金额 / {o} needs 转存金额"))
+    return out
 
 
 def read_form(kind: str, paths: list[Path], policies: pd.DataFrame,
@@ -507,6 +522,14 @@ def read_form(kind: str, paths: list[Path], policies: pd.DataFrame,
     policies
         The accepted maturity list (canonical columns ``policy_no``, ``branch_code``,
         ``product_type``): the policy numbers and branches a row may name.
+
+    Returns
+    -------
+    tuple
+        The accepted frame (:func:`columns`), the rejects (``REJECT_COLUMNS``: the first
+        problem of each rejected row, the columns of any others in ``other_problems``) and
+        the counts: ``rows_read`` (= accepted + rejected), ``rows_accepted``,
+        ``rows_rejected``, ``rows_blank``, ``rows_footer`` (合计 rows) and per-file ``files``.
     """
     plan = plan or load_plan()
     s, form = settings(plan), FORMS[kind]
@@ -516,18 +539,19 @@ def read_form(kind: str, paths: list[Path], policies: pd.DataFrame,
     rejects: list[dict] = []
     accepted: list[dict] = []
     seen: dict[tuple, str] = {}
-    read = 0
+    files = []
     for path in paths:
-        rows, n = _read_rows(form, path, s, rejects, optional=path.name.startswith(FORMS_PREFIX))
-        read += n
+        rows, counts = _read_file(form, path, s, rejects, path.name.startswith(FORMS_PREFIX))
+        files.append(counts)
         for r in rows:
-            problem = _check_row(kind, r, s, window, pol, branches)
+            problems = _check_row(kind, r, s, window, pol, branches)
             key = tuple(r.values.get(k) for k in form.unique)
-            if problem is None and key in seen:
+            if not problems and key in seen:
                 cols = "、".join(form.field(k).header for k in form.unique)
-                problem = (cols, " / ".join(map(str, key)), f"duplicate ({cols}) of {seen[key]}")
-            if problem:
-                rejects.append(_reject(r.file, r.sheet, r.row, *problem))
+                why = f"重复({cols})，与{seen[key]}相同 / duplicate ({cols}) of {seen[key]}"
+                problems = [(",".join(form.unique), cols, " / ".join(map(str, key)), why)]
+            if problems:
+                rejects.append(_reject(r.file, r.sheet, r.row, problems))
                 continue
             seen[key] = f"{r.file} row {r.row}"
             row = dict(r.values)
@@ -535,12 +559,18 @@ def read_form(kind: str, paths: list[Path], policies: pd.DataFrame,
                 row["branch_code"] = str(pol.at[row["policy_no"], "branch_code"])
             accepted.append(row)
     out = frame(kind, accepted)
-    rej = pd.DataFrame(rejects, columns=list(REJECT_COLUMNS))
-    counts = {"files": [{"file": p.name, "sha256": _sha256(p)} for p in paths],
-              "rows_read": read, "rows_accepted": len(out), "rows_rejected": len(rej)}
+    rej = pd.DataFrame(rejects, columns=list(REJECT_COLUMNS)).astype({"row": "int64"})
+    read = sum(f["rows_read"] for f in files)
     if len(out) + len(rej) != read:  # pragma: no cover - a bug, never a data problem
         raise AssertionError(f"{kind}: {len(out)} accepted + {len(rej)} rejected != {read} read")
+    counts = {"rows_read": read, "rows_accepted": len(out), "rows_rejected": len(rej),
+              "rows_blank": sum(f["rows_blank"] for f in files),
+              "rows_footer": sum(f["rows_footer"] for f in files), "files": files}
     return out, rej, counts
+
+
+def _paths(folder: Path, kind: str) -> list[Path]:
+    return _files(folder, kind) + _files(folder, FORMS_PREFIX) if folder.is_dir() else []
 
 
 def read_tracking(folder: str | Path, policies: pd.DataFrame,
@@ -548,31 +578,59 @@ def read_tracking(folder: str | Path, policies: pd.DataFrame,
     """Read a dataset's ``tracking/`` folder against its accepted maturity list.
 
     A missing folder or a missing kind of file gives empty frames (a dataset without
-    tracking yet). Rejects carry ``file, sheet, row, column, value, reason`` like the
-    maturity list's; ``counts[kind]`` has ``files`` (name, sha256), ``rows_read``,
-    ``rows_accepted`` and ``rows_rejected``.
+    tracking yet). Rejects have the maturity list's columns (``REJECT_COLUMNS``);
+    ``counts[kind]`` is what :func:`read_form` counts.
     """
     folder = Path(folder)
     frames, rejects, counts = {}, [], {}
     for kind in KINDS:
-        paths = _files(folder, kind) + _files(folder, FORMS_PREFIX) if folder.is_dir() else []
-        frames[kind], rej, counts[kind] = read_form(kind, paths, policies, plan)
+        frames[kind], rej, counts[kind] = read_form(kind, _paths(folder, kind), policies, plan)
         rejects.append(rej)
     all_rejects = pd.concat([r for r in rejects if len(r)] or [rejects[0]], ignore_index=True)
     return TrackingRead(Tracking(**frames), all_rejects, counts)
 
 
-def read_processed(name: str = "sample", processed_dir: str | Path | None = None) -> Tracking:
-    """The tracking frames of a prepared dataset (``data/processed/<name>/<kind>.parquet``).
+def tracking_folder(path: str | Path) -> Path:
+    """The ``tracking/`` folder of a dataset folder, or of a policies file's folder."""
+    path = Path(path)
+    return (path if path.is_dir() else path.parent) / TRACKING_DIR
 
-    When ``prepare`` has not written them, the raw ``data/raw/<name>/tracking/`` folder is
-    read directly against the dataset's maturity list.
+
+def tracking_inputs(path: str | Path) -> list[list[str]]:
+    """``[file name, sha256]`` of every tracking file of a dataset, sorted: its fingerprint."""
+    folder = tracking_folder(path)
+    files = sorted({p for kind in KINDS for p in _paths(folder, kind)})
+    return [[p.name, hashlib.sha256(p.read_bytes()).hexdigest()] for p in files]
+
+
+def prepare_tracking(path: str | Path, policies: pd.DataFrame, out_dir: str | Path,
+                     plan: Plan | None = None) -> TrackingRead:
+    """Read the dataset's tracking files and write ``<kind>.parquet`` into ``out_dir``.
+
+    Used by :func:`load.prepare`; each file appears atomically. Returns what was read, so the
+    caller adds the rejects to ``rejects.csv`` and the counts to the manifest.
     """
-    folder = Path(processed_dir) if processed_dir else PROCESSED_DIR / name
+    read = read_tracking(tracking_folder(path), policies, plan)
+    for kind in KINDS:
+        with atomic_path(Path(out_dir) / f"{kind}.parquet") as tmp:
+            read.tracking[kind].to_parquet(tmp, index=False)
+    counts = read.counts | {"inputs": tracking_inputs(path),
+                            "outputs": {kind: f"{kind}.parquet" for kind in KINDS}}
+    return TrackingRead(read.tracking, read.rejects, counts)
+
+
+def read_dataset_tracking(name: str = "sample", raw_dir: str | Path | None = None,
+                          processed_dir: str | Path | None = None) -> Tracking:
+    """The tracking frames of a dataset, like :func:`load.read_dataset` for its policies.
+
+    Prepares the dataset when it is missing or stale, then reads ``<kind>.parquet`` from
+    ``data/processed/<name>/``; if those are absent, reads ``data/raw/<name>/tracking/``.
+    """
+    from .load import read_dataset
+
+    policies = read_dataset(name, raw_dir, processed_dir)
+    folder = Path(processed_dir or PROCESSED_DIR) / name
     paths = {k: folder / f"{k}.parquet" for k in KINDS}
     if all(p.exists() for p in paths.values()):
         return Tracking(**{k: frame(k, pd.read_parquet(p)) for k, p in paths.items()})
-    from .load import read_dataset
-
-    policies = read_dataset(name, processed_dir=processed_dir)
-    return read_tracking(RAW_DIR / name / "tracking", policies).tracking
+    return read_tracking(Path(raw_dir or RAW_DIR) / name / TRACKING_DIR, policies).tracking
