@@ -24,6 +24,8 @@ distributed = pytest.importorskip("distributed")
 
 DATASET = "dasktest"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
+# papermill gives the (hidden) injected-parameters cell a random id on every run
+INJECTED_ID = re.compile(r'(celltag_injected-parameters" id="cell-id=)[0-9a-f-]+')
 PARAMETERS = 'dataset = "sample"\nbranch = "ALL"\nperiod = "2013"\nprocessed_dir = None\n'
 
 
@@ -98,15 +100,16 @@ def _run(fixture, out: Path, executor=None):
 
 
 def _files(out: Path) -> dict[str, str]:
-    """Every report and the index, the time of day masked; workbooks and stamps by name."""
+    """Every report and the index, the time of day and the injected cell's random id masked;
+    workbooks, executed notebooks and stamps by name."""
     found = {}
     for path in sorted(out.rglob("*")):
         if path.is_file() and path.name != "run.json":
-            rel = path.relative_to(out).as_posix()
-            text = (
-                TIMESTAMP.sub("<time>", path.read_text("utf-8")) if path.suffix == ".html" else ""
-            )
-            found[rel] = text
+            text = ""
+            if path.suffix == ".html":
+                text = TIMESTAMP.sub("<time>", path.read_text("utf-8"))
+                text = INJECTED_ID.sub(r"\1<id>", text)
+            found[path.relative_to(out).as_posix()] = text
     return found
 
 
