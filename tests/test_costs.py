@@ -315,3 +315,42 @@ def test_tables_workbook_carries_the_cost_and_programme_sheets(make_policies):
     assert sheets["赔付预估"].loc[("合计", ""), ("实际", "赔付金额(元)")] == 500.0
     assert sheets["低于存款差额(网点)"].index.tolist() == [("B01", "网点一"), ("B02", "网点二"),
                                                      ("合计", "")]
+
+
+# --- report text ---------------------------------------------------------------------------------
+
+def test_shortfall_text_states_the_totals(book, test_plan):
+    text = costs.shortfall_text(costs.shortfall_table(book, "age_band", test_plan))
+    # 5 of 6 short (83.33%), 14,300 元 = 1.43 万元, 2,860 元 each; discounts 3%, 100%, 2%, 2%
+    for part in ("6 件", "5 件(83.33%)", "1.43 万元", "2,860.00 元", "26.75%", "100.00%",
+                 "1 件差额超过对接保单保费", "另有 1 件"):
+        assert part in text
+
+
+def test_shortfall_text_without_any_shortfall(book, test_plan):
+    fine = book[book["policy_no"] == "p4"]
+    assert costs.shortfall_text(costs.shortfall_table(fine, "branch", test_plan)) == (
+        "1 件满期保单中没有收益低于同期存款的保单。")
+
+
+def test_compensation_text_names_each_scenario_and_the_paid(portfolio, test_plan):
+    complaints = pd.DataFrame({"complaint_date": pd.to_datetime(["2013-05-03"]),
+                               "policy_no": ["c1"], "compensated": [True],
+                               "compensation": [900.0], "branch_code": ["B1"]})
+    est = costs.compensation_estimate(portfolio, test_plan, complaints=complaints)
+    text = costs.compensation_text(est, test_plan)
+    for part in ("50岁以上", "评级A) 3 件", "0.35 万元", "低情景预计赔付 0.03 件、0.00 万元",
+                 "中情景预计赔付 0.15 件、0.02 万元", "高情景预计赔付 0.45 件、0.05 万元",
+                 "投诉 1 件，赔付 1 件、0.09 万元"):
+        assert part in text
+
+
+@pytest.mark.parametrize(("calls", "expected_none"), [(0, True), (1, False)])
+def test_paid_complaints_only_when_there_is_tracking_data(calls, expected_none):
+    from maturity_analysis.tracking import Tracking, empty
+
+    tracking = Tracking(calls=empty("calls").reindex(range(calls)))
+    got = costs.paid_complaints(tracking)
+    assert (got is None) is expected_none
+    if got is not None:
+        assert got.empty

@@ -425,3 +425,55 @@ def cost_notes(plan: Plan | None = None) -> dict[str, list[str]]:
                  f"{'/'.join(c['at_risk_ratings'])}。每件赔付额={basis}{share}；预计赔付金额="
                  "风险客户赔付额合计×投诉率×赔付率。"],
     }
+
+
+def paid_complaints(tracking: Any) -> pd.DataFrame | None:
+    """The complaints frame of a :class:`~maturity_analysis.tracking.Tracking` when the dataset
+    has any tracking data (then no complaint means nothing paid), else ``None`` (no 实际)."""
+    kinds = ("calls", "complaints", "worklog", "outcomes")
+    return tracking.complaints if any(len(tracking[k]) for k in kinds) else None
+
+
+def _wan(yuan: float) -> str:
+    return f"{yuan / 10_000:,.2f} 万元"
+
+
+def _n(count: float) -> str:
+    return f"{int(count):,}"
+
+
+def shortfall_text(table: pd.DataFrame) -> str:
+    """One paragraph on the 合计 row of :func:`shortfall_table` (any grouping), for a report."""
+    t = table.loc[TOTAL]
+    t = t.iloc[0] if isinstance(t, pd.DataFrame) else t
+    if t["低于存款件数"] == 0:
+        return f"{_n(t['件数'])} 件满期保单中没有收益低于同期存款的保单。"
+    text = (f"{_n(t['件数'])} 件满期保单中，{_n(t['低于存款件数'])} 件({t['低于存款占比']:.2%})的满期金"
+            f"低于同期整存整取存款本息，差额合计 {_wan(t['差额合计(元)'])}，件均 "
+            f"{t['件均差额(元)']:,.2f} 元。")
+    if not pd.isna(t["平均所需优惠率"]):
+        text += (f"以各年龄段建议额度的对接保单弥补差额，平均需保费优惠 "
+                 f"{t['平均所需优惠率']:.2%}，最高 {t['最高所需优惠率']:.2%}")
+        text += (f"(其中 {_n(t['优惠封顶件数'])} 件差额超过对接保单保费，优惠封顶)。"
+                 if t["优惠封顶件数"] else "。")
+    if t["无对接产品件数"]:
+        text += f"另有 {_n(t['无对接产品件数'])} 件所在年龄段建议转存款，无对接保险产品，不计优惠。"
+    return text
+
+
+def compensation_text(estimate: pd.DataFrame, plan: Plan | None = None) -> str:
+    """One paragraph on the 合计 row of :func:`compensation_estimate`, for a report."""
+    plan = plan or load_plan()
+    t = estimate.iloc[-1]
+    ratings = "/".join(plan.section("compensation")["at_risk_ratings"])
+    n = t[("风险客户", "件数")]
+    text = (f"风险客户(满期时{plan.compensation_min_age}岁以上、收益低于同期存款、风险评级{ratings})"
+            f" {_n(n)} 件，赔付基数合计 {_wan(t[('风险客户', '赔付基数合计(元)')])}。")
+    parts = [f"{head.split('(')[0]}预计赔付 {t[(head, '预计赔付件数')]:,.2f} 件、"
+             f"{_wan(t[(head, '预计赔付金额(元)')])}"
+             for head, m in estimate.columns if m == "预计赔付金额(元)"]
+    text += "；".join(parts) + "。"
+    if ("实际", "赔付金额(元)") in estimate.columns:
+        text += (f"期内实际受理投诉 {_n(t[('实际', '投诉件数')])} 件，赔付 {_n(t[('实际', '赔付件数')])} 件、"
+                 f"{_wan(t[('实际', '赔付金额(元)')])}。")
+    return text

@@ -330,6 +330,8 @@ def format_table(frame: pd.DataFrame) -> Styler:
             formats[label] = "{:,}"
         elif kind == "amount":
             formats[label] = "{:,.2f}"
+        elif kind == "date":
+            formats[label] = "{:%Y-%m-%d}"
     styler = frame.style.format(formats, na_rep="—")
     if TOTAL in frame.index:
         styler = styler.set_properties(subset=pd.IndexSlice[[TOTAL], :], **{"font-weight": "bold"})
