@@ -307,11 +307,9 @@ def _run_notebook(job: Job) -> tuple[JobError | None, int]:
 
 
 def _run_workbook(job: Job) -> tuple[JobError | None, int]:
-    from .excel import write_workbook
-    from .tables import for_branch, plan_tables
+    from .analysis import write_tables_workbook
 
-    policies = for_branch(_policies(job.dataset), job.branch)
-    write_workbook(plan_tables(policies), job.output)
+    write_tables_workbook(_policies(job.dataset), job.output, job.branch, dataset=job.dataset.name)
     return None, job.output.stat().st_size
 
 

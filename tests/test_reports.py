@@ -1,0 +1,360 @@
+"""The report runner, end to end on tiny fixture notebooks and a three-branch fixture dataset.
+
+The fixture notebooks (tests/fixtures/) are stored without outputs:
+
+- 01_portfolio lists the branch's customers masked, draws a chart, and breaks on a branch
+  with no 万能 policy (B03 here);
+- 02_probe prints the kernel state it starts from, then changes all of it;
+- 03_leak shows one phone number unmasked, for branch B02 only;
+- 04_crash kills its kernel for branch B01.
+
+One run (module fixture ``first``) builds 01-03 for every branch and ALL on one worker, so
+every job shares one warm kernel; the other tests read it, or copy its output folder and run
+again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from html import unescape
+from pathlib import Path
+
+import nbformat
+import openpyxl
+import pytest
+
+from maturity_analysis import __version__, cli, config
+from maturity_analysis.engine import Dataset
+from maturity_analysis.exceptions import ReportError
+from maturity_analysis.files import atomic_path, remove_temp_files
+from maturity_analysis.reports import ALL, plan_jobs, run_reports
+from maturity_analysis.sample import scaled_policies
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DATASET = "fx"
+BRANCHES = (ALL, "B01", "B02", "B03")
+NOTEBOOKS = ("01_portfolio", "02_probe", "03_leak")
+FAILING = {("B03", "01_portfolio"): "KeyError", ("B02", "03_leak"): "PrivacyError"}
+REPORTS = [(b, n) for b in BRANCHES for n in NOTEBOOKS if (b, n) not in FAILING]
+CALLED = {"01_portfolio": "value_counts", "02_probe": "getpid", "03_leak": "read_parquet"}
+PII = ("保单号", "投保人姓名", "投保人身份证号", "投保人手机")
+
+
+def _notebooks(*stems: str) -> list[Path]:
+    return [FIXTURES / f"{stem}.ipynb" for stem in stems]
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """Raw fixture dataset: 60 sample-shaped policies over B01-B03, B03 without 万能."""
+    root = tmp_path_factory.mktemp("reports")
+    frame = scaled_policies(60, seed=7, branches=3)
+    codes = sorted(frame["网点代码"].unique())
+    frame["网点代码"] = frame["网点代码"].map(dict(zip(codes, BRANCHES[1:], strict=True)))
+    frame = frame[~((frame["网点代码"] == "B03") & (frame["险种类型"] == "万能"))]
+    raw = root / "raw" / DATASET
+    raw.mkdir(parents=True)
+    frame.to_excel(raw / "policies.xlsx", index=False)
+    return {"root": root, "frame": frame, "raw": root / "raw", "processed": root / "processed"}
+
+
+@pytest.fixture(scope="module")
+def first(book):
+    """Notebooks 01-03 for every branch and ALL, one worker (one warm kernel for all jobs)."""
+    result = run_reports(
+        DATASET,
+        "2013",
+        out_dir=book["root"] / "out",
+        raw_dir=book["raw"],
+        processed_dir=book["processed"],
+        notebooks=_notebooks(*NOTEBOOKS),
+        jobs=1,
+        progress=False,
+    )
+    return result
+
+
+def _html(result, branch: str, stem: str) -> str:
+    return (result.out_dir / branch / f"{stem}.html").read_text(encoding="utf-8")
+
+
+def _outputs(folder: Path) -> dict[str, float]:
+    return {
+        p.relative_to(folder).as_posix(): p.stat().st_mtime_ns
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in ("index.html", "run.json")
+    }
+
+
+def _failing_cell(stem: str, text: str) -> int:
+    """The 1-based number of the fixture notebook's cell whose source contains ``text``."""
+    nb = nbformat.read(FIXTURES / f"{stem}.ipynb", as_version=4)
+    return next(i for i, cell in enumerate(nb.cells, start=1) if text in cell.source)
+
+
+# ------------------------------------------------------------------------ the first run
+
+
+def test_only_the_broken_jobs_fail(first):
+    failed = {
+        tuple(r.job.name.removesuffix(".html").split("/")): r.error.error for r in first.failed
+    }
+    assert failed == FAILING
+    assert not first.ok
+    assert len(first.built) == len(first.jobs) - len(FAILING)
+
+
+def test_failure_names_the_cell_and_error(first):
+    [broken] = [r for r in first.failed if r.job.name == "B03/01_portfolio.html"]
+    assert broken.error.cell == _failing_cell("01_portfolio", "counts['万能']")
+    assert "万能" in broken.error.message
+    summary = first.summary()
+    assert f"B03/01_portfolio.html: cell {broken.error.cell} " in summary
+    assert "KeyError" in summary and "B02/03_leak.html" in summary
+
+
+@pytest.mark.parametrize(("branch", "stem"), sorted(FAILING))
+def test_failed_job_leaves_nothing_finished_looking(first, branch, stem):
+    folder = first.out_dir / branch
+    assert not (folder / f"{stem}.html").exists()
+    assert not (folder / f"{stem}.ipynb").exists()
+    assert not (folder / f".{stem}.html.key").exists()
+    assert (folder / f"{stem}.failed.ipynb").exists()  # kept for diagnosis
+
+
+@pytest.mark.parametrize(("branch", "stem"), REPORTS)
+def test_report_has_no_code_and_names_its_branch(first, branch, stem):
+    html = _html(first, branch, stem)
+    body = html[html.index("<body") :]
+    assert "jp-InputArea-editor" not in body and "jp-InputPrompt" not in body
+    assert 'class="highlight' not in body
+    assert CALLED[stem] not in body  # a name only the notebook's code uses
+    label = "全部网点" if branch == ALL else f"（{branch}）"
+    assert re.search(f"<title>[^<]*{label}[^<]*</title>", html)
+    assert "<script src=" not in html  # loads nothing from the network
+
+
+@pytest.mark.parametrize(("branch", "stem"), REPORTS)
+def test_report_footer_gives_provenance(first, book, branch, stem):
+    html = _html(first, branch, stem)
+    sha = hashlib.sha256((book["raw"] / DATASET / "policies.xlsx").read_bytes()).hexdigest()
+    footer = unescape(html[html.index('<footer class="ma-footer">') :])
+    assert f"policies.xlsx: {sha}" in footer
+    assert f"maturity-analysis {__version__}" in footer
+    assert f"branch='{branch}'" in footer and "period='2013'" in footer
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", footer)
+
+
+@pytest.mark.parametrize(("branch", "stem"), REPORTS)
+def test_report_shows_no_customer_pii(first, book, branch, stem):
+    html = _html(first, branch, stem)
+    values = {str(v) for column in PII for v in book["frame"][column]}
+    assert sorted(v for v in values if v in html) == []
+
+
+def test_listing_is_there_masked(first, book):
+    html = _html(first, "B01", "01_portfolio")
+    mine = book["frame"][book["frame"]["网点代码"] == "B01"]
+    assert f"合计 {len(mine)} 件" in html
+    phone = str(mine["投保人手机"].iloc[0])
+    assert f"{phone[:3]}****{phone[-4:]}" in html
+
+
+def test_warm_kernel_is_reused_and_leaks_no_state(first):
+    probes = {}
+    for branch in BRANCHES:
+        nb = nbformat.read(first.out_dir / branch / "02_probe.ipynb", as_version=4)
+        [output] = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+        probes[branch] = json.loads(output.text)
+    assert {p.pop("branch") for p in probes.values()} == set(BRANCHES)  # its own parameters
+    assert len({p.pop("pid") for p in probes.values()}) == 1  # one kernel ran every job
+    fresh = {
+        "leaked": False,
+        "figsize": [6.4, 4.8],
+        "max_rows": 60,
+        "cwd": str(FIXTURES.resolve()),
+        "env": None,
+    }
+    randoms = {(p.pop("np_random"), p.pop("random")) for p in probes.values()}
+    assert len(randoms) == 1  # the random generators start from the same state every time
+    assert all(p == fresh for p in probes.values())
+
+
+def test_index_links_every_output_and_lists_failures(first):
+    index = first.index.read_text(encoding="utf-8")
+    links = set(re.findall(r'href="([^"]+)"', index))
+    outputs = {
+        p.relative_to(first.out_dir).as_posix()
+        for p in first.out_dir.glob("*/*")
+        if p.suffix in (".html", ".xlsx") or p.name.endswith(".failed.ipynb")
+    }
+    assert links == outputs
+    assert len([p for p in outputs if p.endswith(".html")]) == len(REPORTS)
+    failures = index[index.index("失败 (") :]
+    assert "B03/01_portfolio.html" in failures and "PrivacyError" in failures
+
+
+def test_index_row_gives_branch_figures(first, book):
+    index = first.index.read_text(encoding="utf-8")
+    mine = book["frame"][book["frame"]["网点代码"] == "B02"]
+    row = re.search(r"<tr><td>B02</td>(.*?)</tr>", index).group(1)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+    counts = mine["险种类型"].value_counts()
+    assert cells[1:4] == [str(len(mine)), str(counts["分红"]), str(counts["万能"])]
+
+
+def test_index_and_summary_show_no_pii(first, book):
+    texts = first.index.read_text(encoding="utf-8") + first.summary()
+    values = {str(v) for column in PII for v in book["frame"][column]}
+    assert sorted(v for v in values if v in texts) == []
+
+
+def test_branch_workbook_holds_its_tables(first, book):
+    workbook = openpyxl.load_workbook(first.out_dir / "B02" / "workbook.xlsx", read_only=True)
+    assert "表1 年龄险种本金" in workbook.sheetnames
+    about = {row[0]: row[1] for row in workbook["说明"].iter_rows(values_only=True)}
+    mine = book["frame"][book["frame"]["网点代码"] == "B02"]
+    assert about["保单件数"] == f"{len(mine):,}"
+
+
+# ------------------------------------------------------------------------ later runs
+
+
+@pytest.fixture
+def copy_of_first(first, tmp_path):
+    """The first run's output folder, copied with its times (later runs must not touch it)."""
+    out = tmp_path / "out"
+    shutil.copytree(first.out_dir, out)
+    return out
+
+
+def test_second_run_rebuilds_nothing(book, copy_of_first, tmp_path, monkeypatch, capsys):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for path in _notebooks("01_portfolio", "02_probe"):
+        shutil.copy2(path, notebooks)
+    leftover = copy_of_first / "B01" / ".01_portfolio.tmp-0123456789ab.html"
+    leftover.write_text("half written")  # as an interrupted run leaves it
+    before = _outputs(copy_of_first)
+    monkeypatch.setattr(config, "RAW_DIR", book["raw"])
+    monkeypatch.setattr(config, "PROCESSED_DIR", book["processed"])
+    monkeypatch.setattr(config, "NOTEBOOKS_DIR", notebooks)
+    args = ["reports", "--dataset", DATASET, "--branch", ALL, "B01", "--out", str(copy_of_first)]
+    assert cli.main(args) == 0
+    assert "0 built, 6 up to date, 0 failed" in capsys.readouterr().out
+    del before[leftover.relative_to(copy_of_first).as_posix()]
+    assert _outputs(copy_of_first) == before
+
+
+def test_changed_notebook_rebuilds_only_its_reports(book, copy_of_first, tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for path in _notebooks("01_portfolio", "02_probe"):
+        shutil.copy2(path, notebooks)
+    changed = nbformat.read(notebooks / "02_probe.ipynb", as_version=4)
+    changed.cells.append(nbformat.v4.new_markdown_cell("新增说明"))
+    nbformat.write(changed, notebooks / "02_probe.ipynb")
+    result = run_reports(
+        DATASET,
+        "2013",
+        [ALL, "B01"],
+        out_dir=copy_of_first,
+        raw_dir=book["raw"],
+        processed_dir=book["processed"],
+        notebooks=sorted(notebooks.glob("*.ipynb")),
+        jobs=1,
+        progress=False,
+    )
+    assert sorted(r.job.name for r in result.built) == ["ALL/02_probe.html", "B01/02_probe.html"]
+    assert len(result.up_to_date) == 4 and result.ok
+    assert "新增说明" in (copy_of_first / "B01" / "02_probe.html").read_text(encoding="utf-8")
+
+
+def _dataset(inputs) -> Dataset:
+    return Dataset(name=DATASET, policies=Path("policies.parquet"), inputs=inputs)
+
+
+def test_keys_follow_dataset_and_notebook(tmp_path):
+    branches = {ALL: "全部网点", "B01": "一"}
+    notebooks = _notebooks("01_portfolio", "02_probe")
+    keys = {
+        name: {
+            j.name: j.key
+            for j in plan_jobs(_dataset(inputs), "2013", branches, notebooks, tmp_path)
+        }
+        for name, inputs in [("a", (("p.xlsx", "a" * 64),)), ("b", (("p.xlsx", "b" * 64),))]
+    }
+    again = plan_jobs(_dataset((("p.xlsx", "a" * 64),)), "2013", branches, notebooks, tmp_path)
+    assert {j.name: j.key for j in again} == keys["a"]
+    assert all(keys["a"][name] != keys["b"][name] for name in keys["a"])
+    quarter = plan_jobs(_dataset((("p.xlsx", "a" * 64),)), "2013Q2", branches, notebooks, tmp_path)
+    assert all(j.key != keys["a"][j.name] for j in quarter)
+
+
+def test_notebook_metadata_limits_its_periods(tmp_path):
+    nb = nbformat.read(FIXTURES / "02_probe.ipynb", as_version=4)
+    nb.metadata["maturity_analysis"] = {"periods": ["quarter", "month"]}
+    nbformat.write(nb, tmp_path / "04_quarterly.ipynb")
+    notebooks = [*_notebooks("01_portfolio"), tmp_path / "04_quarterly.ipynb"]
+    stems = {
+        period: {
+            j.output.stem for j in plan_jobs(_dataset(()), period, {ALL: ""}, notebooks, tmp_path)
+        }
+        for period in ("2013", "2013Q2", "2013-05")
+    }
+    assert stems == {
+        "2013": {"01_portfolio", "workbook"},
+        "2013Q2": {"01_portfolio", "04_quarterly", "workbook"},
+        "2013-05": {"01_portfolio", "04_quarterly", "workbook"},
+    }
+
+
+@pytest.mark.parametrize("period", ["13", "2013Q5", "2013-13", "2013q2"])
+def test_bad_period_is_an_error(period, tmp_path):
+    with pytest.raises(ReportError, match="period"):
+        plan_jobs(_dataset(()), period, {ALL: ""}, _notebooks("02_probe"), tmp_path)
+
+
+def test_unknown_branch_is_an_error(book, tmp_path):
+    with pytest.raises(ReportError, match="B99.*B01"):
+        run_reports(
+            DATASET,
+            branches=["B99"],
+            out_dir=tmp_path,
+            raw_dir=book["raw"],
+            processed_dir=book["processed"],
+            notebooks=_notebooks("02_probe"),
+        )
+
+
+def test_dead_kernel_fails_its_job_and_the_run_goes_on(book, tmp_path):
+    result = run_reports(
+        DATASET,
+        "2013",
+        [ALL, "B01", "B02"],
+        out_dir=tmp_path,
+        raw_dir=book["raw"],
+        processed_dir=book["processed"],
+        notebooks=_notebooks("04_crash"),
+        jobs=1,
+        progress=False,
+    )
+    assert [(r.job.name, r.error.error) for r in result.failed] == [
+        ("B01/04_crash.html", "DeadKernelError")
+    ]
+    assert (tmp_path / "B02" / "04_crash.html").exists()  # ran after the crash, new kernel
+    assert not (tmp_path / "B01" / "04_crash.html").exists()
+
+
+def test_atomic_path_leaves_nothing_on_error(tmp_path):
+    target = tmp_path / "report.html"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+    assert remove_temp_files(tmp_path) == []
