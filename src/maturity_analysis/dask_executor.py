@@ -33,6 +33,7 @@ from .exceptions import ReportError
 from .files import write_atomic
 
 CONNECT_TIMEOUT = 30
+FILE_PARAMETERS = ("plan_file",)
 
 _staged: dict[str, Path] = {}
 _staging_lock = threading.Lock()
@@ -75,10 +76,10 @@ def _stage_dataset(dataset: Dataset, bundle: tuple[str, dict[str, bytes]]) -> Pa
     return root
 
 
-def _stage_notebook(name: str, data: bytes) -> Path:
-    """Worker side: the notebook written once per process, in a folder that outlives the job
-    (the warm kernel keeps it as its working directory)."""
-    path = _staging_root() / "notebooks" / _sha(data) / name
+def _stage_file(name: str, data: bytes) -> Path:
+    """Worker side: a notebook (or plan file) written once per process, in a folder that
+    outlives the job (the warm kernel keeps a notebook's folder as its working directory)."""
+    path = _staging_root() / "files" / _sha(data) / name
     with _staging_lock:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,10 +103,23 @@ def _outputs(job: Job) -> dict[str, Path]:
     }
 
 
+def job_files(job: Job) -> dict[str, tuple[str, bytes]]:
+    """Client side: the files a job reads besides the dataset, by role: its notebook and any
+    file-valued notebook parameter (``plan_file``), as (file name, bytes)."""
+    files = {}
+    if job.notebook is not None:
+        files["notebook"] = (Path(job.notebook).name, Path(job.notebook).read_bytes())
+    for name in FILE_PARAMETERS:
+        if job.parameters.get(name):
+            path = Path(job.parameters[name])
+            files[name] = (path.name, path.read_bytes())
+    return files
+
+
 def run_remote(
     fn: Callable[[Job], JobResult],
     job: Job,
-    notebook: bytes | None,
+    files: dict[str, tuple[str, bytes]],
     bundle: tuple[str, dict[str, bytes]],
 ) -> tuple[JobResult, dict[str, bytes]]:
     """Worker side: run ``fn(job)`` on local copies of its inputs, into a private folder.
@@ -113,20 +127,17 @@ def run_remote(
     Returns the result (naming the client's job) and the bytes of the files the job left.
     """
     root = _stage_dataset(job.dataset, bundle)
+    staged = {role: _stage_file(name, data) for role, (name, data) in files.items()}
     with tempfile.TemporaryDirectory(prefix="maturity-job-") as tmp:
-        tmp = Path(tmp)
         dataset = replace(job.dataset, policies=root / job.dataset.name / "policies.parquet")
-        local = replace(job, output=tmp / "out" / job.output.name, dataset=dataset)
-        if notebook is not None:
-            local = replace(
-                local,
-                notebook=_stage_notebook(job.notebook.name, notebook),
-                parameters={**job.parameters, "processed_dir": str(root)},
-            )
-        local.output.parent.mkdir()
+        local = replace(job, output=Path(tmp) / job.output.name, dataset=dataset)
+        if "notebook" in staged:
+            parameters = {**job.parameters, "processed_dir": str(root)}
+            parameters |= {k: str(v) for k, v in staged.items() if k in FILE_PARAMETERS}
+            local = replace(local, notebook=staged["notebook"], parameters=parameters)
         result = fn(local)
-        files = {role: p.read_bytes() for role, p in _outputs(local).items() if p.exists()}
-    return replace(result, job=job), files
+        outputs = {role: p.read_bytes() for role, p in _outputs(local).items() if p.exists()}
+    return replace(result, job=job), outputs
 
 
 def deliver(job: Job, result: JobResult, files: dict[str, bytes]) -> JobResult:
@@ -227,12 +238,11 @@ class DaskExecutor:
 
     def submit(self, fn: Callable[[Job], JobResult], job: Job) -> DaskFuture:
         """Run ``fn(job)`` on a worker (never cached: every job is run)."""
-        notebook = Path(job.notebook).read_bytes() if job.notebook is not None else None
         future = self.client.submit(
             run_remote,
             fn,
             job,
-            notebook,
+            job_files(job),
             self._dataset_future(job.dataset),
             key=f"report-{job.name}-{uuid.uuid4().hex}",
         )
