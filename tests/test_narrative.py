@@ -164,3 +164,10 @@ def test_reconciliation_is_summarised_and_explained(checks, branch, rows):
     assert "- c：原文印作7074，应为7047" in text
     assert ("不是本网点的数字" in text) == (branch != "ALL")
     assert len(narrative.reconciliation_view(checks, branch)) == rows
+
+
+def test_reconciliation_text_lists_only_the_first_discrepancies(checks):
+    many = pd.concat([checks] * 5, ignore_index=True)  # five discrepancies
+    text = narrative.reconciliation_text(many, "ALL", limit=2)
+    assert text.count("- c：") == 2
+    assert text.endswith("- 另有 3 处不一致，见下表。")

@@ -253,8 +253,9 @@ def phases_text(phases: pd.DataFrame, period: str) -> str:
     return "\n".join([head, *lines])
 
 
-def reconciliation_text(rec: pd.DataFrame, branch: str) -> str:
-    """How the plan's stated figures compare with the data, and each discrepancy explained."""
+def reconciliation_text(rec: pd.DataFrame, branch: str, limit: int = 8) -> str:
+    """How the plan's stated figures compare with the data, and the discrepancies explained
+    (the first ``limit`` of them; the table below the text lists them all)."""
     counts = summary(rec)
     text = (f"方案所述的 {_n(len(rec))} 个数字中："
             + "，".join(f"{STATUS_LABELS[s]} {_n(counts[s])} 个" for s in STATUSES) + "。")
@@ -262,7 +263,9 @@ def reconciliation_text(rec: pd.DataFrame, branch: str) -> str:
         text = ("方案的数字是全辖数字，以下核对基于全部网点的数据，"
                 "不是本网点的数字。" + text)
     wrong = rec[rec["status"] == DISCREPANCY]
-    lines = [f"- {row.figure}：{row.explanation}" for row in wrong.itertuples()]
+    lines = [f"- {row.figure}：{row.explanation}" for row in wrong.head(limit).itertuples()]
+    if len(wrong) > limit:
+        lines.append(f"- 另有 {_n(len(wrong) - limit)} 处不一致，见下表。")
     return "\n".join([text, *(["\n不一致之处："] if lines else []), *lines])
 
 
