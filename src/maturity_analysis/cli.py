@@ -29,12 +29,16 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 def _cmd_tables(args: argparse.Namespace) -> int:
     from .analysis import write_tables_workbook
+    from .costs import paid_complaints
     from .load import read_dataset
     from .plan import load_plan
+    from .tracking import read_dataset_tracking
 
     policies = read_dataset(args.dataset)
+    complaints = paid_complaints(read_dataset_tracking(args.dataset))
     path = write_tables_workbook(policies, args.out, branch=args.branch,
-                                 plan=load_plan(args.plan), dataset=args.dataset)
+                                 plan=load_plan(args.plan), dataset=args.dataset,
+                                 complaints=complaints)
     print(f"wrote {path}")
     return 0
 
@@ -90,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tables", help="write the plan's tables, targets and checks to Excel",
                        description="Write Tables 1-4, the segment and maturity-product tables, "
                        "the targets, their allocation by branch and phase, the risk rating "
-                       "summary and the reconciliation as the sheets of one workbook.")
+                       "summary, the reconciliation, the shortfall against deposits, the "
+                       "compensation estimate (with the amount paid when the dataset has "
+                       "tracking data) and the programme's tables as the sheets of one workbook.")
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
     p.add_argument("--branch", default="ALL", help="a 网点代码, or ALL (default)")
     p.add_argument("--plan", default=None, help="plan file (default: the shipped plan.toml)")
