@@ -8,9 +8,9 @@ The fixture notebooks (tests/fixtures/) are stored without outputs:
 - 03_leak shows one phone number unmasked, for branch B02 only;
 - 04_crash kills its kernel for branch B01.
 
-One run (module fixture ``first``) builds 01-03 for every branch and ALL on one worker, so
-every job shares one warm kernel; the other tests read it, or copy its output folder and run
-again.
+Every run of the module goes to one local worker (fixture ``worker``), so all jobs share one
+warm kernel. The first run (fixture ``first``) builds 01-03 for every branch and ALL; the
+other tests read it, or copy its output folder and run again.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from maturity_analysis import __version__, cli, config
 from maturity_analysis.engine import Dataset
 from maturity_analysis.exceptions import ReportError
 from maturity_analysis.files import atomic_path, remove_temp_files
-from maturity_analysis.reports import ALL, plan_jobs, run_reports
+from maturity_analysis.reports import ALL, LocalExecutor, plan_jobs, run_reports
 from maturity_analysis.sample import scaled_policies
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -62,19 +62,26 @@ def book(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def first(book):
-    """Notebooks 01-03 for every branch and ALL, one worker (one warm kernel for all jobs)."""
-    result = run_reports(
+def worker():
+    """One local worker process (one warm kernel) for every run of this module."""
+    executor = LocalExecutor(1)
+    yield executor
+    executor.close()
+
+
+@pytest.fixture(scope="module")
+def first(book, worker):
+    """Notebooks 01-03 for every branch and ALL: every job runs in the same warm kernel."""
+    return run_reports(
         DATASET,
         "2013",
         out_dir=book["root"] / "out",
         raw_dir=book["raw"],
         processed_dir=book["processed"],
         notebooks=_notebooks(*NOTEBOOKS),
-        jobs=1,
+        executor=worker,
         progress=False,
     )
-    return result
 
 
 def _html(result, branch: str, stem: str) -> str:
@@ -249,7 +256,7 @@ def test_second_run_rebuilds_nothing(book, copy_of_first, tmp_path, monkeypatch,
     assert _outputs(copy_of_first) == before
 
 
-def test_changed_notebook_rebuilds_only_its_reports(book, copy_of_first, tmp_path):
+def test_changed_notebook_rebuilds_only_its_reports(book, copy_of_first, tmp_path, worker):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     for path in _notebooks("01_portfolio", "02_probe"):
@@ -265,7 +272,7 @@ def test_changed_notebook_rebuilds_only_its_reports(book, copy_of_first, tmp_pat
         raw_dir=book["raw"],
         processed_dir=book["processed"],
         notebooks=sorted(notebooks.glob("*.ipynb")),
-        jobs=1,
+        executor=worker,
         progress=False,
     )
     assert sorted(r.job.name for r in result.built) == ["ALL/02_probe.html", "B01/02_probe.html"]
@@ -330,16 +337,16 @@ def test_unknown_branch_is_an_error(book, tmp_path):
         )
 
 
-def test_dead_kernel_fails_its_job_and_the_run_goes_on(book, tmp_path):
+def test_dead_kernel_fails_its_job_and_the_run_goes_on(book, tmp_path, worker):
     result = run_reports(
         DATASET,
         "2013",
-        [ALL, "B01", "B02"],
+        ["B01", "B02"],
         out_dir=tmp_path,
         raw_dir=book["raw"],
         processed_dir=book["processed"],
         notebooks=_notebooks("04_crash"),
-        jobs=1,
+        executor=worker,
         progress=False,
     )
     assert [(r.job.name, r.error.error) for r in result.failed] == [
