@@ -10,19 +10,45 @@ from maturity_analysis.reconcile import COLUMNS, DISCREPANCY, EXACT, UNVERIFIABL
 ROWS = [
     {"age": 45, "premium": 10_000.0},
     {"age": 35, "premium": 60_000.0, "branch_code": "B02", "branch_name": "网点二"},
-    {"age": 45, "premium": 150_000.0, "term_years": 10, "issue_date": "2003-03-01",
-     "maturity_value": 190_000.0},
+    {
+        "age": 45,
+        "premium": 150_000.0,
+        "term_years": 10,
+        "issue_date": "2003-03-01",
+        "maturity_value": 190_000.0,
+    },
     {"age": 45, "premium": 20_000.0},
     {"age": 55, "premium": 30_000.0, "maturity_date": "2013-08-01", "issue_date": "2008-08-01"},
     {"age": 65, "premium": 5_000.0, "maturity_date": "2013-11-01", "issue_date": "2008-11-01"},
     {"age": 28, "product_type": "万能", "term_years": None, "product_name": "金账户(万能型)"},
-    {"age": 45, "product_type": "万能", "term_years": None, "product_name": "金账户(万能型)",
-     "premium": 80_000.0, "maturity_value": 85_000.0, "branch_code": "B02",
-     "branch_name": "网点二", "holder_name": "欧阳明华", "holder_mobile": "13912345678"},
-    {"age": 58, "product_type": "万能", "term_years": None, "product_name": "金账户(万能型)",
-     "maturity_date": "2013-05-01", "issue_date": "2008-05-01"},
-    {"age": 70, "product_type": "万能", "term_years": None, "product_name": "金账户(万能型)",
-     "maturity_date": "2013-12-01", "issue_date": "2008-12-01"},
+    {
+        "age": 45,
+        "product_type": "万能",
+        "term_years": None,
+        "product_name": "金账户(万能型)",
+        "premium": 80_000.0,
+        "maturity_value": 85_000.0,
+        "branch_code": "B02",
+        "branch_name": "网点二",
+        "holder_name": "欧阳明华",
+        "holder_mobile": "13912345678",
+    },
+    {
+        "age": 58,
+        "product_type": "万能",
+        "term_years": None,
+        "product_name": "金账户(万能型)",
+        "maturity_date": "2013-05-01",
+        "issue_date": "2008-05-01",
+    },
+    {
+        "age": 70,
+        "product_type": "万能",
+        "term_years": None,
+        "product_name": "金账户(万能型)",
+        "maturity_date": "2013-12-01",
+        "issue_date": "2008-12-01",
+    },
 ]
 
 
@@ -33,9 +59,15 @@ def book(make_policies):
     return enrich(make_policies(ROWS))
 
 
-@pytest.mark.parametrize(("label", "phrase"), [
-    ("41-50", "41-50岁"), ("61以上", "61岁以上"), ("20岁以下", "20岁以下"), ("年龄不详", "年龄不详"),
-])
+@pytest.mark.parametrize(
+    ("label", "phrase"),
+    [
+        ("41-50", "41-50岁"),
+        ("61以上", "61岁以上"),
+        ("20岁以下", "20岁以下"),
+        ("年龄不详", "年龄不详"),
+    ],
+)
 def test_age_bands_read_as_phrases(label, phrase):
     assert narrative._age(label) == phrase
 
@@ -63,7 +95,8 @@ def test_table2_text_gives_the_product_difference_and_largest_band(book):
 
     assert narrative.table2_text(table2(book)) == (
         "共 10 件满期保单：分红 6 件，万能 4 件。分红比万能多 2 件（占总件数 20.00%）。"
-        "41-50岁是件数最多的年龄段，共 4 件，占 40.00%。")
+        "41-50岁是件数最多的年龄段，共 4 件，占 40.00%。"
+    )
 
 
 def test_table3_text_gives_the_lowest_band_share_and_average_premium(book):
@@ -92,8 +125,10 @@ def test_segment_text_finds_the_highest_middle_band_share(book):
 
     text = narrative.segment_text(segment_table(book))
     # 分红 5-20万: 31-40 has 1 of 1 (100%), 41-50 has 1 of 3.
-    assert text == ("分红保单最多的年龄段是 41-50岁，3 件。5-20万保单占比最高的是 31-40岁："
-                    "1 件，占该年龄段分红保单的 100.00%。")
+    assert text == (
+        "分红保单最多的年龄段是 41-50岁，3 件。5-20万保单占比最高的是 31-40岁："
+        "1 件，占该年龄段分红保单的 100.00%。"
+    )
 
 
 def test_yields_text_counts_policies_short_of_the_deposit(book):
@@ -112,7 +147,9 @@ def test_risk_text_counts_each_rating(book):
     table = risk_table(book)
     text = narrative.risk_text(table)
     for rating in "ABC":
-        assert f"{rating} 级（{narrative.RATING_NAMES[rating]}）{table.loc['合计', rating]} 件" in text
+        assert (
+            f"{rating} 级（{narrative.RATING_NAMES[rating]}）{table.loc['合计', rating]} 件" in text
+        )
 
 
 def test_watchlist_is_masked_and_ordered_by_risk(book):
@@ -150,11 +187,27 @@ def test_phases_text_lists_the_phases_of_the_period(book, period, phases):
 
 @pytest.fixture
 def checks():
-    rows = [("a", EXACT, ""), ("b", EXACT, ""), ("c", DISCREPANCY, "原文印作7074，应为7047"),
-            ("d", UNVERIFIABLE, "数字已丢失")]
-    return pd.DataFrame([{"figure": f, "source": "Table 1", "unit": "件", "stated": 1.0,
-                          "reproduced": 1.0, "status": s, "explanation": e}
-                         for f, s, e in rows], columns=COLUMNS)
+    rows = [
+        ("a", EXACT, ""),
+        ("b", EXACT, ""),
+        ("c", DISCREPANCY, "原文印作7074，应为7047"),
+        ("d", UNVERIFIABLE, "数字已丢失"),
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "figure": f,
+                "source": "Table 1",
+                "unit": "件",
+                "stated": 1.0,
+                "reproduced": 1.0,
+                "status": s,
+                "explanation": e,
+            }
+            for f, s, e in rows
+        ],
+        columns=COLUMNS,
+    )
 
 
 @pytest.mark.parametrize(("branch", "rows"), [("ALL", 4), ("B02", 2)])

@@ -40,8 +40,12 @@ def test_first_code_cell_holds_the_parameters(path):
     cell = _parameters_cell(nbformat.read(path, as_version=4))
     assert "parameters" in cell.metadata.get("tags", [])
     tree = ast.parse(cell.source)
-    assigned = {t.id: ast.literal_eval(node.value) for node in tree.body
-                if isinstance(node, ast.Assign) for t in node.targets}
+    assigned = {
+        t.id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+    }
     assert all(isinstance(node, ast.Assign) for node in tree.body)  # assignments only
     assert REQUIRED.items() <= assigned.items()
 
@@ -83,13 +87,27 @@ def test_notebook_runs_under_nbval(path, fixture_dataset, tmp_path):
         nb = parameterize_notebook(
             load_notebook_node(str(path)),
             {"dataset": FIXTURE, "branch": branch, "processed_dir": str(processed)},
-            kernel_name="python3", language="python")
+            kernel_name="python3",
+            language="python",
+        )
         copy = tmp_path / f"{path.stem}_{branch}.ipynb"
         nbformat.write(nb, copy)
         copies.append(copy.name)
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q",
-         "-p", "no:cacheprovider", *copies],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *copies,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

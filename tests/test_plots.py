@@ -58,20 +58,55 @@ def test_the_glyph_check_detects_a_font_without_chinese():
 ROWS = [
     {"age": 25, "product_type": "分红", "premium": 10_000.0},
     {"age": 35, "product_type": "分红", "premium": 60_000.0, "branch_code": "B02"},
-    {"age": 45, "product_type": "分红", "premium": 150_000.0, "term_years": 10,
-     "issue_date": "2003-03-01", "maturity_value": 190_000.0},
+    {
+        "age": 45,
+        "product_type": "分红",
+        "premium": 150_000.0,
+        "term_years": 10,
+        "issue_date": "2003-03-01",
+        "maturity_value": 190_000.0,
+    },
     {"age": 45, "product_type": "分红", "premium": 20_000.0, "branch_code": "B02"},
-    {"age": 55, "product_type": "分红", "premium": 30_000.0, "maturity_date": "2013-08-01",
-     "issue_date": "2008-08-01"},
-    {"age": 65, "product_type": "分红", "premium": 5_000.0, "maturity_date": "2013-11-01",
-     "issue_date": "2008-11-01"},
+    {
+        "age": 55,
+        "product_type": "分红",
+        "premium": 30_000.0,
+        "maturity_date": "2013-08-01",
+        "issue_date": "2008-08-01",
+    },
+    {
+        "age": 65,
+        "product_type": "分红",
+        "premium": 5_000.0,
+        "maturity_date": "2013-11-01",
+        "issue_date": "2008-11-01",
+    },
     {"age": 28, "product_type": "万能", "term_years": None, "product_name": "金账户(万能型)"},
-    {"age": 45, "product_type": "万能", "term_years": None, "product_name": "金账户(万能型)",
-     "premium": 80_000.0, "maturity_value": 85_000.0, "branch_code": "B02"},
-    {"age": 58, "product_type": "万能", "term_years": None, "product_name": "金账户(万能型)",
-     "maturity_date": "2013-05-01", "issue_date": "2008-05-01"},
-    {"age": 70, "product_type": "万能", "term_years": None, "product_name": "金账户(万能型)",
-     "maturity_date": "2013-12-01", "issue_date": "2008-12-01"},
+    {
+        "age": 45,
+        "product_type": "万能",
+        "term_years": None,
+        "product_name": "金账户(万能型)",
+        "premium": 80_000.0,
+        "maturity_value": 85_000.0,
+        "branch_code": "B02",
+    },
+    {
+        "age": 58,
+        "product_type": "万能",
+        "term_years": None,
+        "product_name": "金账户(万能型)",
+        "maturity_date": "2013-05-01",
+        "issue_date": "2008-05-01",
+    },
+    {
+        "age": 70,
+        "product_type": "万能",
+        "term_years": None,
+        "product_name": "金账户(万能型)",
+        "maturity_date": "2013-12-01",
+        "issue_date": "2008-12-01",
+    },
 ]
 
 
@@ -84,8 +119,10 @@ def book(make_policies):
 
 def _bars(ax) -> list[list[float]]:
     """Bar lengths per container (height for vertical bars, width for horizontal ones)."""
-    return [[b.get_width() if c.orientation == "horizontal" else b.get_height()
-             for b in c] for c in ax.containers]
+    return [
+        [b.get_width() if c.orientation == "horizontal" else b.get_height() for b in c]
+        for c in ax.containers
+    ]
 
 
 def _ticks(ax, axis: str = "x") -> list[str]:
@@ -150,8 +187,10 @@ def test_yield_vs_deposit_pairs_policy_and_deposit_returns(book):
     ax = plots.yield_vs_deposit(table)
     groups = [g for g in table.index if g != "合计"]
     assert _ticks(ax) == groups
-    assert _bars(ax) == [pytest.approx(list(table.loc[groups, "平均年化收益率"])),
-                         pytest.approx(list(table.loc[groups, "平均存款年化收益率"]))]
+    assert _bars(ax) == [
+        pytest.approx(list(table.loc[groups, "平均年化收益率"])),
+        pytest.approx(list(table.loc[groups, "平均存款年化收益率"])),
+    ]
     assert len(ax.texts) == len(groups)
 
 
@@ -184,18 +223,22 @@ def test_allocation_by_phase_draws_each_targets_count(book):
     alloc = allocate_phases(book)
     ax = plots.allocation_bars(alloc)
     assert _legend(ax) == ["保单转换", "存款转换", "万能险保单持有率"]
-    assert [sum(b) for b in _bars(ax)] == list(alloc.loc["合计"].xs("目标件数", level=1, axis=1)
-                                               .iloc[0])
+    assert [sum(b) for b in _bars(ax)] == list(
+        alloc.loc["合计"].xs("目标件数", level=1, axis=1).iloc[0]
+    )
     assert _ticks(ax)[0] == "Q1\n尝试期\n1-3月"
 
 
 @pytest.mark.parametrize(("branches", "orientation"), [(2, "vertical"), (12, "horizontal")])
-def test_allocation_by_branch_turns_horizontal_for_many_branches(make_policies, branches,
-                                                                orientation):
+def test_allocation_by_branch_turns_horizontal_for_many_branches(
+    make_policies, branches, orientation
+):
     from maturity_analysis.targets import allocate_branches
 
-    rows = [{"branch_code": f"B{i:02d}", "branch_name": f"网点{i}", "age": 30 + i}
-            for i in range(branches)]
+    rows = [
+        {"branch_code": f"B{i:02d}", "branch_name": f"网点{i}", "age": 30 + i}
+        for i in range(branches)
+    ]
     ax = plots.allocation_bars(allocate_branches(make_policies(rows)))
     assert {c.orientation for c in ax.containers} == {orientation}
     assert all(len(c) == branches for c in ax.containers)
@@ -221,7 +264,8 @@ def _draw_all(book) -> dict:
         "principal_bands": lambda ax: plots.principal_bands(tables.table3(book), ax=ax),
         "premium_by_age": lambda ax: plots.premium_by_age(tables.table4(book), ax=ax),
         "yield_vs_deposit": lambda ax: plots.yield_vs_deposit(
-            tables.maturity_product_table(book), ax=ax),
+            tables.maturity_product_table(book), ax=ax
+        ),
         "yield_scatter": lambda ax: plots.yield_scatter(book, "product_type", ax=ax),
         "target_bars": lambda ax: plots.target_bars(targets.targets(book), ax=ax),
         "allocation_bars": lambda ax: plots.allocation_bars(targets.allocate_phases(book), ax=ax),

@@ -63,8 +63,13 @@ def shortfall_chart(table, ax: plt.Axes | None = None) -> plt.Axes:
     bars = ax.bar(labels, rows["差额合计(元)"] / 10_000, color="#c0504d")
     for bar, rate in zip(bars, rows["平均所需优惠率"], strict=True):
         text = "无对接产品" if math.isnan(rate) else f"优惠{rate:.1%}"
-        ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    ha="center", va="bottom", fontsize=9)
+        ax.annotate(
+            text,
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
     ax.set_ylabel("低于存款差额合计(万元)")
     ax.set_title("满期收益低于存款的差额及新产品所需保费优惠")
     ax.tick_params(axis="x", labelrotation=30 if len(labels) > 6 else 0)
@@ -102,15 +107,19 @@ def _label(key: object, sep: str = "\n") -> str:
     return sep.join(str(p) for p in parts if str(p))
 
 
-def _stacked(ax: plt.Axes, body: pd.DataFrame, columns: dict[str, tuple | str], unit: str,
-             colors: dict[str, str] | None = None) -> None:
+def _stacked(
+    ax: plt.Axes,
+    body: pd.DataFrame,
+    columns: dict[str, tuple | str],
+    unit: str,
+    colors: dict[str, str] | None = None,
+) -> None:
     """Bars of ``body[column]`` stacked per row, one colour per legend label."""
     bottom = np.zeros(len(body))
     x = np.arange(len(body))
     for label, column in columns.items():
         values = body[column].to_numpy(dtype=float)
-        ax.bar(x, values, bottom=bottom, label=label, width=0.65,
-               color=(colors or {}).get(label))
+        ax.bar(x, values, bottom=bottom, label=label, width=0.65, color=(colors or {}).get(label))
         bottom += values
     ax.set_xticks(x, [_label(k) for k in body.index])
     ax.set_ylabel(unit)
@@ -119,8 +128,9 @@ def _stacked(ax: plt.Axes, body: pd.DataFrame, columns: dict[str, tuple | str], 
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def age_principal_heatmap(t1: pd.DataFrame, product: str | None = None,
-                          ax: plt.Axes | None = None) -> plt.Axes:
+def age_principal_heatmap(
+    t1: pd.DataFrame, product: str | None = None, ax: plt.Axes | None = None
+) -> plt.Axes:
     """Table 1 as a heatmap: policy counts by age band (rows) × principal band (columns).
 
     ``product`` picks one product's block; ``None`` adds the products up. Colours follow the
@@ -133,8 +143,14 @@ def age_principal_heatmap(t1: pd.DataFrame, product: str | None = None,
     ax.imshow(np.log10(values + 1), cmap="Blues", aspect="auto")
     high = np.log10(values.max() + 1) * 0.6
     for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, f"{v:,.0f}", ha="center", va="center",
-                color="white" if np.log10(v + 1) > high else "black")
+        ax.text(
+            j,
+            i,
+            f"{v:,.0f}",
+            ha="center",
+            va="center",
+            color="white" if np.log10(v + 1) > high else "black",
+        )
     ax.set_xticks(np.arange(grid.shape[1]), list(grid.columns))
     ax.set_yticks(np.arange(grid.shape[0]), list(grid.index))
     ax.set_xlabel(t1.columns.names[1])
@@ -151,8 +167,14 @@ def product_by_age(t2: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     products = [p for p in body.columns.get_level_values(0).unique() if p != TOTAL]
     _stacked(ax, body, {p: (p, COUNT) for p in products}, "件数")
     for x, (n, share) in enumerate(zip(body[(TOTAL, COUNT)], body[(TOTAL, SHARE)], strict=True)):
-        ax.annotate(f"{share:.2%}", (x, n), ha="center", va="bottom", xytext=(0, 2),
-                    textcoords="offset points")
+        ax.annotate(
+            f"{share:.2%}",
+            (x, n),
+            ha="center",
+            va="bottom",
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
     ax.set_xlabel(body.index.name)
     ax.set_title("各年龄段件数（按险种）")
     return ax
@@ -165,10 +187,17 @@ def premium_by_age(t4: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     body = _body(t4)
     products = [p for p in body.columns.get_level_values(0).unique() if p != TOTAL]
     _stacked(ax, body, {p: (p, PREMIUM_WAN) for p in products}, PREMIUM_WAN)
-    for x, (v, share) in enumerate(zip(body[(TOTAL, PREMIUM_WAN)], body[(TOTAL, SHARE)],
-                                       strict=True)):
-        ax.annotate(f"{share:.2%}", (x, v), ha="center", va="bottom", xytext=(0, 2),
-                    textcoords="offset points")
+    for x, (v, share) in enumerate(
+        zip(body[(TOTAL, PREMIUM_WAN)], body[(TOTAL, SHARE)], strict=True)
+    ):
+        ax.annotate(
+            f"{share:.2%}",
+            (x, v),
+            ha="center",
+            va="bottom",
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
     ax.set_xlabel(body.index.name)
     ax.set_title("各年龄段保费（按险种）")
     return ax
@@ -185,10 +214,14 @@ def principal_bands(t3: pd.DataFrame, ax: plt.Axes | None = None, log: bool = Tr
     height = 0.8 / len(products)
     for i, product in enumerate(products):
         counts = body[(product, COUNT)].to_numpy(dtype=float)
-        bars = ax.barh(y + (i - (len(products) - 1) / 2) * height, counts, height=height,
-                       label=product)
-        ax.bar_label(bars, [f"{n:,.0f}（{s:.2%}）" for n, s in
-                            zip(counts, body[(product, SHARE)], strict=True)], padding=2)
+        bars = ax.barh(
+            y + (i - (len(products) - 1) / 2) * height, counts, height=height, label=product
+        )
+        ax.bar_label(
+            bars,
+            [f"{n:,.0f}（{s:.2%}）" for n, s in zip(counts, body[(product, SHARE)], strict=True)],
+            padding=2,
+        )
     ax.set_yticks(y, list(body.index))
     ax.invert_yaxis()
     ax.set_ylabel(body.index.name)
@@ -202,9 +235,13 @@ def principal_bands(t3: pd.DataFrame, ax: plt.Axes | None = None, log: bool = Tr
     return ax
 
 
-def yield_vs_deposit(table: pd.DataFrame, ax: plt.Axes | None = None,
-                     policy: str = "平均年化收益率", deposit: str = "平均存款年化收益率",
-                     beats: str = "跑赢存款占比") -> plt.Axes:
+def yield_vs_deposit(
+    table: pd.DataFrame,
+    ax: plt.Axes | None = None,
+    policy: str = "平均年化收益率",
+    deposit: str = "平均存款年化收益率",
+    beats: str = "跑赢存款占比",
+) -> plt.Axes:
     """The maturity-product table as paired bars: average annualised policy return against
     the benchmark deposit per product group, labelled with the share that beat the deposit."""
     ax = _axes(ax)
@@ -212,10 +249,15 @@ def yield_vs_deposit(table: pd.DataFrame, ax: plt.Axes | None = None,
     x = np.arange(len(body))
     ax.bar(x - 0.2, body[policy], width=0.4, label="保单年化收益率")
     ax.bar(x + 0.2, body[deposit], width=0.4, label="同期存款年化收益率（税后）")
-    for i, (p, d, share) in enumerate(zip(body[policy], body[deposit], body[beats],
-                                          strict=True)):
-        ax.annotate(f"跑赢存款 {share:.2%}", (i, max(p, d)), ha="center", va="bottom",
-                    xytext=(0, 3), textcoords="offset points")
+    for i, (p, d, share) in enumerate(zip(body[policy], body[deposit], body[beats], strict=True)):
+        ax.annotate(
+            f"跑赢存款 {share:.2%}",
+            (i, max(p, d)),
+            ha="center",
+            va="bottom",
+            xytext=(0, 3),
+            textcoords="offset points",
+        )
     ax.set_xticks(x, [_label(k) for k in body.index])
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
     ax.set_ylabel("平均年化收益率")
@@ -226,9 +268,13 @@ def yield_vs_deposit(table: pd.DataFrame, ax: plt.Axes | None = None,
     return ax
 
 
-def yield_scatter(policies: pd.DataFrame, hue: str | pd.Series | None = None,
-                  ax: plt.Axes | None = None, x: str = "deposit_yield",
-                  y: str = "policy_yield") -> plt.Axes:
+def yield_scatter(
+    policies: pd.DataFrame,
+    hue: str | pd.Series | None = None,
+    ax: plt.Axes | None = None,
+    x: str = "deposit_yield",
+    y: str = "policy_yield",
+) -> plt.Axes:
     """Each policy's annualised return (``y``) against its benchmark deposit's (``x``), one
     colour per value of ``hue`` (a column name or a Series), with the line where they are
     equal: points below it fell short of the deposit."""
@@ -239,12 +285,20 @@ def yield_scatter(policies: pd.DataFrame, hue: str | pd.Series | None = None,
         keys = [c for c in groups.cat.categories if (groups == c).any()]
     for key in keys:
         part = policies if key is None else policies[(groups == key).to_numpy(dtype=bool)]
-        ax.scatter(part[x], part[y], s=6, alpha=0.35, linewidths=0, rasterized=True,
-                   label=None if key is None else f"{key}（{len(part):,}件）")
+        ax.scatter(
+            part[x],
+            part[y],
+            s=6,
+            alpha=0.35,
+            linewidths=0,
+            rasterized=True,
+            label=None if key is None else f"{key}（{len(part):,}件）",
+        )
     both = pd.concat([policies[x], policies[y]]).dropna()
     lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 0.1)
-    ax.plot([lo, hi], [lo, hi], color="grey", linestyle="--", linewidth=1,
-            label="保单收益 = 存款收益")
+    ax.plot(
+        [lo, hi], [lo, hi], color="grey", linestyle="--", linewidth=1, label="保单收益 = 存款收益"
+    )
     ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
     ax.set_xlabel("同期存款年化收益率（税后）")
@@ -255,8 +309,14 @@ def yield_scatter(policies: pd.DataFrame, hue: str | pd.Series | None = None,
     return ax
 
 
-def target_bars(table: pd.DataFrame, ax: plt.Axes | None = None, label: str = "目标",
-                base: str = BASE, goal: str = GOAL, stated: str = "方案所述件数") -> plt.Axes:
+def target_bars(
+    table: pd.DataFrame,
+    ax: plt.Axes | None = None,
+    label: str = "目标",
+    base: str = BASE,
+    goal: str = GOAL,
+    stated: str = "方案所述件数",
+) -> plt.Axes:
     """The targets as horizontal bars: each target's base (light), the count that reaches its
     rate (dark, labelled) and, where the table has the plan's stated count, a marker at it.
     Targets are named by the ``label`` column (else the index); those with an unknown base
@@ -268,13 +328,23 @@ def target_bars(table: pd.DataFrame, ax: plt.Axes | None = None, label: str = "�
     goals = rows[goal].to_numpy(dtype=float)
     whole = ax.barh(y, bases, color="#dbe6f3", label="基数")
     ax.barh(y, goals, height=0.5, color="#2f6fad", label="目标件数")
-    ax.bar_label(whole, [f"{g:,.0f} / {b:,.0f}" for g, b in zip(goals, bases, strict=True)],
-                 padding=4)
-    has_stated = (rows[stated].notna().to_numpy() if stated in rows.columns
-                  else np.zeros(len(rows), dtype=bool))
+    ax.bar_label(
+        whole, [f"{g:,.0f} / {b:,.0f}" for g, b in zip(goals, bases, strict=True)], padding=4
+    )
+    has_stated = (
+        rows[stated].notna().to_numpy()
+        if stated in rows.columns
+        else np.zeros(len(rows), dtype=bool)
+    )
     if has_stated.any():
-        ax.scatter(rows[stated].to_numpy(dtype=float, na_value=np.nan)[has_stated],
-                   y[has_stated], marker="D", color="#c0392b", zorder=3, label="方案所述件数")
+        ax.scatter(
+            rows[stated].to_numpy(dtype=float, na_value=np.nan)[has_stated],
+            y[has_stated],
+            marker="D",
+            color="#c0392b",
+            zorder=3,
+            label="方案所述件数",
+        )
     ax.set_yticks(y, list(rows[label] if label in rows.columns else rows.index))
     ax.invert_yaxis()
     ax.set_xlim(right=max(bases.max(initial=0), 1) * 1.3)
@@ -286,14 +356,17 @@ def target_bars(table: pd.DataFrame, ax: plt.Axes | None = None, label: str = "�
     return ax
 
 
-def allocation_bars(allocation: pd.DataFrame, ax: plt.Axes | None = None,
-                    value: str = GOAL) -> plt.Axes:
+def allocation_bars(
+    allocation: pd.DataFrame, ax: plt.Axes | None = None, value: str = GOAL
+) -> plt.Axes:
     """An allocation (by branch or by phase, from :mod:`maturity_analysis.targets`) as grouped
     bars: the allocated count of each target per row; horizontal when there are many rows."""
     body = _body(allocation)
     targets = list(body.columns.get_level_values(0).unique())
     many = len(body) > 8
-    size = (8, 1.5 + 0.12 * len(body) * len(targets)) if many else (min(8, 3 + 1.3 * len(body)), 4.5)
+    size = (
+        (8, 1.5 + 0.12 * len(body) * len(targets)) if many else (min(8, 3 + 1.3 * len(body)), 4.5)
+    )
     ax = _axes(ax, size)
     pos = np.arange(len(body))
     width = 0.8 / len(targets)
