@@ -46,6 +46,20 @@ GOAL_PREPARE_S = 120.0
 GOAL_HTML_MB = 1.5
 GOAL_ROWS = 10_000_000
 POLICIES_PER_BRANCH = 36_823 / 48  # the sample's
+# the columns the plan tables read (the others are dropped to measure a projected read)
+TABLE_COLUMNS = [
+    "product_type",
+    "product_name",
+    "term_years",
+    "premium",
+    "issue_date",
+    "maturity_date",
+    "maturity_value",
+    "age_band",
+    "principal_band",
+]
+PROFILE_TOP = 12
+PROFILE_ROWS = 1_000_000
 TABLES = ("table1", "table2", "table3", "table4", "segment_table", "maturity_product_table")
 
 
@@ -306,14 +320,15 @@ def plan_tables() -> dict:
     return {name: getattr(tables, name) for name in TABLES}
 
 
-def child_tables(parquet: str) -> dict:
-    """Child: read the prepared parquet and compute every plan table, timing each step."""
+def child_tables(parquet: str, columns: str) -> dict:
+    """Child: read the prepared parquet (``all`` columns, or only the ``plan`` tables' ones)
+    and compute every plan table, timing each step."""
     start = time.perf_counter()
     import pandas as pd
 
     functions = plan_tables()
     imported = time.perf_counter()
-    policies = pd.read_parquet(parquet)
+    policies = pd.read_parquet(parquet, columns=None if columns == "all" else TABLE_COLUMNS)
     read = time.perf_counter()
     steps = {}
     for name, function in functions.items():
@@ -327,11 +342,47 @@ def child_tables(parquet: str) -> dict:
         "tables_s": done - read,
         "steps": steps,
         "rows": len(policies),
-        "branches": int(policies["branch_code"].nunique()),
     }
 
 
-CHILDREN = {"generate": child_generate, "prepare": child_prepare, "tables": child_tables}
+def child_profile(kind: str, path: str) -> dict:
+    """Child: where the time of ``prepare`` (of a CSV) or of the plan tables (from a parquet,
+    every column read) goes: the functions with the most time of their own."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    if kind == "prepare":
+        from maturity_analysis.load import prepare
+
+        out = Path(tempfile.mkdtemp(dir=WORK))
+        profile.runcall(prepare, Path(path), out=out)
+        shutil.rmtree(out, ignore_errors=True)
+    else:
+        import pandas as pd
+
+        functions = plan_tables()
+        profile.enable()
+        policies = pd.read_parquet(path)
+        for function in functions.values():
+            function(policies)
+        profile.disable()
+    stats = pstats.Stats(profile).stats
+    total = sum(tt for _, _, tt, _, _ in stats.values())
+    top = sorted(stats.items(), key=lambda item: -item[1][2])[:PROFILE_TOP]
+    rows = []
+    for (file, line, function), (_, calls, tottime, cumtime, _) in top:
+        where = file.split("site-packages/")[-1].split("/src/")[-1]
+        rows.append([f"{where}:{line} {function}", calls, tottime, cumtime])
+    return {"total_s": total, "top": rows}
+
+
+CHILDREN = {
+    "generate": child_generate,
+    "prepare": child_prepare,
+    "tables": child_tables,
+    "profile": child_profile,
+}
 
 
 def run_child(kind: str, args: list[str], log: Path) -> tuple[Run, dict]:
@@ -361,42 +412,249 @@ def scale(sizes: list[int], log: Path) -> list[dict]:
         entry = {
             "rows": rows,
             "csv_mb": csv.stat().st_size / MB,
+            "csv": csv,
             "prepare": prep,
             "prepare_info": prep_info,
+            "tables": {},
         }
         parquet = out / "policies.parquet"
         if prep.rc == 0 and parquet.exists():
+            entry["parquet"] = parquet
             entry["parquet_mb"] = parquet.stat().st_size / MB
-            say(f"tables from {rows:,} prepared rows")
-            tab, tab_info = run_child("tables", [str(parquet)], log)
-            say(f"  {tab.wall:.1f} s, peak {tab.peak_mb:,.0f} MB, exit {tab.rc}")
-            entry |= {"tables": tab, "tables_info": tab_info}
+            for columns in ("all", "plan"):
+                say(f"tables from {rows:,} prepared rows, {columns} columns read")
+                ran, info = run_child("tables", [str(parquet), columns], log)
+                say(f"  {ran.wall:.1f} s, peak {ran.peak_mb:,.0f} MB, exit {ran.rc}")
+                entry["tables"][columns] = (ran, info)
         results.append(entry)
     return results
+
+
+def profiles(scaled: list[dict], log: Path) -> dict:
+    """Profiles of what missed its goal at the largest size: ``prepare`` (of the 1M-row CSV,
+    for speed) and the plan tables (at the largest size)."""
+    found = {}
+    big = max(scaled, key=lambda e: e["rows"], default=None)
+    if big is None or big["rows"] < GOAL_ROWS:
+        return found
+    small = next((e for e in scaled if e["rows"] == PROFILE_ROWS), None)
+    if small and not goal_met(big["prepare"].wall, GOAL_PREPARE_S) and big["prepare"].rc == 0:
+        say(f"profiling prepare of {PROFILE_ROWS:,} rows")
+        ran, info = run_child("profile", ["prepare", str(small["csv"])], log)
+        if ran.rc == 0:
+            found["prepare"] = (PROFILE_ROWS, info)
+    ran_all = big["tables"].get("all")
+    if ran_all and ran_all[0].rc == 0:
+        secs = ran_all[1]["read_s"] + ran_all[1]["tables_s"]
+        if not goal_met(secs, GOAL_TABLES_S):
+            say(f"profiling the tables at {big['rows']:,} rows")
+            ran, info = run_child("profile", ["tables", str(big["parquet"])], log)
+            if ran.rc == 0:
+                found["tables"] = (big["rows"], info)
+    return found
 
 
 # -- RESULTS.md ----------------------------------------------------------------------------
 
 
+def goal_met(value: float, goal: float, higher_is_better: bool = False) -> bool:
+    """Whether ``value`` meets ``goal``."""
+    return value >= goal if higher_is_better else value <= goal
+
+
 def verdict(value: float, goal: float, unit: str, higher_is_better: bool = False) -> str:
-    """'met' or 'missed by X' for a figure against its goal."""
-    ok = value >= goal if higher_is_better else value <= goal
-    if ok:
+    """'met' or 'missed' with by how much, for a figure against its goal."""
+    if goal_met(value, goal, higher_is_better):
         return "met"
     if higher_is_better:
-        return f"**missed**: {value:.1f}{unit} is {goal / value:.2f}x short of {goal:g}{unit}"
+        return f"**missed**: {goal / value:.2f}x short of {goal:g}{unit}"
     return f"**missed** by {value - goal:,.1f}{unit} ({value / goal:.2f}x the goal)"
 
 
-def render(info: dict, fan: dict | None, scaled: list[dict], quick: bool) -> str:
+def render_fanout(fan: dict, goals: list) -> list[str]:
+    """Section 1 and its goal."""
+    naive, runner = statistics.median(fan["naive"]), statistics.median(fan["runner"])
+    speedup = naive / runner
+    goals.append(
+        (
+            "runner ≥ 10x faster than the naive loop",
+            f"{speedup:.1f}x",
+            verdict(speedup, GOAL_SPEEDUP, "x", higher_is_better=True),
+        )
+    )
+    lines = [
+        "",
+        "## 1. Fan-out: naive loop vs the runner",
+        "",
+        f"{fan['jobs']} jobs: notebooks {', '.join(fan['notebooks'])} × "
+        f"{len(fan['branches'])} branches ({', '.join(fan['branches'])}). Naive: for each job "
+        "`papermill NB OUT -r dataset sample -r branch B -r period 2013`, then `jupyter "
+        "nbconvert --to html --no-input OUT`, one after another. Runner: `maturity-analysis "
+        "reports --dataset sample --period 2013 --branch ... --out TMP --force` (default "
+        "`--jobs` = cores; it also writes each branch's workbook and the index, which the naive "
+        "loop does not). Run alternately after one untimed runner warm-up.",
+        "",
+        "| round | naive loop (s) | runner (s) | naive / runner |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {i + 1} | {n:.1f} | {r:.1f} | {n / r:.1f}x |"
+        for i, (n, r) in enumerate(zip(fan["naive"], fan["runner"], strict=True))
+    ]
+    lines += [
+        f"| **median** | **{naive:.1f}** | **{runner:.1f}** | **{speedup:.1f}x** |",
+        "",
+        f"Naive: {naive / fan['jobs']:.2f} s per notebook. Runner: {runner / fan['jobs']:.2f} s "
+        f"per notebook (wall / notebooks), peak memory of its largest process "
+        f"{fan['runner_peak_mb']:,.0f} MB. Naive failures per round: {fan['naive_failed']}; "
+        f"runner exit codes: {fan['runner_rc']}.",
+        "",
+        f"A full run over every branch of the sample and ALL ({fan['full_reports']} reports, "
+        f"plus workbooks and the index) took {fan['full_wall']:.1f} s (exit {fan['full_rc']}).",
+    ]
+    return lines
+
+
+def render_sizes(fan: dict, goals: list) -> list[str]:
+    """Section 3 and its goal."""
+    sizes = [size for size, _ in fan["html_sizes"]]
+    if not sizes:
+        return ["", "## 3. Report size", "", "No report was rendered."]
+    largest, name = fan["html_sizes"][-1]
+    goals.append(
+        (
+            "every report ≤ 1.5 MB of HTML",
+            f"largest {largest / MB:.2f} MB",
+            verdict(largest / MB, GOAL_HTML_MB, " MB"),
+        )
+    )
+    return [
+        "",
+        "## 3. Report size",
+        "",
+        f"{len(sizes)} HTML reports of that full run: median "
+        f"{statistics.median(sizes) / MB:.2f} MB, largest {largest / MB:.2f} MB (`{name}`), "
+        f"smallest {sizes[0] / MB:.2f} MB.",
+    ]
+
+
+def _tables_cells(entry: dict, columns: str) -> str:
+    ran, info = entry["tables"].get(columns, (None, {}))
+    if ran is None:
+        return "– | – | –"
+    if ran.rc != 0:
+        return f"failed (exit {ran.rc}) | – | –"
+    return f"{info['read_s'] + info['tables_s']:.2f} | {info['read_s']:.2f} | {ran.peak_mb:,.0f}"
+
+
+def render_scale(scaled: list[dict], goals: list) -> list[str]:
+    """Section 2 and its goals."""
+    lines = [
+        "",
+        "## 2. Tables at scale",
+        "",
+        "The sample generator (`sample.scaled_policies`) scaled up: same shape, more policies, "
+        f"about {POLICIES_PER_BRANCH:.0f} policies per branch as in the sample; written as "
+        "UTF-8 CSV (not timed). `prepare`: a fresh process running `load.prepare(csv, out)`, "
+        "timed as a whole process (interpreter start and imports included). Tables: a fresh "
+        "process reading the prepared `policies.parquet` (every column, as `read_dataset` does, "
+        f"or only the {len(TABLE_COLUMNS)} columns the tables use) and computing "
+        + ", ".join(f"`{n}`" for n in TABLES)
+        + "; read + tables is timed inside that process (imports excluded), peak memory is the "
+        "process's.",
+        "",
+        "| policies | CSV (MB) | prepare (s) | prepare peak (MB) | parquet (MB) | "
+        "all columns: read + tables (s) | of which read (s) | peak (MB) | "
+        "table columns: read + tables (s) | of which read (s) | peak (MB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for e in scaled:
+        prep = e["prepare"]
+        prep_cell = f"{prep.wall:.1f}" if prep.rc == 0 else f"failed (exit {prep.rc})"
+        lines.append(
+            f"| {e['rows']:,} | {e['csv_mb']:,.0f} | {prep_cell} | {prep.peak_mb:,.0f} | "
+            f"{e.get('parquet_mb', 0):,.0f} | {_tables_cells(e, 'all')} | "
+            f"{_tables_cells(e, 'plan')} |"
+        )
+    lines += [
+        "",
+        "Time per table, every column read (s):",
+        "",
+        "| policies | " + " | ".join(TABLES) + " |",
+        "|---:|" + "---:|" * len(TABLES),
+    ]
+    for e in scaled:
+        steps = e["tables"].get("all", (None, {}))[1].get("steps", {})
+        lines.append(
+            f"| {e['rows']:,} | "
+            + " | ".join(f"{steps[n]:.2f}" if n in steps else "–" for n in TABLES)
+            + " |"
+        )
+    big = next((e for e in scaled if e["rows"] == GOAL_ROWS), None)
+    if big is None:
+        return lines
+    prep = big["prepare"]
+    goals.append(
+        (
+            "`prepare` of the 10,000,000-row CSV ≤ 120 s",
+            f"{prep.wall:.1f} s",
+            verdict(prep.wall, GOAL_PREPARE_S, " s") if prep.rc == 0 else "failed",
+        )
+    )
+    for columns, label in (("all", "every column read"), ("plan", "only the table columns read")):
+        ran, info = big["tables"].get(columns, (None, {}))
+        if ran is None or ran.rc != 0:
+            goals.append((f"all plan tables for 10,000,000 policies ({label})", "failed", "–"))
+            continue
+        secs = info["read_s"] + info["tables_s"]
+        goals.append(
+            (
+                f"all plan tables for 10,000,000 prepared policies ≤ 10 s ({label})",
+                f"{secs:.2f} s",
+                verdict(secs, GOAL_TABLES_S, " s"),
+            )
+        )
+        goals.append(
+            (
+                f"… peak memory ≤ 4 GB ({label})",
+                f"{ran.peak_mb:,.0f} MB",
+                verdict(ran.peak_mb, GOAL_TABLES_MB, " MB"),
+            )
+        )
+    return lines
+
+
+def render_profiles(found: dict) -> list[str]:
+    """Where the time goes, for what missed its goal."""
+    lines = []
+    titles = {"prepare": "`prepare`", "tables": "reading the parquet and the plan tables"}
+    for kind, (rows, info) in found.items():
+        lines += [
+            "",
+            f"### Where the time goes: {titles[kind]}, {rows:,} rows",
+            "",
+            f"cProfile, {info['total_s']:.1f} s profiled; the functions with the most time of "
+            "their own:",
+            "",
+            "| function | calls | own (s) | cumulative (s) |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| `{name}` | {calls:,} | {own:.2f} | {cum:.2f} |"
+            for name, calls, own, cum in info["top"]
+        ]
+    return lines
+
+
+def render(info: dict, fan: dict | None, scaled: list[dict], found: dict, quick: bool) -> str:
     """The RESULTS.md text."""
     lines = [
         "# Benchmark results",
         "",
-        f"Written by `benchmarks/run.py{' --quick' if quick else ''}` (`make bench`"
-        f"{' QUICK=1' if quick else ''}); do not edit by hand. Every time is the wall time "
-        "of whole processes started by the benchmark; peak memory is the largest resident "
-        "set of a single process (from `wait4`).",
+        f"Written by `benchmarks/run.py{' --quick' if quick else ''}` (`make bench"
+        f"{' QUICK=1' if quick else ''}`); do not edit by hand. Times are wall times of whole "
+        "processes started by the benchmark unless a column says otherwise; peak memory is the "
+        "largest resident set of one process (`wait4`).",
         "",
         "## Machine",
         "",
@@ -404,141 +662,14 @@ def render(info: dict, fan: dict | None, scaled: list[dict], quick: bool) -> str
         "|---|---|",
     ]
     lines += [f"| {k} | {v} |" for k, v in info.items()]
-    goals = []
+    goals: list[tuple[str, str, str]] = []
     if fan:
-        naive, runner = statistics.median(fan["naive"]), statistics.median(fan["runner"])
-        speedup = naive / runner
-        per_job = naive / fan["jobs"]
-        goals.append(
-            (
-                "runner ≥ 10x faster than the naive loop",
-                f"{speedup:.1f}x",
-                verdict(speedup, GOAL_SPEEDUP, "x", higher_is_better=True),
-            )
-        )
-        lines += [
-            "",
-            "## 1. Fan-out: naive loop vs the runner",
-            "",
-            f"{fan['jobs']} jobs: notebooks {', '.join(fan['notebooks'])} × "
-            f"{len(fan['branches'])} branches ({', '.join(fan['branches'])}). "
-            "Naive: for each job `papermill NB OUT -r dataset sample -r branch B -r period "
-            "2013`, then `jupyter nbconvert --to html --no-input OUT`, one after another. "
-            "Runner: `maturity-analysis reports --dataset sample --period 2013 --branch ... "
-            "--out TMP --force` (default `--jobs` = cores). Run alternately after one "
-            "untimed runner warm-up.",
-            "",
-            "| round | naive loop (s) | runner (s) | naive / runner |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| {i + 1} | {n:.1f} | {r:.1f} | {n / r:.1f}x |"
-            for i, (n, r) in enumerate(zip(fan["naive"], fan["runner"], strict=True))
-        ]
-        lines += [
-            f"| **median** | **{naive:.1f}** | **{runner:.1f}** | **{speedup:.1f}x** |",
-            "",
-            f"Naive: {per_job:.2f} s per job. Runner: {runner / fan['jobs']:.3f} s per job "
-            f"(wall / jobs, {os.cpu_count()} workers), peak memory of its largest process "
-            f"{fan['runner_peak_mb']:,.0f} MB. Naive failures per round: "
-            f"{fan['naive_failed']}; runner exit codes: {fan['runner_rc']}.",
-            "",
-            f"A full run over every branch of the sample ({fan['full_reports']} reports) "
-            f"took {fan['full_wall']:.1f} s (exit {fan['full_rc']}).",
-        ]
+        lines += render_fanout(fan, goals)
     if scaled:
-        lines += [
-            "",
-            "## 2. Tables at scale",
-            "",
-            "The sample generator scaled up (same shape, more policies and branches), "
-            "written as CSV (generation not timed). `prepare`: a fresh process running "
-            "`load.prepare(csv, out)`. Tables: a fresh process reading the prepared "
-            "`policies.parquet` and computing "
-            + ", ".join(f"`{n}`" for n in TABLES)
-            + ". Process = whole process wall time including interpreter start and imports; "
-            "read + tables = measured inside the process.",
-            "",
-            "| policies | branches | CSV (MB) | prepare: process (s) | prepare: peak (MB) | "
-            "parquet (MB) | tables: read + tables (s) | of which read (s) | "
-            "tables: process (s) | tables: peak (MB) |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        ]
-        for e in scaled:
-            prep, tab, ti = e["prepare"], e.get("tables"), e.get("tables_info", {})
-            prep_cell = f"{prep.wall:.1f}" if prep.rc == 0 else f"failed (exit {prep.rc})"
-            if tab and tab.rc == 0:
-                tab_cells = (
-                    f"{ti['read_s'] + ti['tables_s']:.2f} | {ti['read_s']:.2f} | "
-                    f"{tab.wall:.1f} | {tab.peak_mb:,.0f}"
-                )
-            else:
-                tab_cells = "– | – | " + (f"failed (exit {tab.rc})" if tab else "–") + " | –"
-            lines.append(
-                f"| {e['rows']:,} | {ti.get('branches', '–'):,} | {e['csv_mb']:,.0f} | {prep_cell} | "
-                f"{prep.peak_mb:,.0f} | {e.get('parquet_mb', 0):,.0f} | {tab_cells} |"
-            )
-        lines += [
-            "",
-            "Time per table (s):",
-            "",
-            "| policies | " + " | ".join(TABLES) + " |",
-            "|---:|" + "---:|" * len(TABLES),
-        ]
-        for e in scaled:
-            steps = e.get("tables_info", {}).get("steps", {})
-            lines.append(
-                f"| {e['rows']:,} | "
-                + " | ".join(f"{steps[n]:.2f}" if n in steps else "–" for n in TABLES)
-                + " |"
-            )
-        big = next((e for e in scaled if e["rows"] == GOAL_ROWS), None)
-        if big:
-            prep = big["prepare"]
-            goals.append(
-                (
-                    "`prepare` of the 10,000,000-row CSV ≤ 120 s",
-                    f"{prep.wall:.1f} s",
-                    verdict(prep.wall, GOAL_PREPARE_S, " s") if prep.rc == 0 else "failed",
-                )
-            )
-            tab, ti = big.get("tables"), big.get("tables_info", {})
-            if tab and tab.rc == 0:
-                secs = ti["read_s"] + ti["tables_s"]
-                goals.append(
-                    (
-                        "all plan tables for 10,000,000 prepared policies ≤ 10 s",
-                        f"{secs:.2f} s",
-                        verdict(secs, GOAL_TABLES_S, " s"),
-                    )
-                )
-                goals.append(
-                    (
-                        "… with peak memory ≤ 4 GB",
-                        f"{tab.peak_mb:,.0f} MB",
-                        verdict(tab.peak_mb, GOAL_TABLES_MB, " MB"),
-                    )
-                )
+        lines += render_scale(scaled, goals) + render_profiles(found)
     if fan:
-        sizes = [s for s, _ in fan["html_sizes"]]
-        if sizes:
-            largest, name = fan["html_sizes"][-1]
-            lines += [
-                "",
-                "## 3. Report size",
-                "",
-                f"{len(sizes)} HTML reports of the full run: median "
-                f"{statistics.median(sizes) / MB:.2f} MB, largest {largest / MB:.2f} MB "
-                f"(`{name}`), smallest {sizes[0] / MB:.2f} MB.",
-            ]
-            goals.append(
-                (
-                    "every report ≤ 1.5 MB of HTML",
-                    f"largest {largest / MB:.2f} MB",
-                    verdict(largest / MB, GOAL_HTML_MB, " MB"),
-                )
-            )
-    lines += ["", "## Goals", "", "| goal | measured | verdict |", "|---|---|---|"]
+        lines += render_sizes(fan, goals)
+    lines += ["", "## Goals (2-core machine)", "", "| goal | measured | verdict |", "|---|---|---|"]
     lines += [f"| {g} | {m} | {v} |" for g, m, v in goals]
     return "\n".join(lines) + "\n"
 
@@ -588,7 +719,8 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     fan = None if "fanout" in args.skip else fanout(branches, rounds, log)
     scaled = [] if "scale" in args.skip else scale(sizes, log)
-    text = render(info, fan, scaled, args.quick)
+    found = profiles(scaled, log)
+    text = render(info, fan, scaled, found, args.quick)
     out.write_text(text)
     print(text)
     say(f"wrote {out}")
