@@ -24,6 +24,10 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     m = result.manifest
     print(f"{m['dataset']}: {m['rows_accepted']} accepted, {m['rows_rejected']} rejected "
           f"of {m['rows_read']} rows read → {result.out_dir}")
+    if m["rows_footer"] or m["rows_blank"]:
+        print(f"  skipped {m['rows_footer']} summary (合计) and {m['rows_blank']} blank rows")
+    if m["rows_rejected"]:
+        print(f"  why each row was rejected: {result.out_dir / 'rejects.csv'}")
     return 0
 
 
