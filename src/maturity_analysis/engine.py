@@ -12,6 +12,7 @@ Each worker thread keeps its own warm state (kernel, HTML exporter, PII index) i
 from __future__ import annotations
 
 import atexit
+import copy
 import json
 import re
 import sys
@@ -136,6 +137,10 @@ class _WorkerState(threading.local):
     kernel = None
     exporter = None
     pii: tuple[str, PiiIndex] | None = None
+
+    def __init__(self):
+        self.notebooks: dict = {}
+
     policies: tuple[str, pd.DataFrame] | None = None
 
 
@@ -237,13 +242,30 @@ def _failing_cell(nb) -> tuple[int | None, str]:
     return None, ""
 
 
-def _parameterize(job: Job):
+def _source(path: Path):
+    """The notebook at ``path`` as papermill reads it, parsed once per worker while unchanged."""
     from papermill.iorw import load_notebook_node
+
+    stat = path.stat()
+    token = (str(path), stat.st_mtime_ns, stat.st_size)
+    if token not in _local.notebooks:
+        _local.notebooks[token] = load_notebook_node(str(path))
+    return copy.deepcopy(_local.notebooks[token])
+
+
+def _parameterize(job: Job):
     from papermill.parameterize import parameterize_notebook
 
-    nb = load_notebook_node(str(job.notebook))
+    nb = _source(job.notebook)
     nb.metadata.papermill.update(input_path=str(job.notebook), output_path=str(job.executed))
     return parameterize_notebook(nb, job.parameters, kernel_name="python3", language="python")
+
+
+def _notebook_json(nb) -> str:
+    """The notebook file's text (nbformat's writer, without its schema check of every save)."""
+    from nbformat.v4 import writes
+
+    return writes(nb)
 
 
 def _page(job: Job):
@@ -274,7 +296,6 @@ def _write_stamp(job: Job, seconds: float) -> None:
 
 
 def _run_notebook(job: Job) -> tuple[JobError | None, int]:
-    import nbformat
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     from .render import to_html
@@ -284,7 +305,7 @@ def _run_notebook(job: Job) -> tuple[JobError | None, int]:
         _kernel().execute(nb, cwd=str(job.notebook.parent))
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         cell, source = _failing_cell(nb)
-        write_atomic(job.failed_notebook, nbformat.writes(nb))
+        write_atomic(job.failed_notebook, _notebook_json(nb))
         return JobError(
             error=getattr(exc, "ename", type(exc).__name__),
             message=_ANSI.sub("", str(getattr(exc, "evalue", exc))).strip()[:ERROR_TAIL],
@@ -295,13 +316,13 @@ def _run_notebook(job: Job) -> tuple[JobError | None, int]:
     html = to_html(nb, _page(job), _exporter())
     found = pii_index(job.dataset).find(html)
     if found:
-        write_atomic(job.failed_notebook, nbformat.writes(nb))
+        write_atomic(job.failed_notebook, _notebook_json(nb))
         shown = ", ".join(f"{f.column} {f.masked}" for f in found[:5])
         return JobError(
             error="PrivacyError",
             message=f"the rendered report shows {len(found)} customer value(s) unmasked: {shown}",
         ), 0
-    write_atomic(job.executed, nbformat.writes(nb))
+    write_atomic(job.executed, _notebook_json(nb))
     write_atomic(job.output, html)
     return None, len(html.encode("utf-8"))
 

@@ -82,6 +82,7 @@ def make_exporter() -> HTMLExporter:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         exclude_anchor_links=True,
+        optimistic_validation=True,  # check the notebook once, not after every preprocessor
         language_code="zh",
     )
 
