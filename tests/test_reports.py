@@ -26,12 +26,24 @@ import nbformat
 import openpyxl
 import pytest
 
-from maturity_analysis import __version__, cli, config
+from maturity_analysis import __version__, cli, config, load_plan
+from maturity_analysis.analysis import enrich
 from maturity_analysis.engine import Dataset
 from maturity_analysis.exceptions import ReportError
 from maturity_analysis.files import atomic_path, remove_temp_files
-from maturity_analysis.reports import ALL, LocalExecutor, plan_jobs, run_reports
+from maturity_analysis.load import read_dataset
+from maturity_analysis.reports import ALL, LocalExecutor, find_notebooks, plan_jobs, run_reports
 from maturity_analysis.sample import scaled_policies
+from maturity_analysis.tables import (
+    for_branch,
+    format_table,
+    maturity_product_table,
+    segment_table,
+    table1,
+    table2,
+    table3,
+    table4,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DATASET = "fx"
@@ -354,6 +366,76 @@ def test_dead_kernel_fails_its_job_and_the_run_goes_on(book, tmp_path, worker):
     ]
     assert (tmp_path / "B02" / "04_crash.html").exists()  # ran after the crash, new kernel
     assert not (tmp_path / "B01" / "04_crash.html").exists()
+
+
+# ------------------------------------------------------- the project's own notebooks
+
+E2E_BRANCHES = ("B01", "B03", ALL)
+
+
+@pytest.fixture(scope="module")
+def real(book, tmp_path_factory):
+    """``maturity-analysis reports`` with the project's notebooks, two branches and ALL."""
+    out = tmp_path_factory.mktemp("real")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(config, "RAW_DIR", book["raw"])
+        patch.setattr(config, "PROCESSED_DIR", book["processed"])
+        args = ["reports", "--dataset", DATASET, "--branch", *E2E_BRANCHES, "--jobs", "2"]
+        code = cli.main([*args, "--out", str(out)])
+    policies = read_dataset(DATASET, processed_dir=book["processed"])
+    return {"out": out, "code": code, "policies": policies}
+
+
+def _cells(html: str) -> list[str]:
+    return [unescape(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", html, flags=re.S)]
+
+
+def _contains_run(haystack: list[str], needle: list[str]) -> bool:
+    return any(haystack[i : i + len(needle)] == needle for i in range(len(haystack)))
+
+
+REAL_REPORTS = [(b, nb.stem) for b in E2E_BRANCHES for nb in find_notebooks()]
+TABLES = {
+    table1: "01_portfolio_structure",
+    table2: "01_portfolio_structure",
+    table3: "01_portfolio_structure",
+    table4: "01_portfolio_structure",
+    segment_table: "02_segments_and_products",
+    maturity_product_table: "02_segments_and_products",
+}
+
+
+def test_real_reports_all_build(real):
+    assert real["code"] == 0
+    for branch, stem in REAL_REPORTS:
+        assert (real["out"] / branch / f"{stem}.html").is_file()
+
+
+@pytest.mark.parametrize("branch", E2E_BRANCHES)
+@pytest.mark.parametrize("table", list(TABLES), ids=lambda f: f.__name__)
+def test_real_report_holds_the_branch_table(real, branch, table):
+    plan = load_plan()
+    policies = enrich(for_branch(real["policies"], branch), plan)
+    expected = _cells(format_table(table(policies, plan)).to_html())
+    html = (real["out"] / branch / f"{TABLES[table]}.html").read_text(encoding="utf-8")
+    assert len(expected) > 5 and _contains_run(_cells(html), expected)
+
+
+@pytest.mark.parametrize(("branch", "stem"), REAL_REPORTS)
+def test_real_report_has_no_code_and_no_pii(real, book, branch, stem):
+    html = (real["out"] / branch / f"{stem}.html").read_text(encoding="utf-8")
+    body = html[html.index("<body") :]
+    assert 'class="highlight' not in body and "jp-InputArea-editor" not in body
+    assert "read_dataset" not in body
+    values = {str(v) for column in PII for v in book["frame"][column]}
+    assert sorted(v for v in values if v in html) == []
+
+
+def test_real_index_links_every_report(real):
+    index = (real["out"] / "index.html").read_text(encoding="utf-8")
+    links = set(re.findall(r'href="([^"]+)"', index))
+    expected = {f"{b}/{stem}.html" for b, stem in REAL_REPORTS}
+    assert links == expected | {f"{b}/workbook.xlsx" for b in E2E_BRANCHES}
 
 
 def test_atomic_path_leaves_nothing_on_error(tmp_path):
