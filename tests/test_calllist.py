@@ -228,3 +228,9 @@ def test_a_filled_workbook_reads_back(book, tmp_path):
     assert read.counts["calls"]["rows_accepted"] == 45
     assert read.counts["calls"]["rows_rejected"] == 0
     assert set(read.tracking.calls["branch_code"]) == {"B02"}
+
+
+def test_a_month_without_maturities_is_an_empty_list(book):
+    calls = schedule_calls(book, "2013-07")
+    assert calls.empty
+    assert {"call_date", "team", "teams", "scheduled", "status", "seq"} <= set(calls.columns)

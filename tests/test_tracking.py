@@ -270,3 +270,73 @@ def test_prepare_tracking_writes_parquet(tmp_path, policies):
     assert [name for name, _ in done.counts["inputs"]] == ["outcomes.xlsx"]
     back = pd.read_parquet(out / "outcomes.parquet")
     assert back["policy_no"].tolist() == ["P1", "P2"]
+
+
+# --- the sample's tracking files ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_sample(tmp_path_factory):
+    """A 3000-policy, 10-branch book shaped like the sample, with its year of forms."""
+    from maturity_analysis.sample import scaled_policies
+    from maturity_analysis.sample_tracking import canonical, write_tracking
+
+    book = scaled_policies(3000, branches=10)
+    out = tmp_path_factory.mktemp("sample")
+    paths = write_tracking(out, book)
+    policies = canonical(book)
+    return book, out, paths, policies, read_tracking(out / "tracking", policies)
+
+
+def test_sample_files_are_where_the_design_says(small_sample):
+    _, out, paths, _, _ = small_sample
+    assert [p.relative_to(out).as_posix() for p in paths] == [
+        "tracking/calls.xlsx", "tracking/complaints.xlsx", "tracking/worklog.xlsx",
+        "tracking/outcomes.xlsx"]
+
+
+def test_sample_is_deterministic(small_sample, tmp_path):
+    from maturity_analysis.sample_tracking import write_tracking
+
+    book, _, paths, _, _ = small_sample
+    again = write_tracking(tmp_path, book)
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in paths]
+
+
+def test_sample_rejects_only_its_deliberate_errors(small_sample):
+    from maturity_analysis.sample_tracking import BAD_ROWS
+
+    read = small_sample[-1]
+    assert {k: c["rows_rejected"] for k, c in read.counts.items()} == {
+        k: len(v) for k, v in BAD_ROWS.items()}
+
+
+@pytest.fixture(scope="module")
+def sample_year(small_sample):
+    from maturity_analysis.evaluation import by_branch
+
+    _, _, _, policies, read = small_sample
+    return by_branch(policies, read.tracking, "2013")
+
+
+@pytest.mark.parametrize(
+    "key", ["policy_conversion_count", "deposit_conversion_count", "persistency",
+            "complaint_satisfaction", "answered_in_time", "calls_per_team_day"],
+)
+def test_sample_branches_differ_on_every_kpi(sample_year, key):
+    met = sample_year["达标"].xs(key, level="key")
+    assert met.any() and not met.all()
+
+
+def test_sample_misses_some_customers_before_maturity(sample_year):
+    share = sample_year["实际"].xs("phoned_before_maturity", level="key")
+    assert (share < 1).all() and share.min() < 0.95 < share.max()
+
+
+def test_sample_has_late_answers_short_days_and_compensation(small_sample):
+    read = small_sample[-1]
+    comp = read.tracking.complaints
+    waited = (comp["answer_date"] - comp["complaint_date"]).dt.days
+    assert (waited > 7).any() and (waited <= 7).any() and comp["answer_date"].isna().any()
+    assert (read.tracking.worklog["calls"] < 20).any()
+    assert comp["compensated"].any() and comp["irregular_surrender"].any()
+    assert set(read.tracking.outcomes["outcome"]) == {"转保", "转存", "续持", "退保", "领取"}

@@ -76,3 +76,14 @@ def test_shift_month(ym, by, expected):
 
 def test_month_bounds_of_december():
     assert month_bounds(2012, 12) == (date(2012, 12, 1), date(2012, 12, 31))
+
+
+def test_same_answers_as_the_package_for_2012_to_2014():
+    # working_days applies chinese_calendar's rule to its data directly (the package's own
+    # is_workday re-checks its whole range on every call); both must agree on every day.
+    import chinese_calendar
+
+    days = working_days("2012-01-01", "2014-12-31")
+    every = [date.fromordinal(n) for n in range(date(2012, 1, 1).toordinal(),
+                                                date(2014, 12, 31).toordinal() + 1)]
+    assert days == [d for d in every if chinese_calendar.is_workday(d)]

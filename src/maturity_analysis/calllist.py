@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -99,35 +100,30 @@ def team_label(i: int) -> str:
 
 
 def _ordered(customers: pd.DataFrame) -> pd.DataFrame:
+    """Customers by branch, then risk (A, B, C, unrated), maturity date and policy number."""
     rating = customers["risk_rating"].astype("str")
     rank = rating.map({r: i for i, r in enumerate(RISK_ORDER)}).fillna(len(RISK_ORDER))
-    return (customers.assign(_rank=rank.to_numpy())
-            .sort_values(["_rank", "maturity_date", "policy_no"], kind="stable")
+    return (customers.assign(branch_code=customers["branch_code"].astype(str),
+                             _rank=rank.to_numpy())
+            .sort_values(["branch_code", "_rank", "maturity_date", "policy_no"], kind="stable")
             .drop(columns="_rank"))
 
 
-def _schedule_branch(customers: pd.DataFrame, days: list[date], extra_days: list[date],
-                     teams: int, per_day: int) -> pd.DataFrame:
-    """Earliest free (day, team) slot before maturity, customers in priority order."""
-    slots = [(d, t) for d in days + extra_days for t in
-             [k % teams + 1 for k in range(teams * per_day)]] if teams else []
+def _schedule_branch(maturities: list[date], days: list[date], extra_days: list[date],
+                     teams: int, per_day: int) -> list[tuple[date | None, int | None, str]]:
+    """(day, team, status) for customers in priority order: the earliest free slot before
+    their maturity date, teams taking turns within a day."""
+    slots = [(d, k % teams + 1) for d in days + extra_days
+             for k in range(teams * per_day)] if teams else []
     first_extra = len(days) * teams * per_day
-    nxt, dates, labels, status = 0, [], [], []
-    for mat in customers["maturity_date"].dt.date:
+    nxt, out = 0, []
+    for mat in maturities:
         if nxt < len(slots) and slots[nxt][0] < mat:
-            d, t = slots[nxt]
-            dates.append(pd.Timestamp(d))
-            labels.append(team_label(t))
-            status.append(STATUS_LATE if nxt >= first_extra else STATUS_ON_TIME)
+            out.append((*slots[nxt], STATUS_LATE if nxt >= first_extra else STATUS_ON_TIME))
             nxt += 1
         else:
-            dates.append(pd.NaT)
-            labels.append(None)
-            status.append(STATUS_UNSCHEDULED)
-    return customers.assign(call_date=pd.to_datetime(pd.Series(dates, dtype="datetime64[ns]",
-                                                               index=customers.index)),
-                            team=pd.Series(labels, index=customers.index, dtype="str"),
-                            status=status)
+            out.append((None, None, STATUS_UNSCHEDULED))
+    return out
 
 
 def schedule_calls(policies: pd.DataFrame, month: Any, *,
@@ -156,34 +152,40 @@ def schedule_calls(policies: pd.DataFrame, month: Any, *,
     """
     plan = plan or load_plan()
     year, mon = parse_month(month)
-    if "risk_rating" not in policies.columns:
-        from .risk import rate_risk
-
-        policies = rate_risk(policies)
     first, last = month_bounds(year, mon)
     mat = policies["maturity_date"]
     due = policies[(mat >= pd.Timestamp(first)) & (mat <= pd.Timestamp(last))]
+    if "risk_rating" not in due.columns:
+        from .risk import rate_risk
+
+        due = rate_risk(due, plan)
+    due = _ordered(due)
     days = call_days(year, mon, plan)
-    extra = working_days(first, last)
-    parts = []
-    for code, group in due.groupby(due["branch_code"].astype(str), sort=True):
+    extra = working_days(first, last) if teams is not None else []
+    plan_rows, n_teams = [], []
+    maturities = due["maturity_date"].dt.date.to_numpy()
+    codes = due["branch_code"].to_numpy()
+    starts = [0, *np.flatnonzero(codes[1:] != codes[:-1]) + 1, len(due)] if len(due) else [0]
+    for a, b in zip(starts, starts[1:], strict=False):
+        code = codes[a]
         if teams is None:
-            k = teams_needed(len(group), len(days), plan)
+            k = teams_needed(b - a, len(days), plan)
         else:
             k = int(teams.get(code, 0) if isinstance(teams, Mapping) else teams)
-        sched = _schedule_branch(_ordered(group), days, extra if teams is not None else [],
-                                 k, plan.calls_per_day)
-        parts.append(sched.assign(teams=k))
-    if not parts:
-        cols = ["branch_code", "call_date", "team", "teams", "scheduled", "status", "seq"]
-        return due.assign(**{c: pd.Series(dtype="object") for c in cols})
-    out = pd.concat(parts)
+        plan_rows += _schedule_branch(list(maturities[a:b]), days, extra, k, plan.calls_per_day)
+        n_teams += [k] * (b - a)
+    out = due.assign(
+        call_date=pd.to_datetime(pd.Series([r[0] for r in plan_rows], index=due.index,
+                                           dtype="object")).astype("datetime64[ns]"),
+        team=pd.Series([team_label(r[1]) if r[1] else None for r in plan_rows],
+                       index=due.index, dtype="str"),
+        status=pd.Series([r[2] for r in plan_rows], index=due.index, dtype="str"),
+        teams=pd.Series(n_teams, index=due.index, dtype="int64"))
     out["scheduled"] = out["call_date"].notna()
     out = out.sort_values(["scheduled", "branch_code", "call_date", "team"],
                           ascending=[False, True, True, True], kind="stable")
     out["seq"] = out.groupby(["branch_code", "call_date", "team"], dropna=False).cumcount() + 1
-    out.loc[~out["scheduled"], "seq"] = pd.NA
-    out["seq"] = out["seq"].astype("Int64")
+    out["seq"] = out["seq"].astype("Int64").where(out["scheduled"])
     return out.reset_index(drop=True)
 
 

@@ -363,7 +363,11 @@ def _sheets(path: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise MaturityDataError(f"{path}: cannot be read as an Excel workbook ({exc})") from None
     try:
-        return [(ws.title, list(ws.iter_rows(values_only=True))) for ws in wb.worksheets]
+        sheets = []
+        for ws in wb.worksheets:
+            ws.reset_dimensions()  # exporters' stated sizes are often wrong, and slow to check
+            sheets.append((ws.title, list(ws.iter_rows(values_only=True))))
+        return sheets
     finally:
         wb.close()
 
@@ -465,7 +469,7 @@ def _read_file(form: Form, path: Path, s: Settings, rejects: list[dict],
 
 
 def _check_row(kind: str, r: _Row, s: Settings, window: tuple[date, date],
-               policies: pd.DataFrame, branches: set[str]) -> list[_Problem]:
+               products: dict[str, str], branches: set[str]) -> list[_Problem]:
     """Row-level rules beyond each cell; the problems found (none: the row is good)."""
     form, v, out = FORMS[kind], r.values, []
     for f in form.fields:
@@ -473,7 +477,7 @@ def _check_row(kind: str, r: _Row, s: Settings, window: tuple[date, date],
             span = f"{window[0]}..{window[1]}"
             out.append((f.name, f.header, v[f.name], f"{f.header}不在方案年度表单期间({span}) / "
                         f"{f.header} outside the plan year's forms ({span})"))
-    if "policy_no" in v and v["policy_no"] not in policies.index:
+    if "policy_no" in v and v["policy_no"] not in products:
         out.append(("policy_no", "保单号", v["policy_no"],
                     "保单号不在满期清单中 / policy number not in the maturity list"))
     if kind == "worklog":
@@ -494,8 +498,8 @@ def _check_row(kind: str, r: _Row, s: Settings, window: tuple[date, date],
         if not v["compensated"] and amount:
             out.append(("compensation", "赔偿金额", amount,
                         "是否赔偿为否却填了赔偿金额 / 是否赔偿 is 否 but 赔偿金额 is given"))
-    if kind == "outcomes" and v["policy_no"] in policies.index:
-        o, product = v["outcome"], policies.at[v["policy_no"], "product_type"]
+    if kind == "outcomes" and v["policy_no"] in products:
+        o, product = v["outcome"], products[v["policy_no"]]
         held = "/".join(s.hold_products)
         if o == s.hold_outcome and product not in s.hold_products:
             out.append(("outcome", "满期去向", o, f"{o}仅适用于{held}保单，此保单为{product} / "
@@ -534,8 +538,11 @@ def read_form(kind: str, paths: list[Path], policies: pd.DataFrame,
     plan = plan or load_plan()
     s, form = settings(plan), FORMS[kind]
     window = s.window(plan.year)
-    pol = policies.drop_duplicates("policy_no").set_index("policy_no")
-    branches = set(policies["branch_code"].astype(str))
+    pol = policies.drop_duplicates("policy_no")
+    numbers = pol["policy_no"].astype(str)
+    products = dict(zip(numbers, pol["product_type"].astype(str), strict=True))
+    branch_of = dict(zip(numbers, pol["branch_code"].astype(str), strict=True))
+    branches = set(branch_of.values())
     rejects: list[dict] = []
     accepted: list[dict] = []
     seen: dict[tuple, str] = {}
@@ -544,7 +551,7 @@ def read_form(kind: str, paths: list[Path], policies: pd.DataFrame,
         rows, counts = _read_file(form, path, s, rejects, path.name.startswith(FORMS_PREFIX))
         files.append(counts)
         for r in rows:
-            problems = _check_row(kind, r, s, window, pol, branches)
+            problems = _check_row(kind, r, s, window, products, branches)
             key = tuple(r.values.get(k) for k in form.unique)
             if not problems and key in seen:
                 cols = "、".join(form.field(k).header for k in form.unique)
@@ -556,7 +563,7 @@ def read_form(kind: str, paths: list[Path], policies: pd.DataFrame,
             seen[key] = f"{r.file} row {r.row}"
             row = dict(r.values)
             if "branch_code" in DERIVED[kind]:
-                row["branch_code"] = str(pol.at[row["policy_no"], "branch_code"])
+                row["branch_code"] = branch_of[row["policy_no"]]
             accepted.append(row)
     out = frame(kind, accepted)
     rej = pd.DataFrame(rejects, columns=list(REJECT_COLUMNS)).astype({"row": "int64"})
