@@ -178,7 +178,9 @@ def test_same_seed_same_frame_other_seed_differs(book):
 
 def test_written_workbook_round_trips(written, book):
     path = written / "policies.xlsx"
-    assert sorted(p.name for p in written.iterdir()) == ["policies.xlsx"]  # no temp files left
+    assert sorted(p.name for p in written.iterdir()) == ["policies.xlsx", "tracking"]  # no temp
+    assert sorted(p.name for p in (written / "tracking").iterdir()) == [  # files left
+        "calls.xlsx", "complaints.xlsx", "outcomes.xlsx", "worklog.xlsx"]
     with zipfile.ZipFile(path) as z:  # every policy is a row (+ the header)
         assert z.read("xl/worksheets/sheet1.xml").count(b"<row ") == 36823 + 1
     # openpyxl is slow on 600k cells: read the first 2000 rows back and compare them in full.
@@ -198,7 +200,7 @@ def test_written_workbook_round_trips(written, book):
 
 def test_same_seed_writes_identical_bytes(written, tmp_path):
     again = write_sample(tmp_path, seed=2013)
-    assert again == [tmp_path / "policies.xlsx"]
+    assert again[0] == tmp_path / "policies.xlsx"  # then tracking/*.xlsx (test_tracking.py)
     digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
     assert digest(again[0]) == digest(written / "policies.xlsx")
 

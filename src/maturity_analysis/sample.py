@@ -433,10 +433,11 @@ def _normalise_zip(src: Path, dst: Path, shape: tuple[int, int]) -> None:
 
 
 def write_sample(out: str | Path | None = None, seed: int = 2013) -> list[Path]:
-    """Write the sample maturity list to ``out/policies.xlsx`` (default ``data/raw/sample/``).
+    """Write the sample maturity list to ``out/policies.xlsx`` (default ``data/raw/sample/``),
+    and a year of filled tracking forms to ``out/tracking/`` (:mod:`sample_tracking`).
 
-    The file appears atomically (written beside it, then renamed) and is byte-identical for the
-    same seed. Returns the paths written.
+    Each file appears atomically (written beside it, then renamed) and is byte-identical for
+    the same seed. Returns the paths written, policies.xlsx first.
     """
     out = Path(out) if out is not None else RAW_DIR / "sample"
     out.mkdir(parents=True, exist_ok=True)
@@ -447,4 +448,6 @@ def write_sample(out: str | Path | None = None, seed: int = 2013) -> list[Path]:
         _write_xlsx(frame, raw)
         _normalise_zip(raw, final, (len(frame) + 1, frame.shape[1]))
         os.replace(final, target)
-    return [target]
+    from .sample_tracking import write_tracking
+
+    return [target, *write_tracking(out, frame, seed)]
