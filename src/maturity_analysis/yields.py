@@ -190,7 +190,8 @@ def deposit_value(premium, issue_date, maturity_date, rates: pd.DataFrame | None
     if ok.any():
         # The factor depends only on the dates: compute it once per (issue, maturity) pair.
         key = (iss[ok].astype("int64") + _SHIFT) * 2 * _SHIFT + mat[ok].astype("int64") + _SHIFT
-        pairs, inverse = np.unique(key, return_inverse=True)
+        # factorize hashes (O(n)); np.unique would sort ten million keys
+        inverse, pairs = pd.factorize(key)
         pair_iss, pair_mat = pairs // (2 * _SHIFT) - _SHIFT, pairs % (2 * _SHIFT) - _SHIFT
         factor[ok] = _deposit_factor(pair_iss, pair_mat, load_rates() if rates is None else rates,
                                      load_tax_periods() if tax is None else tax)[inverse]
@@ -221,7 +222,7 @@ def add_yields(policies: pd.DataFrame, rates: pd.DataFrame | None = None) -> pd.
                if c not in policies.columns]
     if missing:
         raise MaturityDataError(f"policies lack column(s) {', '.join(missing)} for the yields")
-    out = policies.copy()
+    out = policies.copy(deep=False)  # copy-on-write: new columns never touch the input
     prem, iss, mat = out["premium"], out["issue_date"], out["maturity_date"]
     value = pd.to_numeric(out["maturity_value"], errors="coerce").astype(float)
     out["policy_yield"] = annualised(value, prem, iss, mat).to_numpy()
