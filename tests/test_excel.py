@@ -130,10 +130,14 @@ def test_branch_workbook(sample_policies, tmp_path):
 
 @pytest.fixture
 def dataset(monkeypatch, sample_policies):
+    """The commands read the sample book as dataset "sample", without tracking forms."""
+    import maturity_analysis.costs as costs
     import maturity_analysis.load as load
+    import maturity_analysis.tracking as tracking
 
-    monkeypatch.setattr(load, "read_dataset", lambda name="sample", processed_dir=None:
-                        sample_policies)
+    monkeypatch.setattr(load, "read_dataset", lambda *args, **kwargs: sample_policies)
+    monkeypatch.setattr(tracking, "read_dataset_tracking", lambda *args, **kwargs: None)
+    monkeypatch.setattr(costs, "paid_complaints", lambda tracking: None)
 
 
 def test_cli_tables(dataset, tmp_path, capsys):

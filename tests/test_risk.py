@@ -92,6 +92,7 @@ def test_rules_come_from_the_plan_file(make_policies, raw_plan):
     (lambda r: r["risk"]["rules"].update(moon_phase={"points": 1, "reason": "x"}), "risk.rules"),
     (lambda r: r["risk"]["rules"]["large_premium"].pop("points"), "risk.rules.large_premium"),
     (lambda r: r["risk"].update(b_min_points=9), "risk.b_min_points"),
+    (lambda r: r["risk"]["rules"]["large_premium"].update(reason="收益低于同期存款"), "risk.rules"),
     (lambda r: r.pop("risk"), "risk"),
 ])
 def test_malformed_risk_section_names_the_key(make_policies, raw_plan, change, key):

@@ -16,14 +16,15 @@ import pandas as pd
 from .bands import age_at
 from .exceptions import PlanError
 from .plan import Plan, load_plan
+from .tables import category_codes
 
 RATINGS = ("A", "B", "C")
 RULES = ("below_deposit", "age_at_maturity", "age_at_purchase", "large_premium",
          "universal_as_maturity")
 
 
-def _flag(values: pd.Series) -> np.ndarray:
-    return values.astype("boolean").fillna(False).to_numpy(dtype=bool)
+def _numbers(values: pd.Series) -> np.ndarray:
+    return values.to_numpy(dtype=float, na_value=np.nan)
 
 
 def _rule_flags(policies: pd.DataFrame, rules: dict) -> dict[str, np.ndarray]:
@@ -36,19 +37,18 @@ def _rule_flags(policies: pd.DataFrame, rules: dict) -> dict[str, np.ndarray]:
             from .yields import add_yields
 
             beats = add_yields(policies)["beats_deposit"]
-        flags["below_deposit"] = _flag(~beats.astype("boolean"))
+        flags["below_deposit"] = _numbers(beats) == 0
     if "age_at_maturity" in rules:
-        min_age = rules["age_at_maturity"]["min_age"]
-        flags["age_at_maturity"] = _flag(policies["age"].astype("Float64") >= min_age)
+        flags["age_at_maturity"] = _numbers(policies["age"]) >= rules["age_at_maturity"]["min_age"]
     if "age_at_purchase" in rules:
-        at_issue = age_at(policies["holder_birth_date"], policies["issue_date"])
-        flags["age_at_purchase"] = _flag(at_issue >= rules["age_at_purchase"]["min_age"])
+        at_issue = _numbers(age_at(policies["holder_birth_date"], policies["issue_date"]))
+        flags["age_at_purchase"] = at_issue >= rules["age_at_purchase"]["min_age"]
     if "large_premium" in rules:
-        flags["large_premium"] = _flag(
-            policies["premium"] >= rules["large_premium"]["min_premium"])
+        flags["large_premium"] = (_numbers(policies["premium"])
+                                  >= rules["large_premium"]["min_premium"])
     if "universal_as_maturity" in rules:
         product = rules["universal_as_maturity"]["product"]
-        flags["universal_as_maturity"] = _flag(policies["product_type"] == product)
+        flags["universal_as_maturity"] = category_codes(policies["product_type"], [product]) == 0
     return flags
 
 
@@ -62,6 +62,10 @@ def _config(plan: Plan) -> tuple[dict, int, int]:
     for name in rules:
         for key in ("points", "reason"):
             plan.section(f"risk.rules.{name}.{key}")
+    texts = [rule["reason"] for rule in rules.values()]
+    if "" in texts or len(set(texts)) < len(texts):
+        raise PlanError(f"{plan.source}: key 'risk.rules': each rule needs its own non-empty "
+                        f"reason, got {texts}")
     a, b = plan.section("risk.a_min_points"), plan.section("risk.b_min_points")
     if not b <= a:
         raise PlanError(f"{plan.source}: key 'risk.b_min_points' ({b}) must not exceed "
@@ -74,8 +78,9 @@ def rate_risk(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
 
     The below-deposit rule reads ``beats_deposit`` (from
     :func:`maturity_analysis.yields.add_yields`) and computes it when absent; a policy whose
-    yield cannot be computed does not count as below the deposit. Ratings are a categorical
-    with categories A, B, C.
+    yield cannot be computed does not count as below the deposit. ``risk_rating`` is a
+    categorical with categories A, B, C; ``risk_reasons`` a categorical of the reason texts
+    ("" when no rule holds).
     """
     plan = plan or load_plan()
     rules, a_min, b_min = _config(plan)
@@ -91,8 +96,7 @@ def rate_risk(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     out = policies.copy(deep=False)
     out["risk_points"] = points
     out["risk_rating"] = pd.Categorical.from_codes(rating, categories=list(RATINGS))
-    out["risk_reasons"] = pd.Series(np.asarray(reasons, dtype=object)[combo], index=out.index,
-                                    dtype="str")
+    out["risk_reasons"] = pd.Categorical.from_codes(combo, categories=reasons)
     return out
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.io.formats.style import Styler
 
 from .excel import column_kind
@@ -49,28 +51,47 @@ def for_branch(policies: pd.DataFrame, branch: str = "ALL") -> pd.DataFrame:
     return policies.loc[mask].copy(deep=False)
 
 
-def _codes(values: pd.Series, categories: list[str]) -> np.ndarray:
-    """Integer codes of ``values`` in ``categories`` (-1 for missing or unknown)."""
-    if isinstance(values.dtype, pd.CategoricalDtype) and list(values.cat.categories) == categories:
-        return values.cat.codes.to_numpy()
+def category_codes(values: pd.Series, categories: list[str]) -> np.ndarray:
+    """Integer codes of ``values`` in ``categories`` (-1 for missing or unknown).
+
+    Categoricals are recoded through their categories and Arrow-backed strings are looked up
+    by :func:`pyarrow.compute.index_in`: both avoid hashing every row in Python objects.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        if list(values.cat.categories) == categories:
+            return codes
+        lookup = np.append(pd.Index(categories).get_indexer(values.cat.categories), -1)
+        return lookup[codes]
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        arr = pa.array(values.array)
+        found = pc.index_in(arr, value_set=pa.array(categories).cast(arr.type))
+        return found.fill_null(-1).to_numpy(zero_copy_only=False)
     return pd.Categorical(values, categories=categories).codes
 
 
 def _grid(codes: list[np.ndarray], sizes: list[int], weights: Any = None) -> np.ndarray:
-    """Counts (or sums of ``weights``) over every combination of codes, shape ``sizes``."""
-    valid = np.logical_and.reduce([c >= 0 for c in codes])
-    flat = np.ravel_multi_index([c[valid] for c in codes], sizes)
-    w = None if weights is None else np.asarray(weights, dtype=float)[valid]
-    if w is not None:
-        w = np.where(np.isnan(w), 0.0, w)
-    out = np.bincount(flat, weights=w, minlength=int(np.prod(sizes)))
-    return out.reshape(sizes) if weights is not None else out.reshape(sizes).astype(np.int64)
+    """Counts (or sums of ``weights``, NaN as 0) over every combination of codes, shape
+    ``sizes``; rows with a code of -1 in any key are left out."""
+    cells = int(np.prod(sizes))
+    flat = np.zeros(len(codes[0]), dtype=np.int64)
+    valid = np.ones(len(codes[0]), dtype=bool)
+    for c, size in zip(codes, sizes, strict=True):
+        flat *= size
+        flat += c
+        valid &= c >= 0
+    flat[~valid] = cells  # one extra bin for the rows left out
+    if weights is None:
+        return np.bincount(flat, minlength=cells + 1)[:cells].reshape(sizes)
+    w = np.asarray(weights, dtype=float)
+    w = np.where(np.isnan(w), 0.0, w)
+    return np.bincount(flat, weights=w, minlength=cells + 1)[:cells].reshape(sizes)
 
 
 def _age_codes(policies: pd.DataFrame, plan: Plan) -> tuple[np.ndarray, list[str]]:
     """Codes over [below, *bands, 年龄不详]; missing ages go to the last row."""
     labels = [plan.below_age_label, *plan.age_labels]
-    codes = _codes(policies["age_band"], labels)
+    codes = category_codes(policies["age_band"], labels)
     return np.where(codes < 0, len(labels), codes), [*labels, UNKNOWN_AGE]
 
 
@@ -81,11 +102,11 @@ def _optional_rows(labels: list[str], counts: np.ndarray, plan: Plan) -> np.ndar
 
 
 def _product_codes(policies: pd.DataFrame, plan: Plan) -> np.ndarray:
-    return _codes(policies["product_type"], list(plan.products))
+    return category_codes(policies["product_type"], list(plan.products))
 
 
 def _principal_codes(policies: pd.DataFrame, plan: Plan) -> np.ndarray:
-    return _codes(policies["principal_band"], list(plan.principal_labels))
+    return category_codes(policies["principal_band"], list(plan.principal_labels))
 
 
 def _with_total(frame: pd.DataFrame, total: pd.Series) -> pd.DataFrame:
@@ -214,7 +235,7 @@ def segment_table(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFr
     bands = list(plan.principal_labels)
     mid = [bands.index(b) for b in seg["middle_bands"]]
     age, age_labels = _age_codes(policies, plan)
-    is_product = (policies["product_type"] == product).to_numpy(dtype=bool)
+    is_product = category_codes(policies["product_type"], [product]) == 0
     band = np.where(is_product, _principal_codes(policies, plan), -1)
     codes, sizes = [age, band], [len(age_labels), len(bands)]
     counts = _grid(codes, sizes)
@@ -238,30 +259,41 @@ def segment_table(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFr
     return frame
 
 
-def _name_matches(names: pd.Series, text: str) -> np.ndarray:
-    """Whether each product name contains ``text``, testing each distinct name once."""
-    codes, uniques = pd.factorize(names)
-    hit = np.array([text in str(u) for u in uniques], dtype=bool)
-    return np.where(codes >= 0, hit[codes] if len(hit) else False, False)
+def _contains(values: pd.Series, text: str) -> np.ndarray:
+    """Whether each value contains ``text`` (missing: False), testing each distinct value once
+    where the values are categorical, in Arrow's string kernels otherwise."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        hit = np.append([text in str(c) for c in values.cat.categories], False)
+        return hit[values.cat.codes.to_numpy()]
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        found = pc.match_substring(pa.array(values.array), text)
+        return found.fill_null(False).to_numpy(zero_copy_only=False)
+    return values.astype(str).str.contains(text, regex=False).fillna(False).to_numpy(dtype=bool)
 
 
 def maturity_groups(policies: pd.DataFrame, plan: Plan | None = None) -> pd.Series:
     """Each policy's maturity-product group (``[[tables.maturity_groups]]``; else 其他)."""
     plan = plan or load_plan()
     groups = plan.section("tables.maturity_groups")
-    term = policies["term_years"].astype("Float64")
+    term = policies["term_years"].to_numpy(dtype=float, na_value=np.nan)
+    products = sorted({g["product"] for g in groups})
+    product = category_codes(policies["product_type"], products)
+    names = {text: _contains(policies["product_name"], text)
+             for text in {g["product_name"] for g in groups if "product_name" in g}}
     conditions = []
     for g in groups:
-        cond = (policies["product_type"] == g["product"]).to_numpy(dtype=bool)
+        cond = product == products.index(g["product"])
         if "product_name" in g:
-            cond = cond & _name_matches(policies["product_name"], g["product_name"])
+            cond &= names[g["product_name"]]
         if "min_term" in g:
-            cond = cond & (term >= g["min_term"]).fillna(False).to_numpy(dtype=bool)
+            cond &= term >= g["min_term"]
         if "max_term" in g:
-            cond = cond & (term <= g["max_term"]).fillna(False).to_numpy(dtype=bool)
+            cond &= term <= g["max_term"]
         conditions.append(cond)
     labels = [g["label"] for g in groups]
-    codes = np.select(conditions, list(range(len(groups))), default=len(groups))
+    codes = np.full(len(policies), len(groups), dtype=np.int8)
+    for i in reversed(range(len(groups))):  # the first group a policy matches wins
+        codes[conditions[i]] = i
     cat = pd.Categorical.from_codes(codes, categories=[*labels, OTHER_GROUP])
     return pd.Series(cat, index=policies.index, name="maturity_group")
 
@@ -281,17 +313,17 @@ def maturity_product_table(policies: pd.DataFrame, plan: Plan | None = None) -> 
 
         policies = add_yields(policies)
     group = maturity_groups(policies, plan)
-    codes, labels = group.cat.codes.to_numpy(), list(group.cat.categories)
-    counts = _grid([codes], [len(labels)])
+    codes, labels = group.cat.codes.to_numpy().astype(np.intp), list(group.cat.categories)
+    counts = np.bincount(codes, minlength=len(labels))
     keep = np.array([lab != OTHER_GROUP for lab in labels]) | (counts > 0)
     sums, ns = {}, {}
     for column in _AVERAGED:
-        values = policies[column].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        has_value = np.where(np.isnan(values), -1, codes)
-        sums[column] = _grid([has_value], [len(labels)], values)[keep]
-        ns[column] = _grid([has_value], [len(labels)])[keep]
-        sums[column] = np.append(sums[column], sums[column].sum())
-        ns[column] = np.append(ns[column], ns[column].sum())
+        values = policies[column].to_numpy(dtype=float, na_value=np.nan)
+        has = ~np.isnan(values)
+        total = np.bincount(codes, weights=np.where(has, values, 0.0), minlength=len(labels))
+        n = np.bincount(codes, weights=has, minlength=len(labels))[keep]
+        sums[column] = np.append(total[keep], total[keep].sum())
+        ns[column] = np.append(n, n.sum())
     mean = {c: _share(sums[c], ns[c]) for c in _AVERAGED}
     frame = pd.DataFrame(
         {COUNT: np.append(counts[keep], counts.sum()),

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .plan import Plan, Target, load_plan
-from .tables import TOTAL
+from .tables import TOTAL, category_codes
 
 BASE = "基数"
 GOAL = "目标件数"
@@ -32,17 +32,22 @@ def policy_targets(plan: Plan) -> list[Target]:
             if plan.section(f"targets.{key}").get("base", "policies") == "policies"]
 
 
+def _eligible(policies: pd.DataFrame, target: Target) -> np.ndarray:
+    mask = np.ones(len(policies), dtype=bool)
+    if target.product is not None:
+        mask &= category_codes(policies["product_type"], [target.product]) == 0
+    if target.min_age is not None or target.max_age is not None:
+        age = policies["age"].to_numpy(dtype=float, na_value=np.nan)
+        if target.min_age is not None:
+            mask &= age >= target.min_age
+        if target.max_age is not None:
+            mask &= age <= target.max_age
+    return mask
+
+
 def eligible(policies: pd.DataFrame, target: Target) -> pd.Series:
     """Whether each policy is in the target's base (product, 周岁 at maturity inclusive)."""
-    mask = pd.Series(True, index=policies.index)
-    if target.product is not None:
-        mask &= policies["product_type"] == target.product
-    age = policies["age"].astype("Float64")
-    if target.min_age is not None:
-        mask &= (age >= target.min_age).fillna(False).astype(bool)
-    if target.max_age is not None:
-        mask &= (age <= target.max_age).fillna(False).astype(bool)
-    return mask.rename(target.key)
+    return pd.Series(_eligible(policies, target), index=policies.index, name=target.key)
 
 
 def describe_base(target: Target) -> str:
@@ -93,7 +98,7 @@ def targets(
     rows = []
     for key, t in plan.targets.items():
         if key in on_policies:
-            base, base_text = int(eligible(policies, t).sum()), describe_base(t)
+            base, base_text = int(_eligible(policies, t).sum()), describe_base(t)
         else:
             base, base_text = complaints, "投诉处理件数"
         exact = np.nan if base is None else t.rate * base
@@ -110,13 +115,31 @@ def targets(
     return frame
 
 
+def _split(total: int, weights: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Largest remainder in exact integer arithmetic for whole-number ``weights``; ties go to
+    the lower ``rank``."""
+    w = [int(x) for x in weights]
+    whole = sum(w)
+    if whole == 0:
+        if total:
+            raise ValueError(f"cannot allocate {total}: every weight is zero")
+        return np.zeros(len(w), dtype=np.int64)
+    quotas = [total * x for x in w]
+    parts = np.array([q // whole for q in quotas], dtype=np.int64)
+    remainders = np.array([q % whole for q in quotas], dtype=object)
+    left = total - int(parts.sum())
+    order = sorted(range(len(w)), key=lambda i: (-remainders[i], rank[i]))
+    parts[order[:left]] += 1
+    return parts
+
+
 def allocate(total: int, weights: pd.Series | Mapping) -> pd.Series:
     """Split ``total`` into integers proportional to ``weights`` (largest remainder).
 
     Each label first gets the whole part of its exact quota ``total × w / Σw``; the units
     left go one each to the largest remainders, ties broken by label (ascending). The parts
     sum exactly to ``total``, none is negative, a zero weight gets zero, and the result does
-    not depend on the order of the labels. Quotas are computed in exact fractions.
+    not depend on the order of the labels. Quotas are computed in exact arithmetic.
 
     >>> allocate(10, {"B": 1, "A": 1, "C": 1}).to_dict()
     {'B': 3, 'A': 4, 'C': 3}
@@ -130,49 +153,61 @@ def allocate(total: int, weights: pd.Series | Mapping) -> pd.Series:
     w = pd.Series(weights, dtype=float) if isinstance(weights, Mapping) else weights
     if isinstance(total, bool) or not float(total).is_integer() or total < 0:
         raise ValueError(f"total must be a whole number >= 0, got {total!r}")
-    if w.isna().any() or (w < 0).any() or not np.isfinite(w.to_numpy(dtype=float)).all():
+    values = w.to_numpy(dtype=float, na_value=np.nan)
+    if not np.isfinite(values).all() or (values < 0).any():
         raise ValueError(f"weights must be finite and >= 0, got {w.to_dict()}")
-    total = int(total)
-    fractions = [Fraction(x) for x in w.to_numpy(dtype=float)]
-    whole = sum(fractions, Fraction(0))
-    if whole == 0:
-        if total:
-            raise ValueError(f"cannot allocate {total}: every weight is zero")
-        return pd.Series(0, index=w.index, dtype="int64", name=w.name)
-    quotas = [total * f / whole for f in fractions]
-    parts = [math.floor(q) for q in quotas]
-    left = total - sum(parts)
-    order = sorted(range(len(parts)), key=lambda i: (-(quotas[i] - parts[i]), str(w.index[i])))
-    for i in order[:left]:
-        parts[i] += 1
+    # Floats are exact binary fractions: scale them to whole numbers without rounding.
+    scaled = [Fraction(x) for x in values]
+    common = math.lcm(*(f.denominator for f in scaled))
+    rank = np.argsort(np.argsort(np.array([str(x) for x in w.index]), kind="stable"))
+    parts = _split(int(total), np.array([f * common for f in scaled], dtype=object), rank)
     return pd.Series(parts, index=w.index, dtype="int64", name=w.name)
 
 
-def _totals(policies: pd.DataFrame, plan: Plan, basis: Basis) -> dict[str, int]:
+def _flags(policies: pd.DataFrame, plan: Plan) -> dict[str, np.ndarray]:
+    """Eligibility of each policy for each policy target."""
+    return {t.key: _eligible(policies, t) for t in policy_targets(plan)}
+
+
+def _totals(flags: dict[str, np.ndarray], plan: Plan, basis: Basis) -> dict[str, int]:
     """The count to allocate per policy target: the rate's count, or the plan's stated one."""
-    table = targets(policies, plan)
     out = {}
     for t in policy_targets(plan):
-        stated = table.loc[t.key, "方案所述件数"]
-        out[t.key] = int(stated if basis == "stated" and not pd.isna(stated)
-                         else table.loc[t.key, GOAL])
+        stated = basis == "stated" and t.stated_count is not None
+        out[t.key] = t.stated_count if stated else goal(t.rate, int(flags[t.key].sum()))
     return out
 
 
-def _bases(policies: pd.DataFrame, plan: Plan, by: pd.Series | list[pd.Series]) -> pd.DataFrame:
-    """Eligible policies per group of ``by`` (rows) and policy target (columns)."""
-    flags = pd.DataFrame({t.key: eligible(policies, t) for t in policy_targets(plan)})
-    return flags.groupby(by, observed=False, sort=True).sum().astype("int64")
+def _bases(flags: dict[str, np.ndarray], codes: np.ndarray, size: int) -> dict[str, np.ndarray]:
+    """Eligible policies per group code (0..size-1; -1 left out), per policy target."""
+    keep = codes >= 0
+    return {k: np.bincount(codes[keep], weights=f[keep], minlength=size).astype(np.int64)
+            for k, f in flags.items()}
 
 
-def _wide(bases: pd.DataFrame, parts: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+def _wide(bases: dict, parts: dict, plan: Plan, index: pd.Index) -> pd.DataFrame:
     cols = {}
     for t in policy_targets(plan):
         cols[(t.label, BASE)] = bases[t.key]
         cols[(t.label, GOAL)] = parts[t.key]
-    frame = pd.DataFrame(cols)
+    frame = pd.DataFrame(cols, index=index)
     frame.columns.names = ["目标", None]
     return frame
+
+
+def _branches(policies: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
+    """Branch code of each policy as 0..k-1 over the sorted distinct codes."""
+    codes, uniques = pd.factorize(policies["branch_code"].astype(str), sort=True)
+    return codes, pd.Index(uniques)
+
+
+def _phases(policies: pd.DataFrame, plan: Plan) -> np.ndarray:
+    """Phase of each policy (index into ``plan.phases``) by its maturity month; -1 for none."""
+    lookup = np.full(13, -1)
+    for i, ph in enumerate(plan.phases):
+        lookup[ph.first_month:ph.last_month + 1] = i
+    month = policies["maturity_date"].dt.month.to_numpy(dtype=float, na_value=0).astype(int)
+    return lookup[month]
 
 
 def _with_total(frame: pd.DataFrame) -> pd.DataFrame:
@@ -193,24 +228,16 @@ def allocate_branches(
     (网点代码, 网点名称) and a 合计 row; columns (target, 基数 / 目标件数).
     """
     plan = plan or load_plan()
-    code = policies["branch_code"].astype(str)
-    bases = _bases(policies, plan, code)
-    totals = _totals(policies, plan, basis)
-    parts = pd.DataFrame({k: allocate(n, bases[k]) for k, n in totals.items()})
-    frame = _wide(bases, parts, plan)
-    names = policies.groupby(code, sort=True)["branch_name"].first()
-    frame.index = pd.MultiIndex.from_arrays(
-        [frame.index, names.reindex(frame.index).fillna("").astype(str)], names=BRANCH_INDEX)
-    return _with_total(frame)
-
-
-def _phase_of(policies: pd.DataFrame, plan: Plan) -> pd.Series:
-    month_to_phase = {m: ph.key for ph in plan.phases
-                      for m in range(ph.first_month, ph.last_month + 1)}
-    keys = [ph.key for ph in plan.phases]
-    month = policies["maturity_date"].dt.month
-    return pd.Series(pd.Categorical(month.map(month_to_phase), categories=keys),
-                     index=policies.index, name="phase")
+    flags = _flags(policies, plan)
+    codes, branches = _branches(policies)
+    bases = _bases(flags, codes, len(branches))
+    rank = np.arange(len(branches))
+    parts = {k: _split(n, bases[k], rank) for k, n in _totals(flags, plan, basis).items()}
+    first = np.empty(len(branches), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    names = policies["branch_name"].iloc[first].fillna("").astype(str).to_numpy()
+    index = pd.MultiIndex.from_arrays([branches, names], names=BRANCH_INDEX)
+    return _with_total(_wide(bases, parts, plan, index))
 
 
 def allocate_phases(
@@ -227,15 +254,15 @@ def allocate_phases(
     :func:`allocate_branches`.
     """
     plan = plan or load_plan()
-    bases = _bases(policies, plan, _phase_of(policies, plan))
-    totals = dict(totals) if totals is not None else _totals(policies, plan, basis)
-    parts = pd.DataFrame({t.key: allocate(totals[t.key], bases[t.key])
-                          for t in policy_targets(plan)})
-    frame = _wide(bases, parts, plan)
-    frame.index = pd.MultiIndex.from_tuples(
+    flags = _flags(policies, plan)
+    bases = _bases(flags, _phases(policies, plan), len(plan.phases))
+    totals = dict(totals) if totals is not None else _totals(flags, plan, basis)
+    rank = np.arange(len(plan.phases))
+    parts = {t.key: _split(totals[t.key], bases[t.key], rank) for t in policy_targets(plan)}
+    index = pd.MultiIndex.from_tuples(
         [(ph.key, ph.name, f"{ph.first_month}-{ph.last_month}月") for ph in plan.phases],
         names=PHASE_INDEX)
-    return _with_total(frame)
+    return _with_total(_wide(bases, parts, plan, index))
 
 
 def branch_phase_allocation(
@@ -248,14 +275,22 @@ def branch_phase_allocation(
     """
     plan = plan or load_plan()
     by_branch = allocate_branches(policies, plan, basis).drop(index=TOTAL, level=0)
-    code = policies["branch_code"].astype(str)
-    bases = _bases(policies, plan, [code, _phase_of(policies, plan)])
-    records = []
+    flags = _flags(policies, plan)
+    codes, branches = _branches(policies)
+    phase = _phases(policies, plan)
+    n_phases = len(plan.phases)
+    cell = np.where((codes >= 0) & (phase >= 0), codes * n_phases + phase, -1)
+    bases = {k: v.reshape(len(branches), n_phases)
+             for k, v in _bases(flags, cell, len(branches) * n_phases).items()}
+    rank = np.arange(n_phases)
+    keys = [ph.key for ph in plan.phases]
+    frames = []
     for t in policy_targets(plan):
-        for (branch, _name), total in by_branch[(t.label, GOAL)].items():
-            base = bases.loc[branch, t.key]
-            for phase, n in allocate(int(total), base).items():
-                records.append({"target": t.key, "branch_code": branch, "phase": phase,
-                                "base": int(base[phase]), "allocated": int(n)})
-    return pd.DataFrame.from_records(
-        records, columns=["target", "branch_code", "phase", "base", "allocated"])
+        totals = by_branch[(t.label, GOAL)].to_numpy()
+        parts = np.vstack([_split(int(n), b, rank)
+                           for n, b in zip(totals, bases[t.key], strict=True)])
+        frames.append(pd.DataFrame({
+            "target": t.key, "branch_code": np.repeat(branches.to_numpy(), n_phases),
+            "phase": np.tile(keys, len(branches)), "base": bases[t.key].ravel(),
+            "allocated": parts.ravel()}))
+    return pd.concat(frames, ignore_index=True)
