@@ -234,3 +234,21 @@ def test_a_month_without_maturities_is_an_empty_list(book):
     calls = schedule_calls(book, "2013-07")
     assert calls.empty
     assert {"call_date", "team", "teams", "scheduled", "status", "seq"} <= set(calls.columns)
+
+
+def test_cli_templates(book, tmp_path, monkeypatch, capsys):
+    import maturity_analysis.load as load
+    from maturity_analysis.cli import main
+
+    monkeypatch.setattr(load, "read_dataset", lambda name: book)
+    assert main(["templates", "--month", "2013-02", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "forms_B01_2013-02.xlsx", "forms_B02_2013-02.xlsx"]
+    assert "2 branch workbooks" in capsys.readouterr().out
+
+
+def test_cli_templates_bad_month(capsys):
+    from maturity_analysis.cli import main
+
+    assert main(["templates", "--month", "Feb"]) == 2
+    assert "should look like 2013-02" in capsys.readouterr().err

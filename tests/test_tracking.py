@@ -340,3 +340,32 @@ def test_sample_has_late_answers_short_days_and_compensation(small_sample):
     assert (read.tracking.worklog["calls"] < 20).any()
     assert comp["compensated"].any() and comp["irregular_surrender"].any()
     assert set(read.tracking.outcomes["outcome"]) == {"转保", "转存", "续持", "退保", "领取"}
+
+
+def test_prepare_reads_the_tracking_folder_and_notices_changes(tmp_path):
+    # load.prepare also reads tracking/: parquet per kind, rejects added to rejects.csv,
+    # counts in the manifest; read_dataset prepares again when a tracking file changes.
+    from maturity_analysis.load import prepare, read_dataset
+    from maturity_analysis.sample import scaled_policies
+    from maturity_analysis.sample_tracking import BAD_ROWS, write_tracking
+    from maturity_analysis.tracking import read_dataset_tracking
+
+    raw = tmp_path / "raw" / "demo"
+    raw.mkdir(parents=True)
+    book = scaled_policies(400, branches=3)
+    book.to_excel(raw / "policies.xlsx", index=False)
+    write_tracking(raw, book)
+    out = tmp_path / "processed" / "demo"
+    result = prepare(raw, out=out)
+    assert {f"{k}.parquet" for k in KINDS} <= {p.name for p in out.iterdir()}
+    m = result.manifest
+    assert {k: m["tracking"][k]["rows_rejected"] for k in KINDS} == {
+        k: len(v) for k, v in BAD_ROWS.items()}
+    rejects = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig", dtype=str)
+    assert len(rejects) == m["rows_rejected"] + sum(len(v) for v in BAD_ROWS.values())
+    calls = read_dataset_tracking("demo", tmp_path / "raw", tmp_path / "processed").calls
+    assert len(calls) == m["tracking"]["calls"]["rows_accepted"]
+
+    _xlsx(raw / "tracking" / "outcomes.xlsx", FORMS["outcomes"].headers, [])  # emptied
+    read_dataset("demo", tmp_path / "raw", tmp_path / "processed")
+    assert pd.read_parquet(out / "outcomes.parquet").empty

@@ -33,6 +33,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .excel import display_width
+from .exceptions import PlanError
 from .files import atomic_path
 from .plan import Plan, load_plan
 from .tracking import FORMS, settings
@@ -64,12 +65,12 @@ def parse_month(month: str | date | pd.Timestamp | tuple[int, int]) -> tuple[int
     elif isinstance(month, str):
         hit = re.fullmatch(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*", month)
         if not hit:
-            raise ValueError(f"month '{month}' should look like 2013-02")
+            raise PlanError(f"month '{month}' should look like 2013-02")
         y, m = int(hit[1]), int(hit[2])
     else:
         y, m = month.year, month.month
     if not 1 <= m <= 12:
-        raise ValueError(f"month '{month}': {m} is not a month")
+        raise PlanError(f"month '{month}': {m} is not a month")
     return int(y), int(m)
 
 
@@ -285,7 +286,7 @@ def _validate(ws: Any, col: int, first: int, last: int, dv: DataValidation) -> N
 def _choice(values: list[str] | tuple[str, ...], prompt: str) -> DataValidation:
     formula = '"' + ",".join(values) + '"'
     if len(formula) > 255:
-        raise ValueError(f"drop-down {prompt}: answers longer than Excel's 255 characters")
+        raise PlanError(f"drop-down {prompt}: the answers exceed Excel's 255 characters")
     return DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
                           errorTitle="请从下拉列表选择",
                           error=f"{prompt}只能填: {'/'.join(values)}")

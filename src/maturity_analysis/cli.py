@@ -19,6 +19,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
     from .load import prepare
+    from .tracking import KINDS
 
     result = prepare(args.path, out=args.out)
     m = result.manifest
@@ -26,8 +27,26 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
           f"of {m['rows_read']} rows read → {result.out_dir}")
     if m["rows_footer"] or m["rows_blank"]:
         print(f"  skipped {m['rows_footer']} summary (合计) and {m['rows_blank']} blank rows")
-    if m["rows_rejected"]:
+    tracked = [(k, m["tracking"][k]) for k in KINDS if k in m.get("tracking", {})]
+    for kind, c in tracked:
+        print(f"  tracking {kind}: {c['rows_accepted']} accepted, {c['rows_rejected']} "
+              f"rejected of {c['rows_read']} rows read")
+    if m["rows_rejected"] or any(c["rows_rejected"] for _, c in tracked):
         print(f"  why each row was rejected: {result.out_dir / 'rejects.csv'}")
+    return 0
+
+
+def _cmd_templates(args: argparse.Namespace) -> int:
+    from .calllist import parse_month, write_templates
+    from .config import PROCESSED_DIR
+    from .load import read_dataset
+
+    year, month = parse_month(args.month)
+    out = args.out or PROCESSED_DIR / args.dataset / "templates" / f"{year}-{month:02d}"
+    written = write_templates(read_dataset(args.dataset), (year, month), out, teams=args.teams)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"{len(written)} branch workbooks (call list: 内部资料，含客户联系方式，严禁外传)")
     return 0
 
 
@@ -67,6 +86,10 @@ def _cmd_reports(args: argparse.Namespace) -> int:
     try:
         result = run_reports(args.dataset, args.period, args.branch, out_dir=args.out,
                              jobs=args.jobs, force=args.force, executor=executor)
+    except KeyboardInterrupt:
+        print("interrupted: finished reports are kept; the next run builds the rest",
+              file=sys.stderr)
+        return 130
     finally:
         if executor is not None:
             executor.close()
@@ -94,6 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="a policies file or a dataset folder (e.g. data/raw/sample)")
     p.add_argument("--out", default=None, help="output folder (default data/processed/<dataset>/)")
     p.set_defaults(func=_cmd_prepare)
+
+    p = sub.add_parser("templates", help="write each branch's call list and 附件 forms for a month",
+                       description="For customers maturing in MONTH, write one workbook per "
+                       "branch: the call list (phoned in the month before, highest complaint "
+                       "risk first, at most calls_per_day calls per team per working day), "
+                       "附件一 pre-filled, 附件二 and 附件三 blank with drop-downs.")
+    p.add_argument("--month", required=True, help="the maturity month, e.g. 2013-02")
+    p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default data/processed/<dataset>/templates/<month>/)")
+    p.add_argument("--teams", type=int, default=None,
+                   help="1+1 teams per branch (default: the plan's rule, enough to fit the calls)")
+    p.set_defaults(func=_cmd_templates)
 
     p = sub.add_parser("tables", help="write the plan's tables, targets and checks to Excel",
                        description="Write Tables 1-4, the segment and maturity-product tables, "

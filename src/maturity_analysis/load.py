@@ -30,6 +30,7 @@ from .ids import birth_from_id, check_digit_ok, upgrade_15
 from .plan import Plan, load_plan
 from .readers import WS, FileInfo, Sheet, file_digest, has_any, read_file
 from .schema import PAYMENT_MODES, POLICY_COLUMNS, PRODUCT_TYPES, WHOLE_LIFE
+from .tracking import prepare_tracking, tracking_folder, tracking_inputs
 
 INPUT_PATTERN = "policies*"
 INPUT_SUFFIXES = (".xlsx", ".xls", ".csv")
@@ -483,6 +484,10 @@ def prepare(path: str | Path, out: str | Path | None = None, *,
             plan: Plan | None = None) -> Prepared:
     """Load ``path`` and write policies.parquet, rejects.csv and (last) manifest.json.
 
+    A dataset with a ``tracking/`` folder also gets calls/complaints/worklog/outcomes.parquet
+    (:func:`tracking.prepare_tracking`): their rejects are added to rejects.csv and their
+    counts are the manifest's ``tracking``.
+
     The default output folder is ``data/processed/<dataset name>/``. An old manifest is removed
     first, so an interrupted run never leaves a manifest that looks finished.
     """
@@ -492,13 +497,18 @@ def prepare(path: str | Path, out: str | Path | None = None, *,
     (out_dir / "manifest.json").unlink(missing_ok=True)
     with atomic_path(out_dir / "policies.parquet") as tmp:
         loaded.policies.to_parquet(tmp, index=False)
+    rejects, extra = loaded.rejects, {}
+    if tracking_folder(path).is_dir():  # the filled forms: <kind>.parquet, rejects, counts
+        tracked = prepare_tracking(path, loaded.policies, out_dir, plan=plan)
+        rejects = pd.concat([rejects, tracked.rejects[REJECT_COLUMNS]], ignore_index=True)
+        extra = {"tracking": tracked.counts}
     with atomic_path(out_dir / "rejects.csv") as tmp:
-        loaded.rejects.to_csv(tmp, index=False, encoding="utf-8-sig")
-    manifest = {**loaded.manifest,
+        rejects.to_csv(tmp, index=False, encoding="utf-8-sig")
+    manifest = {**loaded.manifest, **extra,
                 "outputs": {"policies": "policies.parquet", "rejects": "rejects.csv"},
                 "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     write_atomic(out_dir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
-    return Prepared(out_dir, manifest, loaded.policies, loaded.rejects)
+    return Prepared(out_dir, manifest, loaded.policies, rejects)
 
 
 def _is_fresh(manifest: dict, raw: Path) -> bool:
@@ -508,7 +518,8 @@ def _is_fresh(manifest: dict, raw: Path) -> bool:
         return False
     before = sorted((i["file"], i["sha256"]) for i in manifest.get("inputs", []))
     now = sorted((f.name, file_digest(f).sha256) for f in input_files(raw))
-    return before == now
+    tracked = manifest.get("tracking", {}).get("inputs", [])
+    return before == now and tracked == tracking_inputs(raw)
 
 
 def _ensure(name: str, raw_dir: str | Path | None, processed_dir: str | Path | None) -> Path:
