@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+from contextlib import asynccontextmanager
 
 from ipykernel.kernelspec import make_ipkernel_cmd
 from jupyter_client.kernelspec import KernelSpec
@@ -45,6 +46,19 @@ class ThisPythonKernelManager(AsyncKernelManager):
                 name="python3",
             )
         return self._kernel_spec
+
+
+class WarmClient(NotebookClient):
+    """A notebook client on a kernel someone else keeps: it neither starts nor stops it.
+
+    nbclient's own set-up would also install SIGINT/SIGTERM handlers that shut the kernel down
+    (and stay installed afterwards), so a worker could no longer leave Ctrl-C to its parent.
+    """
+
+    @asynccontextmanager
+    async def async_setup_kernel(self, **kwargs):
+        """Use the kernel and client given (``km``, ``kc``) as they are."""
+        yield
 
 
 class WarmKernel:
@@ -151,7 +165,7 @@ class WarmKernel:
         except (ReportError, TimeoutError, RuntimeError):
             self.restart()
             run_sync(self._run_silently)(reset)
-        client = NotebookClient(
+        client = WarmClient(
             nb,
             km=self.km,
             kernel_name="python3",

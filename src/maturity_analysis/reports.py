@@ -27,6 +27,7 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -216,6 +217,13 @@ def plan_jobs(
 # -------------------------------------------------------------------------------- executing
 
 
+def _start_worker() -> None:
+    """Initializer of a local worker: leave Ctrl-C to the parent, which lets running jobs end
+    and cancels the rest; then warm up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warm_up()
+
+
 class LocalExecutor:
     """Worker processes on this machine, each with one warm kernel (started as it starts).
 
@@ -230,7 +238,7 @@ class LocalExecutor:
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=warm_up,
+            initializer=_start_worker,
         )
 
     def submit(self, fn, *args) -> Future:
