@@ -335,12 +335,18 @@ def default_out_dir(dataset: str, period: str) -> Path:
 
 
 def prepare_dataset(name: str, raw_dir: Path, processed_dir: Path) -> tuple[Dataset, pd.DataFrame]:
-    """Prepare ``name`` (when its processed copy is missing or stale) and read its policies."""
+    """Prepare ``name`` (when its processed copy is missing or stale) and read its policies.
+
+    The dataset's inputs are its policy files and its tracking forms, each with its SHA-256.
+    """
     from .load import dataset_manifest
 
     manifest = dataset_manifest(name, raw_dir=raw_dir, processed_dir=processed_dir)
     policies_file = (processed_dir / name / manifest["outputs"]["policies"]).resolve()
-    inputs = tuple((f["file"], f["sha256"]) for f in manifest["inputs"])
+    tracked = manifest.get("tracking", {}).get("inputs", [])
+    inputs = tuple((f["file"], f["sha256"]) for f in manifest["inputs"]) + tuple(
+        (f"tracking/{name}", sha) for name, sha in tracked
+    )
     dataset = Dataset(name=name, policies=policies_file, inputs=inputs)
     return dataset, pd.read_parquet(policies_file)
 
