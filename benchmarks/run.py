@@ -195,11 +195,12 @@ def reports_in(out: Path) -> list[Path]:
     return sorted(p for p in out.rglob("*.html") if p.name != "index.html")
 
 
-def run_naive(jobs: list[tuple[Path, str]], out: Path, log: Path) -> tuple[float, int]:
-    """Each job through the papermill CLI, then nbconvert to HTML; total wall time, failures."""
+def run_naive(jobs: list[tuple[Path, str]], out: Path, log: Path) -> dict:
+    """Each job through the papermill CLI, then nbconvert to HTML: wall time, its parts,
+    failures."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    failed = 0
+    failed, papermill_s, nbconvert_s = 0, 0.0, 0.0
     start = time.perf_counter()
     for notebook, branch in jobs:
         executed = out / f"{branch}-{notebook.name}"
@@ -220,12 +221,66 @@ def run_naive(jobs: list[tuple[Path, str]], out: Path, log: Path) -> tuple[float
             ],
             log,
         )
+        papermill_s += ran.wall
         if ran.rc == 0:
             ran = measure(
                 [BIN / "jupyter", "nbconvert", "--to", "html", "--no-input", executed], log
             )
+            nbconvert_s += ran.wall
         failed += ran.rc != 0
-    return time.perf_counter() - start, failed
+    return {
+        "wall": time.perf_counter() - start,
+        "failed": failed,
+        "papermill_s": papermill_s,
+        "nbconvert_s": nbconvert_s,
+    }
+
+
+def _cell_seconds(cell: dict) -> float:
+    """How long a code cell ran, from the execution timestamps nbclient records."""
+    times = cell.get("metadata", {}).get("execution", {})
+    begin, end = times.get("iopub.execute_input"), times.get("shell.execute_reply")
+    if not (begin and end):
+        return 0.0
+    parse = datetime.fromisoformat
+    return (parse(end.replace("Z", "+00:00")) - parse(begin.replace("Z", "+00:00"))).total_seconds()
+
+
+def runner_breakdown(out: Path) -> dict:
+    """Where a runner's time went: per notebook, the median job time (execute, render, check,
+    write) and the median time its cells ran in the kernel; the slowest cells overall."""
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    per_notebook: dict[str, dict[str, list[float]]] = {}
+    cells: dict[str, list[float]] = {}
+    for job in record["built"]:
+        name = Path(job["job"]).stem
+        entry = per_notebook.setdefault(name, {"job": [], "cells": []})
+        entry["job"].append(job["seconds"])
+        executed = (out / job["job"]).with_suffix(".ipynb")
+        if job.get("kind") != "notebook" or not executed.exists():
+            continue
+        nb = json.loads(executed.read_text(encoding="utf-8"))
+        total = 0.0
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                secs = _cell_seconds(cell)
+                total += secs
+                first = next((ln for ln in "".join(cell["source"]).splitlines() if ln.strip()), "")
+                cells.setdefault(f"{name}: {first.strip()[:60]}", []).append(secs)
+        entry["cells"].append(total)
+    slowest = sorted(((sum(v), k, len(v)) for k, v in cells.items()), reverse=True)[:8]
+    return {
+        "per_notebook": {
+            k: {
+                "job": statistics.median(v["job"]),
+                "cells": statistics.median(v["cells"]) if v["cells"] else 0.0,
+                "count": len(v["job"]),
+            }
+            for k, v in per_notebook.items()
+        },
+        "slowest_cells": [(k, total, n) for total, k, n in slowest],
+        "seconds": record["seconds"],
+    }
 
 
 def fanout(branches_n: int, rounds: int, log: Path) -> dict:
@@ -242,17 +297,15 @@ def fanout(branches_n: int, rounds: int, log: Path) -> dict:
     jobs = [(by_name[nb], b) for nb in notebooks for b in branches]
     if warm.rc != 0 or len(produced) != len(jobs):
         say(f"warning: runner warm-up exit {warm.rc}, {len(produced)} reports for {len(jobs)} jobs")
-    naive_walls, runner_walls, runner_runs, naive_failed = [], [], [], []
+    naive_runs, runner_runs = [], []
     for r in range(rounds):
         say(f"round {r + 1}/{rounds}: naive loop, {len(jobs)} jobs")
-        wall, failed = run_naive(jobs, scratch / "naive", log)
-        naive_walls.append(wall)
-        naive_failed.append(failed)
-        say(f"  naive {wall:.1f} s ({failed} failed); runner")
+        naive_runs.append(run_naive(jobs, scratch / "naive", log))
+        say(f"  naive {naive_runs[-1]['wall']:.1f} s ({naive_runs[-1]['failed']} failed); runner")
         ran = measure(runner_cmd(runner_out, branches), log)
-        runner_walls.append(ran.wall)
         runner_runs.append(ran)
         say(f"  runner {ran.wall:.1f} s (exit {ran.rc}, peak {ran.peak_mb:.0f} MB)")
+    breakdown = runner_breakdown(runner_out)
     say("full runner run over every branch (report sizes)")
     full_out = scratch / "full"
     full = measure(runner_cmd(full_out, None), log)
@@ -263,9 +316,12 @@ def fanout(branches_n: int, rounds: int, log: Path) -> dict:
         "branches": branches,
         "notebooks": notebooks,
         "jobs": len(jobs),
-        "naive": naive_walls,
-        "naive_failed": naive_failed,
-        "runner": runner_walls,
+        "naive": [n["wall"] for n in naive_runs],
+        "naive_failed": [n["failed"] for n in naive_runs],
+        "naive_papermill_s": statistics.median(n["papermill_s"] for n in naive_runs),
+        "naive_nbconvert_s": statistics.median(n["nbconvert_s"] for n in naive_runs),
+        "runner": [r.wall for r in runner_runs],
+        "breakdown": breakdown,
         "runner_rc": [r.rc for r in runner_runs],
         "runner_peak_mb": max(r.peak_mb for r in runner_runs),
         "full_wall": full.wall,
@@ -509,10 +565,40 @@ def render_fanout(fan: dict, goals: list) -> list[str]:
         f"{fan['runner_peak_mb']:,.0f} MB. Naive failures per round: {fan['naive_failed']}; "
         f"runner exit codes: {fan['runner_rc']}.",
         "",
+        f"Naive loop, median round: {fan['naive_papermill_s']:.1f} s in `papermill` "
+        f"({fan['naive_papermill_s'] / fan['jobs']:.2f} s per notebook: a kernel start, the "
+        f"imports and the notebook's own work) and {fan['naive_nbconvert_s']:.1f} s in "
+        f"`nbconvert` ({fan['naive_nbconvert_s'] / fan['jobs']:.2f} s per notebook).",
+        "",
+        *render_breakdown(fan["breakdown"]),
         f"A full run over every branch of the sample and ALL ({fan['full_reports']} reports, "
         f"plus workbooks and the index) took {fan['full_wall']:.1f} s (exit {fan['full_rc']}).",
     ]
     return lines
+
+
+def render_breakdown(breakdown: dict) -> list[str]:
+    """Where the runner's time went in its last timed round."""
+    lines = [
+        "Runner, last timed round, per notebook (medians over branches): the job (execute in a "
+        "warm kernel, render HTML, privacy check, write) and, of that, the time its cells ran:",
+        "",
+        "| notebook | jobs | job (s) | cells (s) |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {v['count']} | {v['job']:.2f} | {v['cells']:.2f} |"
+        for name, v in sorted(breakdown["per_notebook"].items())
+    ]
+    lines += [
+        "",
+        "The cells that took longest, summed over the round's jobs:",
+        "",
+        "| cell (notebook: first line) | jobs | total (s) |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| `{name}` | {n} | {total:.1f} |" for name, total, n in breakdown["slowest_cells"]]
+    return [*lines, ""]
 
 
 def render_sizes(fan: dict, goals: list) -> list[str]:
@@ -687,7 +773,7 @@ def main(argv: list[str] | None = None) -> int:
         "--branches",
         type=int,
         default=None,
-        help="branches in the fan-out, ALL included (default 12)",
+        help="branches in the fan-out, ALL included (default 14)",
     )
     parser.add_argument(
         "--sizes",
@@ -706,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
         rounds, branches, sizes = 1, 4, [100_000, 1_000_000]
         out = WORK / "RESULTS-quick.md"
     else:
-        rounds, branches, sizes = 2, 12, [100_000, 1_000_000, 10_000_000]
+        rounds, branches, sizes = 2, 14, [100_000, 1_000_000, 10_000_000]
         out = ROOT / "benchmarks" / "RESULTS.md"
     rounds = args.rounds or rounds
     branches = args.branches or branches
