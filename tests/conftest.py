@@ -8,11 +8,21 @@ import pytest
 from maturity_analysis.bands import age_at, age_band, principal_band
 
 _DEFAULTS = {
-    "holder_name": "张三", "holder_id": "110101196001010019", "holder_mobile": "13800000000",
-    "branch_code": "B01", "branch_name": "网点一", "sub_branch": "支局一",
-    "product_type": "分红", "product_name": "千里马两全保险(分红型)", "term_years": 5,
-    "payment_mode": "趸交", "premium": 10_000.0, "issue_date": "2008-03-01",
-    "maturity_date": "2013-03-01", "maturity_value": 11_500.0, "manager": "李四",
+    "holder_name": "张三",
+    "holder_id": "110101196001010019",
+    "holder_mobile": "13800000000",
+    "branch_code": "B01",
+    "branch_name": "网点一",
+    "sub_branch": "支局一",
+    "product_type": "分红",
+    "product_name": "千里马两全保险(分红型)",
+    "term_years": 5,
+    "payment_mode": "趸交",
+    "premium": 10_000.0,
+    "issue_date": "2008-03-01",
+    "maturity_date": "2013-03-01",
+    "maturity_value": 11_500.0,
+    "manager": "李四",
 }
 
 

@@ -13,13 +13,23 @@ from maturity_analysis.excel import INTEGER, PERCENT, column_kind, write_workboo
 
 @pytest.fixture
 def frames():
-    cols = pd.MultiIndex.from_tuples([("分红", "件数"), ("分红", "占比"), ("万能", "件数"),
-                                      ("万能", "占比")])
-    table = pd.DataFrame([[3, 0.75, 1, 0.5], [1, 0.25, 1, 0.5], [4, 1.0, 2, 1.0]],
-                         index=pd.Index(["20-30", "31-40", "合计"], name="年龄"), columns=cols)
-    flat = pd.DataFrame({"policy_no": ["P1", "P2"], "premium": [10_000.5, 2.0],
-                         "whole_life": [True, False], "issue_date": pd.to_datetime(
-                             ["2008-03-01", "2009-01-02"]), "count": [1, 2]})
+    cols = pd.MultiIndex.from_tuples(
+        [("分红", "件数"), ("分红", "占比"), ("万能", "件数"), ("万能", "占比")]
+    )
+    table = pd.DataFrame(
+        [[3, 0.75, 1, 0.5], [1, 0.25, 1, 0.5], [4, 1.0, 2, 1.0]],
+        index=pd.Index(["20-30", "31-40", "合计"], name="年龄"),
+        columns=cols,
+    )
+    flat = pd.DataFrame(
+        {
+            "policy_no": ["P1", "P2"],
+            "premium": [10_000.5, 2.0],
+            "whole_life": [True, False],
+            "issue_date": pd.to_datetime(["2008-03-01", "2009-01-02"]),
+            "count": [1, 2],
+        }
+    )
     return {"表2": table, "清单": flat}
 
 
@@ -75,24 +85,44 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch
     assert [p.name for p in tmp_path.iterdir()] == ["x.xlsx"]
 
 
-@pytest.mark.parametrize(("label", "dtype", "kind"), [
-    (("分红", "占比"), "float64", "share"), ("跑赢存款占比", "float64", "share"),
-    ("平均年化收益率", "float64", "share"), ("保费(万元)", "float64", "amount"),
-    ("件数", "int64", "count"), ("件数", "Int64", "count"), ("姓名", "str", "text"),
-    ("是否", "bool", "text"),
-])
+@pytest.mark.parametrize(
+    ("label", "dtype", "kind"),
+    [
+        (("分红", "占比"), "float64", "share"),
+        ("跑赢存款占比", "float64", "share"),
+        ("平均年化收益率", "float64", "share"),
+        ("保费(万元)", "float64", "amount"),
+        ("件数", "int64", "count"),
+        ("件数", "Int64", "count"),
+        ("姓名", "str", "text"),
+        ("是否", "bool", "text"),
+    ],
+)
 def test_column_kind(label, dtype, kind):
     assert column_kind(label, pd.Series([], dtype=dtype).dtype) == kind
 
 
-SHEETS = ["说明", "表1 年龄险种本金", "表2 年龄险种占比", "表3 满期本金", "表4 年龄保费",
-          "年龄段分析", "满期产品分析", "目标", "网点分配", "阶段分配", "风险评级", "核对"]
+SHEETS = [
+    "说明",
+    "表1 年龄险种本金",
+    "表2 年龄险种占比",
+    "表3 满期本金",
+    "表4 年龄保费",
+    "年龄段分析",
+    "满期产品分析",
+    "目标",
+    "网点分配",
+    "阶段分配",
+    "风险评级",
+    "核对",
+]
 
 
 @pytest.fixture(scope="module")
 def workbook(sample_policies, tmp_path_factory):
-    path = write_tables_workbook(sample_policies, tmp_path_factory.mktemp("wb") / "t.xlsx",
-                                 dataset="sample")
+    path = write_tables_workbook(
+        sample_policies, tmp_path_factory.mktemp("wb") / "t.xlsx", dataset="sample"
+    )
     return openpyxl.load_workbook(path)
 
 
@@ -113,14 +143,23 @@ def test_tables_workbook_values_and_formats(workbook):
     t1 = workbook["表1 年龄险种本金"]
     assert t1["B8"].value == 16236  # Table 1 · 合计 · 分红 合计
     rec = workbook["核对"]
-    assert [c.value for c in rec[3]] == ["指标", "出处", "方案数字", "数据重现", "单位", "状态", "说明"]
+    assert [c.value for c in rec[3]] == [
+        "指标",
+        "出处",
+        "方案数字",
+        "数据重现",
+        "单位",
+        "状态",
+        "说明",
+    ]
 
 
 def test_branch_workbook(sample_policies, tmp_path):
     branch = sorted(sample_policies["branch_code"].unique())[0]
     n = int((sample_policies["branch_code"] == branch).sum())
-    wb = openpyxl.load_workbook(write_tables_workbook(sample_policies, tmp_path / "b.xlsx",
-                                                      branch=branch))
+    wb = openpyxl.load_workbook(
+        write_tables_workbook(sample_policies, tmp_path / "b.xlsx", branch=branch)
+    )
     assert wb["表2 年龄险种占比"]["F8"].value == n  # 合计 · 总件数 of this branch only
     alloc = wb["网点分配"]
     codes = [r[0] for r in alloc.iter_rows(min_row=5, values_only=True)]

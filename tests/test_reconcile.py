@@ -43,23 +43,34 @@ def test_table1_is_exact_everywhere(rec):
     assert "恢复" in recovered["explanation"]
 
 
-@pytest.mark.parametrize(("source", "stated", "status"), [
-    pytest.param("Table 2 · text “万能险件数高于分红险4351件”", 4351, "exact",
-                 id="Table 2 text · 4351 exact"),
-    pytest.param("Table 2 · 41-50 · 总件数", 12402, "exact", id="Table 2 · 41-50 · 总件数"),
-    pytest.param("Table 2 · 合计 · 总件数", 36823, "exact", id="Table 2 · 合计 · 总件数"),
-    pytest.param("Table 3 · 5万以下 · 件数", 35342, "exact", id="Table 3 · 5万以下"),
-    pytest.param("Table 3 · 5-10万 · 件数", 1116, "exact", id="Table 3 · 5(含)-10万"),
-    pytest.param("Table 3 · 10-20万 · 件数", 294, "exact", id="Table 3 · 10(含)-20万"),
-    pytest.param("Table 3 · 20万及以上 · 件数", 71, "exact", id="Table 3 · 20万及以上"),
-    pytest.param("Segment table · 20-30 · 5-20万", 31, "exact", id="Segment · 20-30 · 31件"),
-    pytest.param("Segment table · 31-40 · 5-20万", 78, "exact", id="Segment · 31-40 · 78件"),
-    pytest.param("Segment table · 41-50 · 5-20万", 146, "exact", id="Segment · 41-50 · 146件"),
-    pytest.param("Segment table · 51-60 · 5-20万", 131, "exact", id="Segment · 51-60 · 131件"),
-    pytest.param("Segment table · 61以上 · 5-20万", 99, "exact", id="Segment · 61以上 · 99件"),
-    pytest.param("Table 3 · text “[95.98]%”", 95.98, "within rounding",
-                 id="Table 3 text · 95.98% within rounding"),
-])
+@pytest.mark.parametrize(
+    ("source", "stated", "status"),
+    [
+        pytest.param(
+            "Table 2 · text “万能险件数高于分红险4351件”",
+            4351,
+            "exact",
+            id="Table 2 text · 4351 exact",
+        ),
+        pytest.param("Table 2 · 41-50 · 总件数", 12402, "exact", id="Table 2 · 41-50 · 总件数"),
+        pytest.param("Table 2 · 合计 · 总件数", 36823, "exact", id="Table 2 · 合计 · 总件数"),
+        pytest.param("Table 3 · 5万以下 · 件数", 35342, "exact", id="Table 3 · 5万以下"),
+        pytest.param("Table 3 · 5-10万 · 件数", 1116, "exact", id="Table 3 · 5(含)-10万"),
+        pytest.param("Table 3 · 10-20万 · 件数", 294, "exact", id="Table 3 · 10(含)-20万"),
+        pytest.param("Table 3 · 20万及以上 · 件数", 71, "exact", id="Table 3 · 20万及以上"),
+        pytest.param("Segment table · 20-30 · 5-20万", 31, "exact", id="Segment · 20-30 · 31件"),
+        pytest.param("Segment table · 31-40 · 5-20万", 78, "exact", id="Segment · 31-40 · 78件"),
+        pytest.param("Segment table · 41-50 · 5-20万", 146, "exact", id="Segment · 41-50 · 146件"),
+        pytest.param("Segment table · 51-60 · 5-20万", 131, "exact", id="Segment · 51-60 · 131件"),
+        pytest.param("Segment table · 61以上 · 5-20万", 99, "exact", id="Segment · 61以上 · 99件"),
+        pytest.param(
+            "Table 3 · text “[95.98]%”",
+            95.98,
+            "within rounding",
+            id="Table 3 text · 95.98% within rounding",
+        ),
+    ],
+)
 def test_status(rec, source, stated, status):
     row = one(rec, source)
     assert row["stated"] == pytest.approx(stated)
@@ -90,12 +101,15 @@ def test_table2_7074_is_a_typo_for_7047(rec):
     assert "7047" in row["explanation"] and "笔误" in row["explanation"]
 
 
-@pytest.mark.parametrize(("source", "stated"), [
-    pytest.param("Table 4 · 61以上 · 分红 保费", 3880, id="Table 4 · 61以上 · 分红 3880万元"),
-    pytest.param("Table 4 · 61以上 · 万能 保费", 2219, id="Table 4 · 61以上 · 万能 2219万元"),
-    pytest.param("Table 4 · 61以上 · 保费合计", 6099, id="Table 4 · 61以上 · 合计 6099万元"),
-    pytest.param("Table 4 · 共计", 30721, id="Table 4 · 共计 30721万元"),
-])
+@pytest.mark.parametrize(
+    ("source", "stated"),
+    [
+        pytest.param("Table 4 · 61以上 · 分红 保费", 3880, id="Table 4 · 61以上 · 分红 3880万元"),
+        pytest.param("Table 4 · 61以上 · 万能 保费", 2219, id="Table 4 · 61以上 · 万能 2219万元"),
+        pytest.param("Table 4 · 61以上 · 保费合计", 6099, id="Table 4 · 61以上 · 合计 6099万元"),
+        pytest.param("Table 4 · 共计", 30721, id="Table 4 · 共计 30721万元"),
+    ],
+)
 def test_table4_reproduces_the_first_reading_but_cannot_be_verified(rec, source, stated):
     row = one(rec, source)
     assert row["status"] == "not verifiable"
@@ -131,7 +145,7 @@ def test_summary_and_reading_copy(rec):
 
 def test_render_text_aligns_columns(rec):
     lines = render_text(rec).splitlines()
-    header, body = lines[0], lines[2:2 + len(rec)]
+    header, body = lines[0], lines[2 : 2 + len(rec)]
     assert header.startswith("指标")
     # The 单位 column starts at the same display column on every line.
     start = display_width(header[: header.index("单位")])

@@ -24,14 +24,20 @@ BANDS = ["5万以下", "5-10万", "10-20万", "20万及以上"]
 # PLAN_FIGURES.md, Table 1: per age band, [total, <5万, 5-10万, 10-20万, >=20万].
 TABLE1 = {
     "分红": {
-        "20-30": [1054, 1023, 28, 3, 0], "31-40": [3175, 3096, 58, 20, 1],
-        "41-50": [5355, 5204, 98, 48, 5], "51-60": [3105, 2971, 95, 36, 3],
-        "61以上": [3547, 3441, 77, 22, 7], "合计": [16236, 15735, 356, 129, 16],
+        "20-30": [1054, 1023, 28, 3, 0],
+        "31-40": [3175, 3096, 58, 20, 1],
+        "41-50": [5355, 5204, 98, 48, 5],
+        "51-60": [3105, 2971, 95, 36, 3],
+        "61以上": [3547, 3441, 77, 22, 7],
+        "合计": [16236, 15735, 356, 129, 16],
     },
     "万能": {
-        "20-30": [1165, 1121, 36, 3, 5], "31-40": [4197, 4160, 28, 8, 1],
-        "41-50": [7047, 6661, 296, 70, 20], "51-60": [3952, 3650, 241, 39, 22],
-        "61以上": [4226, 4015, 159, 45, 7], "合计": [20587, 19607, 760, 165, 55],
+        "20-30": [1165, 1121, 36, 3, 5],
+        "31-40": [4197, 4160, 28, 8, 1],
+        "41-50": [7047, 6661, 296, 70, 20],
+        "51-60": [3952, 3650, 241, 39, 22],
+        "61以上": [4226, 4015, 159, 45, 7],
+        "合计": [20587, 19607, 760, 165, 55],
     },
 }
 TABLE1_CELLS = [
@@ -61,28 +67,36 @@ def test_table1_layout(tables):
 
 
 # PLAN_FIGURES.md, Table 2: 总件数 and 总占比 per age band.
-@pytest.mark.parametrize(("age", "count", "share"), [
-    pytest.param("20-30", 2219, 6.03, id="Table 2 · 20-30 · 总件数 2219, 总占比 6.03%"),
-    pytest.param("31-40", 7372, 20.02, id="Table 2 · 31-40 · 总件数 7372, 总占比 20.02%"),
-    pytest.param("41-50", 12402, 33.68, id="Table 2 · 41-50 · 总件数 12402, 总占比 33.68%"),
-    pytest.param("51-60", 7057, 19.16, id="Table 2 · 51-60 · 总件数 7057, 总占比 19.16%"),
-    pytest.param("61以上", 7773, 21.11, id="Table 2 · 61以上 · 总件数 7773, 总占比 21.11%"),
-    pytest.param("合计", 36823, 100.00, id="Table 2 · 合计 · 总件数 36823, 总占比 100%"),
-])
+@pytest.mark.parametrize(
+    ("age", "count", "share"),
+    [
+        pytest.param("20-30", 2219, 6.03, id="Table 2 · 20-30 · 总件数 2219, 总占比 6.03%"),
+        pytest.param("31-40", 7372, 20.02, id="Table 2 · 31-40 · 总件数 7372, 总占比 20.02%"),
+        pytest.param("41-50", 12402, 33.68, id="Table 2 · 41-50 · 总件数 12402, 总占比 33.68%"),
+        pytest.param("51-60", 7057, 19.16, id="Table 2 · 51-60 · 总件数 7057, 总占比 19.16%"),
+        pytest.param("61以上", 7773, 21.11, id="Table 2 · 61以上 · 总件数 7773, 总占比 21.11%"),
+        pytest.param("合计", 36823, 100.00, id="Table 2 · 合计 · 总件数 36823, 总占比 100%"),
+    ],
+)
 def test_table2_totals_and_shares(tables, age, count, share):
     t2 = tables["表2 年龄险种占比"]
     assert t2.loc[age, ("合计", "件数")] == count
     assert round(100 * t2.loc[age, ("合计", "占比")], 2) == share
 
 
-@pytest.mark.parametrize(("age", "participating", "universal"), [
-    pytest.param("41-50", 5355, 7047, id="Table 2 · 41-50 · 分红 5355, 万能 7047 (not 7074)"),
-    pytest.param("合计", 16236, 20587, id="Table 2 · 合计 · 分红 16236, 万能 20587"),
-])
+@pytest.mark.parametrize(
+    ("age", "participating", "universal"),
+    [
+        pytest.param("41-50", 5355, 7047, id="Table 2 · 41-50 · 分红 5355, 万能 7047 (not 7074)"),
+        pytest.param("合计", 16236, 20587, id="Table 2 · 合计 · 分红 16236, 万能 20587"),
+    ],
+)
 def test_table2_product_counts(tables, age, participating, universal):
     t2 = tables["表2 年龄险种占比"]
     assert (t2.loc[age, ("分红", "件数")], t2.loc[age, ("万能", "件数")]) == (
-        participating, universal)
+        participating,
+        universal,
+    )
 
 
 def test_table2_shares_within_each_product(tables):
@@ -100,17 +114,24 @@ def test_universal_minus_participating(sample_policies):
     assert round(100 * share, 2) == 11.82
 
 
-@pytest.mark.parametrize(("band", "count", "participating", "universal"), [
-    pytest.param("5万以下", 35342, 15735, 19607, id="Table 3 · 5万以下 · 35342 (15735 + 19607)"),
-    pytest.param("5-10万", 1116, 356, 760, id="Table 3 · 5(含)-10万 · 1116 (356 + 760)"),
-    pytest.param("10-20万", 294, 129, 165, id="Table 3 · 10(含)-20万 · 294 (129 + 165)"),
-    pytest.param("20万及以上", 71, 16, 55, id="Table 3 · 20万及以上 · 71 (16 + 55)"),
-])
+@pytest.mark.parametrize(
+    ("band", "count", "participating", "universal"),
+    [
+        pytest.param(
+            "5万以下", 35342, 15735, 19607, id="Table 3 · 5万以下 · 35342 (15735 + 19607)"
+        ),
+        pytest.param("5-10万", 1116, 356, 760, id="Table 3 · 5(含)-10万 · 1116 (356 + 760)"),
+        pytest.param("10-20万", 294, 129, 165, id="Table 3 · 10(含)-20万 · 294 (129 + 165)"),
+        pytest.param("20万及以上", 71, 16, 55, id="Table 3 · 20万及以上 · 71 (16 + 55)"),
+    ],
+)
 def test_table3_counts(tables, band, count, participating, universal):
     t3 = tables["表3 满期本金"]
     assert t3.loc[band, ("合计", "件数")] == count
     assert (t3.loc[band, ("分红", "件数")], t3.loc[band, ("万能", "件数")]) == (
-        participating, universal)
+        participating,
+        universal,
+    )
 
 
 def test_table3_below_5w_share_and_average_premium(tables):
@@ -120,12 +141,15 @@ def test_table3_below_5w_share_and_average_premium(tables):
     assert round(t3.loc["合计", ("合计", "件均保费(元)")] / 10_000) == 1
 
 
-@pytest.mark.parametrize(("age", "col", "wan"), [
-    pytest.param("61以上", "分红", 3880, id="Table 4 · 61以上 · 分红 3880万元"),
-    pytest.param("61以上", "万能", 2219, id="Table 4 · 61以上 · 万能 2219万元"),
-    pytest.param("61以上", "合计", 6099, id="Table 4 · 61以上 · 合计 6099万元"),
-    pytest.param("合计", "合计", 30721, id="Table 4 · 共计 30721万元"),
-])
+@pytest.mark.parametrize(
+    ("age", "col", "wan"),
+    [
+        pytest.param("61以上", "分红", 3880, id="Table 4 · 61以上 · 分红 3880万元"),
+        pytest.param("61以上", "万能", 2219, id="Table 4 · 61以上 · 万能 2219万元"),
+        pytest.param("61以上", "合计", 6099, id="Table 4 · 61以上 · 合计 6099万元"),
+        pytest.param("合计", "合计", 30721, id="Table 4 · 共计 30721万元"),
+    ],
+)
 def test_table4_premium(tables, age, col, wan):
     assert round(tables["表4 年龄保费"].loc[age, (col, "保费(万元)")]) == wan
 
@@ -137,13 +161,26 @@ def test_table4_shares_sum_to_one(tables):
         assert t4.loc["合计", (product, "占比")] == 1.0
 
 
-@pytest.mark.parametrize(("age", "count", "middle", "share"), [
-    pytest.param("20-30", 1054, 31, 2.94, id="Segment table · 20-30 · 1054件; 5-20万 31件 2.94%"),
-    pytest.param("31-40", 3175, 78, 2.46, id="Segment table · 31-40 · 3175件; 5-20万 78件 2.46%"),
-    pytest.param("41-50", 5355, 146, 2.73, id="Segment table · 41-50 · 5355件; 5-20万 146件 2.73%"),
-    pytest.param("51-60", 3105, 131, 4.22, id="Segment table · 51-60 · 3105件; 5-20万 131件 4.22%"),
-    pytest.param("61以上", 3547, 99, 2.79, id="Segment table · 61以上 · 3547件; 5-20万 99件 2.79%"),
-])
+@pytest.mark.parametrize(
+    ("age", "count", "middle", "share"),
+    [
+        pytest.param(
+            "20-30", 1054, 31, 2.94, id="Segment table · 20-30 · 1054件; 5-20万 31件 2.94%"
+        ),
+        pytest.param(
+            "31-40", 3175, 78, 2.46, id="Segment table · 31-40 · 3175件; 5-20万 78件 2.46%"
+        ),
+        pytest.param(
+            "41-50", 5355, 146, 2.73, id="Segment table · 41-50 · 5355件; 5-20万 146件 2.73%"
+        ),
+        pytest.param(
+            "51-60", 3105, 131, 4.22, id="Segment table · 51-60 · 3105件; 5-20万 131件 4.22%"
+        ),
+        pytest.param(
+            "61以上", 3547, 99, 2.79, id="Segment table · 61以上 · 3547件; 5-20万 99件 2.79%"
+        ),
+    ],
+)
 def test_segment_table(tables, age, count, middle, share):
     seg = tables["年龄段分析"]
     assert seg.loc[age, "分红件数"] == count
@@ -169,13 +206,17 @@ def test_maturity_product_table_matches_the_plans_analysis(tables):
     assert mp.loc["千里马(8年期以上)", "跑赢存款占比"] > 0.5
     assert mp.loc["千里马(8年期以上)", "平均收益差(百分点)"] > 0
     assert mp.loc["千里马(5年期以下)", "跑赢存款占比"] < 0.5
-    assert mp.loc["千里马(5年期以下)", "平均年化收益率"] < mp.loc["千里马(5年期以下)", "平均存款年化收益率"]
+    assert (
+        mp.loc["千里马(5年期以下)", "平均年化收益率"]
+        < mp.loc["千里马(5年期以下)", "平均存款年化收益率"]
+    )
     assert mp.loc["万能", "平均收益差(百分点)"] < 0
     assert mp.loc["合计", "件数"] == 36823
     assert mp.loc["万能", "件数"] == 20587
 
 
 # --- small hand-made books ------------------------------------------------------------------
+
 
 def test_below_20_and_unknown_age_rows_only_when_present(make_policies):
     plain = make_policies([{"age": 25}, {"age": 70}])
@@ -189,10 +230,14 @@ def test_below_20_and_unknown_age_rows_only_when_present(make_policies):
 
 
 def test_total_row_is_the_column_sums(make_policies):
-    book = make_policies([
-        {"age": 25, "premium": 60_000}, {"age": 45, "product_type": "万能", "term_years": None},
-        {"age": 55, "premium": 250_000}, {"age": 65, "premium": 120_000},
-    ])
+    book = make_policies(
+        [
+            {"age": 25, "premium": 60_000},
+            {"age": 45, "product_type": "万能", "term_years": None},
+            {"age": 55, "premium": 250_000},
+            {"age": 65, "premium": 120_000},
+        ]
+    )
     for frame in (table1(book), table2(book), table4(book)):
         counts = [c for c in frame.columns if c[-1] != "占比"]
         assert (frame.loc["合计", counts] == frame.drop(index="合计")[counts].sum()).all()
@@ -218,13 +263,24 @@ def test_for_branch_filters_and_rejects_unknown_codes(make_policies):
 
 
 def test_maturity_groups_by_name_and_term(make_policies):
-    book = make_policies([
-        {"term_years": 10}, {"term_years": 8}, {"term_years": 5}, {"term_years": 6},
-        {"product_name": "鸿利两全(分红型)", "term_years": 10},
-        {"product_type": "万能", "term_years": None},
-    ])
+    book = make_policies(
+        [
+            {"term_years": 10},
+            {"term_years": 8},
+            {"term_years": 5},
+            {"term_years": 6},
+            {"product_name": "鸿利两全(分红型)", "term_years": 10},
+            {"product_type": "万能", "term_years": None},
+        ]
+    )
     assert maturity_groups(book).tolist() == [
-        "千里马(8年期以上)", "千里马(8年期以上)", "千里马(5年期以下)", "其他", "其他", "万能"]
+        "千里马(8年期以上)",
+        "千里马(8年期以上)",
+        "千里马(5年期以下)",
+        "其他",
+        "其他",
+        "万能",
+    ]
     table = maturity_product_table(book)
     assert table.loc["其他", "件数"] == 2
     assert table.loc["合计", "件数"] == 6
@@ -232,9 +288,11 @@ def test_maturity_groups_by_name_and_term(make_policies):
 
 def test_maturity_product_table_averages_given_yields(make_policies):
     book = make_policies([{"term_years": 5}, {"term_years": 5}, {"term_years": 5}]).assign(
-        policy_yield=[0.02, 0.04, np.nan], deposit_yield=[0.05, 0.03, 0.05],
+        policy_yield=[0.02, 0.04, np.nan],
+        deposit_yield=[0.05, 0.03, 0.05],
         gap_pp=[-3.0, 1.0, np.nan],
-        beats_deposit=pd.array([False, True, pd.NA], dtype="boolean"))
+        beats_deposit=pd.array([False, True, pd.NA], dtype="boolean"),
+    )
     row = maturity_product_table(book).loc["千里马(5年期以下)"]
     assert row["件数"] == 3
     assert row["平均年化收益率"] == pytest.approx(0.03)  # the policy without a yield is left out

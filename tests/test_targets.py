@@ -22,16 +22,31 @@ def sample_targets(sample_policies):
     return targets(sample_policies)
 
 
-@pytest.mark.parametrize(("key", "base", "exact", "goal", "stated"), [
-    # 分红 aged 20-60 = 1054 + 3175 + 5355 + 3105 = 12689; 20% = 2537.8 -> 2538; stated 3806.
-    pytest.param("policy_conversion", 12689, 2537.8, 2538, 3806,
-                 id="Targets · 保单转换 20% of 分红 20-60 (可实现3806件)"),
-    # Same base; 30% = 3806.7 -> 3807; the plan states 4871 (= 30% of all 16236 分红).
-    pytest.param("deposit_conversion", 12689, 3806.7, 3807, 4871,
-                 id="Targets · 存款转换 30% (可实现4871件)"),
-    # All 万能: 20587 (Table 1 合计); keep at least 60% = 12352.2 -> 12353 policies.
-    pytest.param("persistency", 20587, 12352.2, 12353, None, id="Targets · 万能 持有率 60%"),
-])
+@pytest.mark.parametrize(
+    ("key", "base", "exact", "goal", "stated"),
+    [
+        # 分红 aged 20-60 = 1054 + 3175 + 5355 + 3105 = 12689; 20% = 2537.8 -> 2538; stated 3806.
+        pytest.param(
+            "policy_conversion",
+            12689,
+            2537.8,
+            2538,
+            3806,
+            id="Targets · 保单转换 20% of 分红 20-60 (可实现3806件)",
+        ),
+        # Same base; 30% = 3806.7 -> 3807; the plan states 4871 (= 30% of all 16236 分红).
+        pytest.param(
+            "deposit_conversion",
+            12689,
+            3806.7,
+            3807,
+            4871,
+            id="Targets · 存款转换 30% (可实现4871件)",
+        ),
+        # All 万能: 20587 (Table 1 合计); keep at least 60% = 12352.2 -> 12353 policies.
+        pytest.param("persistency", 20587, 12352.2, 12353, None, id="Targets · 万能 持有率 60%"),
+    ],
+)
 def test_targets_from_the_sample(sample_targets, key, base, exact, goal, stated):
     row = sample_targets.loc[key]
     assert row["基数"] == base
@@ -57,7 +72,9 @@ def test_allocation_by_branch_sums_to_the_target(sample_policies, sample_targets
         branches = by_branch.drop(index="合计", level=0)
         assert branches[(label, "目标件数")].sum() == sample_targets.loc[key, "目标件数"]
         assert branches[(label, "基数")].sum() == sample_targets.loc[key, "基数"]
-        assert by_branch.loc["合计", (label, "目标件数")].item() == sample_targets.loc[key, "目标件数"]
+        assert (
+            by_branch.loc["合计", (label, "目标件数")].item() == sample_targets.loc[key, "目标件数"]
+        )
 
 
 def test_stated_basis_allocates_the_plans_counts(sample_policies):
@@ -68,8 +85,12 @@ def test_stated_basis_allocates_the_plans_counts(sample_policies):
 
 def test_allocation_by_phase_follows_maturity_months(make_policies):
     # 分红 aged 20-60: three maturing in Q1, one in Q3 -> 20% of 4 = 0.8 -> 1, to Q1 (quota 0.75).
-    book = make_policies([{"maturity_date": d, "issue_date": "2008-01-01"} for d in
-                          ["2013-01-05", "2013-02-01", "2013-03-31", "2013-08-01"]])
+    book = make_policies(
+        [
+            {"maturity_date": d, "issue_date": "2008-01-01"}
+            for d in ["2013-01-05", "2013-02-01", "2013-03-31", "2013-08-01"]
+        ]
+    )
     phases = allocate_phases(book)
     assert phases[("保单转换", "基数")].tolist() == [3, 0, 1, 0, 4]
     assert phases[("保单转换", "目标件数")].tolist() == [1, 0, 0, 0, 1]
@@ -77,8 +98,9 @@ def test_allocation_by_phase_follows_maturity_months(make_policies):
 
 
 def test_branch_without_eligible_policies_gets_none(make_policies):
-    book = make_policies([{"branch_code": "B01", "age": 40}] * 5
-                         + [{"branch_code": "B02", "age": 70}] * 5)
+    book = make_policies(
+        [{"branch_code": "B01", "age": 40}] * 5 + [{"branch_code": "B02", "age": 70}] * 5
+    )
     by_branch = allocate_branches(book)
     assert by_branch.loc["B02", ("保单转换", "目标件数")].item() == 0
     assert by_branch.loc["B01", ("保单转换", "目标件数")].item() == 1
@@ -95,6 +117,7 @@ def test_branch_phase_allocation_adds_up_to_each_branch(sample_policies):
 
 # --- allocate: the largest-remainder method ----------------------------------------------
 
+
 def test_allocate_by_hand():
     # Quotas of 10 over 5:3:2 with 7: 7 x 5/10 = 3.5, 2.1, 1.4 -> floors 3, 2, 1 (6); the one
     # left goes to the largest remainder (0.5, label A).
@@ -106,10 +129,16 @@ def test_ties_go_to_the_first_label():
     assert allocate(2, {"B02": 1, "B03": 1, "B01": 1}).to_dict() == {"B02": 1, "B03": 0, "B01": 1}
 
 
-@pytest.mark.parametrize(("total", "weights", "message"), [
-    (-1, {"A": 1}, "total"), (1.5, {"A": 1}, "total"), (3, {"A": -1, "B": 2}, "weights"),
-    (3, {"A": float("nan")}, "weights"), (3, {"A": 0, "B": 0}, "every weight is zero"),
-])
+@pytest.mark.parametrize(
+    ("total", "weights", "message"),
+    [
+        (-1, {"A": 1}, "total"),
+        (1.5, {"A": 1}, "total"),
+        (3, {"A": -1, "B": 2}, "weights"),
+        (3, {"A": float("nan")}, "weights"),
+        (3, {"A": 0, "B": 0}, "every weight is zero"),
+    ],
+)
 def test_allocate_rejects(total, weights, message):
     with pytest.raises(ValueError, match=message):
         allocate(total, weights)
@@ -119,8 +148,12 @@ def test_allocate_nothing_over_zero_weights():
     assert allocate(0, {"A": 0, "B": 0}).tolist() == [0, 0]
 
 
-labels = st.lists(st.text(alphabet="ABCDEFGH0123456789", min_size=1, max_size=4),
-                  min_size=1, max_size=25, unique=True)
+labels = st.lists(
+    st.text(alphabet="ABCDEFGH0123456789", min_size=1, max_size=4),
+    min_size=1,
+    max_size=25,
+    unique=True,
+)
 weights_for = st.one_of(st.integers(0, 10_000), st.floats(0, 1e6, allow_nan=False))
 
 

@@ -57,13 +57,21 @@ def tables_workbook(
     else:
         by_branch = by_branch.loc[[branch]]
         mine = {t.key: int(by_branch[(t.label, GOAL)].iloc[0]) for t in policy_targets(plan)}
-        goals["本网点分配件数"] = pd.array(
-            [mine.get(k) for k in plan.targets], dtype="Int64")
+        goals["本网点分配件数"] = pd.array([mine.get(k) for k in plan.targets], dtype="Int64")
         phases = allocate_phases(part, plan, totals=mine)
-    about = pd.DataFrame({"内容": [
-        dataset or "—", "全部网点" if branch == "ALL" else branch, f"{len(part):,}",
-        plan.title, str(plan.year), f"maturity-analysis {__version__}",
-    ]}, index=pd.Index(["数据集", "网点", "保单件数", "方案", "方案年度", "生成程序"], name="项目"))
+    about = pd.DataFrame(
+        {
+            "内容": [
+                dataset or "—",
+                "全部网点" if branch == "ALL" else branch,
+                f"{len(part):,}",
+                plan.title,
+                str(plan.year),
+                f"maturity-analysis {__version__}",
+            ]
+        },
+        index=pd.Index(["数据集", "网点", "保单件数", "方案", "方案年度", "生成程序"], name="项目"),
+    )
     return {
         "说明": about,
         **plan_tables(enriched, plan),
@@ -88,11 +96,12 @@ def write_tables_workbook(
     """Write :func:`tables_workbook` to ``path`` (atomically) and return the path."""
     sheets = tables_workbook(policies, branch, plan, dataset, complaints)
     notes = {
-        "网点分配": ["目标按各网点符合条件的保单数按比例分配（最大余数法），各网点之和等于总目标。"],
+        "网点分配": [
+            "目标按各网点符合条件的保单数按比例分配（最大余数法），各网点之和等于总目标。"
+        ],
         "阶段分配": ["目标按保单满期月份所在阶段分配（最大余数法）。"],
         "核对": ["方案所述数字与数据重现的对照（全部数据）；出处见 PLAN_FIGURES.md。"],
         **cost_notes(plan),
         **PROGRAMME_NOTES,
     }
     return write_workbook(sheets, path, notes=notes)
-

@@ -159,8 +159,11 @@ def _formats(frame: pd.DataFrame, show_index: bool, formats: Mapping[Any, str]) 
             kind = column_kind(name, frame.index.get_level_values(lvl).dtype)
             out.append(formats.get(name) or _FORMATS.get(kind))
     for label, dtype in frame.dtypes.items():
-        out.append(formats.get(label) or formats.get(_last(label))
-                   or _FORMATS.get(column_kind(label, dtype)))
+        out.append(
+            formats.get(label)
+            or formats.get(_last(label))
+            or _FORMATS.get(column_kind(label, dtype))
+        )
     return out
 
 
@@ -268,8 +271,11 @@ def write_workbook(
     names = {c.name: c.header for c in COLUMNS_BY_NAME.values()} | dict(headers or {})
     wb = Workbook(write_only=True)
     for name, frame in sheets.items():
-        show = index if index is not None else not (
-            isinstance(frame.index, pd.RangeIndex) and frame.index.name is None)
+        show = (
+            index
+            if index is not None
+            else not (isinstance(frame.index, pd.RangeIndex) and frame.index.name is None)
+        )
         shown = frame.rename(columns=lambda c: _rename(c, names))
         shown.index = shown.index.set_names([_rename(n, names) for n in frame.index.names])
         sheet_formats = {_rename(k, names): v for k, v in (formats or {}).get(name, {}).items()}

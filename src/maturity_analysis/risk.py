@@ -19,8 +19,13 @@ from .plan import Plan, load_plan
 from .tables import category_codes
 
 RATINGS = ("A", "B", "C")
-RULES = ("below_deposit", "age_at_maturity", "age_at_purchase", "large_premium",
-         "universal_as_maturity")
+RULES = (
+    "below_deposit",
+    "age_at_maturity",
+    "age_at_purchase",
+    "large_premium",
+    "universal_as_maturity",
+)
 
 
 def _numbers(values: pd.Series) -> np.ndarray:
@@ -44,8 +49,9 @@ def _rule_flags(policies: pd.DataFrame, rules: dict) -> dict[str, np.ndarray]:
         at_issue = _numbers(age_at(policies["holder_birth_date"], policies["issue_date"]))
         flags["age_at_purchase"] = at_issue >= rules["age_at_purchase"]["min_age"]
     if "large_premium" in rules:
-        flags["large_premium"] = (_numbers(policies["premium"])
-                                  >= rules["large_premium"]["min_premium"])
+        flags["large_premium"] = (
+            _numbers(policies["premium"]) >= rules["large_premium"]["min_premium"]
+        )
     if "universal_as_maturity" in rules:
         product = rules["universal_as_maturity"]["product"]
         flags["universal_as_maturity"] = category_codes(policies["product_type"], [product]) == 0
@@ -57,19 +63,25 @@ def _config(plan: Plan) -> tuple[dict, int, int]:
     rules = plan.section("risk.rules")
     unknown = set(rules) - set(RULES)
     if unknown:
-        raise PlanError(f"{plan.source}: key 'risk.rules' has unknown rules {sorted(unknown)}; "
-                        f"known: {list(RULES)}")
+        raise PlanError(
+            f"{plan.source}: key 'risk.rules' has unknown rules {sorted(unknown)}; "
+            f"known: {list(RULES)}"
+        )
     for name in rules:
         for key in ("points", "reason"):
             plan.section(f"risk.rules.{name}.{key}")
     texts = [rule["reason"] for rule in rules.values()]
     if "" in texts or len(set(texts)) < len(texts):
-        raise PlanError(f"{plan.source}: key 'risk.rules': each rule needs its own non-empty "
-                        f"reason, got {texts}")
+        raise PlanError(
+            f"{plan.source}: key 'risk.rules': each rule needs its own non-empty "
+            f"reason, got {texts}"
+        )
     a, b = plan.section("risk.a_min_points"), plan.section("risk.b_min_points")
     if not b <= a:
-        raise PlanError(f"{plan.source}: key 'risk.b_min_points' ({b}) must not exceed "
-                        f"'risk.a_min_points' ({a})")
+        raise PlanError(
+            f"{plan.source}: key 'risk.b_min_points' ({b}) must not exceed "
+            f"'risk.a_min_points' ({a})"
+        )
     return {k: rules[k] for k in RULES if k in rules}, cfg["a_min_points"], cfg["b_min_points"]
 
 
@@ -90,8 +102,10 @@ def rate_risk(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     for bit, (name, rule) in enumerate(rules.items()):
         points += flags[name] * int(rule["points"])
         combo |= flags[name].astype(np.int64) << bit
-    reasons = ["；".join(rule["reason"] for bit, rule in enumerate(rules.values()) if c >> bit & 1)
-               for c in range(2 ** len(rules))]
+    reasons = [
+        "；".join(rule["reason"] for bit, rule in enumerate(rules.values()) if c >> bit & 1)
+        for c in range(2 ** len(rules))
+    ]
     rating = np.where(points >= a_min, 0, np.where(points >= b_min, 1, 2))
     out = policies.copy(deep=False)
     out["risk_points"] = points

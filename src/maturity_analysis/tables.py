@@ -47,7 +47,9 @@ def for_branch(policies: pd.DataFrame, branch: str = "ALL") -> pd.DataFrame:
     mask = policies["branch_code"] == branch
     if not mask.any():
         known = ", ".join(sorted(policies["branch_code"].dropna().astype(str).unique())[:20])
-        raise MaturityDataError(f"branch '{branch}': no policies with this 网点代码 (known: {known})")
+        raise MaturityDataError(
+            f"branch '{branch}': no policies with this 网点代码 (known: {known})"
+        )
     return policies.loc[mask].copy(deep=False)
 
 
@@ -131,8 +133,10 @@ def table1(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     plan = plan or load_plan()
     age, age_labels = _age_codes(policies, plan)
     bands, products = list(plan.principal_labels), list(plan.products)
-    grid = _grid([age, _product_codes(policies, plan), _principal_codes(policies, plan)],
-                 [len(age_labels), len(products), len(bands)])
+    grid = _grid(
+        [age, _product_codes(policies, plan), _principal_codes(policies, plan)],
+        [len(age_labels), len(products), len(bands)],
+    )
     blocks, columns = [], []
     for p, product in enumerate(products):
         blocks += [grid[:, p, :].sum(axis=1, keepdims=True), grid[:, p, :]]
@@ -147,8 +151,9 @@ def table1(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     return _with_total(frame, frame.sum())
 
 
-def _count_share_table(counts: np.ndarray, labels: list[str], products: list[str],
-                       index_name: str, keep: np.ndarray) -> pd.DataFrame:
+def _count_share_table(
+    counts: np.ndarray, labels: list[str], products: list[str], index_name: str, keep: np.ndarray
+) -> pd.DataFrame:
     """Counts (rows × products) with shares within each product and of the total."""
     counts = counts[keep]
     row_total = counts.sum(axis=1)
@@ -198,10 +203,13 @@ def table3(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     """
     plan = plan or load_plan()
     bands, products = list(plan.principal_labels), list(plan.products)
-    codes, sizes = [_principal_codes(policies, plan), _product_codes(policies, plan)], [
-        len(bands), len(products)]
-    frame = _count_share_table(_grid(codes, sizes), bands, products, PRINCIPAL_NAME,
-                               np.ones(len(bands), dtype=bool))
+    codes, sizes = (
+        [_principal_codes(policies, plan), _product_codes(policies, plan)],
+        [len(bands), len(products)],
+    )
+    frame = _count_share_table(
+        _grid(codes, sizes), bands, products, PRINCIPAL_NAME, np.ones(len(bands), dtype=bool)
+    )
     premium = _grid(codes, sizes, policies["premium"])
     premium = np.vstack([premium, premium.sum(axis=0, keepdims=True)])
     for p, product in enumerate(products):
@@ -245,15 +253,24 @@ def segment_table(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFr
     keep = _optional_rows(age_labels, n, plan)
     labels = list(np.array(age_labels)[keep])
     frame = pd.DataFrame(
-        {f"{product}{COUNT}": n[keep], f"{middle}{COUNT}": m[keep],
-         f"{middle}{SHARE}": _share(m, n)[keep], f"{product}{PREMIUM_WAN}": wan[keep]},
+        {
+            f"{product}{COUNT}": n[keep],
+            f"{middle}{COUNT}": m[keep],
+            f"{middle}{SHARE}": _share(m, n)[keep],
+            f"{product}{PREMIUM_WAN}": wan[keep],
+        },
         index=pd.Index(labels, name=AGE_NAME),
     )
     total = frame.sum()
     total[f"{middle}{SHARE}"] = _share(total[f"{middle}{COUNT}"], total[f"{product}{COUNT}"])
     frame = _with_total(frame, total)
-    texts = {"特点": "traits", "转换产品": "product", "额度": "amount", "缴费": "payment",
-             "难点": "difficulty"}
+    texts = {
+        "特点": "traits",
+        "转换产品": "product",
+        "额度": "amount",
+        "缴费": "payment",
+        "难点": "difficulty",
+    }
     for header, key in texts.items():
         frame[header] = [plan.playbook_for(lab).get(key, "") for lab in frame.index]
     return frame
@@ -278,8 +295,10 @@ def maturity_groups(policies: pd.DataFrame, plan: Plan | None = None) -> pd.Seri
     term = policies["term_years"].to_numpy(dtype=float, na_value=np.nan)
     products = sorted({g["product"] for g in groups})
     product = category_codes(policies["product_type"], products)
-    names = {text: _contains(policies["product_name"], text)
-             for text in {g["product_name"] for g in groups if "product_name" in g}}
+    names = {
+        text: _contains(policies["product_name"], text)
+        for text in {g["product_name"] for g in groups if "product_name" in g}
+    }
     conditions = []
     for g in groups:
         cond = product == products.index(g["product"])
@@ -326,12 +345,14 @@ def maturity_product_table(policies: pd.DataFrame, plan: Plan | None = None) -> 
         ns[column] = np.append(n, n.sum())
     mean = {c: _share(sums[c], ns[c]) for c in _AVERAGED}
     frame = pd.DataFrame(
-        {COUNT: np.append(counts[keep], counts.sum()),
-         "平均年化收益率": mean["policy_yield"],
-         "平均存款年化收益率": mean["deposit_yield"],
-         "平均收益差(百分点)": mean["gap_pp"],
-         "跑赢存款件数": sums["beats_deposit"].round().astype(np.int64),
-         "跑赢存款占比": mean["beats_deposit"]},
+        {
+            COUNT: np.append(counts[keep], counts.sum()),
+            "平均年化收益率": mean["policy_yield"],
+            "平均存款年化收益率": mean["deposit_yield"],
+            "平均收益差(百分点)": mean["gap_pp"],
+            "跑赢存款件数": sums["beats_deposit"].round().astype(np.int64),
+            "跑赢存款占比": mean["beats_deposit"],
+        },
         index=pd.Index([*np.array(labels)[keep], TOTAL], name="满期产品"),
     )
     return frame

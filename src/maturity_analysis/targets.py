@@ -28,8 +28,11 @@ Basis = Literal["rate", "stated"]
 
 def policy_targets(plan: Plan) -> list[Target]:
     """The targets whose base is a set of policies (not complaints), in plan order."""
-    return [t for key, t in plan.targets.items()
-            if plan.section(f"targets.{key}").get("base", "policies") == "policies"]
+    return [
+        t
+        for key, t in plan.targets.items()
+        if plan.section(f"targets.{key}").get("base", "policies") == "policies"
+    ]
 
 
 def _eligible(policies: pd.DataFrame, target: Target) -> np.ndarray:
@@ -103,12 +106,19 @@ def targets(
             base, base_text = complaints, "投诉处理件数"
         exact = np.nan if base is None else t.rate * base
         count = None if base is None else goal(t.rate, base)
-        rows.append({
-            "目标": t.label, "口径": base_text, BASE: base, "目标比率": t.rate,
-            "按比率计算": exact, GOAL: count, "方案所述件数": t.stated_count,
-            "差额": None if t.stated_count is None or count is None else t.stated_count - count,
-            "方案原文": t.note,
-        })
+        rows.append(
+            {
+                "目标": t.label,
+                "口径": base_text,
+                BASE: base,
+                "目标比率": t.rate,
+                "按比率计算": exact,
+                GOAL: count,
+                "方案所述件数": t.stated_count,
+                "差额": None if t.stated_count is None or count is None else t.stated_count - count,
+                "方案原文": t.note,
+            }
+        )
     frame = pd.DataFrame(rows, index=pd.Index(list(plan.targets), name="target"))
     for col in (BASE, GOAL, "方案所述件数", "差额"):
         frame[col] = frame[col].astype("Int64")
@@ -181,8 +191,10 @@ def _totals(flags: dict[str, np.ndarray], plan: Plan, basis: Basis) -> dict[str,
 def _bases(flags: dict[str, np.ndarray], codes: np.ndarray, size: int) -> dict[str, np.ndarray]:
     """Eligible policies per group code (0..size-1; -1 left out), per policy target."""
     keep = codes >= 0
-    return {k: np.bincount(codes[keep], weights=f[keep], minlength=size).astype(np.int64)
-            for k, f in flags.items()}
+    return {
+        k: np.bincount(codes[keep], weights=f[keep], minlength=size).astype(np.int64)
+        for k, f in flags.items()
+    }
 
 
 def _wide(bases: dict, parts: dict, plan: Plan, index: pd.Index) -> pd.DataFrame:
@@ -205,7 +217,7 @@ def _phases(policies: pd.DataFrame, plan: Plan) -> np.ndarray:
     """Phase of each policy (index into ``plan.phases``) by its maturity month; -1 for none."""
     lookup = np.full(13, -1)
     for i, ph in enumerate(plan.phases):
-        lookup[ph.first_month:ph.last_month + 1] = i
+        lookup[ph.first_month : ph.last_month + 1] = i
     month = policies["maturity_date"].dt.month.to_numpy(dtype=float, na_value=0).astype(int)
     return lookup[month]
 
@@ -261,7 +273,8 @@ def allocate_phases(
     parts = {t.key: _split(totals[t.key], bases[t.key], rank) for t in policy_targets(plan)}
     index = pd.MultiIndex.from_tuples(
         [(ph.key, ph.name, f"{ph.first_month}-{ph.last_month}月") for ph in plan.phases],
-        names=PHASE_INDEX)
+        names=PHASE_INDEX,
+    )
     return _with_total(_wide(bases, parts, plan, index))
 
 
@@ -280,17 +293,27 @@ def branch_phase_allocation(
     phase = _phases(policies, plan)
     n_phases = len(plan.phases)
     cell = np.where((codes >= 0) & (phase >= 0), codes * n_phases + phase, -1)
-    bases = {k: v.reshape(len(branches), n_phases)
-             for k, v in _bases(flags, cell, len(branches) * n_phases).items()}
+    bases = {
+        k: v.reshape(len(branches), n_phases)
+        for k, v in _bases(flags, cell, len(branches) * n_phases).items()
+    }
     rank = np.arange(n_phases)
     keys = [ph.key for ph in plan.phases]
     frames = []
     for t in policy_targets(plan):
         totals = by_branch[(t.label, GOAL)].to_numpy()
-        parts = np.vstack([_split(int(n), b, rank)
-                           for n, b in zip(totals, bases[t.key], strict=True)])
-        frames.append(pd.DataFrame({
-            "target": t.key, "branch_code": np.repeat(branches.to_numpy(), n_phases),
-            "phase": np.tile(keys, len(branches)), "base": bases[t.key].ravel(),
-            "allocated": parts.ravel()}))
+        parts = np.vstack(
+            [_split(int(n), b, rank) for n, b in zip(totals, bases[t.key], strict=True)]
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "target": t.key,
+                    "branch_code": np.repeat(branches.to_numpy(), n_phases),
+                    "phase": np.tile(keys, len(branches)),
+                    "base": bases[t.key].ravel(),
+                    "allocated": parts.ravel(),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
