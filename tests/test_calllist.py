@@ -97,8 +97,9 @@ def test_a_big_branch_gets_the_teams_it_needs(calls):
 def test_capacity_alone_adds_teams(make_policies):
     # With the rule switched off (one team per 100000 customers), 1000 customers in January
     # 2013's working days need ceil(1000 / (20 × working days)) teams and no more.
-    raw = dataclasses.replace(PLAN).raw | {"tracking": PLAN.raw["tracking"] | {
-        "policies_per_team": 100000}}
+    raw = dataclasses.replace(PLAN).raw | {
+        "tracking": PLAN.raw["tracking"] | {"policies_per_team": 100000}
+    }
     plan = parse_plan(raw, source="test")
     book = _customers(make_policies, 1000, "2013-02-20")
     calls = schedule_calls(book, "2013-02", plan=plan)
@@ -123,10 +124,12 @@ def test_januarys_customers_are_phoned_in_december():
 
 
 def test_risk_first_then_maturity_date(make_policies):
-    parts = [_customers(make_policies, 1, "2013-02-05", branch="B01", rating="C"),
-             _customers(make_policies, 1, "2013-02-25", branch="B01", rating="A"),
-             _customers(make_policies, 1, "2013-02-10", branch="B01", rating="B"),
-             _customers(make_policies, 1, "2013-02-02", branch="B01", rating="A")]
+    parts = [
+        _customers(make_policies, 1, "2013-02-05", branch="B01", rating="C"),
+        _customers(make_policies, 1, "2013-02-25", branch="B01", rating="A"),
+        _customers(make_policies, 1, "2013-02-10", branch="B01", rating="B"),
+        _customers(make_policies, 1, "2013-02-02", branch="B01", rating="A"),
+    ]
     calls = schedule_calls(pd.concat(parts, ignore_index=True), "2013-02")
     ordered = calls.sort_values(["call_date", "seq"])
     assert list(ordered["risk_rating"]) == ["A", "A", "B", "C"]
@@ -160,8 +163,12 @@ def test_templates_workbook(book, tmp_path):
     assert [p.name for p in paths] == ["forms_B01_2013-02.xlsx", "forms_B02_2013-02.xlsx"]
     assert sorted(p.name for p in out.iterdir()) == [p.name for p in paths]  # no temp files left
     wb = load_workbook(paths[1])
-    assert wb.sheetnames == ["回访名单", FORMS["calls"].sheet, FORMS["complaints"].sheet,
-                             FORMS["worklog"].sheet]
+    assert wb.sheetnames == [
+        "回访名单",
+        FORMS["calls"].sheet,
+        FORMS["complaints"].sheet,
+        FORMS["worklog"].sheet,
+    ]
     for ws in wb.worksheets:
         assert ws["A1"].value == INTERNAL
     rows = list(wb["回访名单"].iter_rows(values_only=True))
@@ -173,12 +180,14 @@ def test_templates_workbook(book, tmp_path):
 def _sheet_rows(ws):
     rows = list(ws.iter_rows(values_only=True))
     head = next(i for i, r in enumerate(rows) if r and r[0] in ("填写日期", "投诉日期", "日期"))
-    return rows[head], rows[head + 1:], head + 1
+    return rows[head], rows[head + 1 :], head + 1
 
 
 def _validations(ws):
-    return {str(dv.sqref).split(":")[0].rstrip("0123456789"): dv for dv in
-            ws.data_validations.dataValidation}
+    return {
+        str(dv.sqref).split(":")[0].rstrip("0123456789"): dv
+        for dv in ws.data_validations.dataValidation
+    }
 
 
 def test_form_one_is_prefilled_with_a_drop_down(book, tmp_path):
@@ -243,7 +252,9 @@ def test_cli_templates(book, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(load, "read_dataset", lambda name: book)
     assert main(["templates", "--month", "2013-02", "--out", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "forms_B01_2013-02.xlsx", "forms_B02_2013-02.xlsx"]
+        "forms_B01_2013-02.xlsx",
+        "forms_B02_2013-02.xlsx",
+    ]
     assert "2 branch workbooks" in capsys.readouterr().out
 
 

@@ -38,64 +38,120 @@ from maturity_analysis.tracking import Tracking, frame
 def book():
     from conftest import build_policies
 
-    spec = ([("Q1" + c, "B1", "分红", "2013-02-15") for c in "abcde"]
-            + [(f"D{i}", "B1", "分红", "2013-05-15") for i in range(1, 7)]
-            + [(f"D{i}", "B1", "分红", "2013-06-15") for i in range(7, 11)]
-            + [(f"U{i}", "B1", "万能", "2013-05-20") for i in range(1, 5)]
-            + [(f"E{i}", "B2", "分红", "2013-04-20") for i in range(1, 11)])
-    df = build_policies([{"branch_code": b, "product_type": p, "maturity_date": m, "age": 40,
-                          "term_years": None if p == "万能" else 5} for _, b, p, m in spec])
+    spec = (
+        [("Q1" + c, "B1", "分红", "2013-02-15") for c in "abcde"]
+        + [(f"D{i}", "B1", "分红", "2013-05-15") for i in range(1, 7)]
+        + [(f"D{i}", "B1", "分红", "2013-06-15") for i in range(7, 11)]
+        + [(f"U{i}", "B1", "万能", "2013-05-20") for i in range(1, 5)]
+        + [(f"E{i}", "B2", "分红", "2013-04-20") for i in range(1, 11)]
+    )
+    df = build_policies(
+        [
+            {
+                "branch_code": b,
+                "product_type": p,
+                "maturity_date": m,
+                "age": 40,
+                "term_years": None if p == "万能" else 5,
+            }
+            for _, b, p, m in spec
+        ]
+    )
     df["policy_no"] = [s[0] for s in spec]
     return df
 
 
 @pytest.fixture(scope="module")
 def tracking():
-    outcomes = ([{"policy_no": "Q1" + c, "outcome": "转保", "outcome_date": "2013-02-20",
-                  "new_premium": 10000} for c in "abcde"]
-                + [{"policy_no": f"D{i}", "outcome": "转保", "outcome_date": "2013-05-20",
-                    "new_premium": 10000} for i in (1, 2, 3)]
-                + [{"policy_no": f"D{i}", "outcome": "转存", "outcome_date": "2013-05-20",
-                    "deposit_amount": 11000} for i in (4, 5)]
-                + [{"policy_no": f"D{i}", "outcome": "领取", "outcome_date": "2013-06-20"}
-                   for i in range(6, 11)]
-                + [{"policy_no": "U1", "outcome": "续持", "outcome_date": "2013-05-20"},
-                   {"policy_no": "U2", "outcome": "退保", "outcome_date": "2013-05-21"},
-                   {"policy_no": "U4", "outcome": "领取", "outcome_date": "2013-05-22"}])
+    outcomes = (
+        [
+            {
+                "policy_no": "Q1" + c,
+                "outcome": "转保",
+                "outcome_date": "2013-02-20",
+                "new_premium": 10000,
+            }
+            for c in "abcde"
+        ]
+        + [
+            {
+                "policy_no": f"D{i}",
+                "outcome": "转保",
+                "outcome_date": "2013-05-20",
+                "new_premium": 10000,
+            }
+            for i in (1, 2, 3)
+        ]
+        + [
+            {
+                "policy_no": f"D{i}",
+                "outcome": "转存",
+                "outcome_date": "2013-05-20",
+                "deposit_amount": 11000,
+            }
+            for i in (4, 5)
+        ]
+        + [
+            {"policy_no": f"D{i}", "outcome": "领取", "outcome_date": "2013-06-20"}
+            for i in range(6, 11)
+        ]
+        + [
+            {"policy_no": "U1", "outcome": "续持", "outcome_date": "2013-05-20"},
+            {"policy_no": "U2", "outcome": "退保", "outcome_date": "2013-05-21"},
+            {"policy_no": "U4", "outcome": "领取", "outcome_date": "2013-05-22"},
+        ]
+    )
     no, yes = False, True
     complaints = [  # policy, date, answered, 非常规退保, 赔偿, amount
-        ("D1", "2013-04-10", "2013-04-15", no, no, None),    # c1: 5 days, satisfied
-        ("D2", "2013-05-02", "2013-05-12", yes, no, None),   # c2: 10 days (late), 非常规退保
-        ("D3", "2013-06-01", "2013-06-08", no, yes, 1500),   # c3: 7 days (in time), 赔偿 1500
-        ("D1", "2013-06-10", "2013-06-12", no, no, None),    # c4: D1 again, satisfied
-        ("D4", "2013-06-20", None, no, no, None),            # c5: not answered yet
-        ("Q1a", "2013-03-01", "2013-03-02", no, yes, 999),   # c6: Q1, outside 2013Q2
+        ("D1", "2013-04-10", "2013-04-15", no, no, None),  # c1: 5 days, satisfied
+        ("D2", "2013-05-02", "2013-05-12", yes, no, None),  # c2: 10 days (late), 非常规退保
+        ("D3", "2013-06-01", "2013-06-08", no, yes, 1500),  # c3: 7 days (in time), 赔偿 1500
+        ("D1", "2013-06-10", "2013-06-12", no, no, None),  # c4: D1 again, satisfied
+        ("D4", "2013-06-20", None, no, no, None),  # c5: not answered yet
+        ("Q1a", "2013-03-01", "2013-03-02", no, yes, 999),  # c6: Q1, outside 2013Q2
     ]
-    calls = ([{"policy_no": f"D{i}", "call_date": "2013-04-10", "intent": "考虑中"}
-              for i in range(1, 11)]
-             + [{"policy_no": "U1", "call_date": "2013-04-11", "intent": "未接通"},
-                {"policy_no": "U2", "call_date": "2013-05-25", "intent": "继续持有"},
-                {"policy_no": "U3", "call_date": "2013-05-20", "intent": "继续持有"}])
+    calls = [
+        {"policy_no": f"D{i}", "call_date": "2013-04-10", "intent": "考虑中"} for i in range(1, 11)
+    ] + [
+        {"policy_no": "U1", "call_date": "2013-04-11", "intent": "未接通"},
+        {"policy_no": "U2", "call_date": "2013-05-25", "intent": "继续持有"},
+        {"policy_no": "U3", "call_date": "2013-05-20", "intent": "继续持有"},
+    ]
     worklog = [  # branch, team, date, calls
         ("B1", "第1组", "2013-04-01", 22),
         ("B1", "第1组", "2013-04-02", 18),
-        ("B1", "第1组", "2013-04-04", 30),   # 清明 holiday: not a working day, left out
-        ("B1", "第1组", "2013-04-07", 20),   # Sunday worked (调休): counts
+        ("B1", "第1组", "2013-04-04", 30),  # 清明 holiday: not a working day, left out
+        ("B1", "第1组", "2013-04-07", 20),  # Sunday worked (调休): counts
         ("B1", "第2组", "2013-04-01", 15),
-        ("B1", "第1组", "2013-03-29", 5),    # Q1
+        ("B1", "第1组", "2013-03-29", 5),  # Q1
         ("B2", "第1组", "2013-04-01", 25),
     ]
     branch = {"D": "B1", "U": "B1", "Q": "B1", "E": "B2"}
     return Tracking(
         calls=frame("calls", [c | {"branch_code": branch[c["policy_no"][0]]} for c in calls]),
-        complaints=frame("complaints", [
-            {"policy_no": p, "complaint_date": d, "answer_date": a, "irregular_surrender": s,
-             "compensated": c, "compensation": m, "complaint_point": "收益低",
-             "branch_code": branch[p[0]]} for p, d, a, s, c, m in complaints]),
-        worklog=frame("worklog", [{"branch_code": b, "team": t, "work_date": d, "calls": n}
-                                  for b, t, d, n in worklog]),
-        outcomes=frame("outcomes", [o | {"branch_code": branch[o["policy_no"][0]]}
-                                    for o in outcomes]),
+        complaints=frame(
+            "complaints",
+            [
+                {
+                    "policy_no": p,
+                    "complaint_date": d,
+                    "answer_date": a,
+                    "irregular_surrender": s,
+                    "compensated": c,
+                    "compensation": m,
+                    "complaint_point": "收益低",
+                    "branch_code": branch[p[0]],
+                }
+                for p, d, a, s, c, m in complaints
+            ],
+        ),
+        worklog=frame(
+            "worklog",
+            [{"branch_code": b, "team": t, "work_date": d, "calls": n} for b, t, d, n in worklog],
+        ),
+        outcomes=frame(
+            "outcomes", [o | {"branch_code": branch[o["policy_no"][0]]} for o in outcomes]
+        ),
     )
 
 
@@ -107,15 +163,15 @@ def b1_q2(book, tracking):
 @pytest.mark.parametrize(
     ("key", "actual", "target", "met"),
     [
-        ("policy_conversion_count", 3, 2, True),       # D1-D3 转保; B1's Q2 share is 2
-        ("policy_conversion_rate", 0.3, 0.2, True),    # 3 of B1's 10 Q2 分红 customers
-        ("deposit_conversion_count", 2, 3, False),     # D4-D5 转存; B1's Q2 share is 3
+        ("policy_conversion_count", 3, 2, True),  # D1-D3 转保; B1's Q2 share is 2
+        ("policy_conversion_rate", 0.3, 0.2, True),  # 3 of B1's 10 Q2 分红 customers
+        ("deposit_conversion_count", 2, 3, False),  # D4-D5 转存; B1's Q2 share is 3
         ("deposit_conversion_rate", 0.2, 0.3, False),  # 2 of 10
-        ("persistency", 0.5, 0.6, False),              # U1 续持 + U3 unrecorded = 2 of 4
+        ("persistency", 0.5, 0.6, False),  # U1 续持 + U3 unrecorded = 2 of 4
         ("complaint_satisfaction", 1 / 3, 0.8, False),  # D1 yes, D2 no, D3 no; D4 pending
-        ("answered_in_time", 0.6, 1.0, False),         # c1, c3, c4 of c1-c5
-        ("calls_per_team_day", 18.75, 20, False),      # (22 + 18 + 20 + 15) / 4 team-days
-        ("team_days_short", 2, 0, False),              # 18 and 15
+        ("answered_in_time", 0.6, 1.0, False),  # c1, c3, c4 of c1-c5
+        ("calls_per_team_day", 18.75, 20, False),  # (22 + 18 + 20 + 15) / 4 team-days
+        ("team_days_short", 2, 0, False),  # 18 and 15
         ("phoned_before_maturity", 10 / 14, 1.0, False),  # D1-D10 reached; U1-U4 not in time
     ],
 )
@@ -165,6 +221,10 @@ def test_wilson(k, n, expected):
     assert wilson(k, n) == pytest.approx(expected, abs=1e-4)
 
 
+def test_wilson_ends_are_exact():
+    assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == 1.0
+
+
 def test_wilson_of_nothing():
     assert all(math.isnan(x) for x in wilson(0, 0))
 
@@ -184,7 +244,10 @@ def test_a_month(book, tracking):
     # B1's Q2 shares split by the month's base (Apr 0, May 6, Jun 4):
     # 保单转换 2 → 0, 1.2, 0.8 → May 1;  存款转换 3 → 0, 1.8, 1.2 → floors 0, 1, 1 + 1 to May → 2.
     assert allocated(book, "2013-05", "B1") == {
-        "policy_conversion": 1, "deposit_conversion": 2, "persistency": 3}
+        "policy_conversion": 1,
+        "deposit_conversion": 2,
+        "persistency": 3,
+    }
     s = evaluate(book, tracking, "2013-05", "B1").summary
     assert s.loc["policy_conversion_count", "实际"] == 3  # D1-D3 mature in May
     assert s.loc["deposit_conversion_count", "实际"] == 2  # D4-D5
@@ -231,11 +294,13 @@ def test_display(book, tracking):
 
 @pytest.mark.parametrize(
     ("text", "kind", "start", "end"),
-    [("2013Q2", "quarter", "2013-04-01", "2013-06-30"), ("2013-q4", "quarter", "2013-10-01",
-                                                         "2013-12-31"),
-     ("2013-05", "month", "2013-05-01", "2013-05-31"), ("2013-2", "month", "2013-02-01",
-                                                        "2013-02-28"),
-     ("2013", "year", "2013-01-01", "2013-12-31")],
+    [
+        ("2013Q2", "quarter", "2013-04-01", "2013-06-30"),
+        ("2013-q4", "quarter", "2013-10-01", "2013-12-31"),
+        ("2013-05", "month", "2013-05-01", "2013-05-31"),
+        ("2013-2", "month", "2013-02-01", "2013-02-28"),
+        ("2013", "year", "2013-01-01", "2013-12-31"),
+    ],
 )
 def test_parse_period(text, kind, start, end):
     p = parse_period(text)
@@ -251,3 +316,58 @@ def test_bad_period(text):
 def test_unknown_branch(book, tracking):
     with pytest.raises(MaturityDataError, match="B9"):
         evaluate(book, tracking, "2013Q2", "B9")
+
+
+@pytest.mark.parametrize("period", ["2013Q2", "2013-05", "2013"])
+def test_by_branch_agrees_with_evaluate(book, tracking, period):
+    table = by_branch(book, tracking, period)
+    for code in ("B1", "B2"):
+        pd.testing.assert_frame_equal(
+            table.xs(code, level="branch_code"),
+            evaluate(book, tracking, period, code).summary,
+            check_names=False,
+        )
+
+
+# --- charts (Agg backend) -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def plots():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from maturity_analysis import plots
+
+    yield plots
+    plt.close("all")
+
+
+def test_kpi_progress_chart(plots, b1_q2):
+    ax = plots.kpi_progress(b1_q2)
+    # 9 KPIs have a target with a 达成率 (team-days short has target 0, compensation none).
+    assert len(ax.patches) == 9
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "保单转换件数" and "赔偿金额" not in labels
+    colours = {t: p.get_facecolor() for t, p in zip(labels, ax.patches, strict=True)}
+    assert colours["保单转换件数"] != colours["存款转换件数"]  # met (1.5) vs not met (0.67)
+
+
+def test_kpi_by_branch_chart(plots, book, tracking):
+    table = by_branch(book, tracking, "2013Q2")
+    ax = plots.kpi_by_branch(table, "policy_conversion_rate", highlight="B1")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["B1", "B2"]
+    widths = [p.get_width() for p in ax.patches]
+    assert widths == pytest.approx([0.3, 0.0])  # 3/10 and 0/10
+    assert ax.lines[-1].get_xdata()[0] == pytest.approx(0.2)  # the plan's 20% line
+    counts = plots.kpi_by_branch(table, "policy_conversion_count")
+    assert [p.get_width() for p in counts.patches] == pytest.approx([1.5, 0.0])  # 3/2, 0/2
+
+
+def test_calls_per_day_chart(plots, tracking):
+    ax = plots.calls_per_day(team_days(tracking, "2013Q2", "B1"))
+    # 1 April: (22 + 15) / 2 = 18.5; 2 April 18; 7 April 20.
+    assert list(ax.lines[0].get_ydata()) == [18.5, 18.0, 20.0]
+    assert len(ax.collections[0].get_offsets()) == 2  # the two short team-days

@@ -22,12 +22,18 @@ from maturity_analysis.tracking import (
 
 @pytest.fixture
 def policies(make_policies):
-    df = make_policies([
-        {"branch_code": "B01", "product_type": "分红", "maturity_date": "2013-02-20"},
-        {"branch_code": "B01", "product_type": "万能", "maturity_date": "2013-03-10",
-         "term_years": None},
-        {"branch_code": "B02", "product_type": "分红", "maturity_date": "2013-05-05"},
-    ])
+    df = make_policies(
+        [
+            {"branch_code": "B01", "product_type": "分红", "maturity_date": "2013-02-20"},
+            {
+                "branch_code": "B01",
+                "product_type": "万能",
+                "maturity_date": "2013-03-10",
+                "term_years": None,
+            },
+            {"branch_code": "B02", "product_type": "分红", "maturity_date": "2013-05-05"},
+        ]
+    )
     df["policy_no"] = ["P1", "P2", "P3"]
     return df
 
@@ -67,10 +73,14 @@ CALLS = [
     ["合计", None, None, None, None, None, None, None, None],  # 14 total row: not a record
     [41285, "第2组", "张三", "P1", "分红", "", "", "意向转存", ""],  # 15 good (serial)
 ]
-CALLS_BAD = {7: ("保单号", "not in the maturity list"), 8: ("填写日期", "outside the plan year"),
-             9: ("客户意向", "not one of the drop-down's answers"),
-             10: ("保单号", "required but empty"), 11: ("保单号、填写日期", "duplicate"),
-             12: ("填写日期", "not a date")}
+CALLS_BAD = {
+    7: ("保单号", "not in the maturity list"),
+    8: ("填写日期", "outside the plan year"),
+    9: ("客户意向", "not one of the drop-down's answers"),
+    10: ("保单号", "required but empty"),
+    11: ("保单号、填写日期", "duplicate"),
+    12: ("填写日期", "not a date"),
+}
 
 COMPLAINTS = [
     ["2013-01-10", "张三", "P1", "收益低于存款", "解释", "2013-01-15", "否", "否", None],  # 4 good
@@ -82,10 +92,14 @@ COMPLAINTS = [
     ["2013-02-11", "李四", "P2", None, "", None, "否", "否", None],  # 10 no 投诉点
     ["2013-02-12", "李四", "P2", "态度", "", None, "否", "是", -5],  # 11 negative
 ]
-COMPLAINTS_BAD = {6: ("赔偿金额", "是否赔偿 is 是 but 赔偿金额 is empty"),
-                  7: ("赔偿金额", "是否赔偿 is 否 but 赔偿金额 is given"),
-                  8: ("答复日期", "before 投诉日期"), 9: ("是否非常规退保", "drop-down"),
-                  10: ("投诉点", "required but empty"), 11: ("赔偿金额", "negative amount")}
+COMPLAINTS_BAD = {
+    6: ("赔偿金额", "是否赔偿 is 是 but 赔偿金额 is empty"),
+    7: ("赔偿金额", "是否赔偿 is 否 but 赔偿金额 is given"),
+    8: ("答复日期", "before 投诉日期"),
+    9: ("是否非常规退保", "drop-down"),
+    10: ("投诉点", "required but empty"),
+    11: ("赔偿金额", "negative amount"),
+}
 
 WORKLOG = [
     ["2013-01-07", "B01", "第1组", 22, 18, 1, 0, 0, 0, ""],  # 4 good
@@ -96,9 +110,13 @@ WORKLOG = [
     ["2013-01-07", "B01", "第1组", 21, 18, 0, 0, 0, 0, ""],  # 9 duplicate of 4
     ["2013-01-10", "B01", None, 20, 18, 0, 0, 0, 0, ""],  # 10 no team
 ]
-WORKLOG_BAD = {6: ("网点代码", "branch code not in the maturity list"),
-               7: ("有效回访", "more than 回访量"), 8: ("回访量", "not a whole number"),
-               9: ("网点代码、团队、日期", "duplicate"), 10: ("团队", "required but empty")}
+WORKLOG_BAD = {
+    6: ("网点代码", "branch code not in the maturity list"),
+    7: ("有效回访", "more than 回访量"),
+    8: ("回访量", "not a whole number"),
+    9: ("网点代码、团队、日期", "duplicate"),
+    10: ("团队", "required but empty"),
+}
 
 OUTCOMES = [
     ["P1", "张三", "转保", "2013-02-25", "XX+意外险", 12000, None, ""],  # 4 good
@@ -110,12 +128,21 @@ OUTCOMES = [
     ["P3", "王五", "退回", "2013-05-06", None, None, None, ""],  # 10 unknown kind
     ["P3", "王五", "转存", "2012-10-01", None, None, 11000, ""],  # 11 before the year
 ]
-OUTCOMES_BAD = {6: ("满期去向", "only possible for 万能"), 7: ("转存金额", "needs 转存金额"),
-                8: ("新保单保费", "needs 新保单保费"), 9: ("保单号", "duplicate"),
-                10: ("满期去向", "drop-down"), 11: ("办理日期", "outside the plan year")}
+OUTCOMES_BAD = {
+    6: ("满期去向", "only possible for 万能"),
+    7: ("转存金额", "needs 转存金额"),
+    8: ("新保单保费", "needs 新保单保费"),
+    9: ("保单号", "duplicate"),
+    10: ("满期去向", "drop-down"),
+    11: ("办理日期", "outside the plan year"),
+}
 
-CASES = {"calls": (CALLS, CALLS_BAD), "complaints": (COMPLAINTS, COMPLAINTS_BAD),
-         "worklog": (WORKLOG, WORKLOG_BAD), "outcomes": (OUTCOMES, OUTCOMES_BAD)}
+CASES = {
+    "calls": (CALLS, CALLS_BAD),
+    "complaints": (COMPLAINTS, COMPLAINTS_BAD),
+    "worklog": (WORKLOG, WORKLOG_BAD),
+    "outcomes": (OUTCOMES, OUTCOMES_BAD),
+}
 
 
 @pytest.fixture
@@ -161,7 +188,11 @@ def test_accepted_values_are_parsed(read):
     assert list(calls.columns) == columns("calls")
     # 2013-01-08, a datetime cell, 2013年1月10日, and Excel serial 41285 = 2013-01-11.
     assert [d.date().isoformat() for d in calls["call_date"]] == [
-        "2013-01-08", "2013-01-09", "2013-01-10", "2013-01-11"]
+        "2013-01-08",
+        "2013-01-09",
+        "2013-01-10",
+        "2013-01-11",
+    ]
     assert list(calls["branch_code"]) == ["B01"] * 4  # from the maturity list
     comp = read.tracking.complaints
     assert comp["compensation"].tolist()[1] == 1200.0  # "1,200元"
@@ -188,8 +219,13 @@ def test_a_file_without_the_forms_headers_is_an_error(tmp_path, policies):
 def test_the_form_sheet_is_found_among_others_and_aliases_work(tmp_path, policies):
     # A returned workbook: a cover sheet first, then the form with 回访日期 for 填写日期.
     headers = ["回访日期", "客户姓名", "保单号", "客户意向"]
-    _xlsx(tmp_path / "calls.xlsx", ["封面"], [["说明"]], sheet="封面",
-          extra_sheets=[("附件一", [headers, ["2013-01-08", "张三", "P1", "考虑中"]])])
+    _xlsx(
+        tmp_path / "calls.xlsx",
+        ["封面"],
+        [["说明"]],
+        sheet="封面",
+        extra_sheets=[("附件一", [headers, ["2013-01-08", "张三", "P1", "考虑中"]])],
+    )
     read = read_tracking(tmp_path, policies)
     assert read.tracking.calls["policy_no"].tolist() == ["P1"]
 
@@ -212,8 +248,17 @@ def test_duplicates_across_files_are_rejected(tmp_path, policies):
 
 
 def test_frame_builds_a_typed_frame():
-    df = frame("complaints", [{"policy_no": "P1", "complaint_date": "2013-02-01",
-                               "compensated": True, "compensation": 100}])
+    df = frame(
+        "complaints",
+        [
+            {
+                "policy_no": "P1",
+                "complaint_date": "2013-02-01",
+                "compensated": True,
+                "compensation": 100,
+            }
+        ],
+    )
     assert list(df.columns) == columns("complaints")
     assert df["complaint_date"].dtype == "datetime64[ns]"
     assert df["compensated"].dtype == "boolean"
@@ -221,9 +266,14 @@ def test_frame_builds_a_typed_frame():
 
 @pytest.mark.parametrize(
     ("key", "value", "message"),
-    [("yes_no", ["是"], "tracking.yes_no"), ("policies_per_team", 0, "policies_per_team"),
-     ("not_reached", "没接", "tracking.not_reached"), ("intent_answers", "考虑中", "list of text"),
-     ("hold_outcome", "持有", "tracking.hold_outcome"), ("confidence", 95, "between 0 and 1")],
+    [
+        ("yes_no", ["是"], "tracking.yes_no"),
+        ("policies_per_team", 0, "policies_per_team"),
+        ("not_reached", "没接", "tracking.not_reached"),
+        ("intent_answers", "考虑中", "list of text"),
+        ("hold_outcome", "持有", "tracking.hold_outcome"),
+        ("confidence", 95, "between 0 and 1"),
+    ],
 )
 def test_malformed_tracking_section_names_the_key(key, value, message):
     plan = load_plan()
@@ -242,16 +292,27 @@ def test_a_missing_tracking_key_is_named():
 def test_forms_have_the_plans_columns():
     # PLAN_FIGURES.md, "Operations": 附件一 填写日期, 客户姓名, 保单号, 所持险种, 满期说明,
     # 转保说明, 客户意向, 备注; 附件二 投诉点, 处理意见, 是否非常规退保.
-    assert {"填写日期", "客户姓名", "保单号", "所持险种", "满期说明", "转保说明", "客户意向",
-            "备注"} <= set(FORMS["calls"].headers)
+    assert {
+        "填写日期",
+        "客户姓名",
+        "保单号",
+        "所持险种",
+        "满期说明",
+        "转保说明",
+        "客户意向",
+        "备注",
+    } <= set(FORMS["calls"].headers)
     assert {"投诉点", "处理意见", "是否非常规退保"} <= set(FORMS["complaints"].headers)
     assert pd.Index(FORMS["worklog"].headers).is_unique
 
 
 def test_a_row_with_several_problems_names_them_all(tmp_path, policies):
     # 填写日期 unreadable and 客户意向 off the list: the first is the reason, the other is named.
-    _xlsx(tmp_path / "calls.xlsx", FORMS["calls"].headers,
-          [["昨天", "第1组", "张三", "P1", "分红", "", "", "好的", ""]])
+    _xlsx(
+        tmp_path / "calls.xlsx",
+        FORMS["calls"].headers,
+        [["昨天", "第1组", "张三", "P1", "分红", "", "", "好的", ""]],
+    )
     rej = read_tracking(tmp_path, policies).rejects
     assert rej[["column", "other_problems"]].values.tolist() == [["call_date", "intent"]]
 
@@ -274,6 +335,7 @@ def test_prepare_tracking_writes_parquet(tmp_path, policies):
 
 # --- the sample's tracking files ---------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def small_sample(tmp_path_factory):
     """A 3000-policy, 10-branch book shaped like the sample, with its year of forms."""
@@ -290,8 +352,11 @@ def small_sample(tmp_path_factory):
 def test_sample_files_are_where_the_design_says(small_sample):
     _, out, paths, _, _ = small_sample
     assert [p.relative_to(out).as_posix() for p in paths] == [
-        "tracking/calls.xlsx", "tracking/complaints.xlsx", "tracking/worklog.xlsx",
-        "tracking/outcomes.xlsx"]
+        "tracking/calls.xlsx",
+        "tracking/complaints.xlsx",
+        "tracking/worklog.xlsx",
+        "tracking/outcomes.xlsx",
+    ]
 
 
 def test_sample_is_deterministic(small_sample, tmp_path):
@@ -307,7 +372,8 @@ def test_sample_rejects_only_its_deliberate_errors(small_sample):
 
     read = small_sample[-1]
     assert {k: c["rows_rejected"] for k, c in read.counts.items()} == {
-        k: len(v) for k, v in BAD_ROWS.items()}
+        k: len(v) for k, v in BAD_ROWS.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -319,8 +385,15 @@ def sample_year(small_sample):
 
 
 @pytest.mark.parametrize(
-    "key", ["policy_conversion_count", "deposit_conversion_count", "persistency",
-            "complaint_satisfaction", "answered_in_time", "calls_per_team_day"],
+    "key",
+    [
+        "policy_conversion_count",
+        "deposit_conversion_count",
+        "persistency",
+        "complaint_satisfaction",
+        "answered_in_time",
+        "calls_per_team_day",
+    ],
 )
 def test_sample_branches_differ_on_every_kpi(sample_year, key):
     met = sample_year["达标"].xs(key, level="key")
@@ -360,7 +433,8 @@ def test_prepare_reads_the_tracking_folder_and_notices_changes(tmp_path):
     assert {f"{k}.parquet" for k in KINDS} <= {p.name for p in out.iterdir()}
     m = result.manifest
     assert {k: m["tracking"][k]["rows_rejected"] for k in KINDS} == {
-        k: len(v) for k, v in BAD_ROWS.items()}
+        k: len(v) for k, v in BAD_ROWS.items()
+    }
     rejects = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig", dtype=str)
     assert len(rejects) == m["rows_rejected"] + sum(len(v) for v in BAD_ROWS.values())
     calls = read_dataset_tracking("demo", tmp_path / "raw", tmp_path / "processed").calls

@@ -21,21 +21,21 @@ from maturity_analysis.workdays import (
 @pytest.mark.parametrize(
     ("day", "expected"),
     [
-        ("2013-01-05", True),   # Saturday, 调休 for 元旦 (1月1日-3日放假, 5日6日上班)
-        ("2013-01-06", True),   # Sunday, same
-        ("2013-02-16", True),   # Saturday, 调休 for 春节 (2月9日-15日放假, 16日17日上班)
-        ("2013-02-17", True),   # Sunday, same
-        ("2013-04-07", True),   # Sunday, 调休 for 清明 (4月4日-6日放假)
-        ("2013-09-29", True),   # Sunday, 调休 for 国庆 (10月1日-7日放假, 9月29日10月12日上班)
-        ("2013-10-12", True),   # Saturday, same
+        ("2013-01-05", True),  # Saturday, 调休 for 元旦 (1月1日-3日放假, 5日6日上班)
+        ("2013-01-06", True),  # Sunday, same
+        ("2013-02-16", True),  # Saturday, 调休 for 春节 (2月9日-15日放假, 16日17日上班)
+        ("2013-02-17", True),  # Sunday, same
+        ("2013-04-07", True),  # Sunday, 调休 for 清明 (4月4日-6日放假)
+        ("2013-09-29", True),  # Sunday, 调休 for 国庆 (10月1日-7日放假, 9月29日10月12日上班)
+        ("2013-10-12", True),  # Saturday, same
         ("2013-01-12", False),  # an ordinary Saturday
         ("2013-01-02", False),  # 元旦 holiday on a Wednesday
         ("2013-02-11", False),  # 春节 holiday on a Monday
         ("2013-10-07", False),  # 国庆 holiday on a Monday
-        ("2013-01-04", True),   # an ordinary Friday
-        ("2012-09-29", True),   # Saturday, 调休 for 2012 中秋国庆 (9月30日-10月7日放假)
+        ("2013-01-04", True),  # an ordinary Friday
+        ("2012-09-29", True),  # Saturday, 调休 for 2012 中秋国庆 (9月30日-10月7日放假)
         ("2012-10-03", False),  # 2012 国庆 holiday on a Wednesday
-        ("2014-01-26", True),   # Sunday, 调休 for 2014 春节 (1月31日-2月6日放假)
+        ("2014-01-26", True),  # Sunday, 调休 for 2014 春节 (1月31日-2月6日放假)
         ("2014-02-03", False),  # 2014 春节 holiday on a Monday
     ],
 )
@@ -84,6 +84,8 @@ def test_same_answers_as_the_package_for_2012_to_2014():
     import chinese_calendar
 
     days = working_days("2012-01-01", "2014-12-31")
-    every = [date.fromordinal(n) for n in range(date(2012, 1, 1).toordinal(),
-                                                date(2014, 12, 31).toordinal() + 1)]
+    every = [
+        date.fromordinal(n)
+        for n in range(date(2012, 1, 1).toordinal(), date(2014, 12, 31).toordinal() + 1)
+    ]
     assert days == [d for d in every if chinese_calendar.is_workday(d)]

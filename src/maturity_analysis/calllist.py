@@ -46,11 +46,23 @@ STATUS_LATE = "当月补呼(满期前)"
 STATUS_UNSCHEDULED = "未排期：团队产能不足，需增派人员"
 
 CALL_LIST_HEADERS = {
-    "seq": "序号", "call_date": "回访日期", "team": "团队", "risk_rating": "风险等级",
-    "risk_reasons": "风险提示", "holder_name": "客户姓名", "holder_mobile": "手机号码",
-    "policy_no": "保单号", "product_type": "险种类型", "product_name": "产品名称",
-    "premium": "已交保费", "maturity_date": "满期日期", "maturity_value": "满期金额",
-    "age": "年龄", "age_band": "年龄段", "manager": "客户经理", "status": "状态",
+    "seq": "序号",
+    "call_date": "回访日期",
+    "team": "团队",
+    "risk_rating": "风险等级",
+    "risk_reasons": "风险提示",
+    "holder_name": "客户姓名",
+    "holder_mobile": "手机号码",
+    "policy_no": "保单号",
+    "product_type": "险种类型",
+    "product_name": "产品名称",
+    "premium": "已交保费",
+    "maturity_date": "满期日期",
+    "maturity_value": "满期金额",
+    "age": "年龄",
+    "age_band": "年龄段",
+    "manager": "客户经理",
+    "status": "状态",
 }
 
 
@@ -104,18 +116,23 @@ def _ordered(customers: pd.DataFrame) -> pd.DataFrame:
     """Customers by branch, then risk (A, B, C, unrated), maturity date and policy number."""
     rating = customers["risk_rating"].astype("str")
     rank = rating.map({r: i for i, r in enumerate(RISK_ORDER)}).fillna(len(RISK_ORDER))
-    return (customers.assign(branch_code=customers["branch_code"].astype(str),
-                             _rank=rank.to_numpy())
-            .sort_values(["branch_code", "_rank", "maturity_date", "policy_no"], kind="stable")
-            .drop(columns="_rank"))
+    return (
+        customers.assign(branch_code=customers["branch_code"].astype(str), _rank=rank.to_numpy())
+        .sort_values(["branch_code", "_rank", "maturity_date", "policy_no"], kind="stable")
+        .drop(columns="_rank")
+    )
 
 
-def _schedule_branch(maturities: list[date], days: list[date], extra_days: list[date],
-                     teams: int, per_day: int) -> list[tuple[date | None, int | None, str]]:
+def _schedule_branch(
+    maturities: list[date], days: list[date], extra_days: list[date], teams: int, per_day: int
+) -> list[tuple[date | None, int | None, str]]:
     """(day, team, status) for customers in priority order: the earliest free slot before
     their maturity date, teams taking turns within a day."""
-    slots = [(d, k % teams + 1) for d in days + extra_days
-             for k in range(teams * per_day)] if teams else []
+    slots = (
+        [(d, k % teams + 1) for d in days + extra_days for k in range(teams * per_day)]
+        if teams
+        else []
+    )
     first_extra = len(days) * teams * per_day
     nxt, out = 0, []
     for mat in maturities:
@@ -127,9 +144,13 @@ def _schedule_branch(maturities: list[date], days: list[date], extra_days: list[
     return out
 
 
-def schedule_calls(policies: pd.DataFrame, month: Any, *,
-                   teams: int | Mapping[str, int] | None = None,
-                   plan: Plan | None = None) -> pd.DataFrame:
+def schedule_calls(
+    policies: pd.DataFrame,
+    month: Any,
+    *,
+    teams: int | Mapping[str, int] | None = None,
+    plan: Plan | None = None,
+) -> pd.DataFrame:
     """The call list of every branch for customers maturing in ``month``.
 
     Parameters
@@ -176,15 +197,21 @@ def schedule_calls(policies: pd.DataFrame, month: Any, *,
         plan_rows += _schedule_branch(list(maturities[a:b]), days, extra, k, plan.calls_per_day)
         n_teams += [k] * (b - a)
     out = due.assign(
-        call_date=pd.to_datetime(pd.Series([r[0] for r in plan_rows], index=due.index,
-                                           dtype="object")).astype("datetime64[ns]"),
-        team=pd.Series([team_label(r[1]) if r[1] else None for r in plan_rows],
-                       index=due.index, dtype="str"),
+        call_date=pd.to_datetime(
+            pd.Series([r[0] for r in plan_rows], index=due.index, dtype="object")
+        ).astype("datetime64[ns]"),
+        team=pd.Series(
+            [team_label(r[1]) if r[1] else None for r in plan_rows], index=due.index, dtype="str"
+        ),
         status=pd.Series([r[2] for r in plan_rows], index=due.index, dtype="str"),
-        teams=pd.Series(n_teams, index=due.index, dtype="int64"))
+        teams=pd.Series(n_teams, index=due.index, dtype="int64"),
+    )
     out["scheduled"] = out["call_date"].notna()
-    out = out.sort_values(["scheduled", "branch_code", "call_date", "team"],
-                          ascending=[False, True, True, True], kind="stable")
+    out = out.sort_values(
+        ["scheduled", "branch_code", "call_date", "team"],
+        ascending=[False, True, True, True],
+        kind="stable",
+    )
     out["seq"] = out.groupby(["branch_code", "call_date", "team"], dropna=False).cumcount() + 1
     out["seq"] = out["seq"].astype("Int64").where(out["scheduled"])
     return out.reset_index(drop=True)
@@ -197,6 +224,7 @@ def calls_per_team_day(calls: pd.DataFrame) -> pd.Series:
 
 
 # --- Pre-filled 附件一 texts ---------------------------------------------------------------
+
 
 def maturity_note(row: Mapping[str, Any]) -> str:
     """满期说明: maturity date, amount, and the return against the benchmark deposit.
@@ -213,8 +241,10 @@ def maturity_note(row: Mapping[str, Any]) -> str:
     beats = row.get("beats_deposit")
     if beats is not None and not pd.isna(beats) and pd.notna(row.get("policy_yield")):
         side, more = ("高于", "多") if beats else ("低于", "少")
-        text += (f"；年化收益{row['policy_yield']:.2%}，{side}同期存款"
-                 f"{abs(row['gap_pp']):.2f}个百分点({more}{abs(row['gap_yuan']):,.0f}元)")
+        text += (
+            f"；年化收益{row['policy_yield']:.2%}，{side}同期存款"
+            f"{abs(row['gap_pp']):.2f}个百分点({more}{abs(row['gap_yuan']):,.0f}元)"
+        )
     return text
 
 
@@ -244,8 +274,14 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 _FORMATS = {"date": "yyyy-mm-dd", "amount": "#,##0.00", "count": "#,##0"}
 
 
-def _sheet(wb: Workbook, title: str, lines: list[str], headers: list[str],
-           rows: list[list[Any]], kinds: list[str]) -> tuple[Any, int]:
+def _sheet(
+    wb: Workbook,
+    title: str,
+    lines: list[str],
+    headers: list[str],
+    rows: list[list[Any]],
+    kinds: list[str],
+) -> tuple[Any, int]:
     """A sheet: internal notice, title lines, header row, data; returns (sheet, header row)."""
     ws = wb.create_sheet(title)
     ws.append([INTERNAL])
@@ -287,13 +323,25 @@ def _choice(values: list[str] | tuple[str, ...], prompt: str) -> DataValidation:
     formula = '"' + ",".join(values) + '"'
     if len(formula) > 255:
         raise PlanError(f"drop-down {prompt}: the answers exceed Excel's 255 characters")
-    return DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
-                          errorTitle="请从下拉列表选择",
-                          error=f"{prompt}只能填: {'/'.join(values)}")
+    return DataValidation(
+        type="list",
+        formula1=formula,
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="请从下拉列表选择",
+        error=f"{prompt}只能填: {'/'.join(values)}",
+    )
 
 
-def _form_validations(ws: Any, kind: str, head: int, last: int, window: tuple[date, date],
-                      plan: Plan, extra: Mapping[str, DataValidation] | None = None) -> None:
+def _form_validations(
+    ws: Any,
+    kind: str,
+    head: int,
+    last: int,
+    window: tuple[date, date],
+    plan: Plan,
+    extra: Mapping[str, DataValidation] | None = None,
+) -> None:
     s = settings(plan)
     for j, f in enumerate(FORMS[kind].fields, start=1):
         dv = (extra or {}).get(f.name)
@@ -301,13 +349,24 @@ def _form_validations(ws: Any, kind: str, head: int, last: int, window: tuple[da
             dv = _choice(s.choices(f.choices), f.header)
         elif dv is None and f.kind == "date":
             lo, hi = (f"DATE({d.year},{d.month},{d.day})" for d in window)
-            dv = DataValidation(type="date", operator="between", allow_blank=True,
-                                formula1=lo, formula2=hi, showErrorMessage=True,
-                                error=f"日期须在{window[0]}至{window[1]}之间")
+            dv = DataValidation(
+                type="date",
+                operator="between",
+                allow_blank=True,
+                formula1=lo,
+                formula2=hi,
+                showErrorMessage=True,
+                error=f"日期须在{window[0]}至{window[1]}之间",
+            )
         elif dv is None and f.kind in ("count", "amount"):
-            dv = DataValidation(type="whole" if f.kind == "count" else "decimal",
-                                operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                                showErrorMessage=True, error=f"{f.header}须为不小于0的数")
+            dv = DataValidation(
+                type="whole" if f.kind == "count" else "decimal",
+                operator="greaterThanOrEqual",
+                formula1="0",
+                allow_blank=True,
+                showErrorMessage=True,
+                error=f"{f.header}须为不小于0的数",
+            )
         if dv is not None:
             _validate(ws, j, head + 1, last, dv)
         if f.kind == "date":
@@ -317,8 +376,25 @@ def _form_validations(ws: Any, kind: str, head: int, last: int, window: tuple[da
 
 def _call_rows(calls: pd.DataFrame) -> tuple[list[str], list[list[Any]], list[str]]:
     cols = list(CALL_LIST_HEADERS)
-    kinds = ["count", "date", "text", "text", "text", "text", "text", "text", "text", "text",
-             "amount", "date", "amount", "count", "text", "text", "text"]
+    kinds = [
+        "count",
+        "date",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "amount",
+        "date",
+        "amount",
+        "count",
+        "text",
+        "text",
+        "text",
+    ]
     rows = []
     for i, r in enumerate(calls.to_dict("records"), start=1):
         row = []
@@ -343,8 +419,9 @@ def _atomic_save(wb: Workbook, path: Path) -> Path:
     return path
 
 
-def templates_workbook(calls: pd.DataFrame, year: int, month: int, path: str | Path,
-                       plan: Plan | None = None) -> Path:
+def templates_workbook(
+    calls: pd.DataFrame, year: int, month: int, path: str | Path, plan: Plan | None = None
+) -> Path:
     """Write one branch's workbook: call list, 附件一 pre-filled, 附件二 and 附件三 blank.
 
     ``calls`` is one branch's rows of :func:`schedule_calls`, with the yield columns of
@@ -364,27 +441,54 @@ def templates_workbook(calls: pd.DataFrame, year: int, month: int, path: str | P
     wb.remove(wb.active)
 
     headers, rows, kinds = _call_rows(calls)
-    summary = (f"满期客户{len(calls)}人；{n_teams}个1+1团队，每团队每个工作日不超过"
-               f"{plan.calls_per_day}访；回访期{days[0]}至{days[-1]}"
-               + (f"；当月补呼{late}人" if late else "")
-               + (f"；未排期{missing}人(需增派人员)" if missing else ""))
-    ws, head = _sheet(wb, "回访名单", [f"{where} {year}年{month}月满期客户回访名单",
-                                       summary], headers, rows, kinds)
+    summary = (
+        f"满期客户{len(calls)}人；{n_teams}个1+1团队，每团队每个工作日不超过"
+        f"{plan.calls_per_day}访；回访期{days[0]}至{days[-1]}"
+        + (f"；当月补呼{late}人" if late else "")
+        + (f"；未排期{missing}人(需增派人员)" if missing else "")
+    )
+    ws, head = _sheet(
+        wb,
+        "回访名单",
+        [f"{where} {year}年{month}月满期客户回访名单", summary],
+        headers,
+        rows,
+        kinds,
+    )
     policy_col = get_column_letter(headers.index("保单号") + 1)
     policy_range = f"'回访名单'!${policy_col}${head + 1}:${policy_col}${head + max(len(rows), 1)}"
 
     form = FORMS["calls"]
     rows1 = []
     for r in calls.to_dict("records"):
-        product = "·".join(str(r[c]) for c in ("product_type", "product_name")
-                           if c in r and pd.notna(r[c]))
+        product = "·".join(
+            str(r[c]) for c in ("product_type", "product_name") if c in r and pd.notna(r[c])
+        )
         date_ = r["call_date"].to_pydatetime() if pd.notna(r["call_date"]) else None
-        rows1.append([date_, r.get("team") if pd.notna(r.get("team")) else None,
-                      r.get("holder_name"), r["policy_no"], product, maturity_note(r),
-                      conversion_note(r, plan), None, None])
-    ws1, head1 = _sheet(wb, form.sheet, [f"附件一：有效回访统计表　{where}　{year}年{month}月满期",
-                                         "填写日期已按回访名单预填；客户意向请从下拉列表选择"],
-                        form.headers, rows1, [f.kind for f in form.fields])
+        rows1.append(
+            [
+                date_,
+                r.get("team") if pd.notna(r.get("team")) else None,
+                r.get("holder_name"),
+                r["policy_no"],
+                product,
+                maturity_note(r),
+                conversion_note(r, plan),
+                None,
+                None,
+            ]
+        )
+    ws1, head1 = _sheet(
+        wb,
+        form.sheet,
+        [
+            f"附件一：有效回访统计表　{where}　{year}年{month}月满期",
+            "填写日期已按回访名单预填；客户意向请从下拉列表选择",
+        ],
+        form.headers,
+        rows1,
+        [f.kind for f in form.fields],
+    )
     for j in (6, 7):
         for row in ws1.iter_rows(min_row=head1 + 1, min_col=j, max_col=j):
             row[0].alignment = _WRAP
@@ -392,19 +496,46 @@ def templates_workbook(calls: pd.DataFrame, year: int, month: int, path: str | P
 
     blank = s.template_rows
     form2 = FORMS["complaints"]
-    ws2, head2 = _sheet(wb, form2.sheet, [f"附件二：客户投诉情况统计表　{where}",
-                                          f"处理结果须在{plan.complaint_answer_days}天内明确答复；"
-                                          "是否赔偿为是时填写赔偿金额"],
-                        form2.headers, [], [f.kind for f in form2.fields])
-    policy_dv = DataValidation(type="list", formula1=policy_range, allow_blank=True,
-                               showErrorMessage=True, error="保单号须为本网点满期客户的保单号")
-    _form_validations(ws2, "complaints", head2, head2 + blank, window, plan,
-                      {"policy_no": policy_dv} if len(calls) else None)
+    ws2, head2 = _sheet(
+        wb,
+        form2.sheet,
+        [
+            f"附件二：客户投诉情况统计表　{where}",
+            f"处理结果须在{plan.complaint_answer_days}天内明确答复；是否赔偿为是时填写赔偿金额",
+        ],
+        form2.headers,
+        [],
+        [f.kind for f in form2.fields],
+    )
+    policy_dv = DataValidation(
+        type="list",
+        formula1=policy_range,
+        allow_blank=True,
+        showErrorMessage=True,
+        error="保单号须为本网点满期客户的保单号",
+    )
+    _form_validations(
+        ws2,
+        "complaints",
+        head2,
+        head2 + blank,
+        window,
+        plan,
+        {"policy_no": policy_dv} if len(calls) else None,
+    )
 
     form3 = FORMS["worklog"]
-    ws3, head3 = _sheet(wb, form3.sheet, [f"附件三：工作日志　{where}",
-                                          f"每个团队每个工作日一行；每日电话回访量最低{plan.calls_per_day}访"],
-                        form3.headers, [], [f.kind for f in form3.fields])
+    ws3, head3 = _sheet(
+        wb,
+        form3.sheet,
+        [
+            f"附件三：工作日志　{where}",
+            f"每个团队每个工作日一行；每日电话回访量最低{plan.calls_per_day}访",
+        ],
+        form3.headers,
+        [],
+        [f.kind for f in form3.fields],
+    )
     extra = {"branch_code": _choice([code], "网点代码")} if code else {}
     if n_teams:
         extra["team"] = _choice([team_label(i) for i in range(1, n_teams + 1)], "团队")
@@ -412,9 +543,14 @@ def templates_workbook(calls: pd.DataFrame, year: int, month: int, path: str | P
     return _atomic_save(wb, Path(path))
 
 
-def write_templates(policies: pd.DataFrame, month: Any, out: str | Path, *,
-                    teams: int | Mapping[str, int] | None = None,
-                    plan: Plan | None = None) -> list[Path]:
+def write_templates(
+    policies: pd.DataFrame,
+    month: Any,
+    out: str | Path,
+    *,
+    teams: int | Mapping[str, int] | None = None,
+    plan: Plan | None = None,
+) -> list[Path]:
     """Write every branch's workbook for ``month`` into ``out``: ``forms_<branch>_<month>.xlsx``.
 
     ``policies`` are the canonical policies; yields and risk ratings are added when absent.

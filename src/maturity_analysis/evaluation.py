@@ -42,8 +42,19 @@ from .targets import allocate, branch_phase_allocation, eligible, policy_targets
 from .tracking import Tracking, settings
 from .workdays import month_bounds, working_days
 
-SUMMARY_COLUMNS = ["KPI", "单位", "实际", "目标", "达成率", "达标", "分子", "分母",
-                   "区间下限", "区间上限", "说明"]
+SUMMARY_COLUMNS = [
+    "KPI",
+    "单位",
+    "实际",
+    "目标",
+    "达成率",
+    "达标",
+    "分子",
+    "分母",
+    "区间下限",
+    "区间上限",
+    "说明",
+]
 MET, NOT_MET, NO_TARGET = "达标", "未达标", "—"
 
 
@@ -80,20 +91,24 @@ def parse_period(text: str | Period, plan: Plan | None = None) -> Period:
         year, key = int(m[1]), f"Q{m[2]}"
         phase = next((p for p in plan.phases if p.key == key), None)
         if phase is None:
-            raise PlanError(f"period '{text}': the plan has no phase {key} "
-                            f"(phases: {', '.join(p.key for p in plan.phases)})")
+            raise PlanError(
+                f"period '{text}': the plan has no phase {key} "
+                f"(phases: {', '.join(p.key for p in plan.phases)})"
+            )
         return Period(f"{year}{key}", "quarter", phase.start(year), phase.end(year), phase.name)
     if m := re.fullmatch(r"(\d{4})-(\d{1,2})", t):
         year, month = int(m[1]), int(m[2])
         if 1 <= month <= 12:
             first, last = month_bounds(year, month)
-            return Period(f"{year}-{month:02d}", "month", first, last,
-                          plan.phase_of_month(month).name)
+            return Period(
+                f"{year}-{month:02d}", "month", first, last, plan.phase_of_month(month).name
+            )
     if m := re.fullmatch(r"\d{4}", t):
         year = int(t)
         return Period(t, "year", date(year, 1, 1), date(year, 12, 31), "全年")
-    raise PlanError(f"period '{text}' should be a quarter (2013Q2), a month (2013-05) "
-                    "or a year (2013)")
+    raise PlanError(
+        f"period '{text}' should be a quarter (2013Q2), a month (2013-05) or a year (2013)"
+    )
 
 
 def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -108,7 +123,9 @@ def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, flo
     p, z2 = successes / n, z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends, not rounding noise
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return lo, hi
 
 
 def _for_branch(frame: pd.DataFrame, branch: str) -> pd.DataFrame:
@@ -117,8 +134,13 @@ def _for_branch(frame: pd.DataFrame, branch: str) -> pd.DataFrame:
     return frame[frame["branch_code"].astype(str) == branch]
 
 
-def allocated(policies: pd.DataFrame, period: str | Period, branch: str = "ALL",
-              plan: Plan | None = None, alloc: pd.DataFrame | None = None) -> dict[str, int]:
+def allocated(
+    policies: pd.DataFrame,
+    period: str | Period,
+    branch: str = "ALL",
+    plan: Plan | None = None,
+    alloc: pd.DataFrame | None = None,
+) -> dict[str, int]:
     """Target counts allocated to ``branch`` (or all) for ``period``, per policy target key.
 
     The year's allocation by branch and phase (``alloc``, default
@@ -145,17 +167,32 @@ def allocated(policies: pd.DataFrame, period: str | Period, branch: str = "ALL",
         total = 0
         for code, n in rows.set_index("branch_code")["allocated"].items():
             mine = flag & (book["branch_code"].astype(str) == code)
-            weights = pd.Series({m: int((mine & (month == m)).sum())
-                                 for m in range(phase.first_month, phase.last_month + 1)})
+            weights = pd.Series(
+                {
+                    m: int((mine & (month == m)).sum())
+                    for m in range(phase.first_month, phase.last_month + 1)
+                }
+            )
             if n:
                 total += int(allocate(int(n), weights)[period.start.month])
         out[t.key] = total
     return out
 
 
-def _row(key: str, label: str, unit: str, actual: float, target: float, *,
-         num: float = math.nan, den: float = math.nan, rate: bool = False,
-         higher: bool = True, note: str = "", s: Any = None) -> dict[str, Any]:
+def _row(
+    key: str,
+    label: str,
+    unit: str,
+    actual: float,
+    target: float,
+    *,
+    num: float = math.nan,
+    den: float = math.nan,
+    rate: bool = False,
+    higher: bool = True,
+    note: str = "",
+    s: Any = None,
+) -> dict[str, Any]:
     ok = pd.NA
     if not pd.isna(target) and not pd.isna(actual):
         ok = actual >= target if higher else actual <= target
@@ -163,8 +200,20 @@ def _row(key: str, label: str, unit: str, actual: float, target: float, *,
     lo = hi = math.nan
     if rate and s is not None and 0 < den < s.wilson_below:
         lo, hi = wilson(int(num), int(den), s.confidence)
-    return {"key": key, "KPI": label, "单位": unit, "实际": actual, "目标": target, "达成率": ratio,
-            "达标": ok, "分子": num, "分母": den, "区间下限": lo, "区间上限": hi, "说明": note}
+    return {
+        "key": key,
+        "KPI": label,
+        "单位": unit,
+        "实际": actual,
+        "目标": target,
+        "达成率": ratio,
+        "达标": ok,
+        "分子": num,
+        "分母": den,
+        "区间下限": lo,
+        "区间上限": hi,
+        "说明": note,
+    }
 
 
 def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
@@ -176,54 +225,119 @@ def _rate(num: int, den: int) -> float:
     return num / den if den else math.nan
 
 
-def _summary(policies: pd.DataFrame, tracking: Tracking, period: Period, branch: str,
-             plan: Plan, alloc: pd.DataFrame) -> pd.DataFrame:
+def _summary(
+    policies: pd.DataFrame,
+    tracking: Tracking,
+    period: Period,
+    branch: str,
+    plan: Plan,
+    alloc: pd.DataFrame,
+) -> pd.DataFrame:
     s = settings(plan)
     book = _for_branch(policies, branch)
     due = book[period.contains(book["maturity_date"])]
-    outcome = _lookup(due["policy_no"],
-                      tracking.outcomes.drop_duplicates("policy_no").set_index("policy_no")["outcome"])
+    outcome = _lookup(
+        due["policy_no"],
+        tracking.outcomes.drop_duplicates("policy_no").set_index("policy_no")["outcome"],
+    )
     goals = allocated(policies, period, branch, plan, alloc)
     rows = []
 
-    for key, kind in (("policy_conversion", s.policy_conversion_outcome),
-                      ("deposit_conversion", s.deposit_conversion_outcome)):
+    for key, kind in (
+        ("policy_conversion", s.policy_conversion_outcome),
+        ("deposit_conversion", s.deposit_conversion_outcome),
+    ):
         t = plan.targets[key]
         base = eligible(due, t)
         n, done = int(base.sum()), int((base & (outcome == kind)).sum())
-        rows.append(_row(f"{key}_count", f"{t.label}件数", "件", done, goals[key],
-                         num=done, den=n, note=f"满期去向为{kind}；目标为分配到本期的件数"))
-        rows.append(_row(f"{key}_rate", f"{t.label}率", "%", _rate(done, n), t.rate,
-                         num=done, den=n, rate=True, s=s))
+        rows.append(
+            _row(
+                f"{key}_count",
+                f"{t.label}件数",
+                "件",
+                done,
+                goals[key],
+                num=done,
+                den=n,
+                note=f"满期去向为{kind}；目标为分配到本期的件数",
+            )
+        )
+        rows.append(
+            _row(
+                f"{key}_rate",
+                f"{t.label}率",
+                "%",
+                _rate(done, n),
+                t.rate,
+                num=done,
+                den=n,
+                rate=True,
+                s=s,
+            )
+        )
 
     t = plan.targets["persistency"]
     base = eligible(due, t)
     kept = base & (outcome.isna() | (outcome == s.hold_outcome))
     unrecorded = int((base & outcome.isna()).sum())
-    rows.append(_row("persistency", t.label, "%", _rate(int(kept.sum()), int(base.sum())), t.rate,
-                     num=int(kept.sum()), den=int(base.sum()), rate=True, s=s,
-                     note=f"含未登记去向{unrecorded}件(按续持计)" if unrecorded else ""))
+    rows.append(
+        _row(
+            "persistency",
+            t.label,
+            "%",
+            _rate(int(kept.sum()), int(base.sum())),
+            t.rate,
+            num=int(kept.sum()),
+            den=int(base.sum()),
+            rate=True,
+            s=s,
+            note=f"含未登记去向{unrecorded}件(按续持计)" if unrecorded else "",
+        )
+    )
 
     comp = _for_branch(tracking.complaints, branch)
     comp = comp[period.contains(comp["complaint_date"])]
-    per = comp.assign(bad=comp["irregular_surrender"].fillna(False) | comp["compensated"]
-                      .fillna(False), open_=comp["answer_date"].isna()).groupby("policy_no")
+    per = comp.assign(
+        bad=comp["irregular_surrender"].fillna(False) | comp["compensated"].fillna(False),
+        open_=comp["answer_date"].isna(),
+    ).groupby("policy_no")
     customers = per.agg(bad=("bad", "any"), open_=("open_", "any"))
     handled = customers[~customers["open_"]]
     good, pending = int((~handled["bad"]).sum()), int(customers["open_"].sum())
     t = plan.targets["complaint_satisfaction"]
-    rows.append(_row("complaint_satisfaction", t.label, "%", _rate(good, len(handled)), t.rate,
-                     num=good, den=len(handled), rate=True, s=s,
-                     note="按客户计，未处理至非常规退保或赔偿为满意"
-                     + (f"；另{pending}人待答复" if pending else "")))
+    rows.append(
+        _row(
+            "complaint_satisfaction",
+            t.label,
+            "%",
+            _rate(good, len(handled)),
+            t.rate,
+            num=good,
+            den=len(handled),
+            rate=True,
+            s=s,
+            note="按客户计，未处理至非常规退保或赔偿为满意"
+            + (f"；另{pending}人待答复" if pending else ""),
+        )
+    )
 
     waited = (comp["answer_date"] - comp["complaint_date"]).dt.days
     in_time = int((waited <= plan.complaint_answer_days).sum())
     unanswered = int(comp["answer_date"].isna().sum())
-    rows.append(_row("answered_in_time", f"{plan.complaint_answer_days}天内答复率", "%",
-                     _rate(in_time, len(comp)), s.answer_within_target,
-                     num=in_time, den=len(comp), rate=True, s=s,
-                     note=f"未答复{unanswered}件" if unanswered else ""))
+    rows.append(
+        _row(
+            "answered_in_time",
+            f"{plan.complaint_answer_days}天内答复率",
+            "%",
+            _rate(in_time, len(comp)),
+            s.answer_within_target,
+            num=in_time,
+            den=len(comp),
+            rate=True,
+            s=s,
+            note=f"未答复{unanswered}件" if unanswered else "",
+        )
+    )
 
     log = _for_branch(tracking.worklog, branch)
     log = log[period.contains(log["work_date"])]
@@ -232,29 +346,67 @@ def _summary(policies: pd.DataFrame, tracking: Tracking, period: Period, branch:
     calls = log["calls"].astype("float")
     short = int((calls < plan.calls_per_day).sum())
     teams = len(log[["branch_code", "team"]].drop_duplicates())
-    rows.append(_row("calls_per_team_day", "日均回访量(每团队)", "访",
-                     calls.mean() if len(log) else math.nan, plan.calls_per_day,
-                     num=float(calls.sum()), den=len(log),
-                     note=f"{teams}个团队，{len(log)}个团队工作日(附件三)"))
-    rows.append(_row("team_days_short", f"回访不足{plan.calls_per_day}访的团队日", "天", short, 0,
-                     num=short, den=len(log), higher=False))
+    rows.append(
+        _row(
+            "calls_per_team_day",
+            "日均回访量(每团队)",
+            "访",
+            calls.mean() if len(log) else math.nan,
+            plan.calls_per_day,
+            num=float(calls.sum()),
+            den=len(log),
+            note=f"{teams}个团队，{len(log)}个团队工作日(附件三)",
+        )
+    )
+    rows.append(
+        _row(
+            "team_days_short",
+            f"回访不足{plan.calls_per_day}访的团队日",
+            "天",
+            short,
+            0,
+            num=short,
+            den=len(log),
+            higher=False,
+        )
+    )
 
     reached = tracking.calls[tracking.calls["intent"] != s.not_reached]
     first_call = reached.groupby("policy_no")["call_date"].min()
     before = _lookup(due["policy_no"], first_call) < due["maturity_date"]
     n_before = int(before.sum())
-    rows.append(_row("phoned_before_maturity", "满期前回访率", "%", _rate(n_before, len(due)),
-                     s.phoned_before_target, num=n_before, den=len(due), rate=True, s=s,
-                     note=f"有效回访(客户意向不为{s.not_reached})早于满期日"))
+    rows.append(
+        _row(
+            "phoned_before_maturity",
+            "满期前回访率",
+            "%",
+            _rate(n_before, len(due)),
+            s.phoned_before_target,
+            num=n_before,
+            den=len(due),
+            rate=True,
+            s=s,
+            note=f"有效回访(客户意向不为{s.not_reached})早于满期日",
+        )
+    )
 
     paid = comp[comp["compensated"].fillna(False)]
     age = book.drop_duplicates("policy_no").set_index("policy_no")["age"]
     ages = _lookup(paid["policy_no"], age).astype("Float64")
     young = int((ages < plan.compensation_min_age).sum())
-    rows.append(_row("compensation_paid", "赔偿金额", "元", float(paid["compensation"].sum()),
-                     math.nan, num=len(paid), den=len(comp),
-                     note=f"赔偿{len(paid)}件"
-                     + (f"，其中{young}件客户不满{plan.compensation_min_age}岁" if young else "")))
+    rows.append(
+        _row(
+            "compensation_paid",
+            "赔偿金额",
+            "元",
+            float(paid["compensation"].sum()),
+            math.nan,
+            num=len(paid),
+            den=len(comp),
+            note=f"赔偿{len(paid)}件"
+            + (f"，其中{young}件客户不满{plan.compensation_min_age}岁" if young else ""),
+        )
+    )
     out = pd.DataFrame(rows).set_index("key")
     out["达标"] = out["达标"].astype("boolean")
     return out[SUMMARY_COLUMNS]
@@ -295,10 +447,14 @@ class Evaluation:
             out[col] = [_shown(v, u) for v, u in zip(s[col], s["单位"], strict=True)]
         out["达成率"] = [_shown(v, "%") for v in s["达成率"]]
         out["达标"] = [NO_TARGET if pd.isna(v) else MET if v else NOT_MET for v in s["达标"]]
-        out["分子/分母"] = [f"{_shown(a, '件')}/{_shown(b, '件')}" if u in ("%", "件") else "—"
-                        for a, b, u in zip(s["分子"], s["分母"], s["单位"], strict=True)]
-        out["区间"] = [f"{lo:.1%}–{hi:.1%}" if not pd.isna(lo) else ""
-                     for lo, hi in zip(s["区间下限"], s["区间上限"], strict=True)]
+        out["分子/分母"] = [
+            f"{_shown(a, '件')}/{_shown(b, '件')}" if u in ("%", "件") else "—"
+            for a, b, u in zip(s["分子"], s["分母"], s["单位"], strict=True)
+        ]
+        out["区间"] = [
+            f"{lo:.1%}–{hi:.1%}" if not pd.isna(lo) else ""
+            for lo, hi in zip(s["区间下限"], s["区间上限"], strict=True)
+        ]
         out["说明"] = s["说明"]
         return out.reset_index(drop=True)
 
@@ -310,8 +466,13 @@ class Evaluation:
         return f"{self.title}\n{self.table().to_string(index=False)}"
 
 
-def evaluate(policies: pd.DataFrame, tracking: Tracking, period: str | Period,
-             branch: str = "ALL", plan: Plan | None = None) -> Evaluation:
+def evaluate(
+    policies: pd.DataFrame,
+    tracking: Tracking,
+    period: str | Period,
+    branch: str = "ALL",
+    plan: Plan | None = None,
+) -> Evaluation:
     """Evaluate a branch (a ``branch_code``, or ``"ALL"``) for a period.
 
     Parameters
@@ -337,19 +498,30 @@ def evaluate(policies: pd.DataFrame, tracking: Tracking, period: str | Period,
     return Evaluation(p, branch, _summary(policies, tracking, p, branch, plan, alloc))
 
 
-def by_branch(policies: pd.DataFrame, tracking: Tracking, period: str | Period,
-              plan: Plan | None = None) -> pd.DataFrame:
+def by_branch(
+    policies: pd.DataFrame, tracking: Tracking, period: str | Period, plan: Plan | None = None
+) -> pd.DataFrame:
     """Every branch's summary stacked: index (branch_code, key), columns as ``summary``."""
     plan = plan or load_plan()
     p = parse_period(period, plan)
-    codes = sorted(set(policies["branch_code"].astype(str)))
     alloc = branch_phase_allocation(policies, plan)
-    parts = {c: _summary(policies, tracking, p, c, plan, alloc) for c in codes}
+
+    def split(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        return dict(tuple(frame.groupby(frame["branch_code"].astype(str), sort=True)))
+
+    books = split(policies)
+    kinds = {k: split(tracking[k]) for k in ("calls", "complaints", "worklog", "outcomes")}
+    allocs = split(alloc)
+    parts = {}
+    for code, book in books.items():  # each branch on its own rows: the same as branch=code
+        mine = Tracking(**{k: kinds[k].get(code, tracking[k].iloc[:0]) for k in kinds})
+        parts[code] = _summary(book, mine, p, "ALL", plan, allocs.get(code, alloc.iloc[:0]))
     return pd.concat(parts, names=["branch_code", "key"])
 
 
-def team_days(tracking: Tracking, period: str | Period, branch: str = "ALL",
-              plan: Plan | None = None) -> pd.DataFrame:
+def team_days(
+    tracking: Tracking, period: str | Period, branch: str = "ALL", plan: Plan | None = None
+) -> pd.DataFrame:
     """附件三 rows of the period on working days: branch_code, team, work_date, calls, short."""
     plan = plan or load_plan()
     p = parse_period(period, plan)
@@ -357,5 +529,6 @@ def team_days(tracking: Tracking, period: str | Period, branch: str = "ALL",
     log = log[p.contains(log["work_date"])]
     log = log[log["work_date"].dt.date.isin(set(working_days(p.start, p.end)))]
     out = log[["branch_code", "team", "work_date", "calls"]].sort_values(
-        ["branch_code", "team", "work_date"])
+        ["branch_code", "team", "work_date"]
+    )
     return out.assign(short=out["calls"] < plan.calls_per_day).reset_index(drop=True)

@@ -399,3 +399,106 @@ def risk_by_age(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     ax.set_xlabel(body.index.name)
     ax.set_title("投诉风险评级（按年龄段）")
     return ax
+
+
+# --- the quarterly evaluation (evaluation.py) -------------------------------------------------
+MET_COLORS = {True: "#4a9a5c", False: "#c0392b"}
+
+
+def _met_colors(met: pd.Series) -> list[str]:
+    return [MET_COLORS[bool(m)] if not pd.isna(m) else "#999999" for m in met]
+
+
+def kpi_progress(summary: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """Each KPI with a target (an :class:`~maturity_analysis.evaluation.Evaluation`'s
+    ``summary``) as a bar of its 达成率 (actual ÷ target) against the 100% line; green met,
+    red not met. KPIs whose target is zero or absent are left out."""
+    rows = summary[summary["达成率"].notna()]
+    ax = _axes(ax, (8, 1 + 0.4 * len(rows)))
+    y = np.arange(len(rows))
+    ratio = rows["达成率"].to_numpy(dtype=float)
+    bars = ax.barh(y, ratio, color=_met_colors(rows["达标"]))
+    ax.bar_label(bars, [f"{r:.0%}" for r in ratio], padding=3, fontsize=9)
+    ax.axvline(1, color="#333333", linewidth=1, linestyle="--")
+    ax.set_yticks(y, list(rows["KPI"]))
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(1.2, np.nanmax(ratio, initial=0) * 1.15))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("达成率（实际 ÷ 目标；虚线为100%）")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("各项指标达成情况")
+    return ax
+
+
+def kpi_by_branch(
+    table: pd.DataFrame, key: str, ax: plt.Axes | None = None, highlight: str | None = None
+) -> plt.Axes:
+    """One KPI of :func:`~maturity_analysis.evaluation.by_branch` for every branch, against its
+    target: a rate or average against the plan's line, a count against each branch's allocated
+    target as 达成率 against 100%. Green met, red not met; Wilson intervals where computed;
+    ``highlight`` (a branch code) is drawn in bold."""
+    rows = table.xs(key, level="key")
+    unit, label = rows["单位"].iloc[0], rows["KPI"].iloc[0]
+    per_branch_target = unit == "件"
+    values = (rows["达成率"] if per_branch_target else rows["实际"]).to_numpy(dtype=float)
+    ax = _axes(ax, (8, 1.2 + 0.24 * len(rows)))
+    y = np.arange(len(rows))
+    ax.barh(y, np.nan_to_num(values), color=_met_colors(rows["达标"]))
+    lo, hi = rows["区间下限"].to_numpy(dtype=float), rows["区间上限"].to_numpy(dtype=float)
+    has = ~np.isnan(lo) & ~per_branch_target
+    if has.any():
+        ax.errorbar(
+            values[has],
+            y[has],
+            xerr=np.clip([values[has] - lo[has], hi[has] - values[has]], 0, None),
+            fmt="none",
+            ecolor="#333333",
+            elinewidth=0.8,
+            capsize=2,
+            label="95%区间",
+        )
+    known = rows["目标"].dropna()
+    target = 1.0 if per_branch_target else float(known.iloc[0]) if len(known) else None
+    if target is not None:
+        ax.axvline(target, color="#333333", linewidth=1, linestyle="--")
+    ax.set_yticks(y, list(rows.index))
+    if highlight in rows.index:
+        ax.get_yticklabels()[list(rows.index).index(highlight)].set_fontweight("bold")
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    if per_branch_target or unit == "%":
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    what = "达成率（实际 ÷ 分配目标）" if per_branch_target else f"{label}（{unit}）"
+    ax.set_xlabel(what + ("；虚线为目标" if target is not None else ""))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(f"{label}：各网点")
+    return ax
+
+
+def calls_per_day(days: pd.DataFrame, target: int = 20, ax: plt.Axes | None = None) -> plt.Axes:
+    """Calls per team per working day (:func:`~maturity_analysis.evaluation.team_days`): the
+    average over teams each day (line), every team-day short of ``target`` (red dots) and the
+    target (dashed)."""
+    ax = _axes(ax, (9, 4))
+    daily = days.groupby("work_date")["calls"].mean()
+    ax.plot(
+        daily.index,
+        daily.to_numpy(dtype=float),
+        color="#2f6fad",
+        linewidth=1.2,
+        label="每团队日均回访量",
+    )
+    short = days[days["short"]]
+    ax.scatter(
+        short["work_date"],
+        short["calls"].to_numpy(dtype=float),
+        s=8,
+        color=MET_COLORS[False],
+        alpha=0.5,
+        label=f"不足{target}访的团队日",
+    )
+    ax.axhline(target, color="#333333", linewidth=1, linestyle="--", label=f"方案要求{target}访")
+    ax.set_ylabel("回访量(访)")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("每个团队每个工作日的电话回访量")
+    return ax

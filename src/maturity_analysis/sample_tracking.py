@@ -40,26 +40,42 @@ from .tracking import FORMS, KINDS, TRACKING_DIR, Tracking, frame, settings
 from .workdays import month_bounds, shift_month, working_days
 
 FIXED_TIME = datetime(2013, 12, 31)
-REACH_RATE = 0.85          # a call attempt reaches the customer
-ATTEMPTS = 3               # attempts per customer before giving up
+REACH_RATE = 0.85  # a call attempt reaches the customer
+ATTEMPTS = 3  # attempts per customer before giving up
 # Per-branch levers, picked by branch position (see the module docstring).
 CONVERSION = (1.5, 1.2, 1.0, 0.7)
 DEPOSIT = (1.2, 0.8, 1.05, 0.7)
 HOLDING = (1.12, 0.95, 1.03, 0.86)
-ANSWER_DAYS = ((1, 5), (1, 9), (3, 14))        # complaint answered after U{lo..hi} days
+ANSWER_DAYS = ((1, 5), (1, 9), (3, 14))  # complaint answered after U{lo..hi} days
 UNSATISFIED = (0.6, 1.0, 1.8)
-DILIGENCE = (24.0, 22.0, 19.0)                 # mean calls a team logs per working day
-COVERAGE = (0.995, 0.97, 0.9)                  # customers phoned before maturity
+DILIGENCE = (24.0, 22.0, 19.0)  # mean calls a team logs per working day
+COVERAGE = (0.995, 0.97, 0.9)  # customers phoned before maturity
 PHASE = {"Q1": 0.85, "Q2": 1.0, "Q3": 1.1, "Q4": 1.05}
-COMPLAINT_POINTS = ("收益低于同期存款", "销售时未说明分红不确定", "万能险退保现金价值低",
-                    "服务态度", "满期给付到账慢")
-RESOLUTIONS = {"ok": "解释收益构成，客户接受", "surrender": "协商办理非常规退保",
-               "compensate": "确属销售不妥，按差额赔偿"}
-WORKLOG_NOTES = ("完成当日回访", "重点客户已约上门", "客户多对收益不满，需主管跟进",
-                 "夕会总结：转换话术需加强", "")
+COMPLAINT_POINTS = (
+    "收益低于同期存款",
+    "销售时未说明分红不确定",
+    "万能险退保现金价值低",
+    "服务态度",
+    "满期给付到账慢",
+)
+RESOLUTIONS = {
+    "ok": "解释收益构成，客户接受",
+    "surrender": "协商办理非常规退保",
+    "compensate": "确属销售不妥，按差额赔偿",
+}
+WORKLOG_NOTES = (
+    "完成当日回访",
+    "重点客户已约上门",
+    "客户多对收益不满，需主管跟进",
+    "夕会总结：转换话术需加强",
+    "",
+)
 BAD_ROWS = {
-    "calls": ("a policy number with a mistyped digit", "客户意向 '再联系', not in the drop-down",
-              "a call logged twice"),
+    "calls": (
+        "a policy number with a mistyped digit",
+        "客户意向 '再联系', not in the drop-down",
+        "a call logged twice",
+    ),
     "complaints": ("是否赔偿 是 without 赔偿金额",),
     "worklog": ("branch code 429999, not in the maturity list", "a team-day logged twice"),
     "outcomes": ("续持 on a 分红 policy", "a policy's outcome recorded twice"),
@@ -86,10 +102,18 @@ def canonical(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
 def _profiles(codes: list[str]) -> pd.DataFrame:
     rows = []
     for i, code in enumerate(sorted(codes)):
-        rows.append({"branch_code": code, "conv": CONVERSION[i % 4], "dep": DEPOSIT[(i // 2) % 4],
-                     "hold": HOLDING[(i + 1) % 4], "answer": ANSWER_DAYS[i % 3],
-                     "unsat": UNSATISFIED[(i + 2) % 3], "diligence": DILIGENCE[(i // 3) % 3],
-                     "coverage": COVERAGE[(i // 4) % 3]})
+        rows.append(
+            {
+                "branch_code": code,
+                "conv": CONVERSION[i % 4],
+                "dep": DEPOSIT[(i // 2) % 4],
+                "hold": HOLDING[(i + 1) % 4],
+                "answer": ANSWER_DAYS[i % 3],
+                "unsat": UNSATISFIED[(i + 2) % 3],
+                "diligence": DILIGENCE[(i // 3) % 3],
+                "coverage": COVERAGE[(i // 4) % 3],
+            }
+        )
     return pd.DataFrame(rows).set_index("branch_code")
 
 
@@ -103,8 +127,9 @@ def _schedule(pol: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _outcomes(cust: pd.DataFrame, prof: pd.DataFrame, rng: np.random.Generator,
-              plan: Plan) -> pd.Series:
+def _outcomes(
+    cust: pd.DataFrame, prof: pd.DataFrame, rng: np.random.Generator, plan: Plan
+) -> pd.Series:
     s = settings(plan)
     n = len(cust)
     p = prof.reindex(cust["branch_code"])
@@ -119,13 +144,23 @@ def _outcomes(cust: pd.DataFrame, prof: pd.DataFrame, rng: np.random.Generator,
     dep = np.where(age > 60, 0.45 * p["dep"].to_numpy(), dep)
     hold = np.clip(0.62 * p["hold"].to_numpy() * (0.9 + 0.1 * phase), 0, 0.95)
     u = rng.random(n)
-    kinds = np.where(u < conv, s.policy_conversion_outcome,
-                     np.where(u < conv + dep, s.deposit_conversion_outcome, "领取"))
+    kinds = np.where(
+        u < conv,
+        s.policy_conversion_outcome,
+        np.where(u < conv + dep, s.deposit_conversion_outcome, "领取"),
+    )
     rest = (u - hold) / np.maximum(1 - hold, 1e-9)  # where u >= hold: uniform on [0, 1)
-    ul = np.where(u < hold, s.hold_outcome,
-                  np.where(rest < 0.12, s.policy_conversion_outcome,
-                           np.where(rest < 0.35, s.deposit_conversion_outcome,
-                                    np.where(rest < 0.7, "退保", "领取"))))
+    ul = np.where(
+        u < hold,
+        s.hold_outcome,
+        np.where(
+            rest < 0.12,
+            s.policy_conversion_outcome,
+            np.where(
+                rest < 0.35, s.deposit_conversion_outcome, np.where(rest < 0.7, "退保", "领取")
+            ),
+        ),
+    )
     return pd.Series(np.where(universal, ul, kinds), index=cust.index)
 
 
@@ -138,31 +173,58 @@ _INTENTS = {  # outcome -> (answers, weights)
 }
 
 
-def _calls(cust: pd.DataFrame, outcome: pd.Series, prof: pd.DataFrame,
-           rng: np.random.Generator, plan: Plan) -> pd.DataFrame:
+def _calls(
+    cust: pd.DataFrame, outcome: pd.Series, prof: pd.DataFrame, rng: np.random.Generator, plan: Plan
+) -> pd.DataFrame:
     s = settings(plan)
     first, window_end = s.window(plan.year)
     workdays = working_days(first, window_end)
     cover = prof.reindex(cust["branch_code"])["coverage"].to_numpy()
     rows = []
-    cols = ["team", "holder_name", "policy_no", "product_type", "product_name", "maturity_note",
-            "conversion_note", "branch_code", "maturity_date", "call_date"]
-    for r, covered, o in zip(cust[cols].to_dict("records"), rng.random(len(cust)) < cover,
-                             outcome.to_numpy(), strict=True):
+    cols = [
+        "team",
+        "holder_name",
+        "policy_no",
+        "product_type",
+        "product_name",
+        "maturity_note",
+        "conversion_note",
+        "branch_code",
+        "maturity_date",
+        "call_date",
+    ]
+    for r, covered, o in zip(
+        cust[cols].to_dict("records"),
+        rng.random(len(cust)) < cover,
+        outcome.to_numpy(),
+        strict=True,
+    ):
         answers, weights = _INTENTS[o]
         intent = answers[rng.choice(len(answers), p=weights)]
-        base = {"team": r["team"], "holder_name": r["holder_name"], "policy_no": r["policy_no"],
-                "product": f"{r['product_type']}·{r['product_name']}",
-                "maturity_note": r["maturity_note"], "conversion_note": r["conversion_note"],
-                "branch_code": r["branch_code"]}
+        base = {
+            "team": r["team"],
+            "holder_name": r["holder_name"],
+            "policy_no": r["policy_no"],
+            "product": f"{r['product_type']}·{r['product_name']}",
+            "maturity_note": r["maturity_note"],
+            "conversion_note": r["conversion_note"],
+            "branch_code": r["branch_code"],
+        }
         mat = r["maturity_date"].date()
         if covered and pd.notna(r["call_date"]):
             day = r["call_date"].date()
             for attempt in range(ATTEMPTS):
-                reached = rng.random() < REACH_RATE or attempt == ATTEMPTS - 1 and rng.random() < .5
-                rows.append(base | {"call_date": day,
-                                    "intent": intent if reached else s.not_reached,
-                                    "note": "对收益不满" if reached and intent == "不满意" else ""})
+                reached = (
+                    rng.random() < REACH_RATE or attempt == ATTEMPTS - 1 and rng.random() < 0.5
+                )
+                rows.append(
+                    base
+                    | {
+                        "call_date": day,
+                        "intent": intent if reached else s.not_reached,
+                        "note": "对收益不满" if reached and intent == "不满意" else "",
+                    }
+                )
                 if reached:
                     break
                 day = _next_workday(day, workdays)
@@ -172,39 +234,54 @@ def _calls(cust: pd.DataFrame, outcome: pd.Series, prof: pd.DataFrame,
     return frame("calls", rows)
 
 
-def _outcome_rows(cust: pd.DataFrame, outcome: pd.Series, rng: np.random.Generator,
-                  plan: Plan) -> pd.DataFrame:
+def _outcome_rows(
+    cust: pd.DataFrame, outcome: pd.Series, rng: np.random.Generator, plan: Plan
+) -> pd.DataFrame:
     s = settings(plan)
     window_end = pd.Timestamp(s.window(plan.year)[1])
     late = cust["maturity_date"] >= pd.Timestamp(plan.year, 12, 15)
     unrecorded = (late & (rng.random(len(cust)) < 0.5)) | (
-        (cust["product_type"] == "万能") & (rng.random(len(cust)) < 0.03))
+        (cust["product_type"] == "万能") & (rng.random(len(cust)) < 0.03)
+    )
     delay = pd.to_timedelta(rng.integers(0, 16, len(cust)), unit="D")
-    when = (cust["maturity_date"] + delay.where(outcome != s.hold_outcome, pd.Timedelta(0)))
+    when = cust["maturity_date"] + delay.where(outcome != s.hold_outcome, pd.Timedelta(0))
     when = when.where(when <= window_end, window_end)
     steps = rng.random(len(cust))
     rows = []
     cols = ["policy_no", "holder_name", "branch_code", "age_band", "premium", "maturity_value"]
-    for r, o, d, skip, step in zip(cust[cols].to_dict("records"), outcome, when, unrecorded,
-                                   steps, strict=True):
+    for r, o, d, skip, step in zip(
+        cust[cols].to_dict("records"), outcome, when, unrecorded, steps, strict=True
+    ):
         if skip:
             continue
-        row = {"policy_no": r["policy_no"], "holder_name": r["holder_name"], "outcome": o,
-               "outcome_date": d, "branch_code": r["branch_code"]}
+        row = {
+            "policy_no": r["policy_no"],
+            "holder_name": r["holder_name"],
+            "outcome": o,
+            "outcome_date": d,
+            "branch_code": r["branch_code"],
+        }
         if o == s.policy_conversion_outcome:
             book = plan.playbook_for(str(r["age_band"]))
             lo, hi = book.get("amount_min", 0), book.get("amount_max", 0)
             amount = lo + step * (hi - lo) if hi else r["premium"]
-            row |= {"new_product": book.get("product") or "XX", "new_premium":
-                    max(1000.0, round(amount / 1000) * 1000)}
+            row |= {
+                "new_product": book.get("product") or "XX",
+                "new_premium": max(1000.0, round(amount / 1000) * 1000),
+            }
         elif o == s.deposit_conversion_outcome:
             row["deposit_amount"] = round(r["maturity_value"] / 100) * 100
         rows.append(row)
     return frame("outcomes", rows)
 
 
-def _complaints(cust: pd.DataFrame, calls: pd.DataFrame, prof: pd.DataFrame,
-                rng: np.random.Generator, plan: Plan) -> pd.DataFrame:
+def _complaints(
+    cust: pd.DataFrame,
+    calls: pd.DataFrame,
+    prof: pd.DataFrame,
+    rng: np.random.Generator,
+    plan: Plan,
+) -> pd.DataFrame:
     s = settings(plan)
     window_end = s.window(plan.year)[1]
     p = prof.reindex(cust["branch_code"])
@@ -215,13 +292,24 @@ def _complaints(cust: pd.DataFrame, calls: pd.DataFrame, prof: pd.DataFrame,
     hit = rng.random(len(cust)) < chance
     reached = calls[calls["intent"] != s.not_reached].groupby("policy_no")["call_date"].min()
     rows = []
-    cols = ["policy_no", "holder_name", "branch_code", "maturity_date", "age", "beats_deposit",
-            "gap_yuan", "team"]
-    for r, lo_hi, unsat in zip(cust.loc[hit, cols].to_dict("records"), p["answer"].to_numpy()[hit],
-                               p["unsat"].to_numpy()[hit], strict=True):
+    cols = [
+        "policy_no",
+        "holder_name",
+        "branch_code",
+        "maturity_date",
+        "age",
+        "beats_deposit",
+        "gap_yuan",
+        "team",
+    ]
+    for r, lo_hi, unsat in zip(
+        cust.loc[hit, cols].to_dict("records"),
+        p["answer"].to_numpy()[hit],
+        p["unsat"].to_numpy()[hit],
+        strict=True,
+    ):
         first = reached.get(r["policy_no"])
-        start = (first.date() if first is not None and pd.notna(first)
-                 else r["maturity_date"].date())
+        start = first.date() if first is not None and pd.notna(first) else r["maturity_date"].date()
         when = min(start + timedelta(int(rng.integers(0, 4))), window_end)
         wait = int(rng.integers(lo_hi[0], lo_hi[1] + 1))
         answered = when + timedelta(wait)
@@ -229,37 +317,63 @@ def _complaints(cust: pd.DataFrame, calls: pd.DataFrame, prof: pd.DataFrame,
         u = rng.random()
         surrender = u < 0.08 * unsat
         compensate = not surrender and u < 0.08 * unsat + (0.15 if older else 0.03) * unsat
-        amount = max(200.0, round(-r["gap_yuan"] / 10) * 10) if compensate and pd.notna(
-            r["gap_yuan"]) and r["gap_yuan"] < 0 else (500.0 if compensate else None)
-        point = COMPLAINT_POINTS[0] if r["beats_deposit"] is False else COMPLAINT_POINTS[
-            int(rng.integers(1, len(COMPLAINT_POINTS)))]
+        amount = (
+            max(200.0, round(-r["gap_yuan"] / 10) * 10)
+            if compensate and pd.notna(r["gap_yuan"]) and r["gap_yuan"] < 0
+            else (500.0 if compensate else None)
+        )
+        point = (
+            COMPLAINT_POINTS[0]
+            if r["beats_deposit"] is False
+            else COMPLAINT_POINTS[int(rng.integers(1, len(COMPLAINT_POINTS)))]
+        )
         open_ = answered > window_end or rng.random() < 0.02 * unsat
-        rows.append({
-            "complaint_date": when, "holder_name": r["holder_name"], "policy_no": r["policy_no"],
-            "complaint_point": point,
-            "resolution": None if open_ else RESOLUTIONS[
-                "surrender" if surrender else "compensate" if compensate else "ok"],
-            "answer_date": None if open_ else answered,
-            "irregular_surrender": bool(surrender and not open_),
-            "compensated": bool(compensate and not open_),
-            "compensation": amount if compensate and not open_ else None,
-            "handler": r["team"] if pd.notna(r["team"]) else None,
-            "branch_code": r["branch_code"]})
+        rows.append(
+            {
+                "complaint_date": when,
+                "holder_name": r["holder_name"],
+                "policy_no": r["policy_no"],
+                "complaint_point": point,
+                "resolution": None
+                if open_
+                else RESOLUTIONS[
+                    "surrender" if surrender else "compensate" if compensate else "ok"
+                ],
+                "answer_date": None if open_ else answered,
+                "irregular_surrender": bool(surrender and not open_),
+                "compensated": bool(compensate and not open_),
+                "compensation": amount if compensate and not open_ else None,
+                "handler": r["team"] if pd.notna(r["team"]) else None,
+                "branch_code": r["branch_code"],
+            }
+        )
     return frame("complaints", rows)
 
 
-def _worklog(sched: pd.DataFrame, calls: pd.DataFrame, outcomes: pd.DataFrame,
-             complaints: pd.DataFrame, prof: pd.DataFrame, rng: np.random.Generator,
-             plan: Plan) -> pd.DataFrame:
+def _worklog(
+    sched: pd.DataFrame,
+    calls: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    complaints: pd.DataFrame,
+    prof: pd.DataFrame,
+    rng: np.random.Generator,
+    plan: Plan,
+) -> pd.DataFrame:
     s = settings(plan)
     team_of = sched.set_index("policy_no")["team"]
     attempts = calls.groupby(["branch_code", "team", "call_date"]).size().to_dict()
-    effective = calls[calls["intent"] != s.not_reached].groupby(
-        ["branch_code", "team", "call_date"]).size().to_dict()
+    effective = (
+        calls[calls["intent"] != s.not_reached]
+        .groupby(["branch_code", "team", "call_date"])
+        .size()
+        .to_dict()
+    )
     by_day = {}
-    for name, df, col in (("conversions", outcomes[outcomes["outcome"] == "转保"], "outcome_date"),
-                          ("deposits", outcomes[outcomes["outcome"] == "转存"], "outcome_date"),
-                          ("complaints", complaints, "complaint_date")):
+    for name, df, col in (
+        ("conversions", outcomes[outcomes["outcome"] == "转保"], "outcome_date"),
+        ("deposits", outcomes[outcomes["outcome"] == "转存"], "outcome_date"),
+        ("complaints", complaints, "complaint_date"),
+    ):
         team = df["policy_no"].map(team_of)
         by_day[name] = df.assign(team=team).groupby(["branch_code", "team", col]).size().to_dict()
     teams = sched.groupby(["branch_code", sched["maturity_date"].dt.month])["teams"].max().to_dict()
@@ -277,20 +391,25 @@ def _worklog(sched: pd.DataFrame, calls: pd.DataFrame, outcomes: pd.DataFrame,
                     idx = (code, label, ts)
                     made = int(attempts.get(idx, 0))
                     total = max(made, int(round(rng.normal(mean, 3.5))))
-                    rows.append({
-                        "work_date": ts, "branch_code": code, "team": label, "calls": total,
-                        "effective_calls": int(effective.get(idx, 0))
-                        + int(rng.binomial(total - made, 0.8)),
-                        "visits": int(rng.poisson(0.6)),
-                        "conversions": int(by_day["conversions"].get(idx, 0)),
-                        "deposits": int(by_day["deposits"].get(idx, 0)),
-                        "complaints": int(by_day["complaints"].get(idx, 0)),
-                        "note": WORKLOG_NOTES[int(rng.integers(len(WORKLOG_NOTES)))] or None})
+                    rows.append(
+                        {
+                            "work_date": ts,
+                            "branch_code": code,
+                            "team": label,
+                            "calls": total,
+                            "effective_calls": int(effective.get(idx, 0))
+                            + int(rng.binomial(total - made, 0.8)),
+                            "visits": int(rng.poisson(0.6)),
+                            "conversions": int(by_day["conversions"].get(idx, 0)),
+                            "deposits": int(by_day["deposits"].get(idx, 0)),
+                            "complaints": int(by_day["complaints"].get(idx, 0)),
+                            "note": WORKLOG_NOTES[int(rng.integers(len(WORKLOG_NOTES)))] or None,
+                        }
+                    )
     return frame("worklog", rows)
 
 
-def sample_tracking(policies: pd.DataFrame, seed: int = 2013,
-                    plan: Plan | None = None) -> Tracking:
+def sample_tracking(policies: pd.DataFrame, seed: int = 2013, plan: Plan | None = None) -> Tracking:
     """The sample's tracking frames (canonical columns), before any deliberate error."""
     from .risk import rate_risk
     from .yields import add_yields
@@ -301,17 +420,34 @@ def sample_tracking(policies: pd.DataFrame, seed: int = 2013,
     rng = np.random.default_rng([seed, 5])
     prof = _profiles(sorted(pol["branch_code"].unique()))
     sched = _schedule(pol, plan)
-    cust = sched.merge(pol[["policy_no", "beats_deposit", "gap_yuan", "gap_pp", "policy_yield"]]
-                       .drop_duplicates("policy_no"), on="policy_no", how="left",
-                       suffixes=("", "_y"))
+    cust = sched.merge(
+        pol[["policy_no", "beats_deposit", "gap_yuan", "gap_pp", "policy_yield"]].drop_duplicates(
+            "policy_no"
+        ),
+        on="policy_no",
+        how="left",
+        suffixes=("", "_y"),
+    )
     cust = cust.sort_values(["branch_code", "maturity_date", "policy_no"], ignore_index=True)
-    cols = ["maturity_date", "maturity_value", "premium", "policy_yield", "beats_deposit",
-            "gap_yuan", "gap_pp", "product_type"]
+    cols = [
+        "maturity_date",
+        "maturity_value",
+        "premium",
+        "policy_yield",
+        "beats_deposit",
+        "gap_yuan",
+        "gap_pp",
+        "product_type",
+    ]
     cust["maturity_note"] = [maturity_note(r) for r in cust[cols].to_dict("records")]
-    notes = {(b, p): conversion_note({"age_band": b, "product_type": p}, plan)
-             for b in cust["age_band"].astype(str).unique() for p in plan.products}
-    cust["conversion_note"] = [notes[(str(b), p)] for b, p in
-                               zip(cust["age_band"], cust["product_type"], strict=True)]
+    notes = {
+        (b, p): conversion_note({"age_band": b, "product_type": p}, plan)
+        for b in cust["age_band"].astype(str).unique()
+        for p in plan.products
+    }
+    cust["conversion_note"] = [
+        notes[(str(b), p)] for b, p in zip(cust["age_band"], cust["product_type"], strict=True)
+    ]
     outcome = _outcomes(cust, prof, rng, plan)
     calls = _calls(cust, outcome, prof, rng, plan)
     complaints = _complaints(cust, calls, prof, rng, plan)
@@ -330,7 +466,8 @@ def _with_bad_rows(kind: str, rows: list[list], pol: pd.DataFrame) -> list[list]
     if kind == "calls":
         typo = list(first)
         typo[at["保单号"]] = str(typo[at["保单号"]])[:-1] + (
-            "0" if str(typo[at["保单号"]])[-1] != "0" else "1")
+            "0" if str(typo[at["保单号"]])[-1] != "0" else "1"
+        )
         off = list(rows[1])
         off[at["客户意向"]] = "再联系"
         return rows + [typo, off, list(rows[2])]
@@ -344,8 +481,9 @@ def _with_bad_rows(kind: str, rows: list[list], pol: pd.DataFrame) -> list[list]
         bad[at["网点代码"]] = "429999"
         return rows + [bad, list(rows[1])]
     participating = set(pol.loc[pol["product_type"] == "分红", "policy_no"])
-    other = next(r for r in rows
-                 if r[at["保单号"]] in participating and r[at["满期去向"]] == "领取")
+    other = next(
+        r for r in rows if r[at["保单号"]] in participating and r[at["满期去向"]] == "领取"
+    )
     held = list(other)
     held[at["满期去向"]] = "续持"
     return [*rows, held, list(rows[-1])]
@@ -385,18 +523,23 @@ def _write_form(kind: str, rows: list[list], path: Path) -> Path:
     try:
         wb.save(raw)
         stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-        with atomic_path(path) as tmp, zipfile.ZipFile(raw) as zin, \
-                zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        with (
+            atomic_path(path) as tmp,
+            zipfile.ZipFile(raw) as zin,
+            zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout,
+        ):
             for name in sorted(zin.namelist()):
                 data = zin.read(name)
                 if name == "docProps/core.xml":
-                    data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*",
-                                  rb"\g<1>" + stamp, data)
+                    data = re.sub(
+                        rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, data
+                    )
                 elif name.startswith("xl/worksheets/sheet") and b"<dimension" not in data:
                     # the sheet's size, so readers need not scan the whole sheet to learn it
                     ref = f"A1:{get_column_letter(len(form.headers))}{len(rows) + 2}".encode()
-                    data = data.replace(b"<sheetViews>", b'<dimension ref="' + ref + b'"/>'
-                                        b"<sheetViews>", 1)
+                    data = data.replace(
+                        b"<sheetViews>", b'<dimension ref="' + ref + b'"/><sheetViews>', 1
+                    )
                 info = zipfile.ZipInfo(name, date_time=FIXED_TIME.timetuple()[:6])
                 info.compress_type = zipfile.ZIP_DEFLATED
                 zout.writestr(info, data)
@@ -405,8 +548,9 @@ def _write_form(kind: str, rows: list[list], path: Path) -> Path:
     return path
 
 
-def write_tracking(out: str | Path, policies: pd.DataFrame, seed: int = 2013,
-                   plan: Plan | None = None) -> list[Path]:
+def write_tracking(
+    out: str | Path, policies: pd.DataFrame, seed: int = 2013, plan: Plan | None = None
+) -> list[Path]:
     """Write ``out/tracking/{calls,complaints,worklog,outcomes}.xlsx`` for the sample.
 
     ``policies`` is the sample maturity list (Chinese headers or canonical names). Each file

@@ -78,49 +78,76 @@ _POLICY = Field("policy_no", "保单号", "id", True, aliases=("保单号码", "
 _NOTE = Field("note", "备注", "text")
 
 FORMS: dict[str, Form] = {
-    "calls": Form("calls", "附件一《有效回访统计表》", "附件一 有效回访统计表", (
-        Field("call_date", "填写日期", "date", True, aliases=("回访日期", "日期")),
-        Field("team", "团队", "text", aliases=("回访团队", "小组")),
-        _NAME, _POLICY,
-        Field("product", "所持险种", "text", aliases=("险种",)),
-        Field("maturity_note", "满期说明", "text"),
-        Field("conversion_note", "转保说明", "text"),
-        Field("intent", "客户意向", "choice", True, "intent_answers", ("意向",)),
-        _NOTE,
-    ), ("policy_no", "call_date")),
-    "complaints": Form("complaints", "附件二《客户投诉情况统计表》", "附件二 客户投诉情况统计表", (
-        Field("complaint_date", "投诉日期", "date", True, aliases=("日期", "受理日期")),
-        _NAME, _POLICY,
-        Field("complaint_point", "投诉点", "text", True, aliases=("投诉内容", "投诉原因")),
-        Field("resolution", "处理意见", "text", aliases=("处理结果",)),
-        Field("answer_date", "答复日期", "date", aliases=("回复日期",)),
-        Field("irregular_surrender", "是否非常规退保", "yesno", True, "yes_no"),
-        Field("compensated", "是否赔偿", "yesno", True, "yes_no"),
-        Field("compensation", "赔偿金额", "amount", aliases=("赔偿金额(元)", "赔付金额")),
-        Field("handler", "处理人", "text"),
-        _NOTE,
-    ), ("policy_no", "complaint_date", "complaint_point")),
-    "worklog": Form("worklog", "附件三《工作日志》", "附件三 工作日志", (
-        Field("work_date", "日期", "date", True, aliases=("工作日期", "填写日期")),
-        Field("branch_code", "网点代码", "id", True, aliases=("网点编码", "网点号")),
-        Field("team", "团队", "text", True, aliases=("回访团队", "小组")),
-        Field("calls", "回访量", "count", True, aliases=("电话回访量", "回访数")),
-        Field("effective_calls", "有效回访", "count", aliases=("有效回访量",)),
-        Field("visits", "上门服务", "count", aliases=("上门服务量", "上门")),
-        Field("conversions", "转保件数", "count", aliases=("转保",)),
-        Field("deposits", "转存件数", "count", aliases=("转存",)),
-        Field("complaints", "投诉件数", "count", aliases=("投诉",)),
-        Field("note", "夕会总结", "text", aliases=("备注", "工作总结")),
-    ), ("branch_code", "team", "work_date")),
-    "outcomes": Form("outcomes", "满期去向", "满期去向", (
-        _POLICY, _NAME,
-        Field("outcome", "满期去向", "choice", True, "outcome_kinds", ("去向", "处理结果")),
-        Field("outcome_date", "办理日期", "date", True, aliases=("日期", "处理日期")),
-        Field("new_product", "新产品", "text", aliases=("转保产品",)),
-        Field("new_premium", "新保单保费", "amount", aliases=("转保保费", "新保费")),
-        Field("deposit_amount", "转存金额", "amount", aliases=("存款金额",)),
-        _NOTE,
-    ), ("policy_no",)),
+    "calls": Form(
+        "calls",
+        "附件一《有效回访统计表》",
+        "附件一 有效回访统计表",
+        (
+            Field("call_date", "填写日期", "date", True, aliases=("回访日期", "日期")),
+            Field("team", "团队", "text", aliases=("回访团队", "小组")),
+            _NAME,
+            _POLICY,
+            Field("product", "所持险种", "text", aliases=("险种",)),
+            Field("maturity_note", "满期说明", "text"),
+            Field("conversion_note", "转保说明", "text"),
+            Field("intent", "客户意向", "choice", True, "intent_answers", ("意向",)),
+            _NOTE,
+        ),
+        ("policy_no", "call_date"),
+    ),
+    "complaints": Form(
+        "complaints",
+        "附件二《客户投诉情况统计表》",
+        "附件二 客户投诉情况统计表",
+        (
+            Field("complaint_date", "投诉日期", "date", True, aliases=("日期", "受理日期")),
+            _NAME,
+            _POLICY,
+            Field("complaint_point", "投诉点", "text", True, aliases=("投诉内容", "投诉原因")),
+            Field("resolution", "处理意见", "text", aliases=("处理结果",)),
+            Field("answer_date", "答复日期", "date", aliases=("回复日期",)),
+            Field("irregular_surrender", "是否非常规退保", "yesno", True, "yes_no"),
+            Field("compensated", "是否赔偿", "yesno", True, "yes_no"),
+            Field("compensation", "赔偿金额", "amount", aliases=("赔偿金额(元)", "赔付金额")),
+            Field("handler", "处理人", "text"),
+            _NOTE,
+        ),
+        ("policy_no", "complaint_date", "complaint_point"),
+    ),
+    "worklog": Form(
+        "worklog",
+        "附件三《工作日志》",
+        "附件三 工作日志",
+        (
+            Field("work_date", "日期", "date", True, aliases=("工作日期", "填写日期")),
+            Field("branch_code", "网点代码", "id", True, aliases=("网点编码", "网点号")),
+            Field("team", "团队", "text", True, aliases=("回访团队", "小组")),
+            Field("calls", "回访量", "count", True, aliases=("电话回访量", "回访数")),
+            Field("effective_calls", "有效回访", "count", aliases=("有效回访量",)),
+            Field("visits", "上门服务", "count", aliases=("上门服务量", "上门")),
+            Field("conversions", "转保件数", "count", aliases=("转保",)),
+            Field("deposits", "转存件数", "count", aliases=("转存",)),
+            Field("complaints", "投诉件数", "count", aliases=("投诉",)),
+            Field("note", "夕会总结", "text", aliases=("备注", "工作总结")),
+        ),
+        ("branch_code", "team", "work_date"),
+    ),
+    "outcomes": Form(
+        "outcomes",
+        "满期去向",
+        "满期去向",
+        (
+            _POLICY,
+            _NAME,
+            Field("outcome", "满期去向", "choice", True, "outcome_kinds", ("去向", "处理结果")),
+            Field("outcome_date", "办理日期", "date", True, aliases=("日期", "处理日期")),
+            Field("new_product", "新产品", "text", aliases=("转保产品",)),
+            Field("new_premium", "新保单保费", "amount", aliases=("转保保费", "新保费")),
+            Field("deposit_amount", "转存金额", "amount", aliases=("存款金额",)),
+            _NOTE,
+        ),
+        ("policy_no",),
+    ),
 }
 
 
@@ -197,11 +224,22 @@ def settings(plan: Plan | None = None) -> Settings:
 
 # --- Frames -------------------------------------------------------------------------------
 
-_DTYPES = {"date": "datetime64[ns]", "text": "str", "id": "str", "choice": "str",
-           "count": "Int64", "amount": "float64", "yesno": "boolean"}
+_DTYPES = {
+    "date": "datetime64[ns]",
+    "text": "str",
+    "id": "str",
+    "choice": "str",
+    "count": "Int64",
+    "amount": "float64",
+    "yesno": "boolean",
+}
 # Columns added from the maturity list on reading, so each frame stands on its own.
-DERIVED = {"calls": ("branch_code",), "complaints": ("branch_code",), "worklog": (),
-           "outcomes": ("branch_code",)}
+DERIVED = {
+    "calls": ("branch_code",),
+    "complaints": ("branch_code",),
+    "worklog": (),
+    "outcomes": ("branch_code",),
+}
 
 
 def columns(kind: str) -> list[str]:
@@ -343,13 +381,13 @@ def _parse(f: Field, value: Any, s: Settings) -> Any:
 
 # --- Reading files ---------------------------------------------------------------------------
 
+
 def _sheets(path: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:
     """Every sheet of a workbook (or the one table of a CSV) as rows of raw values."""
     if path.suffix.lower() == ".csv":
         for enc in ("utf-8-sig", "gb18030"):
             try:
-                raw = pd.read_csv(path, header=None, dtype=str, encoding=enc,
-                                  keep_default_na=False)
+                raw = pd.read_csv(path, header=None, dtype=str, encoding=enc, keep_default_na=False)
                 break
             except UnicodeDecodeError:
                 continue
@@ -396,8 +434,11 @@ def _find_header(form: Form, rows: list[tuple[Any, ...]]) -> tuple[int, dict[int
 
 
 def _files(folder: Path, prefix: str) -> list[Path]:
-    return sorted(p for p in folder.glob(f"{prefix}*")
-                  if p.suffix.lower() in (".xlsx", ".xlsm", ".csv") and not p.name.startswith("~$"))
+    return sorted(
+        p
+        for p in folder.glob(f"{prefix}*")
+        if p.suffix.lower() in (".xlsx", ".xlsm", ".csv") and not p.name.startswith("~$")
+    )
 
 
 @dataclass
@@ -415,28 +456,42 @@ _Problem = tuple[str, str, Any, str]
 
 def _reject(file: str, sheet: str, row: int, problems: list[_Problem]) -> dict:
     column, header, value, reason = problems[0]
-    return {"file": file, "sheet": sheet, "row": row, "column": column, "header": header,
-            "value": "" if value is None else str(value), "reason": reason,
-            "other_problems": ", ".join(p[0] for p in problems[1:])}
+    return {
+        "file": file,
+        "sheet": sheet,
+        "row": row,
+        "column": column,
+        "header": header,
+        "value": "" if value is None else str(value),
+        "reason": reason,
+        "other_problems": ", ".join(p[0] for p in problems[1:]),
+    }
 
 
-def _read_file(form: Form, path: Path, s: Settings, rejects: list[dict],
-               optional: bool = False) -> tuple[list[_Row], dict[str, Any]]:
+def _read_file(
+    form: Form, path: Path, s: Settings, rejects: list[dict], optional: bool = False
+) -> tuple[list[_Row], dict[str, Any]]:
     """Rows of every sheet of ``path`` that carries the form's headers, after cell checks.
 
     A file without such a sheet is an error unless ``optional`` (a ``forms*`` workbook).
     Returns the good rows and the file's counts (rows_read, rows_blank, rows_footer, sheets).
     """
     good: list[_Row] = []
-    counts = {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-              "sheets": [], "rows_read": 0, "rows_blank": 0, "rows_footer": 0}
+    counts = {
+        "file": path.name,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "sheets": [],
+        "rows_read": 0,
+        "rows_blank": 0,
+        "rows_footer": 0,
+    }
     for sheet, rows in _sheets(path):
         hit = _find_header(form, rows)
         if hit is None:
             continue
         counts["sheets"].append(sheet)
         h, cols = hit
-        for i, row in enumerate(rows[h + 1:], start=h + 2):
+        for i, row in enumerate(rows[h + 1 :], start=h + 2):
             present = [v for v in map(_norm, row) if v is not None]
             if not present:
                 counts["rows_blank"] += 1
@@ -468,53 +523,122 @@ def _read_file(form: Form, path: Path, s: Settings, rejects: list[dict],
     return good, counts
 
 
-def _check_row(kind: str, r: _Row, s: Settings, window: tuple[date, date],
-               products: dict[str, str], branches: set[str]) -> list[_Problem]:
+def _check_row(
+    kind: str,
+    r: _Row,
+    s: Settings,
+    window: tuple[date, date],
+    products: dict[str, str],
+    branches: set[str],
+) -> list[_Problem]:
     """Row-level rules beyond each cell; the problems found (none: the row is good)."""
     form, v, out = FORMS[kind], r.values, []
     for f in form.fields:
         if f.kind == "date" and f.name in v and not window[0] <= v[f.name] <= window[1]:
             span = f"{window[0]}..{window[1]}"
-            out.append((f.name, f.header, v[f.name], f"{f.header}不在方案年度表单期间({span}) / "
-                        f"{f.header} outside the plan year's forms ({span})"))
+            out.append(
+                (
+                    f.name,
+                    f.header,
+                    v[f.name],
+                    f"{f.header}不在方案年度表单期间({span}) / "
+                    f"{f.header} outside the plan year's forms ({span})",
+                )
+            )
     if "policy_no" in v and v["policy_no"] not in products:
-        out.append(("policy_no", "保单号", v["policy_no"],
-                    "保单号不在满期清单中 / policy number not in the maturity list"))
+        out.append(
+            (
+                "policy_no",
+                "保单号",
+                v["policy_no"],
+                "保单号不在满期清单中 / policy number not in the maturity list",
+            )
+        )
     if kind == "worklog":
         if v["branch_code"] not in branches:
-            out.append(("branch_code", "网点代码", v["branch_code"],
-                        "网点代码不在满期清单中 / branch code not in the maturity list"))
+            out.append(
+                (
+                    "branch_code",
+                    "网点代码",
+                    v["branch_code"],
+                    "网点代码不在满期清单中 / branch code not in the maturity list",
+                )
+            )
         if v.get("effective_calls", 0) > v["calls"]:
-            out.append(("effective_calls", "有效回访", v["effective_calls"],
-                        "有效回访多于回访量 / 有效回访 is more than 回访量"))
+            out.append(
+                (
+                    "effective_calls",
+                    "有效回访",
+                    v["effective_calls"],
+                    "有效回访多于回访量 / 有效回访 is more than 回访量",
+                )
+            )
     if kind == "complaints":
         if "answer_date" in v and v["answer_date"] < v["complaint_date"]:
-            out.append(("answer_date", "答复日期", v["answer_date"],
-                        "答复日期早于投诉日期 / 答复日期 is before 投诉日期"))
+            out.append(
+                (
+                    "answer_date",
+                    "答复日期",
+                    v["answer_date"],
+                    "答复日期早于投诉日期 / 答复日期 is before 投诉日期",
+                )
+            )
         amount = v.get("compensation", 0.0)
         if v["compensated"] and not amount:
-            out.append(("compensation", "赔偿金额", r.raw.get("compensation"),
-                        "是否赔偿为是但未填赔偿金额 / 是否赔偿 is 是 but 赔偿金额 is empty"))
+            out.append(
+                (
+                    "compensation",
+                    "赔偿金额",
+                    r.raw.get("compensation"),
+                    "是否赔偿为是但未填赔偿金额 / 是否赔偿 is 是 but 赔偿金额 is empty",
+                )
+            )
         if not v["compensated"] and amount:
-            out.append(("compensation", "赔偿金额", amount,
-                        "是否赔偿为否却填了赔偿金额 / 是否赔偿 is 否 but 赔偿金额 is given"))
+            out.append(
+                (
+                    "compensation",
+                    "赔偿金额",
+                    amount,
+                    "是否赔偿为否却填了赔偿金额 / 是否赔偿 is 否 but 赔偿金额 is given",
+                )
+            )
     if kind == "outcomes" and v["policy_no"] in products:
         o, product = v["outcome"], products[v["policy_no"]]
         held = "/".join(s.hold_products)
         if o == s.hold_outcome and product not in s.hold_products:
-            out.append(("outcome", "满期去向", o, f"{o}仅适用于{held}保单，此保单为{product} / "
-                        f"{o} is only possible for {held} policies, this one is {product}"))
+            out.append(
+                (
+                    "outcome",
+                    "满期去向",
+                    o,
+                    f"{o}仅适用于{held}保单，此保单为{product} / "
+                    f"{o} is only possible for {held} policies, this one is {product}",
+                )
+            )
         if o == s.policy_conversion_outcome and not v.get("new_premium"):
-            out.append(("new_premium", "新保单保费", r.raw.get("new_premium"),
-                        f"{o}须填新保单保费 / {o} needs 新保单保费"))
+            out.append(
+                (
+                    "new_premium",
+                    "新保单保费",
+                    r.raw.get("new_premium"),
+                    f"{o}须填新保单保费 / {o} needs 新保单保费",
+                )
+            )
         if o == s.deposit_conversion_outcome and not v.get("deposit_amount"):
-            out.append(("deposit_amount", "转存金额", r.raw.get("deposit_amount"),
-                        f"{o}须填转存金额 / {o} needs 转存金额"))
+            out.append(
+                (
+                    "deposit_amount",
+                    "转存金额",
+                    r.raw.get("deposit_amount"),
+                    f"{o}须填转存金额 / {o} needs 转存金额",
+                )
+            )
     return out
 
 
-def read_form(kind: str, paths: list[Path], policies: pd.DataFrame,
-              plan: Plan | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+def read_form(
+    kind: str, paths: list[Path], policies: pd.DataFrame, plan: Plan | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Read one kind of tracking file(s): (accepted frame, rejects, counts).
 
     Parameters
@@ -570,9 +694,14 @@ def read_form(kind: str, paths: list[Path], policies: pd.DataFrame,
     read = sum(f["rows_read"] for f in files)
     if len(out) + len(rej) != read:  # pragma: no cover - a bug, never a data problem
         raise AssertionError(f"{kind}: {len(out)} accepted + {len(rej)} rejected != {read} read")
-    counts = {"rows_read": read, "rows_accepted": len(out), "rows_rejected": len(rej),
-              "rows_blank": sum(f["rows_blank"] for f in files),
-              "rows_footer": sum(f["rows_footer"] for f in files), "files": files}
+    counts = {
+        "rows_read": read,
+        "rows_accepted": len(out),
+        "rows_rejected": len(rej),
+        "rows_blank": sum(f["rows_blank"] for f in files),
+        "rows_footer": sum(f["rows_footer"] for f in files),
+        "files": files,
+    }
     return out, rej, counts
 
 
@@ -580,8 +709,9 @@ def _paths(folder: Path, kind: str) -> list[Path]:
     return _files(folder, kind) + _files(folder, FORMS_PREFIX) if folder.is_dir() else []
 
 
-def read_tracking(folder: str | Path, policies: pd.DataFrame,
-                  plan: Plan | None = None) -> TrackingRead:
+def read_tracking(
+    folder: str | Path, policies: pd.DataFrame, plan: Plan | None = None
+) -> TrackingRead:
     """Read a dataset's ``tracking/`` folder against its accepted maturity list.
 
     A missing folder or a missing kind of file gives empty frames (a dataset without
@@ -610,8 +740,9 @@ def tracking_inputs(path: str | Path) -> list[list[str]]:
     return [[p.name, hashlib.sha256(p.read_bytes()).hexdigest()] for p in files]
 
 
-def prepare_tracking(path: str | Path, policies: pd.DataFrame, out_dir: str | Path,
-                     plan: Plan | None = None) -> TrackingRead:
+def prepare_tracking(
+    path: str | Path, policies: pd.DataFrame, out_dir: str | Path, plan: Plan | None = None
+) -> TrackingRead:
     """Read the dataset's tracking files and write ``<kind>.parquet`` into ``out_dir``.
 
     Used by :func:`load.prepare`; each file appears atomically. Returns what was read, so the
@@ -621,13 +752,16 @@ def prepare_tracking(path: str | Path, policies: pd.DataFrame, out_dir: str | Pa
     for kind in KINDS:
         with atomic_path(Path(out_dir) / f"{kind}.parquet") as tmp:
             read.tracking[kind].to_parquet(tmp, index=False)
-    counts = read.counts | {"inputs": tracking_inputs(path),
-                            "outputs": {kind: f"{kind}.parquet" for kind in KINDS}}
+    counts = read.counts | {
+        "inputs": tracking_inputs(path),
+        "outputs": {kind: f"{kind}.parquet" for kind in KINDS},
+    }
     return TrackingRead(read.tracking, read.rejects, counts)
 
 
-def read_dataset_tracking(name: str = "sample", raw_dir: str | Path | None = None,
-                          processed_dir: str | Path | None = None) -> Tracking:
+def read_dataset_tracking(
+    name: str = "sample", raw_dir: str | Path | None = None, processed_dir: str | Path | None = None
+) -> Tracking:
     """The tracking frames of a dataset, like :func:`load.read_dataset` for its policies.
 
     Prepares the dataset when it is missing or stale, then reads ``<kind>.parquet`` from

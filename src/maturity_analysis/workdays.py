@@ -52,7 +52,8 @@ def _check(day: date) -> None:
         version = getattr(chinese_calendar, "__version__", "?")
         raise PlanError(
             f"{day}: the Chinese holiday calendar (chinesecalendar {version}) covers "
-            f"{first}-{last} only; upgrade it (pip install -U chinesecalendar) for {day.year}")
+            f"{first}-{last} only; upgrade it (pip install -U chinesecalendar) for {day.year}"
+        )
 
 
 def is_workday(day: date | datetime | pd.Timestamp | str) -> bool:
@@ -66,8 +67,9 @@ def is_workday(day: date | datetime | pd.Timestamp | str) -> bool:
     return _workday(d)
 
 
-def working_days(start: date | datetime | pd.Timestamp | str,
-                 end: date | datetime | pd.Timestamp | str) -> list[date]:
+def working_days(
+    start: date | datetime | pd.Timestamp | str, end: date | datetime | pd.Timestamp | str
+) -> list[date]:
     """Working days from ``start`` to ``end``, both included, in order.
 
     >>> [d.isoformat() for d in working_days("2013-02-15", "2013-02-18")]
