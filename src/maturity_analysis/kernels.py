@@ -79,7 +79,6 @@ class WarmKernel:
         self.kc = None
         self._sockets = ""
         self._ready = False
-        self.starts = 0
 
     @property
     def alive(self) -> bool:
@@ -92,11 +91,12 @@ class WarmKernel:
         The kernel imports the libraries as it boots (``PRELOAD_LINE``), so the caller can do
         other work meanwhile; :meth:`start` waits until it is ready.
         """
-        if self.km is not None and self.alive:
-            return
+        if self.km is not None:
+            if self.alive:
+                return
+            self.shutdown()  # it died: clear its client and sockets first
         self._ready = False
         run_sync(self._launch)()
-        self.starts += 1
 
     async def _launch(self) -> None:
         # IPC sockets in a private folder: faster than TCP, no ports to collide, nothing in cwd.

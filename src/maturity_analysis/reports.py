@@ -219,9 +219,16 @@ def plan_jobs(
 
 def _start_worker() -> None:
     """Initializer of a local worker: leave Ctrl-C to the parent, which lets running jobs end
-    and cancels the rest; then warm up."""
+    and cancels the rest; then warm up.
+
+    A failure to warm up must not break the pool: each job then starts the kernel itself and
+    reports what goes wrong.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warm_up()
+    try:
+        warm_up()
+    except Exception:  # noqa: BLE001, S110 - the jobs report it, with the cause
+        pass
 
 
 class LocalExecutor:
@@ -477,7 +484,7 @@ def run_reports(
     results: list[JobResult] = []
     if todo:
         own = executor is None
-        executor = executor or LocalExecutor(jobs)
+        executor = executor or LocalExecutor(min(jobs or os.cpu_count() or 1, len(todo)))
         try:
             results = run_jobs(todo, executor, progress=progress)
         finally:
