@@ -116,6 +116,14 @@ def test_find_pii_ignores_embedded_images():
     ]
 
 
+def test_index_takes_the_columns_there_are_and_skips_blanks():
+    people = pd.DataFrame({"holder_name": ["张三明", None, "", "李"], "premium": [1.0] * 4})
+    index = PiiIndex(people)
+    assert [f.masked for f in index.find("<td>张三明</td><td>李</td><td>13812345678</td>")] == [
+        "张*明"
+    ]
+
+
 def test_redact_masks_every_value_in_a_message():
     index = PiiIndex(PEOPLE)
     message = "KeyError: '欧阳建锋' (13812345678, 保单 P2008000123)"

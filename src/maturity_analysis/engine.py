@@ -197,11 +197,11 @@ def warm_up() -> None:
 
     The initializer of :class:`~maturity_analysis.reports.LocalExecutor`'s processes.
     """
+    skip_slow_imports()
     import nbformat
 
     from .render import ReportPage, to_html
 
-    skip_slow_imports()
     _kernel(wait=False)
     blank = ReportPage(*[""] * 7)
     to_html(nbformat.v4.new_notebook(), blank, _exporter())  # compiles the template once
@@ -216,11 +216,14 @@ def _policies(dataset: Dataset) -> pd.DataFrame:
 
 
 def pii_index(dataset: Dataset) -> PiiIndex:
-    """The (cached) PII index of the dataset's policies."""
+    """The (cached) PII index of the dataset's policies (reads only the PII columns)."""
+    import pyarrow.parquet as pq
+
     token = f"{dataset.policies}:{dataset.inputs}"
     if _local.pii is None or _local.pii[0] != token:
-        columns = [c for c in PII_COLUMNS if c in _policies(dataset).columns]
-        _local.pii = (token, PiiIndex(_policies(dataset)[columns]))
+        present = set(pq.read_schema(dataset.policies).names)
+        columns = [c for c in PII_COLUMNS if c in present]
+        _local.pii = (token, PiiIndex(pd.read_parquet(dataset.policies, columns=columns)))
     return _local.pii[1]
 
 
