@@ -27,7 +27,17 @@ PRELOAD = (
     "maturity_analysis",
 )
 # Modules of the package that are the runner itself or the command line, not analysis.
-_NOT_PRELOADED = {"cli", "__main__", "reports", "kernels", "engine", "render", "index", "files"}
+_NOT_PRELOADED = {
+    "cli",
+    "__main__",
+    "reports",
+    "kernels",
+    "engine",
+    "render",
+    "index",
+    "files",
+    "dask_executor",
+}
 _INLINE_TRAITS = ("figure_formats", "print_figure_kwargs", "close_figures", "rc")
 
 _baseline: dict = {}
