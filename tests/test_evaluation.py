@@ -16,6 +16,7 @@ Allocated targets (targets.branch_phase_allocation, basis "rate", largest remain
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -362,6 +363,9 @@ def test_kpi_by_branch_chart(plots, book, tracking):
     widths = [p.get_width() for p in ax.patches]
     assert widths == pytest.approx([0.3, 0.0])  # 3/10 and 0/10
     assert ax.lines[-1].get_xdata()[0] == pytest.approx(0.2)  # the plan's 20% line
+    # Wilson whiskers on both rates (bases of 10): B1 0.1078-0.6032, B2 0-0.2775.
+    segments = ax.collections[0].get_segments()
+    assert [tuple(np.round(s[:, 0], 4)) for s in segments] == [(0.1078, 0.6032), (0.0, 0.2775)]
     counts = plots.kpi_by_branch(table, "policy_conversion_count")
     assert [p.get_width() for p in counts.patches] == pytest.approx([1.5, 0.0])  # 3/2, 0/2
 
@@ -371,3 +375,47 @@ def test_calls_per_day_chart(plots, tracking):
     # 1 April: (22 + 15) / 2 = 18.5; 2 April 18; 7 April 20.
     assert list(ax.lines[0].get_ydata()) == [18.5, 18.0, 20.0]
     assert len(ax.collections[0].get_offsets()) == 2  # the two short team-days
+
+
+def test_narrative_states_the_figures(book, tracking):
+    text = evaluate(book, tracking, "2013Q2", "B1").narrative()
+    # 10 KPIs with a target; met: 保单转换件数 (3 ≥ 2) and 保单转换率 (30% ≥ 20%).
+    assert "有目标的10项指标中达标2项" in text
+    assert "保单转换3件，分配目标2件（转换率30.0%，目标20.0%）" in text
+    assert "5件投诉，60.0%在7天内答复；处理后满意度33.3%（目标80.0%）" in text
+    assert (
+        "附件三记录4个团队工作日，每团队日均回访18.8访（方案要求20访），2个团队工作日不足20访"
+        in text
+    )
+    assert "赔偿1件，共1,500元" in text
+
+
+def test_narrative_without_tracking(book):
+    text = evaluate(book, Tracking(), "2013Q2", "B2").narrative()
+    assert "本期没有投诉" in text and "本期附件三没有记录" in text and "本期没有赔偿" in text
+
+
+def test_glance(book, tracking):
+    from maturity_analysis.evaluation import glance
+
+    g = glance(by_branch(book, tracking, "2013Q2"))
+    assert g.loc["B1", "保单转换件数"] == MET and g.loc["B1", "存款转换件数"] == NOT_MET
+    assert g.loc["B1", "赔偿金额"] == "—"
+    assert g.loc["B1", MET] == "2/10"
+
+
+def test_calls_per_day_chart_without_a_log(plots):
+    ax = plots.calls_per_day(team_days(Tracking(), "2013Q2"))
+    assert "没有记录" in ax.texts[0].get_text()
+
+
+def test_a_branch_code_given_as_a_number(book, tracking):
+    # papermill's -p infers 420302 as an int; the functions take it as the code it is.
+    book2 = book.assign(branch_code=book["branch_code"].str.replace("B", "42030"))
+    trk = Tracking(
+        worklog=tracking.worklog.assign(
+            branch_code=tracking.worklog["branch_code"].str.replace("B", "42030")
+        )
+    )
+    assert len(team_days(trk, "2013Q2", 420301)) == 4
+    assert evaluate(book2, trk, "2013Q2", 420301).branch == "420301"

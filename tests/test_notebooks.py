@@ -16,7 +16,8 @@ from maturity_analysis.config import NOTEBOOKS_DIR
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 FIXTURE = "nbval_fixture"
-REQUIRED = {"dataset": "sample", "branch": "ALL", "period": "2013"}
+REQUIRED = {"dataset": "sample", "branch": "ALL"}
+PERIODS = {"04_quarterly_evaluation": "2013Q2"}  # default period "2013" unless listed here
 
 
 def _parameters_cell(nb):
@@ -48,6 +49,7 @@ def test_first_code_cell_holds_the_parameters(path):
     }
     assert all(isinstance(node, ast.Assign) for node in tree.body)  # assignments only
     assert REQUIRED.items() <= assigned.items()
+    assert assigned["period"] == PERIODS.get(path.stem, "2013")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -465,6 +465,55 @@ class Evaluation:
     def __repr__(self) -> str:
         return f"{self.title}\n{self.table().to_string(index=False)}"
 
+    def narrative(self) -> str:
+        """The evaluation in a few sentences (Markdown), every figure computed."""
+        s = self.summary
+        rated = s[s["达标"].notna()]
+        missed = list(rated.loc[~rated["达标"].astype(bool), "KPI"])
+        v = lambda key, col="实际": _shown(s.at[key, col], s.at[key, "单位"])  # noqa: E731
+        lines = [
+            f"**{self.title}**：有目标的{len(rated)}项指标中达标{len(rated) - len(missed)}项"
+            + (f"，未达标：{'、'.join(missed)}。" if missed else "，全部达标。")
+        ]
+        if s.at["policy_conversion_rate", "分母"] == 0:
+            lines.append("本期没有满期的转换目标客户。")
+        else:
+            lines.append(
+                f"保单转换{v('policy_conversion_count')}件，分配目标"
+                f"{v('policy_conversion_count', '目标')}件（转换率"
+                f"{v('policy_conversion_rate')}，目标{v('policy_conversion_rate', '目标')}）；"
+                f"存款转换{v('deposit_conversion_count')}件，分配目标"
+                f"{v('deposit_conversion_count', '目标')}件（转存率"
+                f"{v('deposit_conversion_rate')}，目标{v('deposit_conversion_rate', '目标')}）。"
+            )
+        lines.append(
+            f"万能险保单持有率{v('persistency')}（目标{v('persistency', '目标')}）。"
+            + self._complaints()
+        )
+        days = int(s.at["calls_per_team_day", "分母"])
+        target = int(s.at["calls_per_team_day", "目标"])
+        lines.append(
+            f"附件三记录{days}个团队工作日，每团队日均回访{v('calls_per_team_day')}访"
+            f"（方案要求{target}访），{v('team_days_short')}个团队工作日不足{target}访；"
+            f"满期前回访率{v('phoned_before_maturity')}。"
+            if days
+            else f"本期附件三没有记录；满期前回访率{v('phoned_before_maturity')}。"
+        )
+        paid = int(s.at["compensation_paid", "分子"])
+        lines.append(f"赔偿{paid}件，共{v('compensation_paid')}元。" if paid else "本期没有赔偿。")
+        return "\n\n".join(lines)
+
+    def _complaints(self) -> str:
+        s = self.summary
+        n = int(s.at["answered_in_time", "分母"])
+        if not n:
+            return "本期没有投诉。"
+        within = s.at["answered_in_time", "KPI"].removesuffix("答复率")
+        satisfied = _shown(s.at["complaint_satisfaction", "实际"], "%")
+        goal = _shown(s.at["complaint_satisfaction", "目标"], "%")
+        answered = _shown(s.at["answered_in_time", "实际"], "%")
+        return f"{n}件投诉，{answered}在{within}答复；处理后满意度{satisfied}（目标{goal}）。"
+
 
 def evaluate(
     policies: pd.DataFrame,
@@ -519,13 +568,29 @@ def by_branch(
     return pd.concat(parts, names=["branch_code", "key"])
 
 
+def glance(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`by_branch` at a glance: branches × KPIs, each cell 达标, 未达标 or — (no target),
+    and a last column 达标 with ``met/rated``; for an index page."""
+    met = table["达标"].unstack("key")
+    keys = list(dict.fromkeys(table.index.get_level_values("key")))
+    labels = table["KPI"].droplevel("branch_code").groupby(level=0).first()
+    out = met[keys].map(lambda m: NO_TARGET if pd.isna(m) else MET if m else NOT_MET)
+    out.columns = [labels[k] for k in keys]
+    rated = met[keys].notna().sum(axis=1)
+    out[MET] = [
+        f"{int(m)}/{int(r)}"
+        for m, r in zip(met[keys].fillna(False).sum(axis=1), rated, strict=True)
+    ]
+    return out
+
+
 def team_days(
     tracking: Tracking, period: str | Period, branch: str = "ALL", plan: Plan | None = None
 ) -> pd.DataFrame:
     """附件三 rows of the period on working days: branch_code, team, work_date, calls, short."""
     plan = plan or load_plan()
     p = parse_period(period, plan)
-    log = _for_branch(tracking.worklog, branch)
+    log = _for_branch(tracking.worklog, str(branch))
     log = log[p.contains(log["work_date"])]
     log = log[log["work_date"].dt.date.isin(set(working_days(p.start, p.end)))]
     out = log[["branch_code", "team", "work_date", "calls"]].sort_values(

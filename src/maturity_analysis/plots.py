@@ -445,7 +445,7 @@ def kpi_by_branch(
     y = np.arange(len(rows))
     ax.barh(y, np.nan_to_num(values), color=_met_colors(rows["达标"]))
     lo, hi = rows["区间下限"].to_numpy(dtype=float), rows["区间上限"].to_numpy(dtype=float)
-    has = ~np.isnan(lo) & ~per_branch_target
+    has = np.zeros(len(lo), dtype=bool) if per_branch_target else ~np.isnan(lo)
     if has.any():
         ax.errorbar(
             values[has],
@@ -462,8 +462,8 @@ def kpi_by_branch(
     if target is not None:
         ax.axvline(target, color="#333333", linewidth=1, linestyle="--")
     ax.set_yticks(y, list(rows.index))
-    if highlight in rows.index:
-        ax.get_yticklabels()[list(rows.index).index(highlight)].set_fontweight("bold")
+    if str(highlight) in rows.index:
+        ax.get_yticklabels()[list(rows.index).index(str(highlight))].set_fontweight("bold")
     ax.set_ylim(len(rows) - 0.5, -0.5)
     if per_branch_target or unit == "%":
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
@@ -479,6 +479,11 @@ def calls_per_day(days: pd.DataFrame, target: int = 20, ax: plt.Axes | None = No
     average over teams each day (line), every team-day short of ``target`` (red dots) and the
     target (dashed)."""
     ax = _axes(ax, (9, 4))
+    ax.set_title("每个团队每个工作日的电话回访量")
+    if days.empty:
+        ax.text(0.5, 0.5, "本期附件三（工作日志）没有记录", ha="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
     daily = days.groupby("work_date")["calls"].mean()
     ax.plot(
         daily.index,
@@ -500,5 +505,4 @@ def calls_per_day(days: pd.DataFrame, target: int = 20, ax: plt.Axes | None = No
     ax.set_ylabel("回访量(访)")
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("每个团队每个工作日的电话回访量")
     return ax
