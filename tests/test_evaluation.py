@@ -419,3 +419,23 @@ def test_a_branch_code_given_as_a_number(book, tracking):
     )
     assert len(team_days(trk, "2013Q2", 420301)) == 4
     assert evaluate(book2, trk, "2013Q2", 420301).branch == "420301"
+
+
+def test_index_shows_each_branchs_kpis_at_a_glance(book, tracking):
+    # The index's KPI block is the glance table: B1 Q2 policy conversions 3 (D1-D3) against an
+    # allocated 2 → 达标; B2 has no conversions against its allocated 2 → 未达标.
+    from maturity_analysis.index import _glance_block, kpi_glance
+
+    table = kpi_glance(book, tracking, "2013Q2")
+    html = _glance_block(table, "2013Q2")
+    label = table.columns[0]
+    assert "2013Q2 各网点KPI达标情况" in html
+    assert table.loc["B1", label] == MET and table.loc["B2", label] == NOT_MET
+    assert '<td class="met">达标</td>' in html and '<td class="miss">未达标</td>' in html
+
+
+def test_index_has_no_kpis_without_tracking(book):
+    from maturity_analysis.index import _glance_block, kpi_glance
+
+    assert kpi_glance(book, Tracking(), "2013Q2") is None
+    assert _glance_block(None, "2013Q2") == ""

@@ -29,7 +29,8 @@ INTEGER = "#,##0"
 DECIMAL = "#,##0.00"
 DATE = "yyyy-mm-dd"
 TOTAL_LABEL = "合计"
-SHARE_WORDS = ("占比", "比例", "率")
+SHARE_WORDS = ("占比", "比例")
+SHARE_SUFFIX = "率"
 MAX_WIDTH = 60
 
 _HEADER_FONT = Font(bold=True)
@@ -47,18 +48,23 @@ def _last(label: Any) -> str:
 def column_kind(label: Any, dtype: Any) -> str:
     """How a column displays: ``"share"``, ``"count"``, ``"amount"``, ``"date"`` or ``"text"``.
 
-    A float column whose (last-level) header contains 占比, 比例 or 率 holds fractions shown as
-    percentages; integer columns are counts; other floats are amounts.
+    A float column whose (last-level) header contains 占比 or 比例, or ends in 率 (达成率,
+    赔付率), holds fractions shown as percentages; integer columns are counts; other floats are
+    amounts (按比率计算 is a count computed from a rate, not a rate).
 
     >>> column_kind(("分红", "占比"), np.dtype(float)), column_kind("件数", np.dtype("int64"))
     ('share', 'count')
+    >>> column_kind("达成率", np.dtype(float)), column_kind("按比率计算", np.dtype(float))
+    ('share', 'amount')
     """
     if pd.api.types.is_bool_dtype(dtype):
         return "text"
     if pd.api.types.is_integer_dtype(dtype):
         return "count"
     if pd.api.types.is_float_dtype(dtype):
-        return "share" if any(w in _last(label) for w in SHARE_WORDS) else "amount"
+        last = _last(label)
+        share = any(w in last for w in SHARE_WORDS) or last.endswith(SHARE_SUFFIX)
+        return "share" if share else "amount"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "date"
     return "text"

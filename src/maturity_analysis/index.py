@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import __version__
 from .engine import NOTEBOOK, Job
+from .evaluation import MET, NOT_MET
 from .files import write_atomic
 
 if TYPE_CHECKING:
@@ -27,7 +28,8 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; }
 th { background: #f4f4f4; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.all { font-weight: bold; }
-.failed { color: #b22222; }
+.failed, td.miss { color: #b22222; }
+td.met { color: #1a7f37; }
 .meta { color: #555; font-size: 0.85em; }
 """
 
@@ -89,10 +91,43 @@ def _diagnosis(job: Job, root) -> str:
     return f'<a href="{href}">执行记录 (ipynb)</a>'
 
 
+def kpi_glance(policies: pd.DataFrame, tracking, period: str) -> pd.DataFrame | None:
+    """Each branch's KPIs against target for ``period`` (达标 / 未达标 / —), ``None`` when the
+    dataset has no tracking data (nothing to evaluate)."""
+    from .evaluation import by_branch, glance
+
+    if all(tracking[k].empty for k in ("calls", "complaints", "worklog", "outcomes")):
+        return None
+    return glance(by_branch(policies, tracking, period))
+
+
+def _glance_block(table: pd.DataFrame | None, period: str) -> str:
+    if table is None:
+        return ""
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in ["网点代码", *table.columns])
+    css = {MET: ' class="met"', NOT_MET: ' class="miss"'}
+    rows = "".join(
+        f"<tr><td>{escape(str(code))}</td>"
+        + "".join(f"<td{css.get(v, '')}>{escape(str(v))}</td>" for v in row)
+        + "</tr>"
+        for code, row in table.iterrows()
+    )
+    return (
+        f"<h2>{escape(period)} 各网点KPI达标情况</h2>"
+        f'<p class="meta">达标 = 实际达到方案目标；— = 本期无目标。</p>'
+        f"<table><tr>{head}</tr>{rows}</table>"
+    )
+
+
 def render_index(
-    result: RunResult, policies: pd.DataFrame, dataset: str, period: str
+    result: RunResult,
+    policies: pd.DataFrame,
+    dataset: str,
+    period: str,
+    kpis: pd.DataFrame | None = None,
 ) -> tuple[str, list[str]]:
-    """The index page's HTML and the notes on anything left out of it."""
+    """The index page's HTML (with ``kpis`` from :func:`kpi_glance` when given) and the notes
+    on anything left out of it."""
     figures, notes = branch_figures(policies)
     failed = {r.job.name for r in result.failed}
     by_branch: dict[str, list[Job]] = {}
@@ -130,14 +165,21 @@ def render_index(
 {escape(__version__)} · 生成时间 {now} · 本次新建 {len(result.built)}，未变 \
 {len(result.up_to_date)}，失败 {len(result.failed)}</p>
 <table><tr>{head}</tr>{"".join(rows)}</table>
+{_glance_block(kpis, period)}
 {failure_block}
 </body></html>
 """
     return html, notes
 
 
-def write_index(result: RunResult, policies: pd.DataFrame, dataset: str, period: str) -> list[str]:
+def write_index(
+    result: RunResult,
+    policies: pd.DataFrame,
+    dataset: str,
+    period: str,
+    kpis: pd.DataFrame | None = None,
+) -> list[str]:
     """Write ``result.index`` atomically; returns notes on anything left out of it."""
-    html, notes = render_index(result, policies, dataset, period)
+    html, notes = render_index(result, policies, dataset, period, kpis)
     write_atomic(result.index, html)
     return notes

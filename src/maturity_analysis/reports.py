@@ -464,7 +464,8 @@ def run_reports(
     progress
         Show the progress bar.
     """
-    from .index import write_index
+    from .index import kpi_glance, write_index
+    from .tracking import read_dataset_tracking
 
     start = time.perf_counter()
     period_kind(period)
@@ -500,7 +501,12 @@ def run_reports(
         up_to_date=[j for j, ok in zip(planned, fresh, strict=True) if ok],
         seconds=0.0,
     )
-    result.notes += write_index(result, policies, dataset=dataset, period=period)
+    kpis = None
+    try:  # the index is written without the KPI glance rather than not at all
+        kpis = kpi_glance(policies, read_dataset_tracking(dataset, raw_dir, processed_dir), period)
+    except Exception as exc:  # noqa: BLE001
+        result.notes.append(f"index: KPIs not shown ({type(exc).__name__}: {exc})")
+    result.notes += write_index(result, policies, dataset=dataset, period=period, kpis=kpis)
     result.seconds = time.perf_counter() - start
     _write_record(result, dataset, period)
     return result
