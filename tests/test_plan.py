@@ -19,8 +19,10 @@ def test_shipped_plan_has_the_plans_targets():
     plan = load_plan()
     # 三、目标: 20% 保单转换, 30% 存款转换, 万能 持有率 60%, 投诉满意度 80%.
     assert {k: t.rate for k, t in plan.targets.items()} == {
-        "policy_conversion": 0.20, "deposit_conversion": 0.30,
-        "persistency": 0.60, "complaint_satisfaction": 0.80,
+        "policy_conversion": 0.20,
+        "deposit_conversion": 0.30,
+        "persistency": 0.60,
+        "complaint_satisfaction": 0.80,
     }
     assert plan.calls_per_day == 20
     assert plan.complaint_answer_days == 7
@@ -29,7 +31,9 @@ def test_shipped_plan_has_the_plans_targets():
 def test_phases_cover_the_year_in_order():
     plan = load_plan()
     assert [p.name for p in plan.phases] == ["尝试期", "促进期", "提升期", "平稳期"]
-    assert [plan.phase_of_month(m).key for m in range(1, 13)] == ["Q1"] * 3 + ["Q2"] * 3 + ["Q3"] * 3 + ["Q4"] * 3
+    assert [plan.phase_of_month(m).key for m in range(1, 13)] == ["Q1"] * 3 + ["Q2"] * 3 + [
+        "Q3"
+    ] * 3 + ["Q4"] * 3
     assert str(plan.phases[1].end(2013)) == "2013-06-30"
 
 
@@ -53,3 +57,17 @@ def test_malformed_plan_names_the_key(raw, mutate, key):
 def test_missing_plan_file_is_a_clear_error(tmp_path):
     with pytest.raises(PlanError, match="plan file not found"):
         load_plan(tmp_path / "nope.toml")
+
+
+def test_public_api_is_pinned():
+    import maturity_analysis
+
+    assert sorted(maturity_analysis.__all__) == [
+        "Plan",
+        "__version__",
+        "load_plan",
+        "load_policies",
+        "prepare",
+        "read_dataset",
+    ]
+    assert all(hasattr(maturity_analysis, name) for name in maturity_analysis.__all__)

@@ -9,7 +9,10 @@ from .plan import Plan, load_plan
 
 
 def _band(values: pd.Series, lower: tuple, labels: list[str]) -> pd.Categorical:
-    idx = np.searchsorted(np.asarray(lower, dtype=float), values.to_numpy(dtype=float), side="right") - 1
+    idx = (
+        np.searchsorted(np.asarray(lower, dtype=float), values.to_numpy(dtype=float), side="right")
+        - 1
+    )
     codes = np.where(values.isna().to_numpy(), -1, idx)
     return pd.Categorical.from_codes(codes, categories=labels)
 

@@ -108,8 +108,10 @@ def parse_plan(raw: dict[str, Any], source: str = "<plan>") -> Plan:
     g = lambda k, t=None: _get(raw, k, source, t)  # noqa: E731
     age_labels, age_lower = g("bands.age.labels", list), g("bands.age.lower", list)
     p_labels, p_lower = g("bands.principal.labels", list), g("bands.principal.lower", list)
-    for key, labels, lower in (("bands.age", age_labels, age_lower),
-                               ("bands.principal", p_labels, p_lower)):
+    for key, labels, lower in (
+        ("bands.age", age_labels, age_lower),
+        ("bands.principal", p_labels, p_lower),
+    ):
         if len(labels) != len(lower):
             raise PlanError(f"{source}: key '{key}': labels and lower differ in length")
         _increasing(lower, f"{key}.lower", source)
@@ -117,36 +119,65 @@ def parse_plan(raw: dict[str, Any], source: str = "<plan>") -> Plan:
     for key, t in g("targets", dict).items():
         rate = _get(raw, f"targets.{key}.rate", source, (int, float))
         if not 0 <= rate <= 1:
-            raise PlanError(f"{source}: key 'targets.{key}.rate' must be between 0 and 1, got {rate}")
-        targets[key] = Target(key=key, label=_get(raw, f"targets.{key}.label", source, str),
-                              rate=float(rate), product=t.get("product"), min_age=t.get("min_age"),
-                              max_age=t.get("max_age"), stated_count=t.get("stated_count"),
-                              note=t.get("note", ""))
+            raise PlanError(
+                f"{source}: key 'targets.{key}.rate' must be between 0 and 1, got {rate}"
+            )
+        targets[key] = Target(
+            key=key,
+            label=_get(raw, f"targets.{key}.label", source, str),
+            rate=float(rate),
+            product=t.get("product"),
+            min_age=t.get("min_age"),
+            max_age=t.get("max_age"),
+            stated_count=t.get("stated_count"),
+            note=t.get("note", ""),
+        )
     phases = []
     for i, ph in enumerate(g("phases", list)):
         months = _get(ph, "months", f"{source} phases[{i}]", list)
         if len(months) != 2 or not 1 <= months[0] <= months[1] <= 12:
             raise PlanError(f"{source}: key 'phases[{i}].months' must be [first, last] in 1..12")
-        phases.append(Phase(key=_get(ph, "key", f"{source} phases[{i}]", str),
-                            name=_get(ph, "name", f"{source} phases[{i}]", str),
-                            first_month=months[0], last_month=months[1],
-                            focus=ph.get("focus", "")))
+        phases.append(
+            Phase(
+                key=_get(ph, "key", f"{source} phases[{i}]", str),
+                name=_get(ph, "name", f"{source} phases[{i}]", str),
+                first_month=months[0],
+                last_month=months[1],
+                focus=ph.get("focus", ""),
+            )
+        )
     playbook = tuple(g("playbook", list))
     for i, row in enumerate(playbook):
-        for k in ("age_band", "traits", "product", "amount", "amount_min", "amount_max",
-                  "payment", "difficulty"):
+        for k in (
+            "age_band",
+            "traits",
+            "product",
+            "amount",
+            "amount_min",
+            "amount_max",
+            "payment",
+            "difficulty",
+        ):
             _get(row, k, f"{source} playbook[{i}]")
     return Plan(
-        title=g("plan.title", str), year=g("plan.year", int), products=tuple(g("plan.products", list)),
-        age_labels=tuple(age_labels), age_lower=tuple(age_lower),
+        title=g("plan.title", str),
+        year=g("plan.year", int),
+        products=tuple(g("plan.products", list)),
+        age_labels=tuple(age_labels),
+        age_lower=tuple(age_lower),
         below_age_label=g("bands.age.below_label", str),
-        principal_labels=tuple(p_labels), principal_lower=tuple(float(x) for x in p_lower),
-        targets=targets, phases=tuple(phases),
+        principal_labels=tuple(p_labels),
+        principal_lower=tuple(float(x) for x in p_lower),
+        targets=targets,
+        phases=tuple(phases),
         calls_per_day=g("operations.calls_per_day", int),
         complaint_answer_days=g("operations.complaint_answer_days", int),
         call_lead_months=g("operations.call_lead_months", int),
         compensation_min_age=g("operations.compensation_min_age", int),
-        playbook=playbook, figures=g("figures", dict), raw=raw, source=source,
+        playbook=playbook,
+        figures=g("figures", dict),
+        raw=raw,
+        source=source,
     )
 
 
