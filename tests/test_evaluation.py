@@ -359,7 +359,8 @@ def test_kpi_progress_chart(plots, b1_q2):
 def test_kpi_by_branch_chart(plots, book, tracking):
     table = by_branch(book, tracking, "2013Q2")
     ax = plots.kpi_by_branch(table, "policy_conversion_rate", highlight="B1")
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["B1", "B2"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["▶ B1", "B2"]  # B1 highlighted
+    assert ax.get_yticklabels()[0].get_color() != ax.get_yticklabels()[1].get_color()
     widths = [p.get_width() for p in ax.patches]
     assert widths == pytest.approx([0.3, 0.0])  # 3/10 and 0/10
     assert ax.lines[-1].get_xdata()[0] == pytest.approx(0.2)  # the plan's 20% line
@@ -368,6 +369,24 @@ def test_kpi_by_branch_chart(plots, book, tracking):
     assert [tuple(np.round(s[:, 0], 4)) for s in segments] == [(0.1078, 0.6032), (0.0, 0.2775)]
     counts = plots.kpi_by_branch(table, "policy_conversion_count")
     assert [p.get_width() for p in counts.patches] == pytest.approx([1.5, 0.0])  # 3/2, 0/2
+
+
+def test_kpis_by_branch_panels(plots, book, tracking):
+    table = by_branch(book, tracking, "2013Q2")
+    keys = ["policy_conversion_count", "policy_conversion_rate", "persistency"]
+    axes = plots.kpis_by_branch(table, keys, highlight="B2")
+    assert len(axes) == 3 and len({ax.figure for ax in axes}) == 1  # one figure, 2 × 2 grid
+    assert [ax.get_title() for ax in axes] == [
+        "保单转换件数：各网点",
+        "保单转换率：各网点",
+        "万能险保单持有率：各网点",
+    ]
+    # Labels on the first panel of each row only; the same bars as one chart per KPI.
+    shown = [[t.get_text() for t in ax.get_yticklabels() if t.get_visible()] for ax in axes]
+    assert shown[0] == shown[2] == ["B1", "▶ B2"]
+    assert not axes[1].yaxis.get_tick_params()["labelleft"]
+    assert [p.get_width() for p in axes[1].patches] == pytest.approx([0.3, 0.0])
+    assert not axes[0].figure.axes[3].axison  # the empty fourth cell
 
 
 def test_calls_per_day_chart(plots, tracking):
