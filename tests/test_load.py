@@ -23,6 +23,7 @@ from maturity_analysis.ids import check_char
 from maturity_analysis.load import (
     REASONS,
     REJECT_COLUMNS,
+    dataset_fingerprint,
     dataset_manifest,
     load_policies,
     prepare,
@@ -681,6 +682,20 @@ def test_read_dataset_prepares_again_when_raw_files_change(dataset):
     assert len(read_dataset("demo", raw_dir=raw, processed_dir=processed)) == 3
     m = dataset_manifest("demo", raw_dir=raw, processed_dir=processed)
     assert m["rows_accepted"] == 3
+
+
+def test_read_dataset_hands_out_copies_and_sees_rewritten_files(dataset):
+    raw, processed = dataset
+    first = read_dataset("demo", raw_dir=raw, processed_dir=processed)
+    first.loc[0, "premium"] = -1.0  # a notebook changing its frame changes no later read
+    first.drop(columns="holder_name", inplace=True)
+    again = read_dataset("demo", raw_dir=raw, processed_dir=processed)
+    assert "holder_name" in again.columns and (again["premium"] > 0).all()
+    key = dataset_fingerprint("demo", raw_dir=raw, processed_dir=processed)
+    path = processed / "demo" / "policies.parquet"
+    again.iloc[:1].to_parquet(path)  # the prepared file rewritten behind the process's back
+    assert len(read_dataset("demo", raw_dir=raw, processed_dir=processed)) == 1
+    assert dataset_fingerprint("demo", raw_dir=raw, processed_dir=processed) != key
 
 
 def test_unknown_dataset_names_the_known_ones(dataset):

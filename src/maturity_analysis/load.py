@@ -522,27 +522,78 @@ def _is_fresh(manifest: dict, raw: Path) -> bool:
     return before == now and tracked == tracking_inputs(raw)
 
 
+# Within one process (a warm report kernel runs many notebooks), what was already checked or
+# read is kept, keyed by the files' paths, sizes and modification times: a file rewritten since
+# has another key, so it is checked or read anew. Frames are handed out as copies.
+_checked: dict[tuple[str, str], tuple] = {}
+_frames: dict[str, tuple[tuple, pd.DataFrame]] = {}
+
+
+def _stats(*paths: Path) -> tuple:
+    """(path, size, mtime) of each file under ``paths`` (a missing path: ``None``)."""
+    out = []
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            st = f.stat() if f.exists() else None
+            out.append((str(f), st and st.st_size, st and st.st_mtime_ns))
+    return tuple(out)
+
+
 def _ensure(name: str, raw_dir: str | Path | None, processed_dir: str | Path | None) -> Path:
-    """The processed folder of a dataset, prepared anew when missing or stale."""
+    """The processed folder of a dataset, prepared anew when missing or stale.
+
+    Freshness is decided on the files' SHA-256 (:func:`_is_fresh`); when neither the raw
+    files, the processed folder, the plan file nor the package version changed since the last
+    check in this process (same sizes and modification times), that check stands.
+    """
     raw = Path(raw_dir or RAW_DIR) / name
     out = Path(processed_dir or PROCESSED_DIR) / name
+    key = (str(raw.resolve()), str(out.resolve()))
+    state = (__version__, _stats(raw, out, PLAN_FILE))
+    if _checked.get(key) == state:
+        return out
+    _ensure_fresh(name, raw, out)
+    _checked[key] = (__version__, _stats(raw, out, PLAN_FILE))
+    return out
+
+
+def _ensure_fresh(name: str, raw: Path, out: Path) -> None:
     manifest = out / "manifest.json"
     if not raw.is_dir():
         if manifest.is_file():
-            return out
-        known = sorted(p.name for p in Path(raw_dir or RAW_DIR).glob("*") if p.is_dir())
+            return
+        known = sorted(p.name for p in raw.parent.glob("*") if p.is_dir())
         raise MaturityDataError(
             f"{raw}: no dataset {name!r} (known: {', '.join(known) or 'none'}); "
             "run `maturity-analysis sample` or put an export in data/raw/<name>/")
     if not manifest.is_file() or not _is_fresh(json.loads(manifest.read_text("utf-8")), raw):
         prepare(raw, out)
-    return out
 
 
 def read_dataset(name: str = "sample", raw_dir: str | Path | None = None,
                  processed_dir: str | Path | None = None) -> pd.DataFrame:
-    """The prepared policies of ``data/raw/<name>/``, preparing them when missing or stale."""
-    return pd.read_parquet(_ensure(name, raw_dir, processed_dir) / "policies.parquet")
+    """The prepared policies of ``data/raw/<name>/``, preparing them when missing or stale.
+
+    Read once per process while ``policies.parquet`` is unchanged; each call gets its own copy.
+    """
+    path = _ensure(name, raw_dir, processed_dir) / "policies.parquet"
+    key = _stats(path)
+    hit = _frames.get(str(path.resolve()))
+    if hit is None or hit[0] != key:
+        if len(_frames) >= 4:
+            _frames.pop(next(iter(_frames)))
+        hit = _frames[str(path.resolve())] = (key, pd.read_parquet(path))
+    return hit[1].copy()
+
+
+def dataset_fingerprint(name: str = "sample", raw_dir: str | Path | None = None,
+                        processed_dir: str | Path | None = None) -> str:
+    """A key of a prepared dataset's current files (paths, sizes, modification times), after
+    preparing it when missing or stale: it changes whenever the prepared files are rewritten.
+    For keeping results computed from the dataset within one process."""
+    out = _ensure(name, raw_dir, processed_dir)
+    return hashlib.sha256(repr(_stats(out.resolve())).encode()).hexdigest()
 
 
 def dataset_manifest(name: str = "sample", raw_dir: str | Path | None = None,
