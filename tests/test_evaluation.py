@@ -26,13 +26,14 @@ from maturity_analysis.evaluation import (
     SUMMARY_COLUMNS,
     allocated,
     by_branch,
+    dataset_by_branch,
     evaluate,
     parse_period,
     team_days,
     wilson,
 )
 from maturity_analysis.exceptions import MaturityDataError, PlanError
-from maturity_analysis.tracking import Tracking, frame
+from maturity_analysis.tracking import KINDS, Tracking, frame
 
 
 @pytest.fixture(scope="module")
@@ -412,6 +413,26 @@ def test_narrative_states_the_figures(book, tracking):
 def test_narrative_without_tracking(book):
     text = evaluate(book, Tracking(), "2013Q2", "B2").narrative()
     assert "本期没有投诉" in text and "本期附件三没有记录" in text and "本期没有赔偿" in text
+
+
+def test_dataset_by_branch_is_by_branch_of_the_prepared_files(book, tracking, tmp_path):
+    folder = tmp_path / "processed" / "demo"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text("{}")  # prepared, no raw copy: used as it is
+    book.to_parquet(folder / "policies.parquet")
+    for kind in KINDS:
+        tracking[kind].to_parquet(folder / f"{kind}.parquet")
+    where = {"raw_dir": str(tmp_path / "raw"), "processed_dir": str(tmp_path / "processed")}
+    first = dataset_by_branch("demo", "2013Q2", **where)
+    pd.testing.assert_frame_equal(first, by_branch(book, tracking, "2013Q2"))
+    first.loc[("B1", "policy_conversion_count"), "实际"] = 99  # the caller's copy only
+    again = dataset_by_branch("demo", "2013Q2", **where)
+    assert again.loc[("B1", "policy_conversion_count"), "实际"] == 3  # 3 转保 in Q2
+    other = dataset_by_branch("demo", "2013-05", **where)  # another period, another result
+    pd.testing.assert_frame_equal(other, by_branch(book, tracking, "2013-05"))
+    book[book["branch_code"] == "B2"].to_parquet(folder / "policies.parquet")  # rewritten
+    rewritten = dataset_by_branch("demo", "2013Q2", **where)
+    assert rewritten.index.get_level_values("branch_code").unique().tolist() == ["B2"]
 
 
 def test_glance(book, tracking):
