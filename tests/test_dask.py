@@ -15,7 +15,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from maturity_analysis.dask_executor import DaskExecutor
+from maturity_analysis.dask_executor import DaskExecutor, deliver
+from maturity_analysis.engine import NOTEBOOK, Dataset, Job, JobError, JobResult
 from maturity_analysis.exceptions import ReportError
 from maturity_analysis.reports import run_reports
 from maturity_analysis.sample import scaled_policies
@@ -169,3 +170,36 @@ def test_no_worker_is_a_clear_error():
     with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as empty:
         with pytest.raises(ReportError, match="no worker"):
             DaskExecutor(empty.scheduler_address, timeout=1)
+
+
+def _job(tmp_path: Path) -> Job:
+    dataset = Dataset(name=DATASET, policies=tmp_path / "policies.parquet")
+    return Job(
+        kind=NOTEBOOK,
+        branch="B1",
+        branch_name="",
+        output=tmp_path / "B1" / "01.html",
+        key="k",
+        dataset=dataset,
+        notebook=tmp_path / "01.ipynb",
+    )
+
+
+@pytest.mark.parametrize("ok", [True, False])
+def test_delivered_outputs_replace_stale_ones(tmp_path, ok):
+    """What a worker returns replaces what an earlier run left: a success removes an old
+    failed notebook, a failure removes the old report, executed notebook and stamp."""
+    job = _job(tmp_path)
+    job.output.parent.mkdir()
+    for path in (job.output, job.executed, job.stamp, job.failed_notebook):
+        path.write_text("old")
+    error = None if ok else JobError(error="ValueError", message="broken")
+    returned = (
+        {"executed": b"nb", "output": b"html", "stamp": b"key"} if ok else {"failed": b"failed nb"}
+    )
+    deliver(job, JobResult(job=job, seconds=1.0, error=error), returned)
+    left = {p.name: p.read_text() for p in job.output.parent.iterdir()}
+    if ok:
+        assert left == {"01.html": "html", "01.ipynb": "nb", ".01.html.key": "key"}
+    else:
+        assert left == {"01.failed.ipynb": "failed nb"}

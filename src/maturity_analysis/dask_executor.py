@@ -26,6 +26,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 from .engine import Dataset, Job, JobResult
@@ -35,17 +36,15 @@ from .files import write_atomic
 CONNECT_TIMEOUT = 30
 FILE_PARAMETERS = ("plan_file",)
 
-_staged: dict[str, Path] = {}
 _staging_lock = threading.Lock()
 
 
+@cache
 def _staging_root() -> Path:
-    """Worker side: this process's folder for the datasets and notebooks it was sent."""
-    with _staging_lock:
-        if "" not in _staged:
-            _staged[""] = Path(tempfile.mkdtemp(prefix="maturity-dask-"))
-            atexit.register(shutil.rmtree, _staged[""], ignore_errors=True)
-    return _staged[""]
+    """Worker side: this process's folder for the datasets and files it was sent."""
+    root = Path(tempfile.mkdtemp(prefix="maturity-dask-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
 
 
 def _sha(data: bytes) -> str:
