@@ -1,12 +1,14 @@
 """Workbooks: sheets, Chinese headers, frozen header, number/percent formats, atomic writes;
 the tables workbook and the ``tables`` / ``reconcile`` commands."""
 
+import os
+
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
 
-from maturity_analysis import cli, excel
+from maturity_analysis import cli
 from maturity_analysis.analysis import write_tables_workbook
 from maturity_analysis.excel import INTEGER, PERCENT, column_kind, write_workbook
 
@@ -78,11 +80,21 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(excel.os, "replace", boom)
+    monkeypatch.setattr("maturity_analysis.files.os.replace", boom)
     with pytest.raises(OSError, match="disk full"):
         write_workbook({"s": pd.DataFrame({"a": [2]})}, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["x.xlsx"]
+
+
+def test_workbook_is_readable_by_others_as_the_umask_allows(tmp_path):
+    # mkstemp would create it 0600: a workbook published on a shared drive must follow the umask.
+    mask = os.umask(0o022)
+    try:
+        path = write_workbook({"s": pd.DataFrame({"a": [1]})}, tmp_path / "x.xlsx")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
 
 
 @pytest.mark.parametrize(

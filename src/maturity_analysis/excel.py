@@ -7,9 +7,7 @@ and pass them here, with ``notes`` for lines above the table (e.g. "内部资料
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,6 +20,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from .files import atomic_path
 from .schema import COLUMNS_BY_NAME
 
 PERCENT = "0.00%"
@@ -286,13 +285,6 @@ def write_workbook(
         shown.index = shown.index.set_names([_rename(n, names) for n in frame.index.names])
         sheet_formats = {_rename(k, names): v for k, v in (formats or {}).get(name, {}).items()}
         _write_sheet(wb.create_sheet(name), shown, show, sheet_formats, (notes or {}).get(name, ()))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
