@@ -32,7 +32,14 @@ from maturity_analysis.engine import Dataset
 from maturity_analysis.exceptions import ReportError
 from maturity_analysis.files import atomic_path, remove_temp_files
 from maturity_analysis.load import read_dataset
-from maturity_analysis.reports import ALL, LocalExecutor, find_notebooks, plan_jobs, run_reports
+from maturity_analysis.reports import (
+    ALL,
+    LocalExecutor,
+    applies_to,
+    find_notebooks,
+    plan_jobs,
+    run_reports,
+)
 from maturity_analysis.sample import scaled_policies
 from maturity_analysis.tables import (
     for_branch,
@@ -375,12 +382,14 @@ E2E_BRANCHES = ("B01", "B03", ALL)
 
 @pytest.fixture(scope="module")
 def real(book, tmp_path_factory):
-    """``maturity-analysis reports`` with the project's notebooks, two branches and ALL."""
+    """``maturity-analysis reports`` with the project's notebooks, two branches and ALL, for a
+    quarter (the quarterly evaluation is made for quarters and months only)."""
     out = tmp_path_factory.mktemp("real")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(config, "RAW_DIR", book["raw"])
         patch.setattr(config, "PROCESSED_DIR", book["processed"])
-        args = ["reports", "--dataset", DATASET, "--branch", *E2E_BRANCHES, "--jobs", "2"]
+        args = ["reports", "--dataset", DATASET, "--period", "2013Q2", "--branch", *E2E_BRANCHES]
+        args += ["--jobs", "2"]
         code = cli.main([*args, "--out", str(out)])
     policies = read_dataset(DATASET, processed_dir=book["processed"])
     return {"out": out, "code": code, "policies": policies}
@@ -403,6 +412,17 @@ TABLES = {
     segment_table: "02_segments_and_products",
     maturity_product_table: "02_segments_and_products",
 }
+
+
+@pytest.mark.parametrize(
+    ("period", "evaluated"), [("2013", False), ("2013Q2", True), ("2013-05", True)]
+)
+def test_quarterly_evaluation_is_made_for_quarters_and_months(period, evaluated):
+    made = {
+        nb.stem for nb in find_notebooks() if applies_to(nbformat.read(nb, as_version=4), period)
+    }
+    assert {"01_portfolio_structure", "02_segments_and_products", "03_targets"} <= made
+    assert ("04_quarterly_evaluation" in made) is evaluated
 
 
 def test_real_reports_all_build(real):

@@ -20,7 +20,7 @@ from .programme import PROGRAMME_NOTES, programme_sheets
 from .reconcile import format_reconciliation, reconciliation
 from .risk import rate_risk, risk_table
 from .tables import for_branch, plan_tables
-from .targets import GOAL, allocate_branches, allocate_phases, policy_targets, targets
+from .targets import branch_targets
 from .yields import add_yields
 
 
@@ -50,15 +50,7 @@ def tables_workbook(
     plan = plan or load_plan()
     part = for_branch(policies, branch)
     enriched = enrich(part, plan)
-    by_branch = allocate_branches(policies, plan)
-    goals = targets(part, plan).set_index("目标")
-    if branch == "ALL":
-        phases = allocate_phases(part, plan)
-    else:
-        by_branch = by_branch.loc[[branch]]
-        mine = {t.key: int(by_branch[(t.label, GOAL)].iloc[0]) for t in policy_targets(plan)}
-        goals["本网点分配件数"] = pd.array([mine.get(k) for k in plan.targets], dtype="Int64")
-        phases = allocate_phases(part, plan, totals=mine)
+    goals = branch_targets(policies, branch, plan)
     about = pd.DataFrame(
         {
             "内容": [
@@ -75,9 +67,7 @@ def tables_workbook(
     return {
         "说明": about,
         **plan_tables(enriched, plan),
-        "目标": goals,
-        "网点分配": by_branch,
-        "阶段分配": phases,
+        **goals,
         "风险评级": risk_table(enriched, plan),
         "核对": format_reconciliation(reconciliation(policies, plan)).set_index("指标"),
         **cost_sheets(enriched, plan, complaints=complaints),

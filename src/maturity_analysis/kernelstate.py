@@ -86,6 +86,12 @@ def warm_up(modules: tuple[str, ...] = PRELOAD, figure_formats: tuple[str, ...] 
     if ip is not None:
         ip.run_line_magic("matplotlib", "inline")
         ip.run_line_magic("config", f"InlineBackend.figure_formats = {list(figure_formats)!r}")
+        # The inline backend sends each new figure at the end of its cell; pyplot's own
+        # end-of-cell redraw of every figure (meant for GUI windows) would render each once
+        # more for nothing, a third of a chart's time.
+        import matplotlib.pyplot as plt
+
+        plt.uninstall_repl_displayhook()
     _draw_once()
     capture()
 

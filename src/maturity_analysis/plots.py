@@ -496,15 +496,17 @@ def kpi_by_branch(
         if mine is not None:
             ax.get_yticklabels()[mine].set_color(HIGHLIGHT_COLOR)
     else:
-        ax.set_yticks(y)
-        ax.tick_params(axis="y", labelleft=False)
+        ax.set_yticks([])
     ax.set_ylim(len(rows) - 0.5, -0.5)
     if per_branch_target or unit == "%":
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     what = "达成率（实际 ÷ 分配目标）" if per_branch_target else f"{label}（{unit}）"
     ax.set_xlabel(what + ("；虚线为目标" if target is not None else ""))
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"{label}：各网点")
+    # Title and (empty) y label at fixed places: matplotlib would otherwise measure every
+    # branch label at each draw to place them, though nothing sits above or beside the bars.
+    ax.set_title(f"{label}：各网点", y=1.0)
+    ax.yaxis.set_label_coords(0, 0.5)
     return ax
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .plan import Plan, Target, load_plan
-from .tables import TOTAL, category_codes
+from .tables import TOTAL, category_codes, for_branch
 
 BASE = "基数"
 GOAL = "目标件数"
@@ -317,3 +317,29 @@ def branch_phase_allocation(
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def branch_targets(
+    policies: pd.DataFrame, branch: str = "ALL", plan: Plan | None = None
+) -> dict[str, pd.DataFrame]:
+    """The targets of the book (``"ALL"``) or one branch, as the tables workbook shows them.
+
+    ``policies`` is the whole book. Returns ``"目标"`` (:func:`targets` on the branch, indexed
+    by 目标; a branch adds 本网点分配件数, its allocated count), ``"网点分配"`` (the whole
+    book's targets over branches, :func:`allocate_branches`; a branch: its row) and
+    ``"阶段分配"`` (the branch's allocated counts, or the book's targets, over the phases).
+    """
+    plan = plan or load_plan()
+    part = for_branch(policies, branch)
+    by_branch = allocate_branches(policies, plan)
+    goals = targets(part, plan).set_index("目标")
+    if branch == "ALL":
+        return {"目标": goals, "网点分配": by_branch, "阶段分配": allocate_phases(part, plan)}
+    by_branch = by_branch.loc[[branch]]
+    mine = {t.key: int(by_branch[(t.label, GOAL)].iloc[0]) for t in policy_targets(plan)}
+    goals["本网点分配件数"] = pd.array([mine.get(k) for k in plan.targets], dtype="Int64")
+    return {
+        "目标": goals,
+        "网点分配": by_branch,
+        "阶段分配": allocate_phases(part, plan, totals=mine),
+    }
