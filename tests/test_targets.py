@@ -13,6 +13,7 @@ from maturity_analysis.targets import (
     allocate_branches,
     allocate_phases,
     branch_phase_allocation,
+    branch_targets,
     targets,
 )
 
@@ -113,6 +114,25 @@ def test_branch_phase_allocation_adds_up_to_each_branch(sample_policies):
     expected = by_branch[("存款转换", "目标件数")].droplevel(1)
     pd.testing.assert_series_equal(per_branch.sum(), expected, check_names=False)
     assert set(long["phase"]) == {"Q1", "Q2", "Q3", "Q4"}
+
+
+def test_branch_targets_give_the_branch_its_share(make_policies):
+    # B01: 6 dividend policies aged 40 maturing in Q1 and 4 in Q3; B02: 10 aged 40 in Q2.
+    rows = [{"branch_code": "B01", "age": 40, "maturity_date": "2013-02-10"}] * 6
+    rows += [{"branch_code": "B01", "age": 40, "maturity_date": "2013-08-10"}] * 4
+    rows += [{"branch_code": "B02", "age": 40, "maturity_date": "2013-05-10"}] * 10
+    book = make_policies(rows)
+    mine = branch_targets(book, "B01")
+    whole = allocate_branches(book)
+    pd.testing.assert_frame_equal(mine["网点分配"], whole.loc[["B01"]])
+    share = whole.loc["B01", ("保单转换", "目标件数")].item()
+    assert share == 2  # 20% of the 20 eligible = 4, split 10:10
+    assert mine["目标"].loc["保单转换", "本网点分配件数"] == share
+    phases = mine["阶段分配"][("保单转换", "目标件数")].droplevel([1, 2])
+    assert phases.to_dict() == {"Q1": 1, "Q2": 0, "Q3": 1, "Q4": 0, "合计": 2}  # 1.2 and 0.8
+    everyone = branch_targets(book)
+    pd.testing.assert_frame_equal(everyone["网点分配"], whole)
+    assert "本网点分配件数" not in everyone["目标"].columns
 
 
 # --- allocate: the largest-remainder method ----------------------------------------------
