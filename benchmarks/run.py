@@ -302,13 +302,14 @@ def fanout(branches_n: int, rounds: int, log: Path) -> dict:
     jobs = [(by_name[nb], b) for nb in notebooks for b in branches]
     if warm.rc != 0 or len(produced) != len(jobs):
         say(f"warning: runner warm-up exit {warm.rc}, {len(produced)} reports for {len(jobs)} jobs")
-    naive_runs, runner_runs = [], []
+    naive_runs, runner_runs, runner_reports = [], [], []
     for r in range(rounds):
         say(f"round {r + 1}/{rounds}: naive loop, {len(jobs)} jobs")
         naive_runs.append(run_naive(jobs, scratch / "naive", log))
         say(f"  naive {naive_runs[-1]['wall']:.1f} s ({naive_runs[-1]['failed']} failed); runner")
         ran = measure(runner_cmd(runner_out, branches), log)
         runner_runs.append(ran)
+        runner_reports.append(len(reports_in(runner_out)))
         say(f"  runner {ran.wall:.1f} s (exit {ran.rc}, peak {ran.peak_mb:.0f} MB)")
     breakdown = runner_breakdown(runner_out)
     say("full runner run over every branch (report sizes)")
@@ -326,6 +327,7 @@ def fanout(branches_n: int, rounds: int, log: Path) -> dict:
         "naive_papermill_s": statistics.median(n["papermill_s"] for n in naive_runs),
         "naive_nbconvert_s": statistics.median(n["nbconvert_s"] for n in naive_runs),
         "runner": [r.wall for r in runner_runs],
+        "runner_reports": runner_reports,
         "breakdown": breakdown,
         "runner_rc": [r.rc for r in runner_runs],
         "runner_peak_mb": max(r.peak_mb for r in runner_runs),
@@ -568,7 +570,9 @@ def render_fanout(fan: dict, goals: list) -> list[str]:
         f"Naive: {naive / fan['jobs']:.2f} s per notebook. Runner: {runner / fan['jobs']:.2f} s "
         f"per notebook (wall / notebooks), peak memory of its largest process "
         f"{fan['runner_peak_mb']:,.0f} MB. Naive failures per round: {fan['naive_failed']}; "
-        f"runner exit codes: {fan['runner_rc']}.",
+        f"runner exit codes: {fan['runner_rc']}; reports the runner rendered per round: "
+        f"{fan.get('runner_reports', '?')} (the same {fan['jobs']} jobs each time, or the "
+        "comparison is void).",
         "",
         f"Naive loop, median round: {fan['naive_papermill_s']:.1f} s in `papermill` "
         f"({fan['naive_papermill_s'] / fan['jobs']:.2f} s per notebook: a kernel start, the "
