@@ -33,8 +33,14 @@ from maturity_analysis.schema import POLICY_COLUMNS
 
 HEADERS = {c.name: c.header for c in POLICY_COLUMNS}
 CANONICAL = [c.name for c in POLICY_COLUMNS]
-POLICY_FRAME_COLUMNS = [*CANONICAL[:11], "whole_life", *CANONICAL[11:],
-                        "age", "age_band", "principal_band"]
+POLICY_FRAME_COLUMNS = [
+    *CANONICAL[:11],
+    "whole_life",
+    *CANONICAL[11:],
+    "age",
+    "age_band",
+    "principal_band",
+]
 
 
 def make_id(ymd: str, seq: int = 1) -> str:
@@ -50,19 +56,36 @@ def wrong_check(pid: str) -> str:
 def good(i: int = 0, **changes: object) -> dict:
     """One clean policy row, in the cell types an Excel export has."""
     row = {
-        "policy_no": f"P2013{i:06d}", "holder_name": "张三", "holder_id": make_id("19600305", i),
-        "holder_birth_date": dt.datetime(1960, 3, 5), "holder_mobile": "13800000000",
-        "branch_code": "0101", "branch_name": "城关网点", "sub_branch": "城关支局",
-        "product_type": "分红", "product_name": "千里马", "term_years": 5, "payment_mode": "趸交",
-        "premium": 50000, "issue_date": dt.datetime(2008, 3, 5),
-        "maturity_date": dt.datetime(2013, 3, 5), "maturity_value": 56000.5, "manager": "李经理",
+        "policy_no": f"P2013{i:06d}",
+        "holder_name": "张三",
+        "holder_id": make_id("19600305", i),
+        "holder_birth_date": dt.datetime(1960, 3, 5),
+        "holder_mobile": "13800000000",
+        "branch_code": "0101",
+        "branch_name": "城关网点",
+        "sub_branch": "城关支局",
+        "product_type": "分红",
+        "product_name": "千里马",
+        "term_years": 5,
+        "payment_mode": "趸交",
+        "premium": 50000,
+        "issue_date": dt.datetime(2008, 3, 5),
+        "maturity_date": dt.datetime(2013, 3, 5),
+        "maturity_value": 56000.5,
+        "manager": "李经理",
     }
     row.update(changes)
     return row
 
 
-def write_xlsx(path: Path, rows: list, headers: dict | None = None, above: list | None = None,
-               below: list | None = None, sheet: str = "清单") -> Path:
+def write_xlsx(
+    path: Path,
+    rows: list,
+    headers: dict | None = None,
+    above: list | None = None,
+    below: list | None = None,
+    sheet: str = "清单",
+) -> Path:
     """rows: dicts by canonical name, or None for a blank row; above/below: raw rows."""
     headers = headers or HEADERS
     wb = openpyxl.Workbook()
@@ -87,8 +110,15 @@ def as_text(v: object) -> str:
     return str(v)
 
 
-def write_csv(path: Path, rows: list, headers: dict | None = None, encoding: str = "utf-8",
-              above: list | None = None, below: list | None = None, sep: str = ",") -> Path:
+def write_csv(
+    path: Path,
+    rows: list,
+    headers: dict | None = None,
+    encoding: str = "utf-8",
+    above: list | None = None,
+    below: list | None = None,
+    sep: str = ",",
+) -> Path:
     headers = headers or HEADERS
     lines = [sep.join(r) for r in above or []]
     lines.append(sep.join(headers.values()))
@@ -142,8 +172,9 @@ def test_clean_workbook_gives_the_canonical_frame(tmp_path):
 
 
 def test_manifest_records_inputs_counts_and_version(tmp_path):
-    f = write_xlsx(tmp_path / "policies.xlsx", [good(0), None, good(1), good(1)],
-                   below=[["合计", None, None]])
+    f = write_xlsx(
+        tmp_path / "policies.xlsx", [good(0), None, good(1), good(1)], below=[["合计", None, None]]
+    )
     m = accounted(load_policies(f), 3).manifest
     assert m["dataset"] == tmp_path.name
     assert m["package_version"] == __version__
@@ -153,10 +184,10 @@ def test_manifest_records_inputs_counts_and_version(tmp_path):
     assert re.fullmatch("[0-9a-f]{64}", inp["sha256"])
     [sheet] = inp["sheets"]
     assert (sheet["sheet"], sheet["header_rows"]) == ("清单", [1])
-    assert {k: m[k] for k in ("rows_read", "rows_accepted", "rows_rejected", "rows_footer",
-                              "rows_blank")} == {"rows_read": 3, "rows_accepted": 2,
-                                                 "rows_rejected": 1, "rows_footer": 1,
-                                                 "rows_blank": 1}
+    assert {
+        k: m[k]
+        for k in ("rows_read", "rows_accepted", "rows_rejected", "rows_footer", "rows_blank")
+    } == {"rows_read": 3, "rows_accepted": 2, "rows_rejected": 1, "rows_footer": 1, "rows_blank": 1}
     assert m["reject_reasons"] == {REASONS["duplicate"]: 1}
 
 
@@ -210,16 +241,18 @@ def test_messy_cells_are_read(tmp_path, column, cell, expected):
 def test_id_ending_in_x_keeps_upper_case_x(tmp_path):
     pid = make_id("19491231", 2)
     assert pid.endswith("X")  # 11010519491231002X is the standard's own example
-    f = write_xlsx(tmp_path / "policies.xlsx",
-                   [good(0, holder_id=pid.lower(), holder_birth_date=None)])
+    f = write_xlsx(
+        tmp_path / "policies.xlsx", [good(0, holder_id=pid.lower(), holder_birth_date=None)]
+    )
     p = accounted(load_policies(f), 1).policies
     assert p.loc[0, "holder_id"] == pid
     assert p.loc[0, "holder_birth_date"] == pd.Timestamp("1949-12-31")
 
 
 def test_whole_life_term(tmp_path):
-    f = write_xlsx(tmp_path / "policies.xlsx",
-                   [good(0, product_type="万能", term_years="终身"), good(1)])
+    f = write_xlsx(
+        tmp_path / "policies.xlsx", [good(0, product_type="万能", term_years="终身"), good(1)]
+    )
     p = accounted(load_policies(f), 2).policies
     assert p["whole_life"].tolist() == [True, False]
     assert p["term_years"].isna().tolist() == [True, False]
@@ -231,11 +264,17 @@ def test_whole_life_term(tmp_path):
         # no birth date: derived from a valid ID
         ({"holder_birth_date": None}, "1960-03-05", make_id("19600305", 0)),
         # old 15-digit ID: upgraded to 18 characters, birth date from it
-        ({"holder_birth_date": None, "holder_id": "110105600305001"}, "1960-03-05",
-         make_id("19600305", 1)),
+        (
+            {"holder_birth_date": None, "holder_id": "110105600305001"},
+            "1960-03-05",
+            make_id("19600305", 1),
+        ),
         # wrong check digit, but a birth date to fall back on: kept
-        ({"holder_id": wrong_check(make_id("19600305"))}, "1960-03-05",
-         wrong_check(make_id("19600305"))),
+        (
+            {"holder_id": wrong_check(make_id("19600305"))},
+            "1960-03-05",
+            wrong_check(make_id("19600305")),
+        ),
         # ID and birth date disagree: the birth-date column wins
         ({"holder_id": make_id("19650101")}, "1960-03-05", make_id("19650101")),
         # unreadable birth date, valid ID: the ID's date
@@ -253,9 +292,17 @@ def test_birth_date_and_id_fall_back_on_each_other(tmp_path, changes, birth, hol
 
 
 def test_ages_under_20_are_kept_in_their_own_band(tmp_path):
-    f = write_xlsx(tmp_path / "policies.xlsx",
-                   [good(0, holder_birth_date=dt.datetime(1995, 6, 1),
-                         holder_id=make_id("19950601"), issue_date=dt.datetime(2008, 3, 5))])
+    f = write_xlsx(
+        tmp_path / "policies.xlsx",
+        [
+            good(
+                0,
+                holder_birth_date=dt.datetime(1995, 6, 1),
+                holder_id=make_id("19950601"),
+                issue_date=dt.datetime(2008, 3, 5),
+            )
+        ],
+    )
     p = accounted(load_policies(f), 1).policies
     assert p.loc[0, "age"] == 17
     assert p.loc[0, "age_band"] == "20岁以下"
@@ -317,17 +364,21 @@ def birth(y: int, m: int = 1, d: int = 1) -> dict:
         ({"payment_mode": "月缴"}, "payment_mode", REASONS["payment"]),
         ({"term_years": "长期"}, "term_years", REASONS["term"]),
         ({"term_years": 0}, "term_years", REASONS["term"]),
-        ({"holder_birth_date": None, "holder_id": wrong_check(make_id("19600305"))},
-         "holder_id", REASONS["id_check"]),
+        (
+            {"holder_birth_date": None, "holder_id": wrong_check(make_id("19600305"))},
+            "holder_id",
+            REASONS["id_check"],
+        ),
         ({"holder_birth_date": None, "holder_id": "12345"}, "holder_id", REASONS["id_bad"]),
-        ({"holder_birth_date": None, "holder_id": None}, "holder_birth_date",
-         REASONS["no_birth"]),
-        ({"holder_birth_date": "不详", "holder_id": "12345"}, "holder_birth_date",
-         REASONS["date"]),
+        ({"holder_birth_date": None, "holder_id": None}, "holder_birth_date", REASONS["no_birth"]),
+        ({"holder_birth_date": "不详", "holder_id": "12345"}, "holder_birth_date", REASONS["date"]),
         (birth(1900), "holder_birth_date", "年龄不合理（113岁） / impossible age (113)"),
         (birth(2010), "holder_birth_date", REASONS["born_after"]),
-        ({"holder_birth_date": dt.datetime(2014, 1, 1)}, "holder_birth_date",
-         "年龄不合理（-1岁） / impossible age (-1)"),
+        (
+            {"holder_birth_date": dt.datetime(2014, 1, 1)},
+            "holder_birth_date",
+            "年龄不合理（-1岁） / impossible age (-1)",
+        ),
     ],
 )
 def test_bad_rows_are_rejected_with_their_reason(tmp_path, changes, column, reason):
@@ -336,8 +387,7 @@ def test_bad_rows_are_rejected_with_their_reason(tmp_path, changes, column, reas
     assert got.policies["policy_no"].tolist() == ["P2013000000", "P2013000002"]
     assert reason_of(got) == (column, reason, 3)  # row 3: header, good(0), then this
     rej = got.rejects.iloc[0]
-    assert (rej["file"], rej["sheet"], rej["header"]) == ("policies.xlsx", "清单",
-                                                          HEADERS[column])
+    assert (rej["file"], rej["sheet"], rej["header"]) == ("policies.xlsx", "清单", HEADERS[column])
 
 
 def test_value_is_shown_as_written(tmp_path):
@@ -346,30 +396,37 @@ def test_value_is_shown_as_written(tmp_path):
 
 
 def test_all_problems_of_a_row_are_listed(tmp_path):
-    f = write_xlsx(tmp_path / "policies.xlsx",
-                   [good(0, premium="x", product_type="健康险", issue_date="?")])
+    f = write_xlsx(
+        tmp_path / "policies.xlsx", [good(0, premium="x", product_type="健康险", issue_date="?")]
+    )
     rej = accounted(load_policies(f), 1).rejects.iloc[0]
     assert rej["column"] == "issue_date"
     assert rej["other_problems"] == "premium, product_type"
 
 
 def test_duplicates_after_the_first_are_rejected_naming_it(tmp_path):
-    f = write_xlsx(tmp_path / "policies.xlsx",
-                   [good(0), good(1), good(0, holder_name="二"), good(0, holder_name="三")])
+    f = write_xlsx(
+        tmp_path / "policies.xlsx",
+        [good(0), good(1), good(0, holder_name="二"), good(0, holder_name="三")],
+    )
     got = accounted(load_policies(f), 4)
     assert got.policies["holder_name"].tolist() == ["张三", "张三"]
     assert got.rejects["row"].tolist() == [4, 5]
     assert set(got.rejects["reason"]) == {
         "保单号重复，首次出现在 policies.xlsx 清单 第2行 / "
-        "duplicate policy number, first in policies.xlsx 清单 row 2"}
+        "duplicate policy number, first in policies.xlsx 清单 row 2"
+    }
 
 
 # ----------------------------------------------------------------------------- layouts
 
 
 def test_title_row_above_the_header_and_excel_row_numbers(tmp_path):
-    f = write_xlsx(tmp_path / "policies.xlsx", [good(0), good(1, premium=-1)],
-                   above=[["2013年满期保单清单"], ["制表：银保部", None, "2013-01-05"]])
+    f = write_xlsx(
+        tmp_path / "policies.xlsx",
+        [good(0), good(1, premium=-1)],
+        above=[["2013年满期保单清单"], ["制表：银保部", None, "2013-01-05"]],
+    )
     got = accounted(load_policies(f), 2)
     assert got.manifest["inputs"][0]["sheets"][0]["header_rows"] == [3]
     assert reason_of(got)[2] == 5
@@ -380,8 +437,25 @@ def test_merged_two_row_header(tmp_path):
     ws = wb.active
     ws.append(["2013年满期保单清单"])
     ws.merge_cells("A1:Q1")
-    top = ["保单号", "投保人", None, None, None, "网点", None, "支局", "险种类型", "产品名称",
-           "保障期限", "缴费方式", "已交保费", "承保日期", "保险止期", "满期金+分红", "客户经理"]
+    top = [
+        "保单号",
+        "投保人",
+        None,
+        None,
+        None,
+        "网点",
+        None,
+        "支局",
+        "险种类型",
+        "产品名称",
+        "保障期限",
+        "缴费方式",
+        "已交保费",
+        "承保日期",
+        "保险止期",
+        "满期金+分红",
+        "客户经理",
+    ]
     sub = [None, "姓名", "身份证号", "出生日期", "手机", "代码", "名称"] + [None] * 10
     ws.append(top)
     ws.append(sub)
@@ -395,12 +469,19 @@ def test_merged_two_row_header(tmp_path):
     assert set(sheet["columns"]) == set(CANONICAL)
     p = got.policies
     assert (p.loc[0, "holder_name"], p.loc[0, "branch_code"], p.loc[0, "branch_name"]) == (
-        "张三", "0101", "城关网点")
+        "张三",
+        "0101",
+        "城关网点",
+    )
 
 
 def test_header_cells_with_newlines_spaces_and_units(tmp_path):
-    headers = {**HEADERS, "maturity_date": "保险\n止期", "policy_no": " 保 单 号 ",
-               "premium": "已交保费(元)"}
+    headers = {
+        **HEADERS,
+        "maturity_date": "保险\n止期",
+        "policy_no": " 保 单 号 ",
+        "premium": "已交保费(元)",
+    }
     f = write_xlsx(tmp_path / "policies.xlsx", [good(0)], headers=headers)
     p = accounted(load_policies(f), 1).policies
     assert p.loc[0, "maturity_date"] == pd.Timestamp("2013-03-05")
@@ -415,14 +496,14 @@ def test_english_canonical_headers(tmp_path):
 
 @pytest.mark.parametrize("header", ["保险止期", "满期日期", "满期日", "maturity_date"])
 def test_maturity_date_aliases(tmp_path, header):
-    f = write_xlsx(tmp_path / "policies.xlsx", [good(0)],
-                   headers={**HEADERS, "maturity_date": header})
+    f = write_xlsx(
+        tmp_path / "policies.xlsx", [good(0)], headers={**HEADERS, "maturity_date": header}
+    )
     p = accounted(load_policies(f), 1).policies
     assert p.loc[0, "maturity_date"] == pd.Timestamp("2013-03-05")
 
 
-@pytest.mark.parametrize("name", sorted({(c.name, a) for c in POLICY_COLUMNS
-                                         for a in c.aliases}))
+@pytest.mark.parametrize("name", sorted({(c.name, a) for c in POLICY_COLUMNS for a in c.aliases}))
 def test_every_alias_in_the_schema_maps_to_its_column(tmp_path, name):
     column, alias = name
     f = write_xlsx(tmp_path / "policies.xlsx", [good(0)], headers={**HEADERS, column: alias})
@@ -432,9 +513,11 @@ def test_every_alias_in_the_schema_maps_to_its_column(tmp_path, name):
 
 @pytest.mark.parametrize("word", ["合计", "总计", "小计", "合 计", "合计："])
 def test_summary_rows_are_footers_not_policies(tmp_path, word):
-    f = write_xlsx(tmp_path / "policies.xlsx", [good(0), good(1)],
-                   below=[[word, None, None, None, None, None, None, None, None, None, None,
-                           None, 100000]])
+    f = write_xlsx(
+        tmp_path / "policies.xlsx",
+        [good(0), good(1)],
+        below=[[word, None, None, None, None, None, None, None, None, None, None, None, 100000]],
+    )
     got = accounted(load_policies(f), 2)
     assert got.manifest["rows_footer"] == 1 and got.rejects.empty
 
@@ -460,8 +543,12 @@ def test_every_policy_sheet_is_read_and_others_skipped(tmp_path):
     [inp] = got.manifest["inputs"]
     assert inp["skipped_sheets"] == ["说明"]
     assert [s["sheet"] for s in inp["sheets"]] == ["一季度", "二季度"]
-    assert reason_of(got) == ("policy_no", "保单号重复，首次出现在 policies.xlsx 一季度 第2行 / "
-                              "duplicate policy number, first in policies.xlsx 一季度 row 2", 3)
+    assert reason_of(got) == (
+        "policy_no",
+        "保单号重复，首次出现在 policies.xlsx 一季度 第2行 / "
+        "duplicate policy number, first in policies.xlsx 一季度 row 2",
+        3,
+    )
 
 
 def test_a_dataset_folder_reads_every_policies_file_sorted(tmp_path):
@@ -469,12 +556,17 @@ def test_a_dataset_folder_reads_every_policies_file_sorted(tmp_path):
     write_csv(tmp_path / "policies_2013b.csv", [good(2), good(0)], encoding="gb18030")
     write_csv(tmp_path / "branches.csv", [good(9)])  # not a policies file
     got = accounted(load_policies(tmp_path), 4)
-    assert [i["file"] for i in got.manifest["inputs"]] == ["policies_2013a.xlsx",
-                                                           "policies_2013b.csv"]
+    assert [i["file"] for i in got.manifest["inputs"]] == [
+        "policies_2013a.xlsx",
+        "policies_2013b.csv",
+    ]
     assert got.policies["policy_no"].tolist() == ["P2013000000", "P2013000001", "P2013000002"]
-    assert reason_of(got)[:2] == ("policy_no", "保单号重复，首次出现在 policies_2013a.xlsx 清单 "
-                                  "第2行 / duplicate policy number, first in "
-                                  "policies_2013a.xlsx 清单 row 2")
+    assert reason_of(got)[:2] == (
+        "policy_no",
+        "保单号重复，首次出现在 policies_2013a.xlsx 清单 "
+        "第2行 / duplicate policy number, first in "
+        "policies_2013a.xlsx 清单 row 2",
+    )
     assert got.rejects.loc[0, ["file", "sheet", "row"]].tolist() == ["policies_2013b.csv", "", 3]
 
 
@@ -483,8 +575,9 @@ def test_a_dataset_folder_reads_every_policies_file_sorted(tmp_path):
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk"])
 def test_csv_encodings(tmp_path, encoding):
-    f = write_csv(tmp_path / "policies.csv", [good(0), good(1, holder_name="欧阳娜娜")],
-                  encoding=encoding)
+    f = write_csv(
+        tmp_path / "policies.csv", [good(0), good(1, holder_name="欧阳娜娜")], encoding=encoding
+    )
     got = accounted(load_policies(f), 2)
     assert got.policies["holder_name"].tolist() == ["张三", "欧阳娜娜"]
     assert got.manifest["inputs"][0]["encoding"] == ("gb18030" if "gb" in encoding else "utf-8")
@@ -508,8 +601,7 @@ def test_csv_line_numbers(tmp_path, above, rows, below, bad_line):
 
 def test_csv_quoted_values_with_commas_and_newlines(tmp_path):
     f = tmp_path / "policies.csv"
-    write_csv(f, [good(0, premium='"12,345.00"', holder_name='"张\n三"'),
-                  good(1, premium=0)])
+    write_csv(f, [good(0, premium='"12,345.00"', holder_name='"张\n三"'), good(1, premium=0)])
     got = accounted(load_policies(f), 2)
     assert got.policies.loc[0, "premium"] == 12345.0
     assert reason_of(got)[2] == 4  # the quoted newline made record 1 two lines long
@@ -554,21 +646,39 @@ def _zip_not_xlsx(p: Path) -> None:
         ("policies.xlsx", None, "file not found"),
         ("policies.csv", lambda p: p.write_bytes(b""), "empty"),
         ("policies.csv", lambda p: p.write_text("\n\n  \n"), "empty"),
-        ("policies.xlsx", lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00garbage"),
-         "not a spreadsheet"),
+        (
+            "policies.xlsx",
+            lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00garbage"),
+            "not a spreadsheet",
+        ),
         ("policies.xlsx", _zip_not_xlsx, "not a readable Excel workbook"),
-        ("policies.xls", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0" + b"\x00" * 600),
-         ".xls"),
+        ("policies.xls", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0" + b"\x00" * 600), ".xls"),
         ("policies.xls", lambda p: p.write_text("<html><table></table></html>"), "HTML"),
         ("policies.csv", lambda p: p.write_text("a,b,c\n1,2,3\n"), "no recognisable header"),
-        ("policies.csv", lambda p: write_csv(p, [good(0)], headers={
-            k: v for k, v in HEADERS.items() if k != "issue_date"}), "承保日期 (issue_date)"),
-        ("policies.csv", lambda p: write_csv(p, [good(0)], headers={
-            k: v for k, v in HEADERS.items() if k not in ("holder_id", "holder_birth_date")}),
-         "neither column found"),
+        (
+            "policies.csv",
+            lambda p: write_csv(
+                p, [good(0)], headers={k: v for k, v in HEADERS.items() if k != "issue_date"}
+            ),
+            "承保日期 (issue_date)",
+        ),
+        (
+            "policies.csv",
+            lambda p: write_csv(
+                p,
+                [good(0)],
+                headers={
+                    k: v for k, v in HEADERS.items() if k not in ("holder_id", "holder_birth_date")
+                },
+            ),
+            "neither column found",
+        ),
         ("policies.csv", lambda p: write_csv(p, []), "no policy rows"),
-        ("policies.csv", lambda p: p.write_bytes("保单号,网点代码\n".encode() + b"\xff\xfe\xfa"
-                                                 b"\x81\x30\xff"), "not UTF-8 or GB18030"),
+        (
+            "policies.csv",
+            lambda p: p.write_bytes("保单号,网点代码\n".encode() + b"\xff\xfe\xfa\x81\x30\xff"),
+            "not UTF-8 or GB18030",
+        ),
     ],
 )
 def test_unreadable_files_are_one_line_errors_naming_the_file(tmp_path, name, make, problem):
@@ -607,12 +717,18 @@ def test_prepare_writes_parquet_rejects_and_manifest(tmp_path):
     out = tmp_path / "out"
     result = prepare(raw, out=out)
     assert result.out_dir == out
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "policies.parquet",
-                                                    "rejects.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "manifest.json",
+        "policies.parquet",
+        "rejects.csv",
+    ]
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["dataset"] == "mydata"
     assert (manifest["rows_read"], manifest["rows_accepted"], manifest["rows_rejected"]) == (
-        3, 2, 1)
+        3,
+        2,
+        1,
+    )
     assert manifest["outputs"] == {"policies": "policies.parquet", "rejects": "rejects.csv"}
     back = pd.read_parquet(out / "policies.parquet")
     pd.testing.assert_frame_equal(back, result.policies)
@@ -716,30 +832,38 @@ def test_roundtrip_of_a_generated_frame(tmp_path):
     born = pd.to_datetime("1940-01-01") + pd.to_timedelta(rng.integers(0, 20000, n), unit="D")
     term = rng.choice([5, 8, 10], n)
     matures = pd.to_datetime("2013-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
-    frame = pd.DataFrame({
-        "policy_no": [f"P{i:08d}" for i in range(n)],
-        "holder_name": rng.choice(["张三", "李四", "王五"], n),
-        "holder_id": [make_id(b.strftime("%Y%m%d"), i) for i, b in enumerate(born)],
-        "holder_birth_date": born,
-        "holder_mobile": [f"139{i:08d}" for i in range(n)],
-        "branch_code": rng.choice(["0101", "0102"], n),
-        "branch_name": "网点", "sub_branch": "支局",
-        "product_type": rng.choice(["分红", "万能"], n), "product_name": "千里马",
-        "term_years": pd.array(term, dtype="Int64"), "whole_life": False,
-        "payment_mode": "趸交",
-        "premium": np.round(rng.uniform(1000, 300000, n), 2),
-        "issue_date": matures - pd.to_timedelta(term * 365, unit="D"),
-        "maturity_date": matures,
-        "maturity_value": np.round(rng.uniform(1000, 400000, n), 2),
-        "manager": "甲",
-    })
+    frame = pd.DataFrame(
+        {
+            "policy_no": [f"P{i:08d}" for i in range(n)],
+            "holder_name": rng.choice(["张三", "李四", "王五"], n),
+            "holder_id": [make_id(b.strftime("%Y%m%d"), i) for i, b in enumerate(born)],
+            "holder_birth_date": born,
+            "holder_mobile": [f"139{i:08d}" for i in range(n)],
+            "branch_code": rng.choice(["0101", "0102"], n),
+            "branch_name": "网点",
+            "sub_branch": "支局",
+            "product_type": rng.choice(["分红", "万能"], n),
+            "product_name": "千里马",
+            "term_years": pd.array(term, dtype="Int64"),
+            "whole_life": False,
+            "payment_mode": "趸交",
+            "premium": np.round(rng.uniform(1000, 300000, n), 2),
+            "issue_date": matures - pd.to_timedelta(term * 365, unit="D"),
+            "maturity_date": matures,
+            "maturity_value": np.round(rng.uniform(1000, 400000, n), 2),
+            "manager": "甲",
+        }
+    )
     cells = frame.astype(object).where(frame.notna(), None)
-    rows = [{c: (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v)
-             for c, v in r.items()} for r in cells.to_dict("records")]
+    rows = [
+        {c: (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v) for c, v in r.items()}
+        for r in cells.to_dict("records")
+    ]
     f = write_xlsx(tmp_path / "policies.xlsx", rows)
     p = accounted(load_policies(f), n).policies
     for col in frame.columns:
         assert p[col].tolist() == frame[col].tolist(), col
     assert p["age"].tolist() == [
         m.year - b.year - ((m.month, m.day) < (b.month, b.day))
-        for b, m in zip(born, matures, strict=True)]
+        for b, m in zip(born, matures, strict=True)
+    ]

@@ -56,8 +56,9 @@ def test_push_table_has_the_plans_rows_in_order(push):
         ("平稳期", "2013-10-01", "2013-12-31", "2013-10-08", "2013-12-31", 62),
     ],
 )
-def test_push_rows_get_the_plan_years_dates(push, item, start, end, first_workday,
-                                            last_workday, workdays):
+def test_push_rows_get_the_plan_years_dates(
+    push, item, start, end, first_workday, last_workday, workdays
+):
     row = push.set_index("项目").loc[item]
     assert (row["开始日期"], row["结束日期"]) == (ts(start), ts(end))
     assert (row["首个工作日"], row["最后工作日"]) == (ts(first_workday), ts(last_workday))
@@ -70,8 +71,10 @@ def test_phase_boundaries_are_the_plans_phases(push):
     assert [d.date() for d in phases["开始日期"]] == [p.start(plan.year) for p in plan.phases]
     assert [d.date() for d in phases["结束日期"]] == [p.end(plan.year) for p in plan.phases]
     # consecutive: each phase starts the day after the previous one ends
-    assert (phases["开始日期"].iloc[1:].to_numpy()
-            == (phases["结束日期"].iloc[:-1] + pd.Timedelta(days=1)).to_numpy()).all()
+    assert (
+        phases["开始日期"].iloc[1:].to_numpy()
+        == (phases["结束日期"].iloc[:-1] + pd.Timedelta(days=1)).to_numpy()
+    ).all()
 
 
 @pytest.mark.parametrize(
@@ -109,7 +112,11 @@ def test_december_calendar_is_dated_in_the_december_before_the_plan_year():
     # 12月份行事历: 上旬 rows first, 全员轮训 (XX督训 with 市保险理财局，银保培训部) last.
     assert cal["时间"].tolist() == ["12月上旬", "12月上旬", "12月中旬", "12月下旬", "12月下旬"]
     last = cal.iloc[-1]
-    assert (last["项目"], last["执行人"], last["对象"]) == ("全员轮训", "XX督训", "销售人员、理财经理")
+    assert (last["项目"], last["执行人"], last["对象"]) == (
+        "全员轮训",
+        "XX督训",
+        "销售人员、理财经理",
+    )
     first = cal.iloc[0]
     # 2012-12-01/02 are a weekend: 上旬 has 6 working days from Monday 12-03.
     assert (first["开始日期"], first["结束日期"]) == (ts("2012-12-01"), ts("2012-12-10"))
@@ -119,8 +126,14 @@ def test_december_calendar_is_dated_in_the_december_before_the_plan_year():
 
 def test_training_table_is_the_plans_curriculum():
     t = programme.training_table()
-    assert t["培训项目"].tolist() == ["客户服务及回访要点", "如何处理投诉", "万能险再认识",
-                                  "分红产品再学习", "满期客户的需求分析", "保单转换的销售技巧"]
+    assert t["培训项目"].tolist() == [
+        "客户服务及回访要点",
+        "如何处理投诉",
+        "万能险再认识",
+        "分红产品再学习",
+        "满期客户的需求分析",
+        "保单转换的销售技巧",
+    ]
     assert t.loc[0, "受训对象"] == "理财经理、客户经理、柜员"
     # restored cells say so
     assert (t["备注"].iloc[1:] != "").all()
@@ -129,10 +142,18 @@ def test_training_table_is_the_plans_curriculum():
 def test_forms_table_lists_the_five_attachments():
     f = programme.forms_table()
     assert f["附件"].tolist() == ["附件一", "附件二", "附件三", "附件四", "附件五"]
-    assert f["名称"].tolist() == ["有效回访统计表", "客户投诉情况统计表", "工作日志", "培训课件",
-                                "辅助销售工具"]
+    assert f["名称"].tolist() == [
+        "有效回访统计表",
+        "客户投诉情况统计表",
+        "工作日志",
+        "培训课件",
+        "辅助销售工具",
+    ]
     # 附件一's columns, as PLAN_FIGURES.md "Operations the plan sets" lists them
-    assert f.loc[0, "栏目"] == "填写日期、客户姓名、保单号、所持险种、满期说明、转保说明、客户意向、备注"
+    assert (
+        f.loc[0, "栏目"]
+        == "填写日期、客户姓名、保单号、所持险种、满期说明、转保说明、客户意向、备注"
+    )
     assert f.loc[1, "跟踪数据"] == "complaints"
 
 

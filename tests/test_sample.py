@@ -24,10 +24,20 @@ AGES = ["20-30", "31-40", "41-50", "51-60", "61以上"]
 BANDS = ["5万以下", "5-10万", "10-20万", "20万及以上"]
 # PLAN_FIGURES.md, Table 1: per age band, [<5万, 5-10万, 10-20万, >=20万] policy counts.
 TABLE1 = {
-    "分红": {"20-30": [1023, 28, 3, 0], "31-40": [3096, 58, 20, 1], "41-50": [5204, 98, 48, 5],
-             "51-60": [2971, 95, 36, 3], "61以上": [3441, 77, 22, 7]},
-    "万能": {"20-30": [1121, 36, 3, 5], "31-40": [4160, 28, 8, 1], "41-50": [6661, 296, 70, 20],
-             "51-60": [3650, 241, 39, 22], "61以上": [4015, 159, 45, 7]},
+    "分红": {
+        "20-30": [1023, 28, 3, 0],
+        "31-40": [3096, 58, 20, 1],
+        "41-50": [5204, 98, 48, 5],
+        "51-60": [2971, 95, 36, 3],
+        "61以上": [3441, 77, 22, 7],
+    },
+    "万能": {
+        "20-30": [1121, 36, 3, 5],
+        "31-40": [4160, 28, 8, 1],
+        "41-50": [6661, 296, 70, 20],
+        "51-60": [3650, 241, 39, 22],
+        "61以上": [4015, 159, 45, 7],
+    },
 }
 # PLAN_FIGURES.md, Table 1, rows: 分红 total and 万能 total per age band, and the 合计 row.
 ROW_TOTALS = {"分红": [1054, 3175, 5355, 3105, 3547], "万能": [1165, 4197, 7047, 3952, 4226]}
@@ -48,19 +58,31 @@ def book() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def derived(book) -> pd.DataFrame:
     age = age_at(book["投保人出生日期"], book["保险止期"])
-    return pd.DataFrame({"product": book["险种类型"], "age": age, "age_band": age_band(age),
-                         "band": principal_band(book["已交保费"].astype(float)),
-                         "premium": book["已交保费"]})
+    return pd.DataFrame(
+        {
+            "product": book["险种类型"],
+            "age": age,
+            "age_band": age_band(age),
+            "band": principal_band(book["已交保费"].astype(float)),
+            "premium": book["已交保费"],
+        }
+    )
 
 
 @pytest.fixture(scope="module")
 def yields(book) -> pd.DataFrame:
-    canonical = pd.DataFrame({"premium": book["已交保费"].astype(float),
-                              "issue_date": book["承保日期"], "maturity_date": book["保险止期"],
-                              "maturity_value": book["满期金+分红"]})
+    canonical = pd.DataFrame(
+        {
+            "premium": book["已交保费"].astype(float),
+            "issue_date": book["承保日期"],
+            "maturity_date": book["保险止期"],
+            "maturity_value": book["满期金+分红"],
+        }
+    )
     out = add_yields(canonical)
-    out["group"] = np.where(book["险种类型"] == "万能", "万能",
-                            np.where(book["保障期限"] == 5, "5年", "8年及以上"))
+    out["group"] = np.where(
+        book["险种类型"] == "万能", "万能", np.where(book["保障期限"] == 5, "5年", "8年及以上")
+    )
     return out
 
 
@@ -72,12 +94,19 @@ def written(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize(("product", "age", "band", "expected"), [
-    pytest.param(p, a, BANDS[b], row[b], id=f"Table 1, row {a}, {p} {BANDS[b]}")
-    for p, rows in TABLE1.items() for a, row in rows.items() for b in range(4)
-])
+@pytest.mark.parametrize(
+    ("product", "age", "band", "expected"),
+    [
+        pytest.param(p, a, BANDS[b], row[b], id=f"Table 1, row {a}, {p} {BANDS[b]}")
+        for p, rows in TABLE1.items()
+        for a, row in rows.items()
+        for b in range(4)
+    ],
+)
 def test_every_cell_of_table1(derived, product, age, band, expected):
-    cell = (derived["product"] == product) & (derived["age_band"] == age) & (derived["band"] == band)
+    cell = (
+        (derived["product"] == product) & (derived["age_band"] == age) & (derived["band"] == band)
+    )
     assert cell.sum() == expected
 
 
@@ -86,8 +115,9 @@ def test_table1_totals(derived, product, book):
     mine = derived[derived["product"] == product]
     # PLAN_FIGURES.md Table 1: the product's total column per age band and its 合计 row.
     assert mine["age_band"].value_counts().reindex(AGES).tolist() == ROW_TOTALS[product]
-    assert [len(mine), *mine["band"].value_counts().reindex(BANDS).tolist()] \
-        == COLUMN_TOTALS[product]
+    assert [len(mine), *mine["band"].value_counts().reindex(BANDS).tolist()] == COLUMN_TOTALS[
+        product
+    ]
 
 
 def test_book_size_and_no_one_under_20(derived):
@@ -96,14 +126,20 @@ def test_book_size_and_no_one_under_20(derived):
     assert derived["age"].min() >= 20
 
 
-@pytest.mark.parametrize(("who", "expected_wan"), [
-    pytest.param("61以上 分红", 3880, id="Table 4, 61以上 分红 3880万元"),
-    pytest.param("61以上 万能", 2219, id="Table 4, 61以上 万能 2219万元"),
-    pytest.param("共计", 30721, id="Table 4, 共计 30721万元"),
-])
+@pytest.mark.parametrize(
+    ("who", "expected_wan"),
+    [
+        pytest.param("61以上 分红", 3880, id="Table 4, 61以上 分红 3880万元"),
+        pytest.param("61以上 万能", 2219, id="Table 4, 61以上 万能 2219万元"),
+        pytest.param("共计", 30721, id="Table 4, 共计 30721万元"),
+    ],
+)
 def test_table4_premiums(derived, who, expected_wan):
-    rows = derived if who == "共计" else derived[
-        (derived["age_band"] == "61以上") & (derived["product"] == who.split()[1])]
+    rows = (
+        derived
+        if who == "共计"
+        else derived[(derived["age_band"] == "61以上") & (derived["product"] == who.split()[1])]
+    )
     assert rows["premium"].sum() / 1e4 == pytest.approx(expected_wan, abs=0.5)
 
 
@@ -159,11 +195,16 @@ def test_branches_are_uneven_and_nested_in_sub_branches(book):
     assert book["网点代码"].str.fullmatch(r"\d{6}").all()
 
 
-@pytest.mark.parametrize(("group", "beats_at_most", "beats_at_least"), [
-    # deposit_rates.md / the plan: 千里马 of 5 years mostly below the deposit, >= 8 years mostly
-    # above; 万能 cashed in "at maturity" is worse than a deposit.
-    ("5年", 0.25, 0.0), ("8年及以上", 1.0, 0.75), ("万能", 0.25, 0.0),
-])
+@pytest.mark.parametrize(
+    ("group", "beats_at_most", "beats_at_least"),
+    [
+        # deposit_rates.md / the plan: 千里马 of 5 years mostly below the deposit, >= 8 years mostly
+        # above; 万能 cashed in "at maturity" is worse than a deposit.
+        ("5年", 0.25, 0.0),
+        ("8年及以上", 1.0, 0.75),
+        ("万能", 0.25, 0.0),
+    ],
+)
 def test_returns_against_the_deposit(yields, group, beats_at_most, beats_at_least):
     share = yields.loc[yields["group"] == group, "beats_deposit"].astype(bool).mean()
     assert beats_at_least <= share <= beats_at_most
@@ -180,7 +221,11 @@ def test_written_workbook_round_trips(written, book):
     path = written / "policies.xlsx"
     assert sorted(p.name for p in written.iterdir()) == ["policies.xlsx", "tracking"]  # no temp
     assert sorted(p.name for p in (written / "tracking").iterdir()) == [  # files left
-        "calls.xlsx", "complaints.xlsx", "outcomes.xlsx", "worklog.xlsx"]
+        "calls.xlsx",
+        "complaints.xlsx",
+        "outcomes.xlsx",
+        "worklog.xlsx",
+    ]
     with zipfile.ZipFile(path) as z:  # every policy is a row (+ the header)
         assert z.read("xl/worksheets/sheet1.xml").count(b"<row ") == 36823 + 1
     # openpyxl is slow on 600k cells: read the first 2000 rows back and compare them in full.

@@ -21,10 +21,23 @@ def value(issue: str, maturity: str, premium: float = 10_000) -> float:
     return deposit_value([premium], [issue], [maturity]).iloc[0]
 
 
-@pytest.mark.parametrize(("years", "terms"), [
-    (0, ()), (1, (1,)), (2, (2,)), (3, (3,)), (4, (3, 1)), (5, (5,)), (6, (5, 1)), (7, (5, 2)),
-    (8, (5, 3)), (9, (5, 3, 1)), (10, (5, 5)), (13, (5, 5, 3)),
-])
+@pytest.mark.parametrize(
+    ("years", "terms"),
+    [
+        (0, ()),
+        (1, (1,)),
+        (2, (2,)),
+        (3, (3,)),
+        (4, (3, 1)),
+        (5, (5,)),
+        (6, (5, 1)),
+        (7, (5, 2)),
+        (8, (5, 3)),
+        (9, (5, 3, 1)),
+        (10, (5, 5)),
+        (13, (5, 5, 3)),
+    ],
+)
 def test_rollover_terms_use_five_year_deposits_then_the_longest_that_fits(years, terms):
     assert rollover_terms(years) == terms
 
@@ -61,16 +74,19 @@ def test_ten_years_are_five_then_five():
     assert value("2003-03-01", "2013-03-01") == pytest.approx(14377.08, abs=0.01)
 
 
-@pytest.mark.parametrize(("issue", "maturity", "expected"), [
-    # Rate changed on 2008-12-23 (1 year 2.52% -> 2.25%); a deposit opened that day gets the new
-    # rate: 10000 x 1.0225 = 10225; one opened the day before the old one: 10252. No tax (2008-10-09+).
-    ("2008-12-23", "2009-12-23", 10225.00),
-    ("2008-12-22", "2009-12-22", 10252.00),
-    # 2007-12-21 (5-year 5.76% -> 5.85%), 1 year: 4.14% from that day (3.87% the day before).
-    # Interest 414 over 2007-12-21..2008-12-21 (366 days), 293 days to 2008-10-08 at 5% tax:
-    # 414 - 414 x 293/366 x 5% = 414 - 16.57 = 397.43.
-    ("2007-12-21", "2008-12-21", 10397.43),
-])
+@pytest.mark.parametrize(
+    ("issue", "maturity", "expected"),
+    [
+        # Rate changed on 2008-12-23 (1 year 2.52% -> 2.25%); a deposit opened that day gets the new
+        # rate: 10000 x 1.0225 = 10225; one opened the day before the old one: 10252. No tax (2008-10-09+).
+        ("2008-12-23", "2009-12-23", 10225.00),
+        ("2008-12-22", "2009-12-22", 10252.00),
+        # 2007-12-21 (5-year 5.76% -> 5.85%), 1 year: 4.14% from that day (3.87% the day before).
+        # Interest 414 over 2007-12-21..2008-12-21 (366 days), 293 days to 2008-10-08 at 5% tax:
+        # 414 - 414 x 293/366 x 5% = 414 - 16.57 = 397.43.
+        ("2007-12-21", "2008-12-21", 10397.43),
+    ],
+)
 def test_rate_in_force_on_the_effective_day_itself(issue, maturity, expected):
     assert value(issue, maturity) == pytest.approx(expected, abs=0.01)
 
@@ -94,8 +110,11 @@ def test_issue_on_29_february_reaches_its_anniversary_on_28_february():
 
 
 def test_unusable_rows_give_nan():
-    out = deposit_value([10000, 10000, 10000], ["2008-03-01", None, "1998-01-01"],
-                        ["2007-03-01", "2013-01-01", "2003-01-01"])
+    out = deposit_value(
+        [10000, 10000, 10000],
+        ["2008-03-01", None, "1998-01-01"],
+        ["2007-03-01", "2013-01-01", "2003-01-01"],
+    )
     # maturity before issue; missing issue date; issued before the rate table starts (1999-06-10)
     assert out.isna().all()
 
@@ -124,13 +143,15 @@ def test_a_bad_rate_table_is_a_clear_error(tmp_path):
 
 @pytest.fixture
 def policies():
-    return pd.DataFrame({
-        "policy_no": ["A", "B", "C"],
-        "premium": [10_000.0, 10_000.0, 10_000.0],
-        "issue_date": pd.to_datetime(["2008-03-01", "2008-03-01", None]),
-        "maturity_date": pd.to_datetime(["2013-03-01", "2013-03-01", "2013-03-01"]),
-        "maturity_value": [11_500.0, 13_000.0, 12_000.0],
-    })
+    return pd.DataFrame(
+        {
+            "policy_no": ["A", "B", "C"],
+            "premium": [10_000.0, 10_000.0, 10_000.0],
+            "issue_date": pd.to_datetime(["2008-03-01", "2008-03-01", None]),
+            "maturity_date": pd.to_datetime(["2013-03-01", "2013-03-01", "2013-03-01"]),
+            "maturity_value": [11_500.0, 13_000.0, 12_000.0],
+        }
+    )
 
 
 def test_add_yields_against_the_2008_example(policies):
@@ -158,8 +179,15 @@ def test_add_yields_does_not_mutate_its_input(policies):
     before = policies.copy()
     out = add_yields(policies)
     pd.testing.assert_frame_equal(policies, before)
-    assert list(out.columns) == [*before.columns, "policy_yield", "deposit_value",
-                                 "deposit_yield", "gap_yuan", "gap_pp", "beats_deposit"]
+    assert list(out.columns) == [
+        *before.columns,
+        "policy_yield",
+        "deposit_value",
+        "deposit_yield",
+        "gap_yuan",
+        "gap_pp",
+        "beats_deposit",
+    ]
 
 
 def test_add_yields_names_missing_columns(policies):

@@ -23,14 +23,18 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
     result = prepare(args.path, out=args.out)
     m = result.manifest
-    print(f"{m['dataset']}: {m['rows_accepted']} accepted, {m['rows_rejected']} rejected "
-          f"of {m['rows_read']} rows read → {result.out_dir}")
+    print(
+        f"{m['dataset']}: {m['rows_accepted']} accepted, {m['rows_rejected']} rejected "
+        f"of {m['rows_read']} rows read → {result.out_dir}"
+    )
     if m["rows_footer"] or m["rows_blank"]:
         print(f"  skipped {m['rows_footer']} summary (合计) and {m['rows_blank']} blank rows")
     tracked = [(k, m["tracking"][k]) for k in KINDS if k in m.get("tracking", {})]
     for kind, c in tracked:
-        print(f"  tracking {kind}: {c['rows_accepted']} accepted, {c['rows_rejected']} "
-              f"rejected of {c['rows_read']} rows read")
+        print(
+            f"  tracking {kind}: {c['rows_accepted']} accepted, {c['rows_rejected']} "
+            f"rejected of {c['rows_read']} rows read"
+        )
     if m["rows_rejected"] or any(c["rows_rejected"] for _, c in tracked):
         print(f"  why each row was rejected: {result.out_dir / 'rejects.csv'}")
     return 0
@@ -59,9 +63,14 @@ def _cmd_tables(args: argparse.Namespace) -> int:
 
     policies = read_dataset(args.dataset)
     complaints = paid_complaints(read_dataset_tracking(args.dataset))
-    path = write_tables_workbook(policies, args.out, branch=args.branch,
-                                 plan=load_plan(args.plan), dataset=args.dataset,
-                                 complaints=complaints)
+    path = write_tables_workbook(
+        policies,
+        args.out,
+        branch=args.branch,
+        plan=load_plan(args.plan),
+        dataset=args.dataset,
+        complaints=complaints,
+    )
     print(f"wrote {path}")
     return 0
 
@@ -84,11 +93,19 @@ def _cmd_reports(args: argparse.Namespace) -> int:
 
         executor = DaskExecutor(args.scheduler)
     try:
-        result = run_reports(args.dataset, args.period, args.branch, out_dir=args.out,
-                             jobs=args.jobs, force=args.force, executor=executor)
+        result = run_reports(
+            args.dataset,
+            args.period,
+            args.branch,
+            out_dir=args.out,
+            jobs=args.jobs,
+            force=args.force,
+            executor=executor,
+        )
     except KeyboardInterrupt:
-        print("interrupted: finished reports are kept; the next run builds the rest",
-              file=sys.stderr)
+        print(
+            "interrupted: finished reports are kept; the next run builds the rest", file=sys.stderr
+        )
         return 130
     finally:
         if executor is not None:
@@ -105,66 +122,104 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("sample", help="write the deterministic sample dataset",
-                       description="Write the sample maturity list (and tracking forms).")
+    p = sub.add_parser(
+        "sample",
+        help="write the deterministic sample dataset",
+        description="Write the sample maturity list (and tracking forms).",
+    )
     p.add_argument("--out", default=None, help="output folder (default data/raw/sample/)")
     p.add_argument("--seed", type=int, default=2013, help="random seed (default 2013)")
     p.set_defaults(func=_cmd_sample)
 
-    p = sub.add_parser("prepare", help="validate raw files into data/processed/",
-                       description="Read a maturity-list file or dataset folder, validate every "
-                       "row, write policies.parquet, rejects.csv and manifest.json.")
+    p = sub.add_parser(
+        "prepare",
+        help="validate raw files into data/processed/",
+        description="Read a maturity-list file or dataset folder, validate every "
+        "row, write policies.parquet, rejects.csv and manifest.json.",
+    )
     p.add_argument("path", help="a policies file or a dataset folder (e.g. data/raw/sample)")
     p.add_argument("--out", default=None, help="output folder (default data/processed/<dataset>/)")
     p.set_defaults(func=_cmd_prepare)
 
-    p = sub.add_parser("templates", help="write each branch's call list and 附件 forms for a month",
-                       description="For customers maturing in MONTH, write one workbook per "
-                       "branch: the call list (phoned in the month before, highest complaint "
-                       "risk first, at most calls_per_day calls per team per working day), "
-                       "附件一 pre-filled, 附件二 and 附件三 blank with drop-downs.")
+    p = sub.add_parser(
+        "templates",
+        help="write each branch's call list and 附件 forms for a month",
+        description="For customers maturing in MONTH, write one workbook per "
+        "branch: the call list (phoned in the month before, highest complaint "
+        "risk first, at most calls_per_day calls per team per working day), "
+        "附件一 pre-filled, 附件二 and 附件三 blank with drop-downs.",
+    )
     p.add_argument("--month", required=True, help="the maturity month, e.g. 2013-02")
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
-    p.add_argument("--out", default=None,
-                   help="output folder (default data/processed/<dataset>/templates/<month>/)")
-    p.add_argument("--teams", type=int, default=None,
-                   help="1+1 teams per branch (default: the plan's rule, enough to fit the calls)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default data/processed/<dataset>/templates/<month>/)",
+    )
+    p.add_argument(
+        "--teams",
+        type=int,
+        default=None,
+        help="1+1 teams per branch (default: the plan's rule, enough to fit the calls)",
+    )
     p.set_defaults(func=_cmd_templates)
 
-    p = sub.add_parser("tables", help="write the plan's tables, targets and checks to Excel",
-                       description="Write Tables 1-4, the segment and maturity-product tables, "
-                       "the targets, their allocation by branch and phase, the risk rating "
-                       "summary, the reconciliation, the shortfall against deposits, the "
-                       "compensation estimate (with the amount paid when the dataset has "
-                       "tracking data) and the programme's tables as the sheets of one workbook.")
+    p = sub.add_parser(
+        "tables",
+        help="write the plan's tables, targets and checks to Excel",
+        description="Write Tables 1-4, the segment and maturity-product tables, "
+        "the targets, their allocation by branch and phase, the risk rating "
+        "summary, the reconciliation, the shortfall against deposits, the "
+        "compensation estimate (with the amount paid when the dataset has "
+        "tracking data) and the programme's tables as the sheets of one workbook.",
+    )
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
     p.add_argument("--branch", default="ALL", help="a 网点代码, or ALL (default)")
     p.add_argument("--plan", default=None, help="plan file (default: the shipped plan.toml)")
     p.add_argument("--out", required=True, help="the workbook to write (.xlsx)")
     p.set_defaults(func=_cmd_tables)
 
-    p = sub.add_parser("reconcile", help="print the plan's figures against the data",
-                       description="Print every figure the plan states beside the figure "
-                       "reproduced from the dataset, with its status and explanation.")
+    p = sub.add_parser(
+        "reconcile",
+        help="print the plan's figures against the data",
+        description="Print every figure the plan states beside the figure "
+        "reproduced from the dataset, with its status and explanation.",
+    )
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
     p.add_argument("--plan", default=None, help="plan file (default: the shipped plan.toml)")
     p.set_defaults(func=_cmd_reconcile)
 
-    p = sub.add_parser("reports", help="build every branch's HTML reports, workbooks and index",
-                       description="Run each notebook for every branch (and ALL) in warm "
-                       "kernels, export HTML without code, write each branch's workbook and "
-                       "index.html. Up-to-date outputs are kept; exit 1 if any job failed.")
+    p = sub.add_parser(
+        "reports",
+        help="build every branch's HTML reports, workbooks and index",
+        description="Run each notebook for every branch (and ALL) in warm "
+        "kernels, export HTML without code, write each branch's workbook and "
+        "index.html. Up-to-date outputs are kept; exit 1 if any job failed.",
+    )
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
-    p.add_argument("--period", default="2013",
-                   help="2013 (year, default), 2013Q2 (quarter) or 2013-05 (month)")
-    p.add_argument("--branch", nargs="+", default=None, metavar="CODE",
-                   help="only these 网点代码 (ALL: the whole book); default every branch + ALL")
-    p.add_argument("--jobs", type=int, default=None,
-                   help="worker processes (default: the number of cores)")
-    p.add_argument("--out", default=None, help="output folder (default reports/<dataset>/<period>/)")
+    p.add_argument(
+        "--period", default="2013", help="2013 (year, default), 2013Q2 (quarter) or 2013-05 (month)"
+    )
+    p.add_argument(
+        "--branch",
+        nargs="+",
+        default=None,
+        metavar="CODE",
+        help="only these 网点代码 (ALL: the whole book); default every branch + ALL",
+    )
+    p.add_argument(
+        "--jobs", type=int, default=None, help="worker processes (default: the number of cores)"
+    )
+    p.add_argument(
+        "--out", default=None, help="output folder (default reports/<dataset>/<period>/)"
+    )
     p.add_argument("--force", action="store_true", help="rebuild even what is up to date")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="send the jobs to this Dask scheduler instead of local workers")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="send the jobs to this Dask scheduler instead of local workers",
+    )
     p.set_defaults(func=_cmd_reports)
 
     return parser

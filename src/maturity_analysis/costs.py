@@ -24,19 +24,32 @@ from .exceptions import MaturityDataError, PlanError
 from .plan import Plan, load_plan
 
 TOTAL = "合计"
-SHORTFALL_COLUMNS = ("short", "shortfall_yuan", "replacement_premium", "required_discount",
-                     "discount_capped", "no_replacement")
+SHORTFALL_COLUMNS = (
+    "short",
+    "shortfall_yuan",
+    "replacement_premium",
+    "required_discount",
+    "discount_capped",
+    "no_replacement",
+)
 #: shortfall_table(by=...) -> index level names
-GROUPINGS = {"age_band": ("年龄",), "product": ("险种", "保险期间"),
-             "maturity_group": ("满期产品",), "branch": ("网点代码", "网点名称")}
+GROUPINGS = {
+    "age_band": ("年龄",),
+    "product": ("险种", "保险期间"),
+    "maturity_group": ("满期产品",),
+    "branch": ("网点代码", "网点名称"),
+}
 _AMOUNTS = ("min", "mid", "max")
 _BASES = ("shortfall", "fixed")
 _TERM_LAST = {"终身": 1, "不详": 2}  # after the terms in years, in this order
 
 
 def _rate(value: Any, key: str, plan: Plan, low_open: bool = False) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and (
-        0 < value <= 1 if low_open else 0 <= value <= 1)
+    ok = (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (0 < value <= 1 if low_open else 0 <= value <= 1)
+    )
     if not ok:
         want = "in (0, 1]" if low_open else "between 0 and 1"
         raise PlanError(f"{plan.source}: key '{key}' should be a number {want}, got {value!r}")
@@ -57,8 +70,10 @@ def replacement_premiums(plan: Plan | None = None) -> pd.Series:
     plan = plan or load_plan()
     how = plan.section("costs").get("replacement_amount")
     if how not in _AMOUNTS:
-        raise PlanError(f"{plan.source}: key 'costs.replacement_amount' should be one of "
-                        f"{', '.join(_AMOUNTS)}, got {how!r}")
+        raise PlanError(
+            f"{plan.source}: key 'costs.replacement_amount' should be one of "
+            f"{', '.join(_AMOUNTS)}, got {how!r}"
+        )
     out = {}
     for band in (plan.below_age_label, *plan.age_labels):
         row = plan.playbook_for(band)
@@ -116,13 +131,13 @@ def _with_shortfall(policies: pd.DataFrame, plan: Plan) -> pd.DataFrame:
 def _term_label(policies: pd.DataFrame) -> pd.Series:
     """保险期间: "5年", "终身" (whole-life, or no term on a 万能 policy without ``whole_life``)."""
     term = policies["term_years"].astype("Int64")
-    whole = (policies["whole_life"].astype(bool) if "whole_life" in policies.columns
-             else term.isna())
+    whole = policies["whole_life"].astype(bool) if "whole_life" in policies.columns else term.isna()
     label = pd.Series("不详", index=policies.index, dtype=object)
     label[term.notna()] = term.dropna().astype(str) + "年"
     label[whole.to_numpy()] = "终身"
-    order = sorted(label.unique(), key=lambda t: (_TERM_LAST.get(t, 0),
-                                                  0 if t in _TERM_LAST else int(t[:-1])))
+    order = sorted(
+        label.unique(), key=lambda t: (_TERM_LAST.get(t, 0), 0 if t in _TERM_LAST else int(t[:-1]))
+    )
     return pd.Series(pd.Categorical(label, categories=order), index=policies.index)
 
 
@@ -131,8 +146,10 @@ def _keys(policies: pd.DataFrame, by: str, plan: Plan) -> list[pd.Series]:
         return [policies["age_band"]]
     if by == "product":
         products = list(dict.fromkeys([*plan.products, *policies["product_type"].dropna()]))
-        return [pd.Categorical(policies["product_type"], categories=products),
-                _term_label(policies)]
+        return [
+            pd.Categorical(policies["product_type"], categories=products),
+            _term_label(policies),
+        ]
     if by == "maturity_group":
         from .tables import maturity_groups
 
@@ -145,17 +162,20 @@ def _summary_columns(f: pd.DataFrame) -> pd.DataFrame:
     short = f["short"].to_numpy(dtype=bool)
     disc = f["required_discount"].to_numpy(dtype=float)
     has_disc = short & ~np.isnan(disc)
-    return pd.DataFrame({
-        "件数": 1,
-        "_compared": f["shortfall_yuan"].notna().to_numpy(),
-        "低于存款件数": short,
-        "差额合计(元)": np.where(short, f["shortfall_yuan"].to_numpy(dtype=float), 0.0),
-        "_disc_sum": np.where(has_disc, disc, 0.0),
-        "_disc_n": has_disc,
-        "最高所需优惠率": np.where(has_disc, disc, np.nan),
-        "优惠封顶件数": short & f["discount_capped"].to_numpy(dtype=bool),
-        "无对接产品件数": f["no_replacement"].to_numpy(dtype=bool),
-    }, index=f.index)
+    return pd.DataFrame(
+        {
+            "件数": 1,
+            "_compared": f["shortfall_yuan"].notna().to_numpy(),
+            "低于存款件数": short,
+            "差额合计(元)": np.where(short, f["shortfall_yuan"].to_numpy(dtype=float), 0.0),
+            "_disc_sum": np.where(has_disc, disc, 0.0),
+            "_disc_n": has_disc,
+            "最高所需优惠率": np.where(has_disc, disc, np.nan),
+            "优惠封顶件数": short & f["discount_capped"].to_numpy(dtype=bool),
+            "无对接产品件数": f["no_replacement"].to_numpy(dtype=bool),
+        },
+        index=f.index,
+    )
 
 
 def _finish(sums: pd.DataFrame) -> pd.DataFrame:
@@ -172,8 +192,9 @@ def _finish(sums: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def shortfall_table(policies: pd.DataFrame, by: str = "age_band",
-                    plan: Plan | None = None) -> pd.DataFrame:
+def shortfall_table(
+    policies: pd.DataFrame, by: str = "age_band", plan: Plan | None = None
+) -> pd.DataFrame:
     """The shortfall against deposits summarised by age band, product and term, or branch.
 
     Parameters
@@ -207,8 +228,11 @@ def shortfall_table(policies: pd.DataFrame, by: str = "age_band",
     total = parts.sum().to_frame().T
     total["最高所需优惠率"] = parts["最高所需优惠率"].max()
     label = (TOTAL,) + ("",) * (len(GROUPINGS[by]) - 1)
-    total.index = (pd.MultiIndex.from_tuples([label], names=sums.index.names)
-                   if len(label) > 1 else pd.Index([TOTAL], name=sums.index.name))
+    total.index = (
+        pd.MultiIndex.from_tuples([label], names=sums.index.names)
+        if len(label) > 1
+        else pd.Index([TOTAL], name=sums.index.name)
+    )
     table = _finish(pd.concat([sums.astype(float), total.astype(float)]))
     if len(label) == 1:
         table.index = table.index.astype(str)
@@ -234,15 +258,20 @@ def compensation_scenarios(plan: Plan | None = None) -> pd.DataFrame:
     plan = plan or load_plan()
     scenarios = plan.section("compensation.scenarios")
     if not isinstance(scenarios, dict) or not scenarios:
-        raise PlanError(f"{plan.source}: key 'compensation.scenarios' should hold at least one "
-                        "scenario table")
+        raise PlanError(
+            f"{plan.source}: key 'compensation.scenarios' should hold at least one scenario table"
+        )
     rows = {}
     for key, sc in scenarios.items():
         where = f"compensation.scenarios.{key}"
         c = _rate(sc.get("complaint_rate"), f"{where}.complaint_rate", plan)
         p = _rate(sc.get("payout_rate"), f"{where}.payout_rate", plan)
-        rows[key] = {"情景": str(sc.get("label", key)), "投诉率": c, "赔付率": p,
-                     "综合赔付率": c * p}
+        rows[key] = {
+            "情景": str(sc.get("label", key)),
+            "投诉率": c,
+            "赔付率": p,
+            "综合赔付率": c * p,
+        }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -256,15 +285,21 @@ def at_risk(policies: pd.DataFrame, plan: Plan | None = None) -> pd.Series:
     plan = plan or load_plan()
     ratings = plan.section("compensation").get("at_risk_ratings")
     if not isinstance(ratings, list) or not ratings:
-        raise PlanError(f"{plan.source}: key 'compensation.at_risk_ratings' should be a list of "
-                        f"risk ratings, got {ratings!r}")
+        raise PlanError(
+            f"{plan.source}: key 'compensation.at_risk_ratings' should be a list of "
+            f"risk ratings, got {ratings!r}"
+        )
     missing = [c for c in ("age", "short", "risk_rating") if c not in policies.columns]
     if missing:
-        raise MaturityDataError(f"policies lack column(s) {', '.join(missing)} for the "
-                                "compensation estimate")
+        raise MaturityDataError(
+            f"policies lack column(s) {', '.join(missing)} for the compensation estimate"
+        )
     aged = (policies["age"].astype("Float64") >= plan.compensation_min_age).fillna(False)
-    risk = aged.to_numpy(dtype=bool) & policies["short"].to_numpy(dtype=bool) & (
-        policies["risk_rating"].isin(ratings).to_numpy(dtype=bool))
+    risk = (
+        aged.to_numpy(dtype=bool)
+        & policies["short"].to_numpy(dtype=bool)
+        & (policies["risk_rating"].isin(ratings).to_numpy(dtype=bool))
+    )
     return pd.Series(risk, index=policies.index, name="at_risk")
 
 
@@ -283,12 +318,16 @@ def payout_amounts(policies: pd.DataFrame, plan: Plan | None = None) -> pd.Serie
     elif basis == "fixed":
         fixed = c.get("payout_fixed_yuan")
         if not isinstance(fixed, int | float) or isinstance(fixed, bool) or fixed <= 0:
-            raise PlanError(f"{plan.source}: key 'compensation.payout_fixed_yuan' should be a "
-                            f"positive amount in 元 when payout_basis is 'fixed', got {fixed!r}")
+            raise PlanError(
+                f"{plan.source}: key 'compensation.payout_fixed_yuan' should be a "
+                f"positive amount in 元 when payout_basis is 'fixed', got {fixed!r}"
+            )
         amount = pd.Series(float(fixed), index=policies.index)
     else:
-        raise PlanError(f"{plan.source}: key 'compensation.payout_basis' should be one of "
-                        f"{', '.join(_BASES)}, got {basis!r}")
+        raise PlanError(
+            f"{plan.source}: key 'compensation.payout_basis' should be one of "
+            f"{', '.join(_BASES)}, got {basis!r}"
+        )
     return (amount * share).rename("payout_yuan")
 
 
@@ -310,15 +349,25 @@ def _paid(complaints: pd.DataFrame, policies: pd.DataFrame, period: Any) -> pd.D
     else:
         branch = c["policy_no"].map(policies.set_index("policy_no")["branch_code"]).astype(str)
     paid = c["compensated"].astype(bool).to_numpy()
-    parts = pd.DataFrame({"投诉件数": 1, "赔付件数": paid,
-                          "赔付金额(元)": np.where(paid, c["compensation"].astype(float)
-                                              .fillna(0.0).to_numpy(), 0.0)}, index=c.index)
+    parts = pd.DataFrame(
+        {
+            "投诉件数": 1,
+            "赔付件数": paid,
+            "赔付金额(元)": np.where(
+                paid, c["compensation"].astype(float).fillna(0.0).to_numpy(), 0.0
+            ),
+        },
+        index=c.index,
+    )
     return parts.groupby(branch.to_numpy()).sum()
 
 
-def compensation_estimate(policies: pd.DataFrame, plan: Plan | None = None,
-                          complaints: pd.DataFrame | None = None,
-                          period: Any = None) -> pd.DataFrame:
+def compensation_estimate(
+    policies: pd.DataFrame,
+    plan: Plan | None = None,
+    complaints: pd.DataFrame | None = None,
+    period: Any = None,
+) -> pd.DataFrame:
     """赔付预估 per branch: the policies at risk and each scenario's expected payouts and cost.
 
     Parameters
@@ -367,8 +416,9 @@ def compensation_estimate(policies: pd.DataFrame, plan: Plan | None = None,
         ("满期保单", "件数"): sums["n"].astype("int64"),
         ("风险客户", "件数"): sums["risk"].astype("int64"),
         ("风险客户", "赔付基数合计(元)"): sums["amount"].round(2),
-        ("风险客户", "件均赔付基数(元)"): (sums["amount"] / sums["risk"].replace(0, np.nan))
-        .round(2),
+        ("风险客户", "件均赔付基数(元)"): (sums["amount"] / sums["risk"].replace(0, np.nan)).round(
+            2
+        ),
     }
     for _, sc in scenarios.iterrows():
         head = _scenario_header(sc)
@@ -381,16 +431,20 @@ def compensation_estimate(policies: pd.DataFrame, plan: Plan | None = None,
         paid.loc[TOTAL] = paid.sum()
         for col in paid.columns:
             values = paid[col].to_numpy()
-            cols[("实际", col)] = (values.round(2) if col.endswith("(元)")
-                                  else values.astype("int64"))
+            cols[("实际", col)] = (
+                values.round(2) if col.endswith("(元)") else values.astype("int64")
+            )
     out = pd.DataFrame(cols, index=sums.index)
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     return out
 
 
-def cost_sheets(policies: pd.DataFrame, plan: Plan | None = None,
-                complaints: pd.DataFrame | None = None,
-                period: Any = None) -> dict[str, pd.DataFrame]:
+def cost_sheets(
+    policies: pd.DataFrame,
+    plan: Plan | None = None,
+    complaints: pd.DataFrame | None = None,
+    period: Any = None,
+) -> dict[str, pd.DataFrame]:
     """The cost tables as workbook sheets: the shortfall by age band, product and term, and
     branch; the compensation scenarios; the compensation estimate (with 实际 when
     ``complaints`` are given)."""
@@ -408,22 +462,31 @@ def cost_sheets(policies: pd.DataFrame, plan: Plan | None = None,
 def cost_notes(plan: Plan | None = None) -> dict[str, list[str]]:
     """Lines above each cost sheet saying how its figures are made (from the plan file)."""
     plan = plan or load_plan()
-    which = {"min": "下限", "mid": "中值", "max": "上限"}[plan.section("costs")["replacement_amount"]]
+    which = {"min": "下限", "mid": "中值", "max": "上限"}[
+        plan.section("costs")["replacement_amount"]
+    ]
     cap = plan.section("costs")["max_discount"]
     c = plan.section("compensation")
-    basis = ("低于存款差额" if c["payout_basis"] == "shortfall"
-             else f"固定{c['payout_fixed_yuan']:,}元")
+    basis = (
+        "低于存款差额" if c["payout_basis"] == "shortfall" else f"固定{c['payout_fixed_yuan']:,}元"
+    )
     share = "" if c["payout_share"] == 1 else f"×{c['payout_share']:.0%}"
-    discount = (f"差额=同期整存整取存款本息(税后)-满期金；所需优惠率=差额÷对接保单保费(年龄段建议"
-                f"额度{which})，上限{cap:.0%}；无对接产品(如61以上建议转存款)的不计优惠率。")
+    discount = (
+        f"差额=同期整存整取存款本息(税后)-满期金；所需优惠率=差额÷对接保单保费(年龄段建议"
+        f"额度{which})，上限{cap:.0%}；无对接产品(如61以上建议转存款)的不计优惠率。"
+    )
     return {
         "低于存款差额(年龄)": [discount],
         "低于存款差额(险种期限)": [discount],
         "低于存款差额(网点)": [discount],
-        "赔付情景": ["投诉率、赔付率为预算假设(plan.toml [compensation.scenarios])，非方案原文数字。"],
-        "赔付预估": [f"风险客户：满期时{plan.compensation_min_age}岁以上、收益低于同期存款、风险评级"
-                 f"{'/'.join(c['at_risk_ratings'])}。每件赔付额={basis}{share}；预计赔付金额="
-                 "风险客户赔付额合计×投诉率×赔付率。"],
+        "赔付情景": [
+            "投诉率、赔付率为预算假设(plan.toml [compensation.scenarios])，非方案原文数字。"
+        ],
+        "赔付预估": [
+            f"风险客户：满期时{plan.compensation_min_age}岁以上、收益低于同期存款、风险评级"
+            f"{'/'.join(c['at_risk_ratings'])}。每件赔付额={basis}{share}；预计赔付金额="
+            "风险客户赔付额合计×投诉率×赔付率。"
+        ],
     }
 
 
@@ -448,14 +511,21 @@ def shortfall_text(table: pd.DataFrame) -> str:
     t = t.iloc[0] if isinstance(t, pd.DataFrame) else t
     if t["低于存款件数"] == 0:
         return f"{_n(t['件数'])} 件满期保单中没有收益低于同期存款的保单。"
-    text = (f"{_n(t['件数'])} 件满期保单中，{_n(t['低于存款件数'])} 件({t['低于存款占比']:.2%})的满期金"
-            f"低于同期整存整取存款本息，差额合计 {_wan(t['差额合计(元)'])}，件均 "
-            f"{t['件均差额(元)']:,.2f} 元。")
+    text = (
+        f"{_n(t['件数'])} 件满期保单中，{_n(t['低于存款件数'])} 件({t['低于存款占比']:.2%})的满期金"
+        f"低于同期整存整取存款本息，差额合计 {_wan(t['差额合计(元)'])}，件均 "
+        f"{t['件均差额(元)']:,.2f} 元。"
+    )
     if not pd.isna(t["平均所需优惠率"]):
-        text += (f"以各年龄段建议额度的对接保单弥补差额，平均需保费优惠 "
-                 f"{t['平均所需优惠率']:.2%}，最高 {t['最高所需优惠率']:.2%}")
-        text += (f"(其中 {_n(t['优惠封顶件数'])} 件差额超过对接保单保费，优惠封顶)。"
-                 if t["优惠封顶件数"] else "。")
+        text += (
+            f"以各年龄段建议额度的对接保单弥补差额，平均需保费优惠 "
+            f"{t['平均所需优惠率']:.2%}，最高 {t['最高所需优惠率']:.2%}"
+        )
+        text += (
+            f"(其中 {_n(t['优惠封顶件数'])} 件差额超过对接保单保费，优惠封顶)。"
+            if t["优惠封顶件数"]
+            else "。"
+        )
     if t["无对接产品件数"]:
         text += f"另有 {_n(t['无对接产品件数'])} 件所在年龄段建议转存款，无对接保险产品，不计优惠。"
     return text
@@ -467,13 +537,20 @@ def compensation_text(estimate: pd.DataFrame, plan: Plan | None = None) -> str:
     t = estimate.iloc[-1]
     ratings = "/".join(plan.section("compensation")["at_risk_ratings"])
     n = t[("风险客户", "件数")]
-    text = (f"风险客户(满期时{plan.compensation_min_age}岁以上、收益低于同期存款、风险评级{ratings})"
-            f" {_n(n)} 件，赔付基数合计 {_wan(t[('风险客户', '赔付基数合计(元)')])}。")
-    parts = [f"{head.split('(')[0]}预计赔付 {t[(head, '预计赔付件数')]:,.2f} 件、"
-             f"{_wan(t[(head, '预计赔付金额(元)')])}"
-             for head, m in estimate.columns if m == "预计赔付金额(元)"]
+    text = (
+        f"风险客户(满期时{plan.compensation_min_age}岁以上、收益低于同期存款、风险评级{ratings})"
+        f" {_n(n)} 件，赔付基数合计 {_wan(t[('风险客户', '赔付基数合计(元)')])}。"
+    )
+    parts = [
+        f"{head.split('(')[0]}预计赔付 {t[(head, '预计赔付件数')]:,.2f} 件、"
+        f"{_wan(t[(head, '预计赔付金额(元)')])}"
+        for head, m in estimate.columns
+        if m == "预计赔付金额(元)"
+    ]
     text += "；".join(parts) + "。"
     if ("实际", "赔付金额(元)") in estimate.columns:
-        text += (f"期内实际受理投诉 {_n(t[('实际', '投诉件数')])} 件，赔付 {_n(t[('实际', '赔付件数')])} 件、"
-                 f"{_wan(t[('实际', '赔付金额(元)')])}。")
+        text += (
+            f"期内实际受理投诉 {_n(t[('实际', '投诉件数')])} 件，赔付 {_n(t[('实际', '赔付件数')])} 件、"
+            f"{_wan(t[('实际', '赔付金额(元)')])}。"
+        )
     return text

@@ -37,9 +37,11 @@ INPUT_SUFFIXES = (".xlsx", ".xls", ".csv")
 MAX_AGE = 110
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 REJECT_COLUMNS = ["file", "sheet", "row", "column", "header", "value", "reason", "other_problems"]
-ACCOUNTING = ("rows_read counts the data rows of each sheet below its header: every row that is "
-              "neither blank nor a summary row (合计/总计/小计). rows_read = rows_accepted + "
-              "rows_rejected; blank and summary rows are counted in rows_blank and rows_footer.")
+ACCOUNTING = (
+    "rows_read counts the data rows of each sheet below its header: every row that is "
+    "neither blank nor a summary row (合计/总计/小计). rows_read = rows_accepted + "
+    "rows_rejected; blank and summary rows are counted in rows_blank and rows_footer."
+)
 
 REASONS = {
     "missing": "缺少必填项 / missing required field",
@@ -51,16 +53,22 @@ REASONS = {
     "payment": "缴费方式不是趸交或期交 / unknown payment mode (expected 趸交 or 期交)",
     "premium": "已交保费不是正数 / premium not positive",
     "order": "保险止期不晚于承保日期 / maturity date not after issue date",
-    "id_check": ("身份证号校验位错误，且无出生日期可用 / "
-                 "ID check digit wrong and no birth date to fall back on"),
-    "id_bad": ("身份证号不是有效的18位号码，且无出生日期可用 / "
-               "ID is not a valid 18-character number and no birth date to fall back on"),
+    "id_check": (
+        "身份证号校验位错误，且无出生日期可用 / "
+        "ID check digit wrong and no birth date to fall back on"
+    ),
+    "id_bad": (
+        "身份证号不是有效的18位号码，且无出生日期可用 / "
+        "ID is not a valid 18-character number and no birth date to fall back on"
+    ),
     "no_birth": "既无出生日期也无身份证号，无法计算年龄 / no birth date and no ID: age unknown",
     "born_after": "出生日期晚于承保日期 / birth date after issue date",
     "age": "年龄不合理 / impossible age",
     "duplicate": "保单号重复 / duplicate policy number",
-    "extra": ("单元格比表头多，可能有未加引号的逗号导致错列 / "
-              "more cells than the header: an unquoted comma may have shifted the row"),
+    "extra": (
+        "单元格比表头多，可能有未加引号的逗号导致错列 / "
+        "more cells than the header: an unquoted comma may have shifted the row"
+    ),
 }
 
 _TEXT = ("holder_name", "branch_name", "sub_branch", "product_name", "manager")
@@ -96,11 +104,15 @@ def input_files(path: str | Path) -> list[Path]:
     """The policy files of a path: the file itself, or a folder's ``policies*.xlsx|xls|csv``."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.glob(INPUT_PATTERN)
-                       if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
+        files = sorted(
+            p
+            for p in path.glob(INPUT_PATTERN)
+            if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES
+        )
         if not files:
-            raise MaturityDataError(f"{path}: no policies*.xlsx, policies*.xls or "
-                                    "policies*.csv file in this folder")
+            raise MaturityDataError(
+                f"{path}: no policies*.xlsx, policies*.xls or policies*.csv file in this folder"
+            )
         return files
     if not path.exists():
         raise MaturityDataError(f"{path}: file not found")
@@ -163,8 +175,10 @@ def _distinct(s: pd.Series, clean: Callable[[pd.Series], pd.Series] = _clean) ->
 def _ids(t: pd.Series) -> pd.Series:
     """Identifier text without spaces; ``123.0`` (a float that was an integer) becomes ``123``."""
     t = _clean(t)
-    for chars, pattern, repl in (((" ", "\t", "\n"), f"{WS}+", ""),
-                                 ((".0",), "^([0-9]+)[.]0+$", r"\1")):
+    for chars, pattern, repl in (
+        ((" ", "\t", "\n"), f"{WS}+", ""),
+        ((".0",), "^([0-9]+)[.]0+$", r"\1"),
+    ):
         rows = has_any(t, *chars)
         if rows.any():
             t[rows] = t[rows].str.replace(pattern, repl, regex=True)
@@ -191,13 +205,15 @@ def _dates(t: pd.Series) -> pd.Series:
         out[serial[serial].index] = EXCEL_EPOCH + pd.to_timedelta(days, unit="D")
         out[ymd[ymd].index] = pd.to_datetime(u[ymd], format="%Y%m%d", errors="coerce")
         rest = u[~serial & ~ymd].str.replace("[年月/.]", "-", regex=True)
-        out[rest.index] = pd.to_datetime(rest.str.replace("日", "", regex=False),
-                                         format="%Y-%m-%d", errors="coerce")
+        out[rest.index] = pd.to_datetime(
+            rest.str.replace("日", "", regex=False), format="%Y-%m-%d", errors="coerce"
+        )
     return out.where((out.dt.year >= 1900) & (out.dt.year <= 2100))
 
 
 def _amounts(t: pd.Series) -> pd.Series:
     """元 amounts from text with thousands separators, currency marks or a 万 suffix."""
+
     def cast(x: pd.Series) -> pd.Series:
         values = pc.cast(pa.array(x, type=pa.string()), pa.float64())
         return pd.Series(values.to_numpy(zero_copy_only=False), index=x.index)
@@ -228,8 +244,7 @@ def _lookup(spellings: dict[str, tuple[str, ...]]) -> Callable[[pd.Series], pd.S
 # ----------------------------------------------------------------------------- combining
 
 
-def _combine(sheets: list[Sheet]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict,
-                                             pd.Series]:
+def _combine(sheets: list[Sheet]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict, pd.Series]:
     """Stack the sheets' text under every canonical column; sheet id and row of each row."""
     frames, extras = [], []
     for s in sheets:
@@ -276,9 +291,12 @@ def _normalise(raw: pd.DataFrame, scale: dict) -> tuple[pd.DataFrame, list[_Chec
     for name in _TEXT:
         d = _distinct(raw[name])
         v[name] = d.take(d.values)
-    for name, parse in (("product_type", _lookup(PRODUCT_TYPES)),
-                        ("payment_mode", _lookup(PAYMENT_MODES)), ("term_years", _terms),
-                        *((n, _dates) for n in _DATES)):
+    for name, parse in (
+        ("product_type", _lookup(PRODUCT_TYPES)),
+        ("payment_mode", _lookup(PAYMENT_MODES)),
+        ("term_years", _terms),
+        *((n, _dates) for n in _DATES),
+    ):
         d = _distinct(raw[name])
         v[name], present[name] = d.take(parse(d.values)), d.given
         if name == "term_years":
@@ -296,15 +314,15 @@ def _normalise(raw: pd.DataFrame, scale: dict) -> tuple[pd.DataFrame, list[_Chec
         check(present[name] & v[name].isna(), name, REASONS["date"])
     for name in _AMOUNTS:
         check(present[name] & v[name].isna(), name, REASONS["amount"])
-    check(present["term_years"] & ~v["whole_life"] & v["term_years"].isna(), "term_years",
-          REASONS["term"])
-    check(present["product_type"] & v["product_type"].isna(), "product_type",
-          REASONS["product"])
-    check(present["payment_mode"] & v["payment_mode"].isna(), "payment_mode",
-          REASONS["payment"])
+    check(
+        present["term_years"] & ~v["whole_life"] & v["term_years"].isna(),
+        "term_years",
+        REASONS["term"],
+    )
+    check(present["product_type"] & v["product_type"].isna(), "product_type", REASONS["product"])
+    check(present["payment_mode"] & v["payment_mode"].isna(), "payment_mode", REASONS["payment"])
     check((v["premium"] <= 0).fillna(False), "premium", REASONS["premium"])
-    check((v["maturity_date"] <= v["issue_date"]).fillna(False), "maturity_date",
-          REASONS["order"])
+    check((v["maturity_date"] <= v["issue_date"]).fillna(False), "maturity_date", REASONS["order"])
 
     # Birth date: the explicit column when readable, else the one written in a valid ID.
     hid = v["holder_id"]
@@ -347,8 +365,10 @@ def _duplicates(pn: pd.Series, where: pd.Series, row: np.ndarray) -> _Check:
     def detail(sel: np.ndarray) -> pd.Series:
         at = first.reindex(pn[sel].to_numpy()).to_numpy()
         loc, n = where.to_numpy()[at], row[at].astype(str).astype(object)
-        return pd.Series("保单号重复，首次出现在 " + loc + " 第" + n + "行 / "
-                         "duplicate policy number, first in " + loc + " row " + n)
+        return pd.Series(
+            "保单号重复，首次出现在 " + loc + " 第" + n + "行 / "
+            "duplicate policy number, first in " + loc + " row " + n
+        )
 
     return _Check(dup, "policy_no", REASONS["duplicate"], detail)
 
@@ -360,8 +380,13 @@ def _sheet_label(s: Sheet) -> str:
     return f"{s.file.name} {s.sheet}" if s.sheet else s.file.name
 
 
-def _rejects(raw: pd.DataFrame, checks: list[_Check], sheets: list[Sheet], sheet_id: np.ndarray,
-             rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+def _rejects(
+    raw: pd.DataFrame,
+    checks: list[_Check],
+    sheets: list[Sheet],
+    sheet_id: np.ndarray,
+    rows: np.ndarray,
+) -> tuple[pd.DataFrame, np.ndarray]:
     """One line per rejected row: its first problem, and the columns of any others."""
     n = len(raw)
     first = np.full(n, -1)
@@ -375,18 +400,23 @@ def _rejects(raw: pd.DataFrame, checks: list[_Check], sheets: list[Sheet], sheet
             continue
         sid = sheet_id[sel]
         reason = c.detail(sel) if c.detail else c.reason
-        parts.append(pd.DataFrame({
-            "_pos": np.flatnonzero(sel),
-            "file": [sheets[i].file.name for i in sid],
-            "sheet": [sheets[i].sheet for i in sid],
-            "row": rows[sel],
-            "column": c.column,
-            "header": [sheets[i].columns.get(c.column, "") for i in sid],
-            "value": (raw[c.column] if c.values is None else c.values)[sel].fillna("")
-                     .to_numpy(dtype=object),
-            "reason": np.asarray(reason, dtype=object),
-            "_reason": c.reason,
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "_pos": np.flatnonzero(sel),
+                    "file": [sheets[i].file.name for i in sid],
+                    "sheet": [sheets[i].sheet for i in sid],
+                    "row": rows[sel],
+                    "column": c.column,
+                    "header": [sheets[i].columns.get(c.column, "") for i in sid],
+                    "value": (raw[c.column] if c.values is None else c.values)[sel]
+                    .fillna("")
+                    .to_numpy(dtype=object),
+                    "reason": np.asarray(reason, dtype=object),
+                    "_reason": c.reason,
+                }
+            )
+        )
     if not parts:
         empty = pd.DataFrame({c: pd.Series(dtype="str") for c in [*REJECT_COLUMNS, "_reason"]})
         return empty.astype({"row": "int64"}), rejected
@@ -405,26 +435,47 @@ def _counts(ids: np.ndarray, k: int) -> np.ndarray:
     return np.bincount(ids, minlength=k).astype(int)
 
 
-def _manifest(path: Path, sheets: list[Sheet], infos: list[FileInfo], sheet_id: np.ndarray,
-              rejected: np.ndarray, rejects: pd.DataFrame) -> dict:
+def _manifest(
+    path: Path,
+    sheets: list[Sheet],
+    infos: list[FileInfo],
+    sheet_id: np.ndarray,
+    rejected: np.ndarray,
+    rejects: pd.DataFrame,
+) -> dict:
     k = len(sheets)
     read, rej = _counts(sheet_id, k), _counts(sheet_id[rejected], k)
-    per_sheet = [{
-        "sheet": s.sheet, "header_rows": [int(r) for r in s.header_rows],
-        "columns": s.columns, "ignored_columns": s.ignored,
-        "rows_read": int(read[i]), "rows_accepted": int(read[i] - rej[i]),
-        "rows_rejected": int(rej[i]), "rows_footer": s.n_footer, "rows_blank": s.n_blank,
-    } for i, s in enumerate(sheets)]
+    per_sheet = [
+        {
+            "sheet": s.sheet,
+            "header_rows": [int(r) for r in s.header_rows],
+            "columns": s.columns,
+            "ignored_columns": s.ignored,
+            "rows_read": int(read[i]),
+            "rows_accepted": int(read[i] - rej[i]),
+            "rows_rejected": int(rej[i]),
+            "rows_footer": s.n_footer,
+            "rows_blank": s.n_blank,
+        }
+        for i, s in enumerate(sheets)
+    ]
     counts = ("rows_read", "rows_accepted", "rows_rejected", "rows_footer", "rows_blank")
     inputs = []
     for info in infos:
         mine = [ps for ps, s in zip(per_sheet, sheets, strict=True) if s.file == info.path]
-        inputs.append({
-            "file": info.path.name, "path": str(info.path), "format": info.format,
-            "encoding": info.encoding, "bytes": info.size, "sha256": info.sha256,
-            "sheets": mine, "skipped_sheets": info.skipped_sheets,
-            **{c: sum(m[c] for m in mine) for c in counts},
-        })
+        inputs.append(
+            {
+                "file": info.path.name,
+                "path": str(info.path),
+                "format": info.format,
+                "encoding": info.encoding,
+                "bytes": info.size,
+                "sha256": info.sha256,
+                "sheets": mine,
+                "skipped_sheets": info.skipped_sheets,
+                **{c: sum(m[c] for m in mine) for c in counts},
+            }
+        )
     reasons = rejects["_reason"]
     return {
         "dataset": dataset_name(path),
@@ -480,8 +531,9 @@ def load_policies(path: str | Path, *, plan: Plan | None = None) -> Loaded:
 # ----------------------------------------------------------------------------- preparing
 
 
-def prepare(path: str | Path, out: str | Path | None = None, *,
-            plan: Plan | None = None) -> Prepared:
+def prepare(
+    path: str | Path, out: str | Path | None = None, *, plan: Plan | None = None
+) -> Prepared:
     """Load ``path`` and write policies.parquet, rejects.csv and (last) manifest.json.
 
     A dataset with a ``tracking/`` folder also gets calls/complaints/worklog/outcomes.parquet
@@ -504,9 +556,12 @@ def prepare(path: str | Path, out: str | Path | None = None, *,
         extra = {"tracking": tracked.counts}
     with atomic_path(out_dir / "rejects.csv") as tmp:
         rejects.to_csv(tmp, index=False, encoding="utf-8-sig")
-    manifest = {**loaded.manifest, **extra,
-                "outputs": {"policies": "policies.parquet", "rejects": "rejects.csv"},
-                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    manifest = {
+        **loaded.manifest,
+        **extra,
+        "outputs": {"policies": "policies.parquet", "rejects": "rejects.csv"},
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
     write_atomic(out_dir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
     return Prepared(out_dir, manifest, loaded.policies, rejects)
 
@@ -514,7 +569,8 @@ def prepare(path: str | Path, out: str | Path | None = None, *,
 def _is_fresh(manifest: dict, raw: Path) -> bool:
     """True when the manifest was made from these very raw files, plan and package version."""
     if manifest.get("package_version") != __version__ or manifest.get("plan_sha256") != (
-            hashlib.sha256(PLAN_FILE.read_bytes()).hexdigest()):
+        hashlib.sha256(PLAN_FILE.read_bytes()).hexdigest()
+    ):
         return False
     before = sorted((i["file"], i["sha256"]) for i in manifest.get("inputs", []))
     now = sorted((f.name, file_digest(f).sha256) for f in input_files(raw))
@@ -566,13 +622,15 @@ def _ensure_fresh(name: str, raw: Path, out: Path) -> None:
         known = sorted(p.name for p in raw.parent.glob("*") if p.is_dir())
         raise MaturityDataError(
             f"{raw}: no dataset {name!r} (known: {', '.join(known) or 'none'}); "
-            "run `maturity-analysis sample` or put an export in data/raw/<name>/")
+            "run `maturity-analysis sample` or put an export in data/raw/<name>/"
+        )
     if not manifest.is_file() or not _is_fresh(json.loads(manifest.read_text("utf-8")), raw):
         prepare(raw, out)
 
 
-def read_dataset(name: str = "sample", raw_dir: str | Path | None = None,
-                 processed_dir: str | Path | None = None) -> pd.DataFrame:
+def read_dataset(
+    name: str = "sample", raw_dir: str | Path | None = None, processed_dir: str | Path | None = None
+) -> pd.DataFrame:
     """The prepared policies of ``data/raw/<name>/``, preparing them when missing or stale.
 
     Read once per process while ``policies.parquet`` is unchanged; each call gets its own copy.
@@ -587,8 +645,9 @@ def read_dataset(name: str = "sample", raw_dir: str | Path | None = None,
     return hit[1].copy()
 
 
-def dataset_fingerprint(name: str = "sample", raw_dir: str | Path | None = None,
-                        processed_dir: str | Path | None = None) -> str:
+def dataset_fingerprint(
+    name: str = "sample", raw_dir: str | Path | None = None, processed_dir: str | Path | None = None
+) -> str:
     """A key of a prepared dataset's current files (paths, sizes, modification times), after
     preparing it when missing or stale: it changes whenever the prepared files are rewritten.
     For keeping results computed from the dataset within one process."""
@@ -596,8 +655,9 @@ def dataset_fingerprint(name: str = "sample", raw_dir: str | Path | None = None,
     return hashlib.sha256(repr(_stats(out.resolve())).encode()).hexdigest()
 
 
-def dataset_manifest(name: str = "sample", raw_dir: str | Path | None = None,
-                     processed_dir: str | Path | None = None) -> dict:
+def dataset_manifest(
+    name: str = "sample", raw_dir: str | Path | None = None, processed_dir: str | Path | None = None
+) -> dict:
     """The manifest of a prepared dataset (rows read, accepted, rejected, inputs' SHA-256)."""
     out = _ensure(name, raw_dir, processed_dir)
     return json.loads((out / "manifest.json").read_text(encoding="utf-8"))

@@ -29,13 +29,29 @@ from .workdays import working_days
 DEKADS: dict[str, tuple[int, int | None]] = {"上旬": (1, 10), "中旬": (11, 20), "下旬": (21, None)}
 _TIME = re.compile(r"^(\d{1,2})(?:-(\d{1,2}))?月(上旬|中旬|下旬)?$")
 
-PUSH_HEADERS = {"time": "时间", "item": "项目", "content": "内容", "participants": "参与人员",
-                "tools": "工具"}
+PUSH_HEADERS = {
+    "time": "时间",
+    "item": "项目",
+    "content": "内容",
+    "participants": "参与人员",
+    "tools": "工具",
+}
 TRAINING_HEADERS = {"item": "培训项目", "content": "培训内容", "trainees": "受训对象"}
-DECEMBER_HEADERS = {"time": "时间", "item": "项目", "content": "内容", "executor": "执行人",
-                    "assistant": "协助人", "audience": "对象"}
-FORM_HEADERS = {"key": "附件", "name": "名称", "purpose": "用途", "fields": "栏目",
-                "dataset": "跟踪数据"}
+DECEMBER_HEADERS = {
+    "time": "时间",
+    "item": "项目",
+    "content": "内容",
+    "executor": "执行人",
+    "assistant": "协助人",
+    "audience": "对象",
+}
+FORM_HEADERS = {
+    "key": "附件",
+    "name": "名称",
+    "purpose": "用途",
+    "fields": "栏目",
+    "dataset": "跟踪数据",
+}
 DATE_HEADERS = ("开始日期", "结束日期", "首个工作日", "最后工作日", "工作日数")
 NOTE_HEADER = "备注"
 PHASE_HEADER = "阶段"
@@ -51,8 +67,10 @@ def time_span(text: str, year: int) -> tuple[date, date]:
     """
     m = _TIME.match(str(text).strip())
     if not m or not 1 <= int(m[1]) <= int(m[2] or m[1]) <= 12 or (m[2] and m[3]):
-        raise PlanError(f"plan time '{text}' is not '<m>月', '<m>月上旬|中旬|下旬' or "
-                        "'<m1>-<m2>月' with months 1..12 in order")
+        raise PlanError(
+            f"plan time '{text}' is not '<m>月', '<m>月上旬|中旬|下旬' or "
+            "'<m1>-<m2>月' with months 1..12 in order"
+        )
     first, last = int(m[1]), int(m[2] or m[1])
     if m[3]:
         lo, hi = DEKADS[m[3]]
@@ -84,9 +102,15 @@ def _dates(plan: Plan, key: str) -> pd.DataFrame:
         except PlanError as exc:
             raise PlanError(f"{plan.source}: key 'programme.{key}[{i}].time': {exc}") from None
         days = working_days(start, end)
-        out.append({"开始日期": start, "结束日期": end,
-                    "首个工作日": days[0] if days else None,
-                    "最后工作日": days[-1] if days else None, "工作日数": len(days)})
+        out.append(
+            {
+                "开始日期": start,
+                "结束日期": end,
+                "首个工作日": days[0] if days else None,
+                "最后工作日": days[-1] if days else None,
+                "工作日数": len(days),
+            }
+        )
     frame = pd.DataFrame(out, columns=list(DATE_HEADERS))
     for col in DATE_HEADERS[:4]:
         frame[col] = pd.to_datetime(frame[col])
@@ -118,10 +142,14 @@ def push_table(plan: Plan | None = None) -> pd.DataFrame:
             if ph is None:
                 raise PlanError(f"{plan.source}: key 'programme.push[{i}].phase': no phase '{key}'")
             if (dates.loc[i, "开始日期"].date(), dates.loc[i, "结束日期"].date()) != (
-                    ph.start(plan.year), ph.end(plan.year)):
-                raise PlanError(f"{plan.source}: key 'programme.push[{i}].time' "
-                                f"'{row['time']}' differs from phase {key} months "
-                                f"{ph.first_month}-{ph.last_month}")
+                ph.start(plan.year),
+                ph.end(plan.year),
+            ):
+                raise PlanError(
+                    f"{plan.source}: key 'programme.push[{i}].time' "
+                    f"'{row['time']}' differs from phase {key} months "
+                    f"{ph.first_month}-{ph.last_month}"
+                )
         keys.append(key)
     table.insert(len(PUSH_HEADERS), PHASE_HEADER, keys)
     return pd.concat([table, dates, _notes(plan, "push")], axis=1)
@@ -130,8 +158,7 @@ def push_table(plan: Plan | None = None) -> pd.DataFrame:
 def training_table(plan: Plan | None = None) -> pd.DataFrame:
     """培训内容: 培训项目, 培训内容, 受训对象, 备注."""
     plan = plan or load_plan()
-    return pd.concat([_table(plan, "training", TRAINING_HEADERS), _notes(plan, "training")],
-                     axis=1)
+    return pd.concat([_table(plan, "training", TRAINING_HEADERS), _notes(plan, "training")], axis=1)
 
 
 def december_calendar(plan: Plan | None = None) -> pd.DataFrame:
@@ -141,8 +168,14 @@ def december_calendar(plan: Plan | None = None) -> pd.DataFrame:
     最后工作日, 工作日数, 备注.
     """
     plan = plan or load_plan()
-    return pd.concat([_table(plan, "december", DECEMBER_HEADERS), _dates(plan, "december"),
-                      _notes(plan, "december")], axis=1)
+    return pd.concat(
+        [
+            _table(plan, "december", DECEMBER_HEADERS),
+            _dates(plan, "december"),
+            _notes(plan, "december"),
+        ],
+        axis=1,
+    )
 
 
 def forms_table(plan: Plan | None = None) -> pd.DataFrame:
@@ -166,8 +199,10 @@ def period_span(period: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
     try:
         p = period if isinstance(period, pd.Period) else pd.Period(period)
     except (ValueError, TypeError):
-        raise PlanError(f"period '{period}' is not a year, quarter, month or day "
-                        "(e.g. 2013, 2013Q2, 2013-05, 2013-05-17)") from None
+        raise PlanError(
+            f"period '{period}' is not a year, quarter, month or day "
+            "(e.g. 2013, 2013Q2, 2013-05, 2013-05-17)"
+        ) from None
     return p.start_time.normalize(), p.end_time.normalize()
 
 
@@ -187,14 +222,17 @@ def phase_plan(period: Any, plan: Plan | None = None) -> pd.DataFrame:
     hit = table[(table["开始日期"] <= end) & (table["结束日期"] >= start)]
     if hit.empty:
         first, last = table["开始日期"].min().date(), table["结束日期"].max().date()
-        raise PlanError(f"period '{period}' has no planned work; the programme runs "
-                        f"{first}..{last}")
+        raise PlanError(
+            f"period '{period}' has no planned work; the programme runs {first}..{last}"
+        )
     return hit.reset_index(drop=True)
 
 
 PROGRAMME_NOTES = {
-    "推动的阶段性安排": ["时间换算为方案年度的实际日期(启动会、轮训在方案年度前一年12月)；工作日按国务院"
-                 "节假日安排(含调休)；备注列说明原文提取中略去而补全的单元格。"],
+    "推动的阶段性安排": [
+        "时间换算为方案年度的实际日期(启动会、轮训在方案年度前一年12月)；工作日按国务院"
+        "节假日安排(含调休)；备注列说明原文提取中略去而补全的单元格。"
+    ],
     "12月份行事历": ["方案年度前一年12月；上旬1-10日，中旬11-20日，下旬21日至月底。"],
 }
 
@@ -202,5 +240,9 @@ PROGRAMME_NOTES = {
 def programme_sheets(plan: Plan | None = None) -> dict[str, pd.DataFrame]:
     """The programme's tables as workbook sheets (notes for them: :data:`PROGRAMME_NOTES`)."""
     plan = plan or load_plan()
-    return {"推动的阶段性安排": push_table(plan), "培训内容": training_table(plan),
-            "12月份行事历": december_calendar(plan), "附件一至五": forms_table(plan)}
+    return {
+        "推动的阶段性安排": push_table(plan),
+        "培训内容": training_table(plan),
+        "12月份行事历": december_calendar(plan),
+        "附件一至五": forms_table(plan),
+    }

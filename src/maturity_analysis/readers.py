@@ -139,7 +139,9 @@ def _match(candidates: list[list[str]]) -> Header:
             seen.append((pos, texts[0]))
     used = {v[1] for v in best.values()}
     return Header(
-        first=0, depth=1, width=len(candidates),
+        first=0,
+        depth=1,
+        width=len(candidates),
         positions={n: v[1] for n, v in best.items()},
         texts={n: v[2] for n, v in best.items()},
         scale={n: v[3] for n, v in best.items() if v[3] != 1.0},
@@ -196,14 +198,16 @@ def check_columns(head: Header | None, where: str) -> Header:
         expected = "、".join(_HEADERS[n] for n in REQUIRED)
         raise MaturityDataError(
             f"{where}: no recognisable header in the first {HEADER_SCAN_ROWS} rows "
-            f"(expected columns such as {expected})")
+            f"(expected columns such as {expected})"
+        )
     missing = [f"{_HEADERS[n]} ({n})" for n in REQUIRED if n not in head.positions]
     if missing:
         raise MaturityDataError(f"{where}: required column missing: {', '.join(missing)}")
     if "holder_birth_date" not in head.positions and "holder_id" not in head.positions:
         raise MaturityDataError(
             f"{where}: needs 投保人出生日期 (holder_birth_date) or 投保人身份证号 (holder_id) "
-            "to compute ages; neither column found")
+            "to compute ages; neither column found"
+        )
     return head
 
 
@@ -240,8 +244,11 @@ def has_any(s: pd.Series, *chars: str) -> np.ndarray:
 def _classify(frame: pd.DataFrame, policy_pos: int) -> tuple[np.ndarray, np.ndarray]:
     """Blank rows (no cell with text) and summary rows (合计/总计/小计 with no policy number)."""
     n = len(frame)
-    key = (frame.iloc[:, policy_pos] if policy_pos < frame.shape[1]
-           else pd.Series([None] * n, index=frame.index, dtype="str"))
+    key = (
+        frame.iloc[:, policy_pos]
+        if policy_pos < frame.shape[1]
+        else pd.Series([None] * n, index=frame.index, dtype="str")
+    )
     cand = (key.isna() | (key.str.strip() == "")).to_numpy(dtype=bool) | has_any(key, "计")
     blank = np.zeros(n, dtype=bool)
     footer = np.zeros(n, dtype=bool)
@@ -265,25 +272,51 @@ def _beyond(frame: pd.DataFrame, width: int) -> pd.Series:
     return out
 
 
-def _sheet_from_frame(frame: pd.DataFrame, rows: np.ndarray, head: Header, path: Path,
-                      sheet: str, check_width: bool = False) -> Sheet:
+def _sheet_from_frame(
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    head: Header,
+    path: Path,
+    sheet: str,
+    check_width: bool = False,
+) -> Sheet:
     """Split a text frame (positional columns, below the header) into data, blank and footer."""
     blank, footer = _classify(frame, head.positions["policy_no"])
     keep = ~blank & ~footer
     cells = pd.DataFrame(
-        {name: (frame.iloc[keep, pos] if pos < frame.shape[1]
-                else pd.Series([None] * int(keep.sum()), dtype="str"))
-         for name, pos in head.positions.items()}
+        {
+            name: (
+                frame.iloc[keep, pos]
+                if pos < frame.shape[1]
+                else pd.Series([None] * int(keep.sum()), dtype="str")
+            )
+            for name, pos in head.positions.items()
+        }
     ).reset_index(drop=True)
     extra = _beyond(frame[keep], head.width).reset_index(drop=True) if check_width else None
-    return Sheet(file=path, sheet=sheet, header_rows=[], columns=head.texts,
-                 ignored=head.ignored, scale=head.scale, cells=cells.astype("str"),
-                 rows=rows[keep], n_blank=int(blank.sum()), n_footer=int(footer.sum()),
-                 extra=extra)
+    return Sheet(
+        file=path,
+        sheet=sheet,
+        header_rows=[],
+        columns=head.texts,
+        ignored=head.ignored,
+        scale=head.scale,
+        cells=cells.astype("str"),
+        rows=rows[keep],
+        n_blank=int(blank.sum()),
+        n_footer=int(footer.sum()),
+        extra=extra,
+    )
 
 
-def sheet_from_grid(grid: list[list], row_numbers: list[int], path: Path, sheet: str,
-                    where: str, check_width: bool = False) -> Sheet:
+def sheet_from_grid(
+    grid: list[list],
+    row_numbers: list[int],
+    path: Path,
+    sheet: str,
+    where: str,
+    check_width: bool = False,
+) -> Sheet:
     """A sheet from a list of rows of cell values (openpyxl, xlrd or the Python CSV reader).
 
     ``check_width``: record text right of the header's last column (in a CSV, a sign that an
@@ -292,12 +325,16 @@ def sheet_from_grid(grid: list[list], row_numbers: list[int], path: Path, sheet:
     head = check_columns(find_header(grid), where)
     start = head.first + head.depth
     body = grid[start:]
-    frame = pd.DataFrame(body, dtype=object) if body else pd.DataFrame(
-        index=range(0), columns=range(1), dtype=object)
+    frame = (
+        pd.DataFrame(body, dtype=object)
+        if body
+        else pd.DataFrame(index=range(0), columns=range(1), dtype=object)
+    )
     frame = frame.apply(lambda c: c.map(cell_text, na_action="ignore")).astype("str")
-    out = _sheet_from_frame(frame, np.asarray(row_numbers[start:], dtype=np.int64), head,
-                            path, sheet, check_width)
-    out.header_rows = row_numbers[head.first:start]
+    out = _sheet_from_frame(
+        frame, np.asarray(row_numbers[start:], dtype=np.int64), head, path, sheet, check_width
+    )
+    out.header_rows = row_numbers[head.first : start]
     return out
 
 
@@ -316,7 +353,8 @@ def _read_xlsx(info: FileInfo) -> list[Sheet]:
         wb.close()
     except Exception as exc:  # noqa: BLE001 - whatever openpyxl raises, the file is unreadable
         raise MaturityDataError(
-            f"{info.path}: not a readable Excel workbook ({type(exc).__name__})") from None
+            f"{info.path}: not a readable Excel workbook ({type(exc).__name__})"
+        ) from None
     return _sheets_from_grids(info, grids)
 
 
@@ -326,11 +364,12 @@ def _read_xls(info: FileInfo) -> list[Sheet]:
     except ImportError:
         raise MaturityDataError(
             f"{info.path}: an old Excel 97-2003 .xls workbook; save it as .xlsx or .csv "
-            "(reading .xls needs the xlrd package)") from None
-    frames = pd.read_excel(info.path, sheet_name=None, header=None, dtype=object,
-                           engine="xlrd")
-    grids = {name: f.astype(object).where(f.notna(), None).values.tolist()
-             for name, f in frames.items()}
+            "(reading .xls needs the xlrd package)"
+        ) from None
+    frames = pd.read_excel(info.path, sheet_name=None, header=None, dtype=object, engine="xlrd")
+    grids = {
+        name: f.astype(object).where(f.notna(), None).values.tolist() for name, f in frames.items()
+    }
     return _sheets_from_grids(info, grids)
 
 
@@ -348,8 +387,11 @@ def _sheets_from_grids(info: FileInfo, grids: dict[str, list[list]]) -> list[She
         check_columns(None, f"{info.path} (sheets {', '.join(grids)})")
     for name in found:
         grid = grids[name]
-        sheets.append(sheet_from_grid(grid, list(range(1, len(grid) + 1)), info.path, name,
-                                      f"{info.path} sheet {name}"))
+        sheets.append(
+            sheet_from_grid(
+                grid, list(range(1, len(grid) + 1)), info.path, name, f"{info.path} sheet {name}"
+            )
+        )
     return sheets
 
 
@@ -400,10 +442,11 @@ def _read_csv(info: FileInfo) -> list[Sheet]:
     return [_csv_slow(info, enc, delim)]
 
 
-def _csv_fast(info: FileInfo, head: Header, grid: list[list], skip: int, enc: str,
-              delim: str) -> Sheet | None:
+def _csv_fast(
+    info: FileInfo, head: Header, grid: list[list], skip: int, enc: str, delim: str
+) -> Sheet | None:
     """pyarrow's multi-threaded reader; None when line numbers would not be exact."""
-    width = max(len(r) for r in grid[head.first: head.first + head.depth])
+    width = max(len(r) for r in grid[head.first : head.first + head.depth])
     names = [f"c{j}" for j in range(width)]
     invalid = []
 
@@ -414,13 +457,18 @@ def _csv_fast(info: FileInfo, head: Header, grid: list[list], skip: int, enc: st
     try:
         table = pacsv.read_csv(
             info.path,
-            read_options=pacsv.ReadOptions(skip_rows=skip, column_names=names,
-                                           encoding="utf8" if enc == "utf-8-sig" else enc,
-                                           block_size=16 << 20),
+            read_options=pacsv.ReadOptions(
+                skip_rows=skip,
+                column_names=names,
+                encoding="utf8" if enc == "utf-8-sig" else enc,
+                block_size=16 << 20,
+            ),
             parse_options=pacsv.ParseOptions(delimiter=delim, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
-                quoted_strings_can_be_null=False),
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
@@ -447,7 +495,8 @@ def _csv_slow(info: FileInfo, enc: str, delim: str) -> Sheet:
                 line = reader.line_num
     except UnicodeDecodeError as exc:
         raise MaturityDataError(
-            f"{info.path}: not valid {info.encoding} text after byte {exc.start}") from None
+            f"{info.path}: not valid {info.encoding} text after byte {exc.start}"
+        ) from None
     except csv.Error as exc:
         raise MaturityDataError(f"{info.path}: not a readable CSV file ({exc})") from None
     return sheet_from_grid(grid, starts, info.path, "", str(info.path), check_width=True)
@@ -474,6 +523,7 @@ def read_file(path: Path) -> tuple[list[Sheet], FileInfo]:
         return _read_xls(info), info
     if magic.lstrip().startswith(b"<"):
         raise MaturityDataError(
-            f"{path}: an HTML or XML page, not a spreadsheet; open it in Excel and save as .xlsx")
+            f"{path}: an HTML or XML page, not a spreadsheet; open it in Excel and save as .xlsx"
+        )
     info.format = "csv"
     return _read_csv(info), info

@@ -72,20 +72,92 @@ LARGE_STEPS = {
 }
 SUB_BRANCHES = ("城关支局", "城东支局", "城西支局", "城南支局", "城北支局", "开发区支局")
 BRANCH_PLACES = (
-    "解放路营业所", "岑河镇邮政所", "人民路营业所", "观音垱镇邮政所", "建设路营业所", "锣场镇邮政所",
-    "中山路营业所", "李埠镇邮政所", "胜利街营业所", "弥市镇邮政所", "长江路营业所", "川店镇邮政所",
-    "红星路营业所", "马山镇邮政所", "北京路营业所", "纪南镇邮政所", "江汉路营业所", "郢城镇邮政所",
-    "园林路营业所", "埠河镇邮政所", "新华路营业所", "杨家厂镇邮政所", "文化街营业所", "麻豪口镇邮政所",
-    "青年路营业所", "夹竹园镇邮政所", "工农路营业所", "闸口镇邮政所", "和平路营业所", "南平镇邮政所",
-    "光明路营业所", "孟家溪镇邮政所", "东风路营业所", "郑公镇邮政所", "复兴路营业所", "毛家港镇邮政所",
-    "民主街营业所", "章庄铺镇邮政所", "幸福路营业所", "八岭山镇邮政所", "学院路营业所", "滩桥镇邮政所",
+    "解放路营业所",
+    "岑河镇邮政所",
+    "人民路营业所",
+    "观音垱镇邮政所",
+    "建设路营业所",
+    "锣场镇邮政所",
+    "中山路营业所",
+    "李埠镇邮政所",
+    "胜利街营业所",
+    "弥市镇邮政所",
+    "长江路营业所",
+    "川店镇邮政所",
+    "红星路营业所",
+    "马山镇邮政所",
+    "北京路营业所",
+    "纪南镇邮政所",
+    "江汉路营业所",
+    "郢城镇邮政所",
+    "园林路营业所",
+    "埠河镇邮政所",
+    "新华路营业所",
+    "杨家厂镇邮政所",
+    "文化街营业所",
+    "麻豪口镇邮政所",
+    "青年路营业所",
+    "夹竹园镇邮政所",
+    "工农路营业所",
+    "闸口镇邮政所",
+    "和平路营业所",
+    "南平镇邮政所",
+    "光明路营业所",
+    "孟家溪镇邮政所",
+    "东风路营业所",
+    "郑公镇邮政所",
+    "复兴路营业所",
+    "毛家港镇邮政所",
+    "民主街营业所",
+    "章庄铺镇邮政所",
+    "幸福路营业所",
+    "八岭山镇邮政所",
+    "学院路营业所",
+    "滩桥镇邮政所",
 )
 BRANCHES_PER_SUB = 8
 # County codes (GB/T 2260) of the area, and a few from elsewhere, with weights.
-REGIONS = {"421002": 20, "421003": 20, "421022": 12, "421023": 12, "421024": 8, "421081": 8,
-           "421083": 8, "421087": 7, "420106": 2, "430602": 1.5, "440305": 1.5}
-MOBILE_PREFIXES = (130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 150, 151, 152, 153, 155,
-                   156, 157, 158, 159, 180, 182, 183, 186, 187, 188, 189)
+REGIONS = {
+    "421002": 20,
+    "421003": 20,
+    "421022": 12,
+    "421023": 12,
+    "421024": 8,
+    "421081": 8,
+    "421083": 8,
+    "421087": 7,
+    "420106": 2,
+    "430602": 1.5,
+    "440305": 1.5,
+}
+MOBILE_PREFIXES = (
+    130,
+    131,
+    132,
+    133,
+    134,
+    135,
+    136,
+    137,
+    138,
+    139,
+    150,
+    151,
+    152,
+    153,
+    155,
+    156,
+    157,
+    158,
+    159,
+    180,
+    182,
+    183,
+    186,
+    187,
+    188,
+    189,
+)
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 FIXED_TIME = datetime(2013, 1, 1)
@@ -101,8 +173,10 @@ def _table1_cells(plan: Plan) -> pd.DataFrame:
         for a, age in enumerate(plan.age_labels):
             counts = table1[product][age]
             if len(counts) != len(plan.principal_labels) + 1 or sum(counts[1:]) != counts[0]:
-                raise PlanError(f"{plan.source}: key 'figures.table1.{product}.{age}' must be "
-                                "[total, one count per principal band] summing to the total")
+                raise PlanError(
+                    f"{plan.source}: key 'figures.table1.{product}.{age}' must be "
+                    "[total, one count per principal band] summing to the total"
+                )
             rows += [(product, a, b, n) for b, n in enumerate(counts[1:])]
     return pd.DataFrame(rows, columns=["product", "age", "band", "count"])
 
@@ -110,8 +184,11 @@ def _table1_cells(plan: Plan) -> pd.DataFrame:
 def _premium_targets(plan: Plan) -> dict[str, float]:
     """元 totals of Table 4: 61以上 per product and the grand total."""
     t4 = plan.figures["table4"]
-    return {PARTICIPATING: t4["over61_participating_wan"] * 1e4,
-            UNIVERSAL: t4["over61_universal_wan"] * 1e4, "all": t4["grand_total_wan"] * 1e4}
+    return {
+        PARTICIPATING: t4["over61_participating_wan"] * 1e4,
+        UNIVERSAL: t4["over61_universal_wan"] * 1e4,
+        "all": t4["grand_total_wan"] * 1e4,
+    }
 
 
 # --- drawing helpers -------------------------------------------------------------------------
@@ -119,7 +196,7 @@ def _dates_in_year(rng: np.random.Generator, year: int, n: int) -> np.ndarray:
     """Int days (since 1970) in ``year``, months weighted by MONTH_WEIGHTS."""
     month = rng.choice(12, size=n, p=MONTH_WEIGHTS / MONTH_WEIGHTS.sum())
     first = (np.datetime64(f"{year}-01", "M") + month).astype("datetime64[D]")
-    length = ((np.datetime64(f"{year}-01", "M") + month + 1).astype("datetime64[D]") - first)
+    length = (np.datetime64(f"{year}-01", "M") + month + 1).astype("datetime64[D]") - first
     return first.astype("int64") + (rng.random(n) * length.astype("int64")).astype("int64")
 
 
@@ -144,8 +221,9 @@ def _births(rng: np.random.Generator, maturity: np.ndarray, age: np.ndarray) -> 
     return lo + 1 + (rng.random(len(age)) * (hi - lo)).astype("int64")
 
 
-def _large_premiums(rng: np.random.Generator, plan: Plan, product: np.ndarray,
-                    band: np.ndarray) -> np.ndarray:
+def _large_premiums(
+    rng: np.random.Generator, plan: Plan, product: np.ndarray, band: np.ndarray
+) -> np.ndarray:
     """元 premiums for rows in the bands from 5万 up (0 for the <5万 band)."""
     out = np.zeros(len(band))
     for prod, steps in LARGE_STEPS.items():
@@ -156,8 +234,9 @@ def _large_premiums(rng: np.random.Generator, plan: Plan, product: np.ndarray,
     return out
 
 
-def _solve_small(rng: np.random.Generator, shape: np.ndarray, target: float,
-                 exact: bool) -> np.ndarray:
+def _solve_small(
+    rng: np.random.Generator, shape: np.ndarray, target: float, exact: bool
+) -> np.ndarray:
     """<5万 premiums: SMALL_MIN + scale x shape, in SMALL_STEP steps, summing to ``target``."""
     n = len(shape)
     if n == 0:
@@ -170,8 +249,9 @@ def _solve_small(rng: np.random.Generator, shape: np.ndarray, target: float,
     x = np.clip(np.round((SMALL_MIN + lo * shape) / SMALL_STEP) * SMALL_STEP, SMALL_MIN, SMALL_MAX)
     while exact and (gap := round((target - x.sum()) / SMALL_STEP)) != 0:
         sign = np.sign(gap)
-        room = np.flatnonzero((x + sign * SMALL_STEP >= SMALL_MIN)
-                              & (x + sign * SMALL_STEP <= SMALL_MAX))
+        room = np.flatnonzero(
+            (x + sign * SMALL_STEP >= SMALL_MIN) & (x + sign * SMALL_STEP <= SMALL_MAX)
+        )
         if len(room) == 0:
             raise PlanError(f"the <5万 premiums cannot reach {target:,.0f} 元 within the band")
         pick = rng.choice(room, size=min(abs(gap), len(room)), replace=False)
@@ -179,8 +259,15 @@ def _solve_small(rng: np.random.Generator, shape: np.ndarray, target: float,
     return x
 
 
-def _premiums(rng: np.random.Generator, plan: Plan, product: np.ndarray, age: np.ndarray,
-              band: np.ndarray, scale: float, exact: bool) -> np.ndarray:
+def _premiums(
+    rng: np.random.Generator,
+    plan: Plan,
+    product: np.ndarray,
+    age: np.ndarray,
+    band: np.ndarray,
+    scale: float,
+    exact: bool,
+) -> np.ndarray:
     """Premiums per row; the 61以上 groups and the rest each hit their Table 4 total x scale."""
     targets = _premium_targets(plan)
     out = _large_premiums(rng, plan, product, band)
@@ -196,8 +283,13 @@ def _premiums(rng: np.random.Generator, plan: Plan, product: np.ndarray, age: np
     return out
 
 
-def _maturity_values(rng: np.random.Generator, product: np.ndarray, years: np.ndarray,
-                     regular: np.ndarray, premium: np.ndarray) -> np.ndarray:
+def _maturity_values(
+    rng: np.random.Generator,
+    product: np.ndarray,
+    years: np.ndarray,
+    regular: np.ndarray,
+    premium: np.ndarray,
+) -> np.ndarray:
     """满期金+分红 (分红) or account value (万能), 元 to the 分."""
     n = len(premium)
     rate = rng.uniform(*CREDITED_RATE, size=n)
@@ -226,9 +318,12 @@ def _ids(rng: np.random.Generator, birth: np.ndarray, male: np.ndarray) -> np.nd
     weights = np.array(list(REGIONS.values()), dtype=float)
     region = codes[rng.choice(len(codes), size=len(birth), p=weights / weights.sum())]
     d = birth.astype("datetime64[D]")
-    ymd = ((d.astype("datetime64[Y]").astype("int64") + 1970) * 10_000
-           + (d.astype("datetime64[M]").astype("int64") % 12 + 1) * 100
-           + (d - d.astype("datetime64[M]").astype("datetime64[D]")).astype("int64") + 1)
+    ymd = (
+        (d.astype("datetime64[Y]").astype("int64") + 1970) * 10_000
+        + (d.astype("datetime64[M]").astype("int64") % 12 + 1) * 100
+        + (d - d.astype("datetime64[M]").astype("datetime64[D]")).astype("int64")
+        + 1
+    )
     seq = rng.integers(0, 500, size=len(birth)) * 2 + male
     digits = np.hstack([_digit_rows(region, 6), _digit_rows(ymd, 8), _digit_rows(seq, 3)])
     check = ID_CHECK[((digits.astype("int64") - 48) @ ID_WEIGHTS) % 11]
@@ -264,12 +359,13 @@ def _branches(rng: np.random.Generator, count: int) -> pd.DataFrame:
         rows.append((f"42{sub + 1:02d}{j + 1:02d}", name, sub_name))
     df = pd.DataFrame(rows, columns=["code", "name", "sub"])
     rank = rng.permutation(count) + 1
-    weight = rank ** -0.6 * rng.lognormal(0.0, 0.25, size=count)
+    weight = rank**-0.6 * rng.lognormal(0.0, 0.25, size=count)
     return df.assign(weight=weight / weight.sum())
 
 
-def _managers(fake: Faker, rng: np.random.Generator, branch: np.ndarray,
-              count: int) -> tuple[list[str], np.ndarray]:
+def _managers(
+    fake: Faker, rng: np.random.Generator, branch: np.ndarray, count: int
+) -> tuple[list[str], np.ndarray]:
     """客户经理 (names, code per row): each branch has 2-4, each policy one of its branch's."""
     per_branch = rng.integers(2, 5, size=count)
     names = [fake.name() for _ in range(per_branch.sum())]
@@ -279,9 +375,18 @@ def _managers(fake: Faker, rng: np.random.Generator, branch: np.ndarray,
 
 
 # --- the book --------------------------------------------------------------------------------
-def _book(rng: np.random.Generator, fake: Faker, plan: Plan, product: np.ndarray,
-          age_band: np.ndarray, band: np.ndarray, scale: float, exact: bool,
-          branch_count: int, name_pool: int | None) -> pd.DataFrame:
+def _book(
+    rng: np.random.Generator,
+    fake: Faker,
+    plan: Plan,
+    product: np.ndarray,
+    age_band: np.ndarray,
+    band: np.ndarray,
+    scale: float,
+    exact: bool,
+    branch_count: int,
+    name_pool: int | None,
+) -> pd.DataFrame:
     """Draw every column for rows whose (product, age band, principal band) is given.
 
     With a ``name_pool`` (the scaled books), names come from that many per sex and the
@@ -289,15 +394,18 @@ def _book(rng: np.random.Generator, fake: Faker, plan: Plan, product: np.ndarray
     """
     n = len(product)
     participating = product == PARTICIPATING
-    years = np.where(participating,
-                     rng.choice(TERMS, size=n, p=TERM_WEIGHTS),
-                     rng.choice(HELD_YEARS, size=n, p=HELD_WEIGHTS))
+    years = np.where(
+        participating,
+        rng.choice(TERMS, size=n, p=TERM_WEIGHTS),
+        rng.choice(HELD_YEARS, size=n, p=HELD_WEIGHTS),
+    )
     maturity = _dates_in_year(rng, plan.year, n)
     issue = add_years(maturity, -years)
     age = _ages(rng, plan, age_band, MIN_ISSUE_AGE + years)
     birth = _births(rng, maturity, age)
-    regular = rng.random(n) < np.where(participating, REGULAR_SHARE[PARTICIPATING],
-                                       REGULAR_SHARE[UNIVERSAL])
+    regular = rng.random(n) < np.where(
+        participating, REGULAR_SHARE[PARTICIPATING], REGULAR_SHARE[UNIVERSAL]
+    )
     premium = _premiums(rng, plan, product, age_band, band, scale, exact)
     value = _maturity_values(rng, product, years, regular, premium)
     male = (rng.random(n) < 0.45).astype("int64")
@@ -331,8 +439,10 @@ def _book(rng: np.random.Generator, fake: Faker, plan: Plan, product: np.ndarray
         text(branches["name"], branch),
         text(branches["sub"], branch),
         text([PARTICIPATING, UNIVERSAL], (~participating).astype("int64")),
-        text([PRODUCT_NAMES[PARTICIPATING], PRODUCT_NAMES[UNIVERSAL]],
-             (~participating).astype("int64")),
+        text(
+            [PRODUCT_NAMES[PARTICIPATING], PRODUCT_NAMES[UNIVERSAL]],
+            (~participating).astype("int64"),
+        ),
         text([*TERMS.tolist(), WHOLE_LIFE[0]], term_codes),
         text(["趸交", "期交"], regular.astype("int64")),
         premium.astype("int64"),
@@ -360,14 +470,24 @@ def generate_policies(seed: int = 2013, plan: Plan | None = None) -> pd.DataFram
     rng, fake = _seeded(seed)
     cells = _table1_cells(plan)
     rows = cells.loc[cells.index.repeat(cells["count"])]
-    book = _book(rng, fake, plan, rows["product"].to_numpy(), rows["age"].to_numpy(),
-                 rows["band"].to_numpy(), scale=1.0, exact=True,
-                 branch_count=len(SUB_BRANCHES) * BRANCHES_PER_SUB, name_pool=None)
+    book = _book(
+        rng,
+        fake,
+        plan,
+        rows["product"].to_numpy(),
+        rows["age"].to_numpy(),
+        rows["band"].to_numpy(),
+        scale=1.0,
+        exact=True,
+        branch_count=len(SUB_BRANCHES) * BRANCHES_PER_SUB,
+        name_pool=None,
+    )
     return book.sort_values(["网点代码", "保险止期", "保单号"], ignore_index=True)
 
 
-def scaled_policies(n: int, seed: int = 2013, branches: int | None = None,
-                    plan: Plan | None = None) -> pd.DataFrame:
+def scaled_policies(
+    n: int, seed: int = 2013, branches: int | None = None, plan: Plan | None = None
+) -> pd.DataFrame:
     """A book of ``n`` policies shaped like the sample (cells drawn by Table 1's shares).
 
     Premium totals scale with ``n`` (approximately, not exactly); names come from a pool.
@@ -379,10 +499,18 @@ def scaled_policies(n: int, seed: int = 2013, branches: int | None = None,
     total = cells["count"].sum()
     pick = rng.choice(len(cells), size=n, p=cells["count"].to_numpy() / total)
     rows = cells.iloc[pick]
-    return _book(rng, fake, plan, rows["product"].to_numpy(), rows["age"].to_numpy(),
-                 rows["band"].to_numpy(), scale=n / total, exact=False,
-                 branch_count=branches or len(SUB_BRANCHES) * BRANCHES_PER_SUB,
-                 name_pool=NAME_POOL)
+    return _book(
+        rng,
+        fake,
+        plan,
+        rows["product"].to_numpy(),
+        rows["age"].to_numpy(),
+        rows["band"].to_numpy(),
+        scale=n / total,
+        exact=False,
+        branch_count=branches or len(SUB_BRANCHES) * BRANCHES_PER_SUB,
+        name_pool=NAME_POOL,
+    )
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -404,8 +532,10 @@ def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
         cell.font = Font(bold=True)
         header_cells.append(cell)
     ws.append(header_cells)
-    columns = [frame[h].dt.date.tolist() if h in _DATE_HEADERS else frame[h].tolist()
-               for h in frame.columns]
+    columns = [
+        frame[h].dt.date.tolist() if h in _DATE_HEADERS else frame[h].tolist()
+        for h in frame.columns
+    ]
     for row in zip(*columns, strict=True):
         ws.append(row)
     wb.save(path)
@@ -423,8 +553,9 @@ def _normalise_zip(src: Path, dst: Path, shape: tuple[int, int]) -> None:
         for name in sorted(zin.namelist()):
             data = zin.read(name)
             if name == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp,
-                              data)
+                data = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, data
+                )
             elif name == "xl/worksheets/sheet1.xml" and b"<dimension" not in data[:2000]:
                 data = data.replace(b"</sheetPr>", b"</sheetPr>" + ref, 1)
             info = zipfile.ZipInfo(name, date_time=FIXED_TIME.timetuple()[:6])

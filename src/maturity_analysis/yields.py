@@ -37,8 +37,14 @@ TAX_FILE = PACKAGE_DATA / "interest_tax.csv"
 TERMS = (1, 2, 3, 5)
 RATE_COLUMNS = tuple(f"y{t}" for t in TERMS)
 DAYS_PER_YEAR = 365.25
-YIELD_COLUMNS = ("policy_yield", "deposit_value", "deposit_yield", "gap_yuan", "gap_pp",
-                 "beats_deposit")
+YIELD_COLUMNS = (
+    "policy_yield",
+    "deposit_value",
+    "deposit_yield",
+    "gap_yuan",
+    "gap_pp",
+    "beats_deposit",
+)
 # Remainder of whole years after the 5-year deposits -> the deposits that cover it.
 _REMAINDER_TERMS = {0: (), 1: (1,), 2: (2,), 3: (3,), 4: (3, 1)}
 _SHIFT = 2**21  # days; packs an (issue, maturity) pair of dates into one int64 key
@@ -64,8 +70,11 @@ def _read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     if missing:
         raise MaturityDataError(f"{path}: missing column(s) {', '.join(missing)}")
     df["effective"] = pd.to_datetime(df["effective"], format="%Y-%m-%d", errors="coerce")
-    if df["effective"].isna().any() or not df["effective"].is_monotonic_increasing \
-            or df["effective"].duplicated().any():
+    if (
+        df["effective"].isna().any()
+        or not df["effective"].is_monotonic_increasing
+        or df["effective"].duplicated().any()
+    ):
         raise MaturityDataError(f"{path}: column 'effective' must hold increasing YYYY-MM-DD dates")
     for c in columns:
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
@@ -125,8 +134,9 @@ def _rate_matrix(rates: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return eff, mat
 
 
-def _deposit_factor(iss: np.ndarray, mat: np.ndarray, rates: pd.DataFrame,
-                    tax: pd.DataFrame) -> np.ndarray:
+def _deposit_factor(
+    iss: np.ndarray, mat: np.ndarray, rates: pd.DataFrame, tax: pd.DataFrame
+) -> np.ndarray:
     """After-tax growth factor of 1 元 deposited on ``iss`` until ``mat`` (int day arrays)."""
     eff, rate_mat = _rate_matrix(rates)
     tax_start = tax["effective"].to_numpy("datetime64[D]").astype("int64")
@@ -159,8 +169,13 @@ def _deposit_factor(iss: np.ndarray, mat: np.ndarray, rates: pd.DataFrame,
     return factor
 
 
-def deposit_value(premium, issue_date, maturity_date, rates: pd.DataFrame | None = None,
-                  tax: pd.DataFrame | None = None) -> pd.Series:
+def deposit_value(
+    premium,
+    issue_date,
+    maturity_date,
+    rates: pd.DataFrame | None = None,
+    tax: pd.DataFrame | None = None,
+) -> pd.Series:
     """After-tax value at maturity of ``premium`` put into 整存整取 deposits on ``issue_date``.
 
     Parameters
@@ -193,8 +208,12 @@ def deposit_value(premium, issue_date, maturity_date, rates: pd.DataFrame | None
         # factorize hashes (O(n)); np.unique would sort ten million keys
         inverse, pairs = pd.factorize(key)
         pair_iss, pair_mat = pairs // (2 * _SHIFT) - _SHIFT, pairs % (2 * _SHIFT) - _SHIFT
-        factor[ok] = _deposit_factor(pair_iss, pair_mat, load_rates() if rates is None else rates,
-                                     load_tax_periods() if tax is None else tax)[inverse]
+        factor[ok] = _deposit_factor(
+            pair_iss,
+            pair_mat,
+            load_rates() if rates is None else rates,
+            load_tax_periods() if tax is None else tax,
+        )[inverse]
     return pd.Series(np.round(p * factor, 2), index=index, name="deposit_value")
 
 
@@ -218,8 +237,11 @@ def add_yields(policies: pd.DataFrame, rates: pd.DataFrame | None = None) -> pd.
     ``gap_yuan`` (maturity_value - deposit_value), ``gap_pp`` (yield gap in percentage points)
     and ``beats_deposit`` (maturity_value >= deposit_value; <NA> where either is missing).
     """
-    missing = [c for c in ("premium", "issue_date", "maturity_date", "maturity_value")
-               if c not in policies.columns]
+    missing = [
+        c
+        for c in ("premium", "issue_date", "maturity_date", "maturity_value")
+        if c not in policies.columns
+    ]
     if missing:
         raise MaturityDataError(f"policies lack column(s) {', '.join(missing)} for the yields")
     out = policies.copy(deep=False)  # copy-on-write: new columns never touch the input
