@@ -65,10 +65,11 @@ def fixture(tmp_path_factory):
             "from maturity_analysis.load import read_dataset\n"
             "from maturity_analysis.tables import for_branch, table1\n"
             # a name a previous notebook in the same warm kernel would have left behind
-            "print('leaked state:', 'seen_branch' in globals())\n"
+            "leaked = 'seen_branch' in globals()\n"
             "seen_branch = branch\n"
             "policies = for_branch(read_dataset(dataset, processed_dir=processed_dir), branch)\n"
-            "print('branch', branch, 'policies', len(policies))\n"
+            # one print, one stream output (two may or may not be merged, by timing)
+            "print(f'leaked state: {leaked}\\nbranch {branch} policies {len(policies)}')\n"
             "table1(policies)\n"
         ),
     )
