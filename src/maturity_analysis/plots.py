@@ -179,34 +179,25 @@ def age_principal_heatmap(
 def product_by_age(t2: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     """Table 2 as stacked bars: policies per age band, one segment per product, each bar
     labelled with the band's share of all policies."""
-    ax = _axes(ax)
-    body = _body(t2)
-    products = [p for p in body.columns.get_level_values(0).unique() if p != TOTAL]
-    _stacked(ax, body, {p: (p, COUNT) for p in products}, "件数")
-    for x, (n, share) in enumerate(zip(body[(TOTAL, COUNT)], body[(TOTAL, SHARE)], strict=True)):
-        ax.annotate(
-            f"{share:.2%}",
-            (x, n),
-            ha="center",
-            va="bottom",
-            xytext=(0, 2),
-            textcoords="offset points",
-        )
-    ax.set_xlabel(body.index.name)
-    ax.set_title("各年龄段件数（按险种）")
-    return ax
+    return _stacked_by_product(t2, COUNT, "件数", "各年龄段件数（按险种）", ax)
 
 
 def premium_by_age(t4: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     """Table 4 as stacked bars: premium (万元) per age band, one segment per product, each bar
     labelled with the band's share of the premium."""
+    return _stacked_by_product(t4, PREMIUM_WAN, PREMIUM_WAN, "各年龄段保费（按险种）", ax)
+
+
+def _stacked_by_product(
+    table: pd.DataFrame, measure: str, ylabel: str, title: str, ax: plt.Axes | None
+) -> plt.Axes:
+    """Stacked bars of ``measure`` per row, one segment per product, each bar labelled with
+    the row's 合计 share."""
     ax = _axes(ax)
-    body = _body(t4)
+    body = _body(table)
     products = [p for p in body.columns.get_level_values(0).unique() if p != TOTAL]
-    _stacked(ax, body, {p: (p, PREMIUM_WAN) for p in products}, PREMIUM_WAN)
-    for x, (v, share) in enumerate(
-        zip(body[(TOTAL, PREMIUM_WAN)], body[(TOTAL, SHARE)], strict=True)
-    ):
+    _stacked(ax, body, {p: (p, measure) for p in products}, ylabel)
+    for x, (v, share) in enumerate(zip(body[(TOTAL, measure)], body[(TOTAL, SHARE)], strict=True)):
         ax.annotate(
             f"{share:.2%}",
             (x, v),
@@ -216,7 +207,7 @@ def premium_by_age(t4: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
             textcoords="offset points",
         )
     ax.set_xlabel(body.index.name)
-    ax.set_title("各年龄段保费（按险种）")
+    ax.set_title(title)
     return ax
 
 
