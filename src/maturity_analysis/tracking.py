@@ -615,24 +615,13 @@ def _check_row(
                     f"{o} is only possible for {held} policies, this one is {product}",
                 )
             )
-        if o == s.policy_conversion_outcome and not v.get("new_premium"):
-            out.append(
-                (
-                    "new_premium",
-                    "新保单保费",
-                    r.raw.get("new_premium"),
-                    f"{o}须填新保单保费 / {o} needs 新保单保费",
-                )
-            )
-        if o == s.deposit_conversion_outcome and not v.get("deposit_amount"):
-            out.append(
-                (
-                    "deposit_amount",
-                    "转存金额",
-                    r.raw.get("deposit_amount"),
-                    f"{o}须填转存金额 / {o} needs 转存金额",
-                )
-            )
+        needed = {
+            s.policy_conversion_outcome: ("new_premium", "新保单保费"),
+            s.deposit_conversion_outcome: ("deposit_amount", "转存金额"),
+        }
+        if o in needed and not v.get(needed[o][0]):
+            field, header = needed[o]
+            out.append((field, header, r.raw.get(field), f"{o}须填{header} / {o} needs {header}"))
     return out
 
 
