@@ -167,7 +167,7 @@ def ensure_sample(log: Path) -> None:
 
 def pick_branches(count: int) -> list[str]:
     """``ALL`` and the ``count - 1`` largest branches of the sample (ties by code)."""
-    from maturity_analysis.load import read_dataset
+    from maturity_analysis.ingest.dataset import read_dataset
 
     sizes = read_dataset(DATASET)["branch_code"].astype(str).value_counts()
     ranked = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
@@ -348,7 +348,7 @@ def child_generate(rows: str, csv: str) -> dict:
 
     Branches grow with the book, about as many policies per branch as the sample has.
     """
-    from maturity_analysis.sample import scaled_policies
+    from maturity_analysis.sample.book import scaled_policies
 
     n = int(rows)
     book = scaled_policies(n, seed=2013, branches=max(48, round(n / POLICIES_PER_BRANCH)))
@@ -361,7 +361,7 @@ def child_generate(rows: str, csv: str) -> dict:
 def child_prepare(csv: str, out: str) -> dict:
     """Child: ``prepare`` the CSV into ``out``."""
     start = time.perf_counter()
-    from maturity_analysis.load import prepare
+    from maturity_analysis.ingest.dataset import prepare
 
     imported = time.perf_counter()
     result = prepare(Path(csv), out=Path(out))
@@ -416,7 +416,7 @@ def child_profile(kind: str, path: str) -> dict:
 
     profile = cProfile.Profile()
     if kind == "prepare":
-        from maturity_analysis.load import prepare
+        from maturity_analysis.ingest.dataset import prepare
 
         out = Path(tempfile.mkdtemp(dir=WORK))
         profile.runcall(prepare, Path(path), out=out)

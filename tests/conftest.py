@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from maturity_analysis.bands import age_at, age_band, principal_band
+from maturity_analysis.plan.bands import age_at, age_band, principal_band
 
 _DEFAULTS = {
     "holder_name": "张三",
@@ -58,8 +58,8 @@ def make_policies():
 def sample_policies(tmp_path_factory):
     """The deterministic sample book, written with ``write_sample`` and read back with
     ``load_policies`` (the canonical frame every analysis function takes)."""
-    from maturity_analysis.load import load_policies
-    from maturity_analysis.sample import write_sample
+    from maturity_analysis.ingest.policies import load_policies
+    from maturity_analysis.sample.book import write_sample
 
     out = tmp_path_factory.mktemp("sample")
     written = write_sample(out)

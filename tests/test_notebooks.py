@@ -64,8 +64,8 @@ def fixture_dataset(tmp_path_factory):
     """A prepared 300-policy dataset over three branches: (processed root, branch codes)."""
     import pandas as pd
 
-    from maturity_analysis.load import prepare
-    from maturity_analysis.sample import scaled_policies
+    from maturity_analysis.ingest.dataset import prepare
+    from maturity_analysis.sample.book import scaled_policies
 
     root = tmp_path_factory.mktemp("nbval")
     raw = root / "raw" / FIXTURE

@@ -9,7 +9,7 @@ from .exceptions import MaturityDataError, PlanError, ReportError
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from .sample import write_sample
+    from .sample.book import write_sample
 
     written = write_sample(args.out, seed=args.seed)
     for path in written:
@@ -18,8 +18,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
-    from .load import prepare
-    from .tracking import KINDS
+    from .ingest.dataset import prepare
+    from .ingest.forms import KINDS
 
     result = prepare(args.path, out=args.out)
     m = result.manifest
@@ -41,9 +41,9 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_templates(args: argparse.Namespace) -> int:
-    from .calllist import parse_month, write_templates
     from .config import PROCESSED_DIR
-    from .load import read_dataset
+    from .ingest.dataset import read_dataset
+    from .output.calllist import parse_month, write_templates
 
     year, month = parse_month(args.month)
     out = args.out or PROCESSED_DIR / args.dataset / "templates" / f"{year}-{month:02d}"
@@ -55,11 +55,10 @@ def _cmd_templates(args: argparse.Namespace) -> int:
 
 
 def _cmd_tables(args: argparse.Namespace) -> int:
-    from .analysis import write_tables_workbook
-    from .costs import paid_complaints
-    from .load import read_dataset
-    from .plan import load_plan
-    from .tracking import read_dataset_tracking
+    from .analysis.costs import paid_complaints
+    from .ingest.dataset import read_dataset, read_dataset_tracking
+    from .output.workbook import write_tables_workbook
+    from .plan.model import load_plan
 
     policies = read_dataset(args.dataset)
     complaints = paid_complaints(read_dataset_tracking(args.dataset))
@@ -76,20 +75,21 @@ def _cmd_tables(args: argparse.Namespace) -> int:
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
-    from .load import read_dataset
-    from .plan import load_plan
-    from .reconcile import reconciliation, render_text
+    from .analysis.reconcile import reconciliation
+    from .ingest.dataset import read_dataset
+    from .output.display import render_text
+    from .plan.model import load_plan
 
     print(render_text(reconciliation(read_dataset(args.dataset), load_plan(args.plan))))
     return 0
 
 
 def _cmd_reports(args: argparse.Namespace) -> int:
-    from .reports import run_reports
+    from .reports.run import run_reports
 
     executor = None
     if args.scheduler:
-        from .dask_executor import DaskExecutor
+        from .reports.executors import DaskExecutor
 
         executor = DaskExecutor(args.scheduler)
     try:

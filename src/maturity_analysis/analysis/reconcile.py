@@ -1,0 +1,459 @@
+"""Every figure the plan states against the figure reproduced from data.
+
+Each row has a status: ``exact``; ``within rounding`` (agrees once rounded as the plan
+rounds, or on a base the explanation names); ``discrepancy`` (with the explanation); or
+``not verifiable`` (the source text is garbled: the digits of a percentage were stripped,
+or a table survived only in part). Sources cite PLAN_FIGURES.md's table and cell.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..plan.model import Plan, Target, load_plan
+from .tables import (
+    COUNT,
+    PREMIUM_WAN,
+    SHARE,
+    TOTAL,
+    product_difference,
+    segment_table,
+    table1,
+    table2,
+    table3,
+    table4,
+)
+from .targets import describe_base, eligible, policy_targets
+
+EXACT, ROUNDING, DISCREPANCY, UNVERIFIABLE = (
+    "exact",
+    "within rounding",
+    "discrepancy",
+    "not verifiable",
+)
+STATUSES = (EXACT, ROUNDING, DISCREPANCY, UNVERIFIABLE)
+COLUMNS = ["figure", "source", "unit", "stated", "reproduced", "status", "explanation"]
+HEADERS = {
+    "figure": "指标",
+    "source": "出处",
+    "unit": "单位",
+    "stated": "方案数字",
+    "reproduced": "数据重现",
+    "status": "状态",
+    "explanation": "说明",
+}
+STATUS_LABELS = {
+    EXACT: "一致",
+    ROUNDING: "舍入内一致",
+    DISCREPANCY: "不一致",
+    UNVERIFIABLE: "无法核实",
+}
+STRIPPED = "原文百分数的数字已丢失（只剩“%”），此为按件数重算"
+
+
+def _row(
+    figure: str,
+    source: str,
+    unit: str,
+    stated: float,
+    reproduced: float,
+    status: str,
+    explanation: str = "",
+) -> dict:
+    return {
+        "figure": figure,
+        "source": source,
+        "unit": unit,
+        "stated": stated,
+        "reproduced": reproduced,
+        "status": status,
+        "explanation": explanation,
+    }
+
+
+def _count_row(
+    figure: str, source: str, stated: int, reproduced: float, explanation: str = ""
+) -> dict:
+    if stated == reproduced:
+        return _row(figure, source, "件", stated, reproduced, EXACT, explanation)
+    why = f"数据为{reproduced:,.0f}件，方案为{stated:,}件，相差{reproduced - stated:+,.0f}件"
+    return _row(
+        figure,
+        source,
+        "件",
+        stated,
+        reproduced,
+        DISCREPANCY,
+        "；".join(x for x in (why, explanation) if x),
+    )
+
+
+def _lookup(frame: pd.DataFrame, row: str, col: object) -> float:
+    try:
+        return float(frame.loc[row, col])
+    except KeyError:
+        return float("nan")
+
+
+def _table1_rows(t1: pd.DataFrame, plan: Plan) -> list[dict]:
+    recovered = plan.figures.get("table1_recovered", {})
+    rows = []
+    for product, by_age in plan.figures["table1"].items():
+        for age, values in by_age.items():
+            for col, stated in zip([TOTAL, *plan.principal_labels], values, strict=True):
+                note = (
+                    "原文缺此格（重复的数字被删），由行、列合计恢复"
+                    if f"{age}/{col}" in recovered.get(product, ())
+                    else ""
+                )
+                rows.append(
+                    _count_row(
+                        f"{age} {product} {col}",
+                        f"Table 1 · {age} · {product} {col}",
+                        stated,
+                        _lookup(t1, age, (product, col)),
+                        note,
+                    )
+                )
+    return rows
+
+
+def _typo_row(t2: pd.DataFrame, plan: Plan) -> dict:
+    f = plan.figures["table2"]
+    printed, intended = f["typo_printed"], f["typo_intended"]
+    cell = next(
+        (
+            (p, age)
+            for p, by_age in plan.figures["table1"].items()
+            for age, v in by_age.items()
+            if v[0] == intended and age != TOTAL
+        ),
+        None,
+    )
+    if cell is None:
+        return _row(
+            f"原文印作{printed}",
+            "Table 2",
+            "件",
+            printed,
+            np.nan,
+            DISCREPANCY,
+            f"方案表1中无{intended}件的格子，无法定位",
+        )
+    product, age = cell
+    other = [p for p in plan.products if p != product]
+    others = sum(plan.figures["table1"][p][age][0] for p in other)
+    row_total = f["totals"].get(age)
+    why = (
+        f"原文印作{printed}，应为{intended}（数字颠倒的笔误）：表1该格为{intended}，"
+        f"且行合计{row_total} = {others} + {intended}"
+    )
+    return _row(
+        f"{age} {product} {COUNT}（原文{printed}）",
+        f"Table 2 · {age} · {product} 件数",
+        "件",
+        printed,
+        _lookup(t2, age, (product, COUNT)),
+        DISCREPANCY,
+        why,
+    )
+
+
+def _table2_rows(policies: pd.DataFrame, t2: pd.DataFrame, plan: Plan) -> list[dict]:
+    f = plan.figures["table2"]
+    rows = [
+        _count_row(
+            f"{age} 总件数", f"Table 2 · {age} · 总件数", stated, _lookup(t2, age, (TOTAL, COUNT))
+        )
+        for age, stated in f["totals"].items()
+    ]
+    for age in plan.age_labels:
+        rows.append(
+            _row(
+                f"{age} 总占比",
+                f"Table 2 · {age} · 总占比",
+                "%",
+                np.nan,
+                100 * _lookup(t2, age, (TOTAL, SHARE)),
+                UNVERIFIABLE,
+                STRIPPED,
+            )
+        )
+    share = 100 * _lookup(t2, TOTAL, (TOTAL, SHARE))
+    rows.append(
+        _row(
+            "合计 总占比",
+            "Table 2 · 合计 · 总占比",
+            "%",
+            100.0,
+            share,
+            EXACT if share == 100 else DISCREPANCY,
+        )
+    )
+    rows.append(_typo_row(t2, plan))
+    diff, diff_share = product_difference(policies, plan)
+    first, second = plan.products[:2]
+    rows.append(
+        _count_row(
+            f"{second}件数高于{first}",
+            "Table 2 · text “万能险件数高于分红险4351件”",
+            f["universal_minus_participating"],
+            diff,
+        )
+    )
+    rows.append(
+        _row(
+            f"{second}高于{first}占总件数",
+            "Table 2 · text “4351件,%”",
+            "%",
+            np.nan,
+            100 * diff_share,
+            UNVERIFIABLE,
+            STRIPPED,
+        )
+    )
+    return rows
+
+
+def _table3_rows(policies: pd.DataFrame, t3: pd.DataFrame, plan: Plan) -> list[dict]:
+    f = plan.figures["table3"]
+    rows = [
+        _count_row(
+            f"{band} 件数", f"Table 3 · {band} · 件数", stated, _lookup(t3, band, (TOTAL, COUNT))
+        )
+        for band, stated in f["counts"].items()
+    ]
+    first = plan.principal_labels[0]
+    share = 100 * _lookup(t3, first, (TOTAL, SHARE))
+    stated = 100 * f["below_5w_share"]
+    status = (
+        EXACT
+        if share == stated
+        else ROUNDING
+        if round(share, 2) == round(stated, 2)
+        else DISCREPANCY
+    )
+    rows.append(
+        _row(
+            f"{first}占比",
+            "Table 3 · text “[95.98]%”",
+            "%",
+            stated,
+            share,
+            status,
+            "原文只剩“%”；95.98%为PLAN_FIGURES.md按表3件数重建的数字，按两位小数比较",
+        )
+    )
+    average = _lookup(t3, TOTAL, (TOTAL, "件均保费(元)")) / 10_000
+    stated = f["average_premium_wan"]
+    close = abs(average - stated) < 0.5
+    rows.append(
+        _row(
+            "件均保费",
+            "Table 3 · text “件均1万元”",
+            "万元",
+            stated,
+            average,
+            ROUNDING if close else DISCREPANCY,
+            f"件均{average * 10_000:,.0f}元；方案说的是约数（万元取整）",
+        )
+    )
+    return rows
+
+
+def _table4_rows(t4: pd.DataFrame, plan: Plan) -> list[dict]:
+    f = plan.figures["table4"]
+    old = plan.age_labels[-1]
+    first, second = plan.products[:2]
+    garbled = "原文表4残缺，只存“3880”“6099”“共计30721”，无法完全核实"
+    cells = [
+        (
+            "over61_participating_wan",
+            f"{old} {first}保费",
+            f"Table 4 · {old} · {first} 保费",
+            _lookup(t4, old, (first, PREMIUM_WAN)),
+            "另见年龄段表“保费3880万元，3547件”",
+        ),
+        (
+            "over61_universal_wan",
+            f"{old} {second}保费",
+            f"Table 4 · {old} · {second} 保费",
+            _lookup(t4, old, (second, PREMIUM_WAN)),
+            "2219是推断值：与表2的2219重复而被删",
+        ),
+        (
+            "over61_total_wan",
+            f"{old} 保费合计",
+            f"Table 4 · {old} · 保费合计",
+            _lookup(t4, old, (TOTAL, PREMIUM_WAN)),
+            "",
+        ),
+        (
+            "grand_total_wan",
+            "保费共计",
+            "Table 4 · 共计",
+            _lookup(t4, TOTAL, (TOTAL, PREMIUM_WAN)),
+            f"另一读法视30721为{second}合计，数据中{second}合计为"
+            f"{_lookup(t4, TOTAL, (second, PREMIUM_WAN)):,.0f}万元",
+        ),
+    ]
+    rows = []
+    for key, figure, source, reproduced, note in cells:
+        stated = f[key]
+        agrees = abs(reproduced - stated) < 0.5
+        reading = (
+            "数据与第一种读法一致（万元取整）"
+            if agrees
+            else f"数据为{reproduced:,.0f}万元，与第一种读法不符"
+        )
+        rows.append(
+            _row(
+                figure,
+                source,
+                "万元",
+                stated,
+                reproduced,
+                UNVERIFIABLE,
+                "；".join(x for x in (garbled, reading, note) if x),
+            )
+        )
+    return rows
+
+
+def _segment_rows(seg: pd.DataFrame, plan: Plan) -> list[dict]:
+    cfg = plan.section("tables.segment")
+    middle, product = cfg["middle_label"], cfg["product"]
+    rows = []
+    for age, stated in plan.figures["segments"]["participating_5_to_20w"].items():
+        rows.append(
+            _count_row(
+                f"{age} {product} {middle}件数",
+                f"Segment table · {age} · {middle}",
+                stated,
+                _lookup(seg, age, f"{middle}{COUNT}"),
+            )
+        )
+    for age in plan.figures["segments"]["participating_5_to_20w"]:
+        rows.append(
+            _row(
+                f"{age} {product} {middle}占比",
+                f"Segment table · {age} · {middle} %",
+                "%",
+                np.nan,
+                100 * _lookup(seg, age, f"{middle}{SHARE}"),
+                UNVERIFIABLE,
+                STRIPPED,
+            )
+        )
+    return rows
+
+
+def _rounded(x: float, stated: int) -> str | None:
+    """How ``x`` rounds to ``stated`` (exact, 截尾, 向上取整), or None."""
+    x = round(x, 9)
+    if x == stated:
+        return "exact"
+    if math.floor(x) == stated:
+        return "截尾"
+    if math.ceil(x) == stated:
+        return "向上取整"
+    return None
+
+
+def _target_row(policies: pd.DataFrame, plan: Plan, t: Target) -> dict:
+    own = int(eligible(policies, t).sum())
+    value = t.rate * own
+    figure, source = f"{t.label}目标件数", f"Targets · {t.label} · 可实现{t.stated_count}件"
+    how = _rounded(value, t.stated_count)
+    if how == "exact":
+        return _row(
+            figure,
+            source,
+            "件",
+            t.stated_count,
+            value,
+            EXACT,
+            f"{t.rate:.0%} × {describe_base(t)} {own:,}件",
+        )
+    if how:
+        return _row(
+            figure,
+            source,
+            "件",
+            t.stated_count,
+            value,
+            ROUNDING,
+            f"{t.rate:.0%} × {describe_base(t)} {own:,}件 = {value:,.1f}，{how}",
+        )
+    whole_product = Target(t.key, t.label, t.rate, product=t.product)
+    bases = [(describe_base(t), own)]
+    if t.min_age is not None or t.max_age is not None:
+        bases.append(
+            (f"全部{t.product or ''}（不限年龄）", int(eligible(policies, whole_product).sum()))
+        )
+    rates = [t.rate, *sorted({o.rate for o in policy_targets(plan)} - {t.rate})]
+    own_text = f"{t.rate:.0%} × {describe_base(t)} {own:,}件 = {value:,.1f}"
+    for rate in rates:
+        for text, base in bases:
+            how = _rounded(rate * base, t.stated_count)
+            if not how:
+                continue
+            found = f"{t.stated_count} = {rate:.0%} × {text} {base:,}件 = {rate * base:,.1f}，{how}"
+            if rate == t.rate:
+                return _row(
+                    figure,
+                    source,
+                    "件",
+                    t.stated_count,
+                    rate * base,
+                    ROUNDING,
+                    f"{found}；方案写的口径为{describe_base(t)}，按此应为{own_text}",
+                )
+            return _row(
+                figure,
+                source,
+                "件",
+                t.stated_count,
+                value,
+                DISCREPANCY,
+                f"方案比率{t.rate:.0%}与件数不符：{own_text}；而{found}",
+            )
+    return _row(
+        figure,
+        source,
+        "件",
+        t.stated_count,
+        value,
+        DISCREPANCY,
+        f"{own_text}，与方案所述{t.stated_count}件不符",
+    )
+
+
+def reconciliation(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
+    """The plan's stated figures against the data (the whole book).
+
+    Returns
+    -------
+    DataFrame
+        One row per figure: figure, source (PLAN_FIGURES.md table · row · column), unit
+        (件, 万元, %), stated, reproduced, status (one of :data:`STATUSES`), explanation.
+        Percentages are in percent (95.98), stated is NaN where the source lost the digits.
+    """
+    plan = plan or load_plan()
+    rows = _table1_rows(table1(policies, plan), plan)
+    rows += _table2_rows(policies, table2(policies, plan), plan)
+    rows += _table3_rows(policies, table3(policies, plan), plan)
+    rows += _table4_rows(table4(policies, plan), plan)
+    rows += _segment_rows(segment_table(policies, plan), plan)
+    rows += [
+        _target_row(policies, plan, t) for t in plan.targets.values() if t.stated_count is not None
+    ]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def summary(frame: pd.DataFrame) -> pd.Series:
+    """How many figures have each status (every status listed, zeros included)."""
+    return frame["status"].value_counts().reindex(list(STATUSES), fill_value=0)

@@ -1,0 +1,346 @@
+"""The plan's targets computed from data, and their allocation to branches and phases.
+
+A target is a rate on a base of policies (``[targets.*]`` in the plan file: product, ages).
+:func:`targets` shows what the plan's rates give on the data beside what the plan states;
+:func:`allocate` splits any whole number in proportion to weights by the largest-remainder
+method, so the parts are integers that sum exactly to the total.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ..plan.model import Plan, Target, load_plan
+from .book import for_branch
+from .tables import TOTAL, category_codes
+
+BASE = "基数"
+GOAL = "目标件数"
+BRANCH_INDEX = ["网点代码", "网点名称"]
+PHASE_INDEX = ["阶段", "名称", "月份"]
+Basis = Literal["rate", "stated"]
+
+
+def policy_targets(plan: Plan) -> list[Target]:
+    """The targets whose base is a set of policies (not complaints), in plan order."""
+    return [
+        t
+        for key, t in plan.targets.items()
+        if plan.section(f"targets.{key}").get("base", "policies") == "policies"
+    ]
+
+
+def _eligible(policies: pd.DataFrame, target: Target) -> np.ndarray:
+    mask = np.ones(len(policies), dtype=bool)
+    if target.product is not None:
+        mask &= category_codes(policies["product_type"], [target.product]) == 0
+    if target.min_age is not None or target.max_age is not None:
+        age = policies["age"].to_numpy(dtype=float, na_value=np.nan)
+        if target.min_age is not None:
+            mask &= age >= target.min_age
+        if target.max_age is not None:
+            mask &= age <= target.max_age
+    return mask
+
+
+def eligible(policies: pd.DataFrame, target: Target) -> pd.Series:
+    """Whether each policy is in the target's base (product, 周岁 at maturity inclusive)."""
+    return pd.Series(_eligible(policies, target), index=policies.index, name=target.key)
+
+
+def describe_base(target: Target) -> str:
+    """The base in words, e.g. ``"分红，20-60岁"``."""
+    parts = [target.product or "全部"]
+    if target.min_age is not None and target.max_age is not None:
+        parts.append(f"{target.min_age}-{target.max_age}岁")
+    elif target.min_age is not None:
+        parts.append(f"{target.min_age}岁以上")
+    elif target.max_age is not None:
+        parts.append(f"{target.max_age}岁以下")
+    return "，".join(parts)
+
+
+def goal(rate: float, base: int) -> int:
+    """Policies needed to reach ``rate`` of ``base`` ("at least", so rounded up).
+
+    >>> goal(0.2, 12689), goal(0.6, 20587), goal(0.3, 10)
+    (2538, 12353, 3)
+    """
+    return math.ceil(round(rate * base, 9))
+
+
+def targets(
+    policies: pd.DataFrame, plan: Plan | None = None, complaints: int | None = None
+) -> pd.DataFrame:
+    """Each target of the plan on the data: base, rate, rate × base, the count that reaches
+    it (rounded up) and the count the plan states.
+
+    Parameters
+    ----------
+    policies
+        Canonical policies frame (the whole book or one branch).
+    plan
+        The plan (default: the shipped plan).
+    complaints
+        Complaints handled, the base of targets with ``base = "complaints"``; unknown
+        (``<NA>``) when not given.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by target key: 目标, 口径, 基数, 目标比率, 按比率计算, 目标件数, 方案所述件数,
+        差额 (stated − 目标件数), 方案原文.
+    """
+    plan = plan or load_plan()
+    on_policies = {t.key for t in policy_targets(plan)}
+    rows = []
+    for key, t in plan.targets.items():
+        if key in on_policies:
+            base, base_text = int(_eligible(policies, t).sum()), describe_base(t)
+        else:
+            base, base_text = complaints, "投诉处理件数"
+        exact = np.nan if base is None else t.rate * base
+        count = None if base is None else goal(t.rate, base)
+        rows.append(
+            {
+                "目标": t.label,
+                "口径": base_text,
+                BASE: base,
+                "目标比率": t.rate,
+                "按比率计算": exact,
+                GOAL: count,
+                "方案所述件数": t.stated_count,
+                "差额": None if t.stated_count is None or count is None else t.stated_count - count,
+                "方案原文": t.note,
+            }
+        )
+    frame = pd.DataFrame(rows, index=pd.Index(list(plan.targets), name="target"))
+    for col in (BASE, GOAL, "方案所述件数", "差额"):
+        frame[col] = frame[col].astype("Int64")
+    return frame
+
+
+def _split(total: int, weights: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Largest remainder in exact integer arithmetic for whole-number ``weights``; ties go to
+    the lower ``rank``."""
+    w = [int(x) for x in weights]
+    whole = sum(w)
+    if whole == 0:
+        if total:
+            raise ValueError(f"cannot allocate {total}: every weight is zero")
+        return np.zeros(len(w), dtype=np.int64)
+    quotas = [total * x for x in w]
+    parts = np.array([q // whole for q in quotas], dtype=np.int64)
+    remainders = np.array([q % whole for q in quotas], dtype=object)
+    left = total - int(parts.sum())
+    order = sorted(range(len(w)), key=lambda i: (-remainders[i], rank[i]))
+    parts[order[:left]] += 1
+    return parts
+
+
+def allocate(total: int, weights: pd.Series | Mapping) -> pd.Series:
+    """Split ``total`` into integers proportional to ``weights`` (largest remainder).
+
+    Each label first gets the whole part of its exact quota ``total × w / Σw``; the units
+    left go one each to the largest remainders, ties broken by label (ascending). The parts
+    sum exactly to ``total``, none is negative, a zero weight gets zero, and the result does
+    not depend on the order of the labels. Quotas are computed in exact arithmetic.
+
+    >>> allocate(10, {"B": 1, "A": 1, "C": 1}).to_dict()
+    {'B': 3, 'A': 4, 'C': 3}
+
+    Raises
+    ------
+    ValueError
+        A negative or non-integer total, a negative or missing weight, or a positive total
+        with nothing to allocate it to.
+    """
+    w = pd.Series(weights, dtype=float) if isinstance(weights, Mapping) else weights
+    if isinstance(total, bool) or not float(total).is_integer() or total < 0:
+        raise ValueError(f"total must be a whole number >= 0, got {total!r}")
+    values = w.to_numpy(dtype=float, na_value=np.nan)
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise ValueError(f"weights must be finite and >= 0, got {w.to_dict()}")
+    # Floats are exact binary fractions: scale them to whole numbers without rounding.
+    scaled = [Fraction(x) for x in values]
+    common = math.lcm(*(f.denominator for f in scaled))
+    rank = np.argsort(np.argsort(np.array([str(x) for x in w.index]), kind="stable"))
+    parts = _split(int(total), np.array([f * common for f in scaled], dtype=object), rank)
+    return pd.Series(parts, index=w.index, dtype="int64", name=w.name)
+
+
+def _flags(policies: pd.DataFrame, plan: Plan) -> dict[str, np.ndarray]:
+    """Eligibility of each policy for each policy target."""
+    return {t.key: _eligible(policies, t) for t in policy_targets(plan)}
+
+
+def _totals(flags: dict[str, np.ndarray], plan: Plan, basis: Basis) -> dict[str, int]:
+    """The count to allocate per policy target: the rate's count, or the plan's stated one."""
+    out = {}
+    for t in policy_targets(plan):
+        stated = basis == "stated" and t.stated_count is not None
+        out[t.key] = t.stated_count if stated else goal(t.rate, int(flags[t.key].sum()))
+    return out
+
+
+def _bases(flags: dict[str, np.ndarray], codes: np.ndarray, size: int) -> dict[str, np.ndarray]:
+    """Eligible policies per group code (0..size-1; -1 left out), per policy target."""
+    keep = codes >= 0
+    return {
+        k: np.bincount(codes[keep], weights=f[keep], minlength=size).astype(np.int64)
+        for k, f in flags.items()
+    }
+
+
+def _wide(bases: dict, parts: dict, plan: Plan, index: pd.Index) -> pd.DataFrame:
+    cols = {}
+    for t in policy_targets(plan):
+        cols[(t.label, BASE)] = bases[t.key]
+        cols[(t.label, GOAL)] = parts[t.key]
+    frame = pd.DataFrame(cols, index=index)
+    frame.columns.names = ["目标", None]
+    return frame
+
+
+def _branches(policies: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
+    """Branch code of each policy as 0..k-1 over the sorted distinct codes."""
+    codes, uniques = pd.factorize(policies["branch_code"].astype(str), sort=True)
+    return codes, pd.Index(uniques)
+
+
+def _phases(policies: pd.DataFrame, plan: Plan) -> np.ndarray:
+    """Phase of each policy (index into ``plan.phases``) by its maturity month; -1 for none."""
+    lookup = np.full(13, -1)
+    for i, ph in enumerate(plan.phases):
+        lookup[ph.first_month : ph.last_month + 1] = i
+    month = policies["maturity_date"].dt.month.to_numpy(dtype=float, na_value=0).astype(int)
+    return lookup[month]
+
+
+def _with_total(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a 合计 row (index levels after the first left blank)."""
+    key = (TOTAL, *[""] * (frame.index.nlevels - 1))
+    out = pd.concat([frame, frame.sum().to_frame(key).T]).astype("int64")
+    out.index.names = frame.index.names
+    return out
+
+
+def allocate_branches(
+    policies: pd.DataFrame, plan: Plan | None = None, basis: Basis = "rate"
+) -> pd.DataFrame:
+    """Each policy target split over branches in proportion to their eligible base.
+
+    ``basis="rate"`` allocates the count the plan's rate gives on ``policies``;
+    ``"stated"`` the count the plan states (where it states one). Rows are branches
+    (网点代码, 网点名称) and a 合计 row; columns (target, 基数 / 目标件数).
+    """
+    plan = plan or load_plan()
+    flags = _flags(policies, plan)
+    codes, branches = _branches(policies)
+    bases = _bases(flags, codes, len(branches))
+    rank = np.arange(len(branches))
+    parts = {k: _split(n, bases[k], rank) for k, n in _totals(flags, plan, basis).items()}
+    first = np.empty(len(branches), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    names = policies["branch_name"].iloc[first].fillna("").astype(str).to_numpy()
+    index = pd.MultiIndex.from_arrays([branches, names], names=BRANCH_INDEX)
+    return _with_total(_wide(bases, parts, plan, index))
+
+
+def allocate_phases(
+    policies: pd.DataFrame,
+    plan: Plan | None = None,
+    totals: Mapping[str, int] | None = None,
+    basis: Basis = "rate",
+) -> pd.DataFrame:
+    """Each policy target split over the plan's phases by the month policies mature.
+
+    ``totals`` (target key → count) defaults to the targets on ``policies`` (see
+    :func:`allocate_branches` for ``basis``); pass a branch's allocation to get that
+    branch's quarterly milestones. Rows (阶段, 名称, 月份) and 合计; columns as in
+    :func:`allocate_branches`.
+    """
+    plan = plan or load_plan()
+    flags = _flags(policies, plan)
+    bases = _bases(flags, _phases(policies, plan), len(plan.phases))
+    totals = dict(totals) if totals is not None else _totals(flags, plan, basis)
+    rank = np.arange(len(plan.phases))
+    parts = {t.key: _split(totals[t.key], bases[t.key], rank) for t in policy_targets(plan)}
+    index = pd.MultiIndex.from_tuples(
+        [(ph.key, ph.name, f"{ph.first_month}-{ph.last_month}月") for ph in plan.phases],
+        names=PHASE_INDEX,
+    )
+    return _with_total(_wide(bases, parts, plan, index))
+
+
+def branch_phase_allocation(
+    policies: pd.DataFrame, plan: Plan | None = None, basis: Basis = "rate"
+) -> pd.DataFrame:
+    """Long table of each branch's allocation split over phases, for the evaluation.
+
+    Columns: target (key), branch_code, phase (key), base, allocated. For every target and
+    branch, ``allocated`` sums over phases to the branch's count in :func:`allocate_branches`.
+    """
+    plan = plan or load_plan()
+    by_branch = allocate_branches(policies, plan, basis).drop(index=TOTAL, level=0)
+    flags = _flags(policies, plan)
+    codes, branches = _branches(policies)
+    phase = _phases(policies, plan)
+    n_phases = len(plan.phases)
+    cell = np.where((codes >= 0) & (phase >= 0), codes * n_phases + phase, -1)
+    bases = {
+        k: v.reshape(len(branches), n_phases)
+        for k, v in _bases(flags, cell, len(branches) * n_phases).items()
+    }
+    rank = np.arange(n_phases)
+    keys = [ph.key for ph in plan.phases]
+    frames = []
+    for t in policy_targets(plan):
+        totals = by_branch[(t.label, GOAL)].to_numpy()
+        parts = np.vstack(
+            [_split(int(n), b, rank) for n, b in zip(totals, bases[t.key], strict=True)]
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "target": t.key,
+                    "branch_code": np.repeat(branches.to_numpy(), n_phases),
+                    "phase": np.tile(keys, len(branches)),
+                    "base": bases[t.key].ravel(),
+                    "allocated": parts.ravel(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def branch_targets(
+    policies: pd.DataFrame, branch: str = "ALL", plan: Plan | None = None
+) -> dict[str, pd.DataFrame]:
+    """The targets of the book (``"ALL"``) or one branch, as the tables workbook shows them.
+
+    ``policies`` is the whole book. Returns ``"目标"`` (:func:`targets` on the branch, indexed
+    by 目标; a branch adds 本网点分配件数, its allocated count), ``"网点分配"`` (the whole
+    book's targets over branches, :func:`allocate_branches`; a branch: its row) and
+    ``"阶段分配"`` (the branch's allocated counts, or the book's targets, over the phases).
+    """
+    plan = plan or load_plan()
+    part = for_branch(policies, branch)
+    by_branch = allocate_branches(policies, plan)
+    goals = targets(part, plan).set_index("目标")
+    if branch == "ALL":
+        return {"目标": goals, "网点分配": by_branch, "阶段分配": allocate_phases(part, plan)}
+    by_branch = by_branch.loc[[branch]]
+    mine = {t.key: int(by_branch[(t.label, GOAL)].iloc[0]) for t in policy_targets(plan)}
+    goals["本网点分配件数"] = pd.array([mine.get(k) for k in plan.targets], dtype="Int64")
+    return {
+        "目标": goals,
+        "网点分配": by_branch,
+        "阶段分配": allocate_phases(part, plan, totals=mine),
+    }

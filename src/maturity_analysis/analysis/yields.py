@@ -1,0 +1,258 @@
+"""Policy yield against the PBoC benchmark time deposit (整存整取) for the same money and term.
+
+The alternative to a policy is the same premium put into 整存整取 deposits on the issue date:
+
+* the holding period is counted in **whole years** from the issue date to the last issue-date
+  anniversary on or before the maturity date; the leftover days (if any) earn nothing, as money
+  taken out of a time deposit early earns next to nothing;
+* whole years are covered by 5-year deposits rolled over at maturity at the rate then in force,
+  the remainder in the longest term that fits (see :func:`rollover_terms`);
+* interest is simple within each deposit (rate x term, fixed on the day of deposit) and compounds
+  at each rollover;
+* the savings interest tax (利息税) applies by accrual period: a deposit's interest accrues evenly
+  per day over its term, and each day's share pays the tax rate in force that day;
+* no rounding to 分 until the end (the result is rounded to 0.01 元).
+
+The rate and tax tables are package data (``data/deposit_rates.csv`` with a ``source`` column,
+``data/interest_tax.csv``). A term whose benchmark was no longer published (blank in the table)
+uses the last published rate for that term. Dates before the table's first row give NaN.
+
+``已交保费`` is treated as paid on the issue date; for regular-premium (期交) policies this favours
+the deposit, which had the money earlier.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..config import PACKAGE_DATA
+from ..exceptions import MaturityDataError
+
+RATES_FILE = PACKAGE_DATA / "deposit_rates.csv"
+TAX_FILE = PACKAGE_DATA / "interest_tax.csv"
+TERMS = (1, 2, 3, 5)
+RATE_COLUMNS = tuple(f"y{t}" for t in TERMS)
+DAYS_PER_YEAR = 365.25
+YIELD_COLUMNS = (
+    "policy_yield",
+    "deposit_value",
+    "deposit_yield",
+    "gap_yuan",
+    "gap_pp",
+    "beats_deposit",
+)
+# Remainder of whole years after the 5-year deposits -> the deposits that cover it.
+_REMAINDER_TERMS = {0: (), 1: (1,), 2: (2,), 3: (3,), 4: (3, 1)}
+_SHIFT = 2**21  # days; packs an (issue, maturity) pair of dates into one int64 key
+
+
+def rollover_terms(years: int) -> tuple[int, ...]:
+    """Deposit terms covering ``years`` whole years: 5-year deposits, then 3, 2 or 1.
+
+    >>> rollover_terms(8), rollover_terms(10), rollover_terms(6), rollover_terms(4)
+    ((5, 3), (5, 5), (5, 1), (3, 1))
+    """
+    if years < 0:
+        raise ValueError(f"years must be >= 0, got {years}")
+    return (5,) * (years // 5) + _REMAINDER_TERMS[years % 5]
+
+
+def _read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path, dtype={"source": str})
+    except (OSError, pd.errors.ParserError) as exc:
+        raise MaturityDataError(f"{path}: cannot read the table ({exc})") from exc
+    missing = [c for c in ("effective", *columns) if c not in df.columns]
+    if missing:
+        raise MaturityDataError(f"{path}: missing column(s) {', '.join(missing)}")
+    df["effective"] = pd.to_datetime(df["effective"], format="%Y-%m-%d", errors="coerce")
+    if (
+        df["effective"].isna().any()
+        or not df["effective"].is_monotonic_increasing
+        or df["effective"].duplicated().any()
+    ):
+        raise MaturityDataError(f"{path}: column 'effective' must hold increasing YYYY-MM-DD dates")
+    for c in columns:
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+        if (df[c] < 0).any() or (df[c] > 100).any():
+            raise MaturityDataError(f"{path}: column '{c}' must be a percentage in 0..100")
+    return df
+
+
+@cache
+def _cached(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    return _read_table(path, columns)
+
+
+def load_rates(path: str | Path | None = None) -> pd.DataFrame:
+    """The benchmark 整存整取 rate table: ``effective, y1, y2, y3, y5`` (percent), ``source``.
+
+    >>> load_rates().set_index("effective").loc["2007-12-21", "y5"]
+    np.float64(5.85)
+    """
+    return _cached(Path(path or RATES_FILE), RATE_COLUMNS).copy()
+
+
+def load_tax_periods(path: str | Path | None = None) -> pd.DataFrame:
+    """Savings interest tax by accrual period: ``effective, tax_pct`` (0 before the first row)."""
+    return _cached(Path(path or TAX_FILE), ("tax_pct",)).copy()
+
+
+def _days(values) -> np.ndarray:
+    """Dates as float days since 1970-01-01 (NaN for missing)."""
+    d = pd.to_datetime(pd.Series(values)).to_numpy("datetime64[D]")
+    out = d.astype("int64").astype(float)
+    out[np.isnat(d)] = np.nan
+    return out
+
+
+def add_years(days: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """Same month and day ``years`` later (29 Feb -> 28 Feb in common years), in int days."""
+    d = days.astype("datetime64[D]")
+    month = d.astype("datetime64[M]")
+    dom = (d - month.astype("datetime64[D]")).astype("int64")
+    target = month + (12 * years).astype("timedelta64[M]")
+    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype("int64")
+    return (target.astype("datetime64[D]") + np.minimum(dom, length - 1)).astype("int64")
+
+
+def whole_years(issue_days: np.ndarray, maturity_days: np.ndarray) -> np.ndarray:
+    """Whole years from issue to the last anniversary on or before maturity (int days in)."""
+    iss = issue_days.astype("datetime64[D]")
+    mat = maturity_days.astype("datetime64[D]")
+    y0 = mat.astype("datetime64[Y]").astype("int64") - iss.astype("datetime64[Y]").astype("int64")
+    return y0 - (add_years(issue_days, y0) > maturity_days)
+
+
+def _rate_matrix(rates: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    eff = rates["effective"].to_numpy("datetime64[D]").astype("int64")
+    mat = rates[list(RATE_COLUMNS)].ffill().to_numpy(float)
+    return eff, mat
+
+
+def _deposit_factor(
+    iss: np.ndarray, mat: np.ndarray, rates: pd.DataFrame, tax: pd.DataFrame
+) -> np.ndarray:
+    """After-tax growth factor of 1 元 deposited on ``iss`` until ``mat`` (int day arrays)."""
+    eff, rate_mat = _rate_matrix(rates)
+    tax_start = tax["effective"].to_numpy("datetime64[D]").astype("int64")
+    tax_pct = tax["tax_pct"].to_numpy(float)
+    tax_end = np.append(tax_start[1:], np.iinfo("int64").max // 2)
+    n = whole_years(iss, mat)
+    fives, rem = n // 5, n % 5
+    first_rem = np.select([rem == 4, rem > 0], [3, rem], 0)
+    second_rem = np.where(rem == 4, 1, 0)
+    factor = np.ones(len(iss))
+    done = np.zeros(len(iss), dtype="int64")  # whole years already covered
+    for k in range(int(fives.max(initial=0)) + 2):
+        term = np.select([k < fives, k == fives, k == fives + 1], [5, first_rem, second_rem], 0)
+        live = term > 0
+        if not live.any():
+            break
+        start = add_years(iss, done)
+        end = add_years(iss, done + term)
+        row = np.searchsorted(eff, start, side="right") - 1
+        col = np.searchsorted(TERMS, np.maximum(term, 1))
+        rate = np.where(row >= 0, rate_mat[np.maximum(row, 0), col], np.nan) / 100
+        length = np.maximum(end - start, 1)
+        taxed = np.zeros(len(iss))
+        for a, b, pct in zip(tax_start, tax_end, tax_pct, strict=True):
+            overlap = np.clip(np.minimum(end, b) - np.maximum(start, a), 0, None)
+            taxed += overlap / length * pct / 100
+        growth = 1 + rate * term * (1 - taxed)
+        factor = np.where(live, factor * growth, factor)
+        done = done + term
+    return factor
+
+
+def deposit_value(
+    premium,
+    issue_date,
+    maturity_date,
+    rates: pd.DataFrame | None = None,
+    tax: pd.DataFrame | None = None,
+) -> pd.Series:
+    """After-tax value at maturity of ``premium`` put into 整存整取 deposits on ``issue_date``.
+
+    Parameters
+    ----------
+    premium, issue_date, maturity_date
+        Array-likes of equal length (元, dates); a Series' index is kept.
+    rates, tax
+        Rate and tax tables as :func:`load_rates` / :func:`load_tax_periods` return them
+        (default: the shipped tables).
+
+    Returns
+    -------
+    pandas.Series
+        ``deposit_value`` in 元, rounded to 0.01; NaN where a date is missing, maturity precedes
+        issue, or the issue date predates the rate table.
+
+    >>> deposit_value([10000], ["2008-12-23"], ["2009-12-23"]).tolist()  # 1 year at 2.25%, no tax
+    [10225.0]
+    """
+    index = premium.index if isinstance(premium, pd.Series) else None
+    p = pd.to_numeric(pd.Series(premium), errors="coerce").to_numpy(float)
+    iss, mat = _days(issue_date), _days(maturity_date)
+    if not len(p) == len(iss) == len(mat):
+        raise ValueError("premium, issue_date and maturity_date must have equal length")
+    ok = ~(np.isnan(iss) | np.isnan(mat)) & (mat >= iss)
+    factor = np.full(len(p), np.nan)
+    if ok.any():
+        # The factor depends only on the dates: compute it once per (issue, maturity) pair.
+        key = (iss[ok].astype("int64") + _SHIFT) * 2 * _SHIFT + mat[ok].astype("int64") + _SHIFT
+        # factorize hashes (O(n)); np.unique would sort ten million keys
+        inverse, pairs = pd.factorize(key)
+        pair_iss, pair_mat = pairs // (2 * _SHIFT) - _SHIFT, pairs % (2 * _SHIFT) - _SHIFT
+        factor[ok] = _deposit_factor(
+            pair_iss,
+            pair_mat,
+            load_rates() if rates is None else rates,
+            load_tax_periods() if tax is None else tax,
+        )[inverse]
+    return pd.Series(np.round(p * factor, 2), index=index, name="deposit_value")
+
+
+def annualised(value, principal, issue_date, maturity_date) -> pd.Series:
+    """``(value / principal) ** (1 / years) - 1`` with ``years = days / 365.25`` (NaN if 0 days)."""
+    v = pd.to_numeric(pd.Series(value), errors="coerce").to_numpy(float)
+    p = pd.to_numeric(pd.Series(principal), errors="coerce").to_numpy(float)
+    years = (_days(maturity_date) - _days(issue_date)) / DAYS_PER_YEAR
+    good = (years > 0) & (p > 0) & (v >= 0)
+    with np.errstate(all="ignore"):
+        out = np.where(good, (v / p) ** (1 / years) - 1, np.nan)
+    index = value.index if isinstance(value, pd.Series) else None
+    return pd.Series(out, index=index)
+
+
+def add_yields(policies: pd.DataFrame, rates: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return a copy of ``policies`` with the policy-versus-deposit columns added.
+
+    Uses ``premium``, ``issue_date``, ``maturity_date`` and ``maturity_value`` and adds
+    ``policy_yield`` and ``deposit_yield`` (annualised fractions), ``deposit_value`` (元),
+    ``gap_yuan`` (maturity_value - deposit_value), ``gap_pp`` (yield gap in percentage points)
+    and ``beats_deposit`` (maturity_value >= deposit_value; <NA> where either is missing).
+    """
+    missing = [
+        c
+        for c in ("premium", "issue_date", "maturity_date", "maturity_value")
+        if c not in policies.columns
+    ]
+    if missing:
+        raise MaturityDataError(f"policies lack column(s) {', '.join(missing)} for the yields")
+    out = policies.copy(deep=False)  # copy-on-write: new columns never touch the input
+    prem, iss, mat = out["premium"], out["issue_date"], out["maturity_date"]
+    value = pd.to_numeric(out["maturity_value"], errors="coerce").astype(float)
+    out["policy_yield"] = annualised(value, prem, iss, mat).to_numpy()
+    out["deposit_value"] = deposit_value(prem, iss, mat, rates=rates).to_numpy()
+    out["deposit_yield"] = annualised(out["deposit_value"], prem, iss, mat).to_numpy()
+    out["gap_yuan"] = (value - out["deposit_value"]).round(2)
+    out["gap_pp"] = (out["policy_yield"] - out["deposit_yield"]) * 100
+    beats = pd.array(value >= out["deposit_value"], dtype="boolean")
+    beats[(value.isna() | out["deposit_value"].isna()).to_numpy()] = pd.NA
+    out["beats_deposit"] = beats
+    return out

@@ -1,0 +1,514 @@
+"""Maturity lists → validated canonical policies, the rows rejected and why, and a manifest.
+
+``load_policies`` reads one file or a dataset folder (the catalog that writes and reads the
+prepared dataset is :mod:`maturity_analysis.ingest.dataset`). Every data row read is either accepted or
+in the rejects with file, sheet, row, column, value and reason: ``accepted + rejected == read``.
+Blank rows and summary rows (合计/总计/小计) are not data rows; the manifest counts them apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import __version__
+from ..config import PLAN_FILE
+from ..exceptions import MaturityDataError
+from ..plan.bands import age_at, age_band, principal_band
+from ..plan.model import Plan, load_plan
+from .ids import birth_from_id, check_digit_ok, upgrade_15
+from .readers import WS, FileInfo, Sheet, has_any, read_file
+from .schema import PAYMENT_MODES, POLICY_COLUMNS, PRODUCT_TYPES, WHOLE_LIFE
+
+INPUT_PATTERN = "policies*"
+INPUT_SUFFIXES = (".xlsx", ".xls", ".csv")
+MAX_AGE = 110
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+REJECT_COLUMNS = ["file", "sheet", "row", "column", "header", "value", "reason", "other_problems"]
+ACCOUNTING = (
+    "rows_read counts the data rows of each sheet below its header: every row that is "
+    "neither blank nor a summary row (合计/总计/小计). rows_read = rows_accepted + "
+    "rows_rejected; blank and summary rows are counted in rows_blank and rows_footer."
+)
+
+REASONS = {
+    "missing": "缺少必填项 / missing required field",
+    "number": "被Excel存成了数字，末几位已丢失 / stored as a number by Excel, last digits lost",
+    "date": "日期无法识别 / unreadable date",
+    "amount": "金额无法识别 / unreadable amount",
+    "term": "保障期限既不是年数也不是终身 / term is neither a number of years nor 终身",
+    "product": "险种类型不是分红或万能 / unknown product type (expected 分红 or 万能)",
+    "payment": "缴费方式不是趸交或期交 / unknown payment mode (expected 趸交 or 期交)",
+    "premium": "已交保费不是正数 / premium not positive",
+    "order": "保险止期不晚于承保日期 / maturity date not after issue date",
+    "id_check": (
+        "身份证号校验位错误，且无出生日期可用 / "
+        "ID check digit wrong and no birth date to fall back on"
+    ),
+    "id_bad": (
+        "身份证号不是有效的18位号码，且无出生日期可用 / "
+        "ID is not a valid 18-character number and no birth date to fall back on"
+    ),
+    "no_birth": "既无出生日期也无身份证号，无法计算年龄 / no birth date and no ID: age unknown",
+    "born_after": "出生日期晚于承保日期 / birth date after issue date",
+    "age": "年龄不合理 / impossible age",
+    "duplicate": "保单号重复 / duplicate policy number",
+    "extra": (
+        "单元格比表头多，可能有未加引号的逗号导致错列 / "
+        "more cells than the header: an unquoted comma may have shifted the row"
+    ),
+}
+
+_TEXT = ("holder_name", "branch_name", "sub_branch", "product_name", "manager")
+_DATES = ("holder_birth_date", "issue_date", "maturity_date")
+_AMOUNTS = ("premium", "maturity_value")
+_ORDER = [c.name for c in POLICY_COLUMNS]
+_REQUIRED = [c.name for c in POLICY_COLUMNS if c.required]
+POLICY_FRAME = [*_ORDER[:11], "whole_life", *_ORDER[11:], "age", "age_band", "principal_band"]
+"""The columns of the policies frame (policies.parquet), in order."""
+
+
+class Loaded(NamedTuple):
+    """What :func:`load_policies` returns."""
+
+    policies: pd.DataFrame
+    rejects: pd.DataFrame
+    manifest: dict
+
+
+# ------------------------------------------------------------------------------- inputs
+
+
+def input_files(path: str | Path) -> list[Path]:
+    """The policy files of a path: the file itself, or a folder's ``policies*.xlsx|xls|csv``."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(
+            p
+            for p in path.glob(INPUT_PATTERN)
+            if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES
+        )
+        if not files:
+            raise MaturityDataError(
+                f"{path}: no policies*.xlsx, policies*.xls or policies*.csv file in this folder"
+            )
+        return files
+    if not path.exists():
+        raise MaturityDataError(f"{path}: file not found")
+    return [path]
+
+
+def dataset_name(path: str | Path) -> str:
+    """A folder's name, or a single file's parent folder name."""
+    path = Path(path).resolve()
+    return path.name if path.is_dir() else path.parent.name
+
+
+# -------------------------------------------------------------------------- normalising
+# Patterns use [0-9] and spelt-out whitespace, never \d or \s, so that pandas runs them in
+# pyarrow's engine: on 10 million rows the difference is minutes.
+
+_LOST = "[0-9]+(?:[.][0-9]+)?[eE][-+]?[0-9]+"
+_NUMBER = "[-+]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][-+]?[0-9]+)?"
+
+
+def _nfkc(s: pd.Series) -> pd.Series:
+    """NFKC (full-width digits and letters to ASCII), applied only where there is non-ASCII."""
+    wide = ~s.str.isascii().fillna(True).astype(bool)
+    if not wide.any():
+        return s
+    out = s.copy()
+    out[wide] = s[wide].str.normalize("NFKC").str.replace("[\u200b\ufeff]", "", regex=True)
+    return out
+
+
+def _clean(s: pd.Series) -> pd.Series:
+    """Text with width folded and outer spaces stripped; empty strings become missing."""
+    t = _nfkc(s).str.strip()
+    return t.where(t != "")
+
+
+class _Distinct(NamedTuple):
+    """A column's cleaned distinct values and, per row, which one it holds (-1: none)."""
+
+    values: pd.Series
+    codes: np.ndarray
+
+    def take(self, done: pd.Series | np.ndarray) -> pd.Series:
+        """Per-row results from results computed on the distinct values."""
+        if isinstance(done, np.ndarray):  # booleans: missing rows are False
+            return pd.Series(np.append(done, False)[self.codes])
+        return pd.Series(done.array.take(self.codes, allow_fill=True))
+
+    @property
+    def given(self) -> pd.Series:
+        return self.take(self.values.notna().to_numpy())
+
+
+def _distinct(s: pd.Series, clean: Callable[[pd.Series], pd.Series] = _clean) -> _Distinct:
+    """Clean the distinct values only: fast on columns that repeat (dates, codes, amounts)."""
+    codes, uniques = pd.factorize(s)
+    return _Distinct(clean(pd.Series(uniques, dtype="str")).reset_index(drop=True), codes)
+
+
+def _ids(t: pd.Series) -> pd.Series:
+    """Identifier text without spaces; ``123.0`` (a float that was an integer) becomes ``123``."""
+    t = _clean(t)
+    for chars, pattern, repl in (
+        ((" ", "\t", "\n"), f"{WS}+", ""),
+        ((".0",), "^([0-9]+)[.]0+$", r"\1"),
+    ):
+        rows = has_any(t, *chars)
+        if rows.any():
+            t[rows] = t[rows].str.replace(pattern, repl, regex=True)
+    return t
+
+
+def _lost(t: pd.Series) -> pd.Series:
+    """Identifiers Excel stored as floats: ``1.10101196003051E+17`` has lost its last digits."""
+    lost = has_any(t, "e", "E")
+    lost[lost] = t[lost].str.fullmatch(_LOST).fillna(False).to_numpy(dtype=bool)
+    return pd.Series(lost, index=t.index)
+
+
+def _dates(t: pd.Series) -> pd.Series:
+    """Dates from ISO, 2013/3/5, 2013年3月5日, 2013.3.5, 20130305 or Excel serial text."""
+    t = t.str.replace("[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.][0-9]*)?)?$", "", regex=True)
+    out = pd.to_datetime(t, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+    todo = t.notna() & out.isna()
+    if todo.any():
+        u = t[todo]
+        serial = u.str.fullmatch("[0-9]{1,5}([.][0-9]+)?").fillna(False).astype(bool)
+        ymd = u.str.fullmatch("(19|20)[0-9]{6}").fillna(False).astype(bool)
+        days = np.floor(u[serial].astype("float64"))
+        out[serial[serial].index] = EXCEL_EPOCH + pd.to_timedelta(days, unit="D")
+        out[ymd[ymd].index] = pd.to_datetime(u[ymd], format="%Y%m%d", errors="coerce")
+        rest = u[~serial & ~ymd].str.replace("[年月/.]", "-", regex=True)
+        out[rest.index] = pd.to_datetime(
+            rest.str.replace("日", "", regex=False), format="%Y-%m-%d", errors="coerce"
+        )
+    return out.where((out.dt.year >= 1900) & (out.dt.year <= 2100))
+
+
+def _amounts(t: pd.Series) -> pd.Series:
+    """元 amounts from text with thousands separators, currency marks or a 万 suffix."""
+
+    def cast(x: pd.Series) -> pd.Series:
+        values = pc.cast(pa.array(x, type=pa.string()), pa.float64())
+        return pd.Series(values.to_numpy(zero_copy_only=False), index=x.index)
+
+    wan = np.zeros(len(t), dtype=bool)
+    try:
+        v = cast(t)
+    except pa.ArrowInvalid:  # separators, marks or words: clean, then check each
+        t = t.str.replace(f"[,元¥$]|RMB|CNY|{WS}", "", regex=True)
+        wan = t.str.endswith("万").fillna(False).to_numpy(dtype=bool)
+        t = t.str.removesuffix("万")
+        v = cast(t.where(t.str.fullmatch(_NUMBER).fillna(False).astype(bool)))
+    return v.where(np.isfinite(v)) * np.where(wan, 10000.0, 1.0)
+
+
+def _terms(t: pd.Series) -> pd.Series:
+    """Term in years from ``5``, ``5.0``, ``5年``, ``5年期``; missing for 终身 and non-numbers."""
+    years = t.str.extract("^([0-9]{1,3})(?:[.]0+)?(?:年期?)?$", expand=False)
+    years = pd.to_numeric(years, errors="coerce")
+    return years.where((years >= 1) & (years <= 100)).astype("Float64")
+
+
+def _lookup(spellings: dict[str, tuple[str, ...]]) -> Callable[[pd.Series], pd.Series]:
+    table = {s: canonical for canonical, names in spellings.items() for s in names}
+    return lambda t: t.map(table).astype("str")
+
+
+# ----------------------------------------------------------------------------- combining
+
+
+def _combine(sheets: list[Sheet]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict, pd.Series]:
+    """Stack the sheets' text under every canonical column; sheet id and row of each row."""
+    frames, extras = [], []
+    for s in sheets:
+        cells = s.cells
+        missing = pd.Series(pd.NA, index=cells.index, dtype="str")
+        cells = cells.assign(**{n: missing for n in _ORDER if n not in cells})
+        frames.append(cells[_ORDER])
+        extras.append(missing if s.extra is None else s.extra)
+    raw = pd.concat(frames, ignore_index=True)
+    sizes = [len(s.cells) for s in sheets]
+    sheet_id = np.repeat(np.arange(len(sheets)), sizes)
+    rows = np.concatenate([s.rows for s in sheets])
+    scale = {a: np.repeat([s.scale.get(a, 1.0) for s in sheets], sizes) for a in _AMOUNTS}
+    return raw, sheet_id, rows, scale, pd.concat(extras, ignore_index=True)
+
+
+class _Check(NamedTuple):
+    """Rows with one kind of problem; ``detail`` words the reason per row when it varies."""
+
+    mask: np.ndarray
+    column: str
+    reason: str
+    detail: Callable[[np.ndarray], pd.Series] | None = None
+    values: pd.Series | None = None  # what to show as the value, when not the column's text
+
+
+def _normalise(raw: pd.DataFrame, scale: dict) -> tuple[pd.DataFrame, list[_Check]]:
+    """Typed canonical columns from the text, and the problems found, in reporting order."""
+    v: dict[str, pd.Series] = {}
+    checks: list[_Check] = []
+
+    def check(mask: pd.Series | np.ndarray, column: str, reason: str, detail=None) -> None:
+        checks.append(_Check(np.asarray(mask, dtype=bool), column, reason, detail))
+
+    ids = {n: _ids(raw[n]) for n in ("policy_no", "holder_id", "holder_mobile")}
+    branch = _distinct(raw["branch_code"], _ids)
+    ids["branch_code"] = branch.take(branch.values)
+    lost = {n: _lost(t) for n, t in ids.items()}
+    for name, t in ids.items():
+        v[name] = t.where(~lost[name])
+    v["holder_id"] = upgrade_15(v["holder_id"].str.upper())
+    v["holder_mobile"] = v["holder_mobile"].str.replace("-", "", regex=False)
+    present = {n: t.notna() for n, t in ids.items()}
+    for name in _TEXT:
+        d = _distinct(raw[name])
+        v[name] = d.take(d.values)
+    for name, parse in (
+        ("product_type", _lookup(PRODUCT_TYPES)),
+        ("payment_mode", _lookup(PAYMENT_MODES)),
+        ("term_years", _terms),
+        *((n, _dates) for n in _DATES),
+    ):
+        d = _distinct(raw[name])
+        v[name], present[name] = d.take(parse(d.values)), d.given
+        if name == "term_years":
+            v["whole_life"] = d.take(d.values.isin(WHOLE_LIFE).to_numpy())
+    for name in _AMOUNTS:  # mostly distinct values: cleaned and cast directly
+        t = _clean(raw[name])
+        v[name], present[name] = _amounts(t) * scale[name], t.notna()
+    v["term_years"] = v["term_years"].astype("Int64")
+
+    for name in _REQUIRED:
+        check(~present[name], name, REASONS["missing"])
+    for name in ("policy_no", "branch_code", "holder_id"):
+        check(lost[name], name, REASONS["number"])
+    for name in ("issue_date", "maturity_date"):
+        check(present[name] & v[name].isna(), name, REASONS["date"])
+    for name in _AMOUNTS:
+        check(present[name] & v[name].isna(), name, REASONS["amount"])
+    check(
+        present["term_years"] & ~v["whole_life"] & v["term_years"].isna(),
+        "term_years",
+        REASONS["term"],
+    )
+    check(present["product_type"] & v["product_type"].isna(), "product_type", REASONS["product"])
+    check(present["payment_mode"] & v["payment_mode"].isna(), "payment_mode", REASONS["payment"])
+    check((v["premium"] <= 0).fillna(False), "premium", REASONS["premium"])
+    check((v["maturity_date"] <= v["issue_date"]).fillna(False), "maturity_date", REASONS["order"])
+
+    # Birth date: the explicit column when readable, else the one written in a valid ID.
+    hid = v["holder_id"]
+    birth_ok = v["holder_birth_date"].notna()
+    id_birth = birth_from_id(hid)
+    digit_ok = check_digit_ok(hid)
+    id_ok = digit_ok & id_birth.notna()
+    no_birth = ~birth_ok & ~id_ok & ~lost["holder_id"]
+    check(no_birth & present["holder_birth_date"], "holder_birth_date", REASONS["date"])
+    no_date = no_birth & ~present["holder_birth_date"]
+    wrong_digit = hid.str.fullmatch("[0-9]{17}[0-9X]").fillna(False).astype(bool) & ~digit_ok
+    check(no_date & wrong_digit, "holder_id", REASONS["id_check"])
+    check(no_date & hid.notna() & ~wrong_digit, "holder_id", REASONS["id_bad"])
+    check(no_date & hid.isna(), "holder_birth_date", REASONS["no_birth"])
+    v["holder_birth_date"] = v["holder_birth_date"].where(birth_ok, id_birth.where(id_ok))
+    age = age_at(v["holder_birth_date"], v["maturity_date"])
+    v["age"] = age
+    born_after = (v["holder_birth_date"] > v["issue_date"]).fillna(False)
+    bad_age = ((age < 0) | (age > MAX_AGE)).fillna(False).astype(bool)
+
+    def age_detail(sel: np.ndarray) -> pd.Series:
+        a = age[sel].astype("str")
+        return "年龄不合理（" + a + "岁） / impossible age (" + a + ")"
+
+    for source, mask in (("holder_birth_date", birth_ok), ("holder_id", ~birth_ok)):
+        check(bad_age & mask, source, REASONS["age"], age_detail)
+        check(born_after & ~bad_age & mask, source, REASONS["born_after"])
+    return pd.DataFrame(v), checks
+
+
+def _duplicates(pn: pd.Series, where: pd.Series, row: np.ndarray) -> _Check:
+    """Every occurrence of a policy number after its first, naming where the first is."""
+    dup = (pn.duplicated(keep="first") & pn.notna()).to_numpy()
+    first = pd.Series(dtype="int64")
+    if dup.any():
+        repeated = pn[pn.isin(pn[dup].unique())]
+        firsts = repeated[~repeated.duplicated(keep="first")]
+        first = pd.Series(firsts.index, index=firsts.to_numpy())
+
+    def detail(sel: np.ndarray) -> pd.Series:
+        at = first.reindex(pn[sel].to_numpy()).to_numpy()
+        loc, n = where.to_numpy()[at], row[at].astype(str).astype(object)
+        return pd.Series(
+            "保单号重复，首次出现在 " + loc + " 第" + n + "行 / "
+            "duplicate policy number, first in " + loc + " row " + n
+        )
+
+    return _Check(dup, "policy_no", REASONS["duplicate"], detail)
+
+
+# ------------------------------------------------------------------------------- loading
+
+
+def _sheet_label(s: Sheet) -> str:
+    return f"{s.file.name} {s.sheet}" if s.sheet else s.file.name
+
+
+def _rejects(
+    raw: pd.DataFrame,
+    checks: list[_Check],
+    sheets: list[Sheet],
+    sheet_id: np.ndarray,
+    rows: np.ndarray,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """One line per rejected row: its first problem, and the columns of any others."""
+    n = len(raw)
+    first = np.full(n, -1)
+    for k, c in enumerate(checks):
+        first[(first < 0) & c.mask] = k
+    rejected = first >= 0
+    parts = []
+    for k, c in enumerate(checks):
+        sel = first == k
+        if not sel.any():
+            continue
+        sid = sheet_id[sel]
+        reason = c.detail(sel) if c.detail else c.reason
+        parts.append(
+            pd.DataFrame(
+                {
+                    "_pos": np.flatnonzero(sel),
+                    "file": [sheets[i].file.name for i in sid],
+                    "sheet": [sheets[i].sheet for i in sid],
+                    "row": rows[sel],
+                    "column": c.column,
+                    "header": [sheets[i].columns.get(c.column, "") for i in sid],
+                    "value": (raw[c.column] if c.values is None else c.values)[sel]
+                    .fillna("")
+                    .to_numpy(dtype=object),
+                    "reason": np.asarray(reason, dtype=object),
+                    "_reason": c.reason,
+                }
+            )
+        )
+    if not parts:
+        empty = pd.DataFrame({c: pd.Series(dtype="str") for c in [*REJECT_COLUMNS, "_reason"]})
+        return empty.astype({"row": "int64"}), rejected
+    out = pd.concat(parts, ignore_index=True).sort_values("_pos", kind="stable")
+    pos = out["_pos"].to_numpy()
+    others = pd.Series("", index=out.index, dtype="str")
+    for k, c in enumerate(checks):
+        more = c.mask[pos] & (first[pos] != k)
+        others = others.where(~more, others + np.where(others == "", "", ", ") + c.column)
+    out["other_problems"] = others
+    out = out.reset_index(drop=True)
+    return out.astype({c: "str" for c in out if c not in ("row", "_pos")}), rejected
+
+
+def _counts(ids: np.ndarray, k: int) -> np.ndarray:
+    return np.bincount(ids, minlength=k).astype(int)
+
+
+def _manifest(
+    path: Path,
+    sheets: list[Sheet],
+    infos: list[FileInfo],
+    sheet_id: np.ndarray,
+    rejected: np.ndarray,
+    rejects: pd.DataFrame,
+) -> dict:
+    k = len(sheets)
+    read, rej = _counts(sheet_id, k), _counts(sheet_id[rejected], k)
+    per_sheet = [
+        {
+            "sheet": s.sheet,
+            "header_rows": [int(r) for r in s.header_rows],
+            "columns": s.columns,
+            "ignored_columns": s.ignored,
+            "rows_read": int(read[i]),
+            "rows_accepted": int(read[i] - rej[i]),
+            "rows_rejected": int(rej[i]),
+            "rows_footer": s.n_footer,
+            "rows_blank": s.n_blank,
+        }
+        for i, s in enumerate(sheets)
+    ]
+    counts = ("rows_read", "rows_accepted", "rows_rejected", "rows_footer", "rows_blank")
+    inputs = []
+    for info in infos:
+        mine = [ps for ps, s in zip(per_sheet, sheets, strict=True) if s.file == info.path]
+        inputs.append(
+            {
+                "file": info.path.name,
+                "path": str(info.path),
+                "format": info.format,
+                "encoding": info.encoding,
+                "bytes": info.size,
+                "sha256": info.sha256,
+                "sheets": mine,
+                "skipped_sheets": info.skipped_sheets,
+                **{c: sum(m[c] for m in mine) for c in counts},
+            }
+        )
+    reasons = rejects["_reason"]
+    return {
+        "dataset": dataset_name(path),
+        "source": str(path),
+        "package_version": __version__,
+        "plan_file": PLAN_FILE.name,
+        "plan_sha256": hashlib.sha256(PLAN_FILE.read_bytes()).hexdigest(),
+        "accounting": ACCOUNTING,
+        **{c: sum(i[c] for i in inputs) for c in counts},
+        "reject_reasons": {str(r): int(n) for r, n in reasons.value_counts().sort_index().items()},
+        "inputs": inputs,
+    }
+
+
+def load_policies(path: str | Path, *, plan: Plan | None = None) -> Loaded:
+    """Read, normalise and validate a maturity list file or dataset folder.
+
+    Parameters
+    ----------
+    path
+        A ``.xlsx``/``.xls``/``.csv`` file, or a folder: every ``policies*`` file in it, sorted.
+    plan
+        The plan whose bands are used (default: the shipped plan).
+
+    Returns
+    -------
+    Loaded
+        ``policies`` (canonical columns plus age, age_band, principal_band), ``rejects``
+        (file, sheet, row, column, header, value, reason, other_problems) and ``manifest``.
+    """
+    path = Path(path)
+    sheets, infos = [], []
+    for f in input_files(path):
+        got, info = read_file(f)
+        sheets += got
+        infos.append(info)
+    raw, sheet_id, rows, scale, extra = _combine(sheets)
+    if raw.empty:
+        raise MaturityDataError(f"{path}: no policy rows below the header")
+    values, checks = _normalise(raw, scale)
+    checks.insert(0, _Check(extra.notna().to_numpy(), "", REASONS["extra"], values=extra))
+    labels = np.array([_sheet_label(s) for s in sheets], dtype=object)
+    checks.append(_duplicates(values["policy_no"], pd.Series(labels[sheet_id]), rows))
+    rejects, rejected = _rejects(raw, checks, sheets, sheet_id, rows)
+    plan = plan or load_plan()
+    policies = values.loc[~rejected, POLICY_FRAME[:-2]].reset_index(drop=True)
+    policies["age_band"] = age_band(policies["age"], plan)
+    policies["principal_band"] = principal_band(policies["premium"], plan)
+    manifest = _manifest(path, sheets, infos, sheet_id, rejected, rejects)
+    return Loaded(policies, rejects[REJECT_COLUMNS], manifest)

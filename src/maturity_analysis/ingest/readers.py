@@ -1,0 +1,529 @@
+"""Raw maturity-list files → the text of their cells, with header, sheet and row numbers.
+
+Reads ``.xlsx`` (openpyxl), ``.xls`` (xlrd when installed, or text saved as .xls) and CSV
+(UTF-8 or GB18030/GBK). Finds the header row (a title row above it and two-row merged headers
+are handled), maps header aliases to canonical names, and sets blank and summary (合计/小计)
+rows apart. Everything else is a data row, kept as text for :mod:`maturity_analysis.ingest.policies`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ..exceptions import MaturityDataError
+from .schema import POLICY_COLUMNS
+
+HEADER_SCAN_ROWS = 10
+MIN_HEADER_MATCHES = 3
+# Whitespace spelt out (not \s) so pandas keeps pyarrow's fast regex engine.
+WS = "[ \t\r\n\f\v\u3000\xa0]"
+SUMMARY_RE = rf"^{WS}*(?:总{WS}*合{WS}*计|合{WS}*计|总{WS}*计|小{WS}*计|共{WS}*计)"
+REQUIRED = tuple(c.name for c in POLICY_COLUMNS if c.required)
+_HEADERS = {c.name: c.header for c in POLICY_COLUMNS}
+_PREFIX_BYTES = 1 << 20
+_WHOLE_DECODE_BYTES = 64 << 20
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
+@dataclass
+class Sheet:
+    """The data rows of one sheet (or CSV file), as text, under canonical column names."""
+
+    file: Path
+    sheet: str  # "" for CSV
+    header_rows: list[int]  # 1-based rows (CSV: lines) holding the header
+    columns: dict[str, str]  # canonical name -> header as written in the file
+    ignored: list[str]  # headers in the file that map to no canonical column
+    scale: dict[str, float]  # amount columns given in 万元 -> 10000
+    cells: pd.DataFrame  # canonical columns, str dtype, one row per data row
+    rows: np.ndarray  # the 1-based row (CSV: line) number of each data row
+    n_blank: int = 0
+    n_footer: int = 0
+    extra: pd.Series | None = None  # CSV: text in cells beyond the header, per data row
+
+
+@dataclass
+class FileInfo:
+    """What the manifest records about one input file."""
+
+    path: Path
+    sha256: str
+    size: int
+    format: str = ""
+    encoding: str | None = None
+    skipped_sheets: list[str] = field(default_factory=list)
+    newlines: int = 0
+    ends_with_newline: bool = True
+
+
+def file_digest(path: Path) -> FileInfo:
+    """SHA-256, size and line count of a file, read once in chunks."""
+    h, size, newlines, last = hashlib.sha256(), 0, 0, b""
+    with open(path, "rb") as f:
+        while chunk := f.read(8 << 20):
+            h.update(chunk)
+            size += len(chunk)
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return FileInfo(path, h.hexdigest(), size, newlines=newlines, ends_with_newline=last == b"\n")
+
+
+# ---------------------------------------------------------------------------------- headers
+
+
+def _header_key(text: object) -> tuple[str, float]:
+    """Normalised header text (NFKC, no spaces or marks) and the unit scale it states."""
+    t = unicodedata.normalize("NFKC", str(text))
+    t = re.sub(r"[\s_\-*:：]", "", t).lower()
+    scale = 1.0
+    unit = re.search(r"[(\[]([^)\]]*)[)\]]$", t)
+    if unit and t[: unit.start()]:
+        scale = 10000.0 if "万" in unit.group(1) else 1.0
+        t = t[: unit.start()]
+    return t, scale
+
+
+def _alias_table() -> dict[str, tuple[str, int]]:
+    table: dict[str, tuple[str, int]] = {}
+    for col in POLICY_COLUMNS:
+        names = (col.header, col.name, *col.aliases)
+        for rank, name in enumerate(names):
+            key = _header_key(name)[0]
+            if key not in table or table[key][1] > rank:
+                table[key] = (col.name, rank)
+    return table
+
+
+ALIASES = _alias_table()
+
+
+@dataclass
+class Header:
+    """Where the header is and which column of the grid holds which canonical column."""
+
+    first: int  # 0-based index in the grid of the first header row
+    depth: int  # 1 or 2 rows
+    positions: dict[str, int]  # canonical -> column position
+    width: int  # number of header cells
+    texts: dict[str, str]  # canonical -> header as written
+    scale: dict[str, float]
+    ignored: list[str]
+
+
+def _match(candidates: list[list[str]]) -> Header:
+    """Map each grid column (given candidate header texts, best first) to a canonical name."""
+    best: dict[str, tuple[int, int, str, float]] = {}
+    seen: list[tuple[int, str]] = []
+    for pos, texts in enumerate(candidates):
+        for text in texts:
+            key, scale = _header_key(text)
+            if key in ALIASES:
+                name, rank = ALIASES[key]
+                if name not in best or (rank, pos) < best[name][:2]:
+                    best[name] = (rank, pos, text, scale)
+                break
+        if texts:
+            seen.append((pos, texts[0]))
+    used = {v[1] for v in best.values()}
+    return Header(
+        first=0,
+        depth=1,
+        width=len(candidates),
+        positions={n: v[1] for n, v in best.items()},
+        texts={n: v[2] for n, v in best.items()},
+        scale={n: v[3] for n, v in best.items() if v[3] != 1.0},
+        ignored=[t for pos, t in seen if pos not in used],
+    )
+
+
+def _cell_str(v: object) -> str | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+def _single(row: list) -> list[list[str]]:
+    return [[s] if (s := _cell_str(v)) else [] for v in row]
+
+
+def _pair(top: list, below: list) -> list[list[str]]:
+    """Candidate headers of a two-row header whose top cells are merged across columns."""
+    width = max(len(top), len(below))
+    out, parent = [], None
+    for j in range(width):
+        own = _cell_str(top[j]) if j < len(top) else None
+        child = _cell_str(below[j]) if j < len(below) else None
+        parent = own or parent
+        cands = ([parent + child] if parent and child else []) + [child, own]
+        out.append([c for c in cands if c])
+    return out
+
+
+def find_header(grid: list[list]) -> Header | None:
+    """The header within the first rows of a grid: the row (or merged pair) matching most names.
+
+    A single row wins ties against a pair, an earlier row against a later one.
+    """
+    options = []
+    for r in range(min(HEADER_SCAN_ROWS, len(grid))):
+        options.append((_match(_single(grid[r])), r, 1))
+        if r + 1 < len(grid):
+            options.append((_match(_pair(grid[r], grid[r + 1])), r, 2))
+    if not options:
+        return None
+    head, r, depth = max(options, key=lambda o: (len(o[0].positions), -o[2], -o[1]))
+    if len(head.positions) < MIN_HEADER_MATCHES:
+        return None
+    head.first, head.depth = r, depth
+    return head
+
+
+def check_columns(head: Header | None, where: str) -> Header:
+    """Raise a one-line error when the header is missing or lacks a required column."""
+    if head is None:
+        expected = "、".join(_HEADERS[n] for n in REQUIRED)
+        raise MaturityDataError(
+            f"{where}: no recognisable header in the first {HEADER_SCAN_ROWS} rows "
+            f"(expected columns such as {expected})"
+        )
+    missing = [f"{_HEADERS[n]} ({n})" for n in REQUIRED if n not in head.positions]
+    if missing:
+        raise MaturityDataError(f"{where}: required column missing: {', '.join(missing)}")
+    if "holder_birth_date" not in head.positions and "holder_id" not in head.positions:
+        raise MaturityDataError(
+            f"{where}: needs 投保人出生日期 (holder_birth_date) or 投保人身份证号 (holder_id) "
+            "to compute ages; neither column found"
+        )
+    return head
+
+
+# ----------------------------------------------------------------------------------- cells
+
+
+def cell_text(v: object) -> str | None:
+    """The text of a spreadsheet cell; numbers Excel cannot hold exactly keep their float form.
+
+    >>> [cell_text(v) for v in (12.0, 0.5, 110101196003051234, 1.10101196003051e17, None)]
+    ['12', '0.5', '110101196003051234', '1.10101196003051e+17', None]
+    """
+    if v is None:
+        return None
+    if isinstance(v, float):
+        if np.isnan(v):
+            return None
+        return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+    if isinstance(v, dt.datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, dt.date | dt.time):
+        return v.isoformat()
+    return str(v)
+
+
+def has_any(s: pd.Series, *chars: str) -> np.ndarray:
+    """Rows holding any of the literal ``chars``: a cheap filter to run before a regex."""
+    found = np.zeros(len(s), dtype=bool)
+    for c in chars:
+        found |= s.str.contains(c, regex=False).fillna(False).to_numpy(dtype=bool)
+    return found
+
+
+def _classify(frame: pd.DataFrame, policy_pos: int) -> tuple[np.ndarray, np.ndarray]:
+    """Blank rows (no cell with text) and summary rows (合计/总计/小计 with no policy number)."""
+    n = len(frame)
+    key = (
+        frame.iloc[:, policy_pos]
+        if policy_pos < frame.shape[1]
+        else pd.Series([None] * n, index=frame.index, dtype="str")
+    )
+    cand = (key.isna() | (key.str.strip() == "")).to_numpy(dtype=bool) | has_any(key, "计")
+    blank = np.zeros(n, dtype=bool)
+    footer = np.zeros(n, dtype=bool)
+    if cand.any():
+        sub = frame[cand]
+        empty = sub.isna() | sub.apply(lambda c: c.str.fullmatch(f"{WS}*")).fillna(True)
+        summary = sub.apply(lambda c: c.str.match(SUMMARY_RE)).fillna(False)
+        blank[cand] = empty.all(axis=1).to_numpy()
+        footer[cand] = summary.any(axis=1).to_numpy() & ~blank[cand]
+    return blank, footer
+
+
+def _beyond(frame: pd.DataFrame, width: int) -> pd.Series:
+    """Text of the non-empty cells right of the header's last column (missing where none)."""
+    out = pd.Series(pd.NA, index=frame.index, dtype="str")
+    if frame.shape[1] > width:
+        extra = frame.iloc[:, width:]
+        extra = extra.where(extra.apply(lambda c: c.str.strip() != "").fillna(False))
+        rows = extra.notna().any(axis=1)
+        out[rows] = extra[rows].apply(lambda r: ",".join(r.dropna()), axis=1)
+    return out
+
+
+def _sheet_from_frame(
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    head: Header,
+    path: Path,
+    sheet: str,
+    check_width: bool = False,
+) -> Sheet:
+    """Split a text frame (positional columns, below the header) into data, blank and footer."""
+    blank, footer = _classify(frame, head.positions["policy_no"])
+    keep = ~blank & ~footer
+    cells = pd.DataFrame(
+        {
+            name: (
+                frame.iloc[keep, pos]
+                if pos < frame.shape[1]
+                else pd.Series([None] * int(keep.sum()), dtype="str")
+            )
+            for name, pos in head.positions.items()
+        }
+    ).reset_index(drop=True)
+    extra = _beyond(frame[keep], head.width).reset_index(drop=True) if check_width else None
+    return Sheet(
+        file=path,
+        sheet=sheet,
+        header_rows=[],
+        columns=head.texts,
+        ignored=head.ignored,
+        scale=head.scale,
+        cells=cells.astype("str"),
+        rows=rows[keep],
+        n_blank=int(blank.sum()),
+        n_footer=int(footer.sum()),
+        extra=extra,
+    )
+
+
+def sheet_from_grid(
+    grid: list[list],
+    row_numbers: list[int],
+    path: Path,
+    sheet: str,
+    where: str,
+    check_width: bool = False,
+) -> Sheet:
+    """A sheet from a list of rows of cell values (openpyxl, xlrd or the Python CSV reader).
+
+    ``check_width``: record text right of the header's last column (in a CSV, a sign that an
+    unquoted comma shifted the row).
+    """
+    head = check_columns(find_header(grid), where)
+    start = head.first + head.depth
+    body = grid[start:]
+    frame = (
+        pd.DataFrame(body, dtype=object)
+        if body
+        else pd.DataFrame(index=range(0), columns=range(1), dtype=object)
+    )
+    frame = frame.apply(lambda c: c.map(cell_text, na_action="ignore")).astype("str")
+    out = _sheet_from_frame(
+        frame, np.asarray(row_numbers[start:], dtype=np.int64), head, path, sheet, check_width
+    )
+    out.header_rows = row_numbers[head.first : start]
+    return out
+
+
+# ------------------------------------------------------------------------------------ xlsx
+
+
+def _read_xlsx(info: FileInfo) -> list[Sheet]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(info.path, read_only=True, data_only=True)
+        grids = {}
+        for ws in wb.worksheets:
+            ws.reset_dimensions()
+            grids[ws.title] = [list(r) for r in ws.iter_rows(values_only=True)]
+        wb.close()
+    except Exception as exc:  # noqa: BLE001 - whatever openpyxl raises, the file is unreadable
+        raise MaturityDataError(
+            f"{info.path}: not a readable Excel workbook ({type(exc).__name__})"
+        ) from None
+    return _sheets_from_grids(info, grids)
+
+
+def _read_xls(info: FileInfo) -> list[Sheet]:
+    try:
+        import xlrd  # noqa: F401
+    except ImportError:
+        raise MaturityDataError(
+            f"{info.path}: an old Excel 97-2003 .xls workbook; save it as .xlsx or .csv "
+            "(reading .xls needs the xlrd package)"
+        ) from None
+    frames = pd.read_excel(info.path, sheet_name=None, header=None, dtype=object, engine="xlrd")
+    grids = {
+        name: f.astype(object).where(f.notna(), None).values.tolist() for name, f in frames.items()
+    }
+    return _sheets_from_grids(info, grids)
+
+
+def _sheets_from_grids(info: FileInfo, grids: dict[str, list[list]]) -> list[Sheet]:
+    """Every sheet whose header is recognisable; errors name the file and sheet."""
+    sheets, heads = [], {}
+    for name, grid in grids.items():
+        heads[name] = find_header(grid)
+        if heads[name] is None:
+            info.skipped_sheets.append(name)
+    found = [n for n, h in heads.items() if h is not None]
+    if not any(grids.values()):
+        raise MaturityDataError(f"{info.path}: the workbook is empty")
+    if not found:
+        check_columns(None, f"{info.path} (sheets {', '.join(grids)})")
+    for name in found:
+        grid = grids[name]
+        sheets.append(
+            sheet_from_grid(
+                grid, list(range(1, len(grid) + 1)), info.path, name, f"{info.path} sheet {name}"
+            )
+        )
+    return sheets
+
+
+# ------------------------------------------------------------------------------------- csv
+
+
+def _decode_probe(path: Path, data: bytes, whole: bool) -> tuple[str, str]:
+    """The encoding (utf-8-sig, else gb18030) and decoded text of the first bytes of a file."""
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return enc, codecs.getincrementaldecoder(enc)().decode(data, final=whole)
+        except UnicodeDecodeError:
+            continue
+    raise MaturityDataError(f"{path}: not UTF-8 or GB18030/GBK text")
+
+
+def _delimiter(text: str) -> str:
+    lines = text.splitlines()[:HEADER_SCAN_ROWS]
+    counts = {d: max((ln.count(d) for ln in lines), default=0) for d in (",", "\t", ";", "|")}
+    return max(counts, key=counts.get)
+
+
+def _read_csv(info: FileInfo) -> list[Sheet]:
+    path = info.path
+    with open(path, "rb") as f:
+        head = f.read(_WHOLE_DECODE_BYTES if info.size <= _WHOLE_DECODE_BYTES else _PREFIX_BYTES)
+    if not head.strip():
+        raise MaturityDataError(f"{path}: the file is empty")
+    if b"\x00" in head[:_PREFIX_BYTES]:
+        raise MaturityDataError(f"{path}: not a spreadsheet or CSV file (binary content)")
+    enc, text = _decode_probe(path, head, whole=len(head) == info.size)
+    info.encoding = "gb18030" if enc == "gb18030" else "utf-8"
+    delim = _delimiter(text)
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    grid, ends = [], []
+    for record in reader:
+        grid.append(record)
+        ends.append(reader.line_num)
+        if len(grid) > HEADER_SCAN_ROWS:
+            break
+    head_ = check_columns(find_header(grid), str(path))
+    last = head_.first + head_.depth - 1
+    fast = ends[: last + 1] == list(range(1, last + 2))
+    if fast:
+        sheet = _csv_fast(info, head_, grid, ends[last], enc, delim)
+        if sheet is not None:
+            return [sheet]
+    return [_csv_slow(info, enc, delim)]
+
+
+def _csv_fast(
+    info: FileInfo, head: Header, grid: list[list], skip: int, enc: str, delim: str
+) -> Sheet | None:
+    """pyarrow's multi-threaded reader; None when line numbers would not be exact."""
+    width = max(len(r) for r in grid[head.first : head.first + head.depth])
+    names = [f"c{j}" for j in range(width)]
+    invalid = []
+
+    def on_invalid(row: object) -> str:
+        invalid.append(row)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            info.path,
+            read_options=pacsv.ReadOptions(
+                skip_rows=skip,
+                column_names=names,
+                encoding="utf8" if enc == "utf-8-sig" else enc,
+                block_size=16 << 20,
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=delim, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    lines = info.newlines + (not info.ends_with_newline)
+    if invalid or table.num_rows != lines - skip:
+        return None
+    frame = table.to_pandas()
+    frame.columns = range(width)
+    rows = np.arange(skip + 1, skip + 1 + table.num_rows, dtype=np.int64)
+    out = _sheet_from_frame(frame, rows, head, info.path, "")
+    out.header_rows = list(range(head.first + 1, head.first + head.depth + 1))
+    return out
+
+
+def _csv_slow(info: FileInfo, enc: str, delim: str) -> Sheet:
+    """Python's csv reader: exact line numbers with blank lines, ragged rows, quoted newlines."""
+    grid, starts, line = [], [], 0
+    try:
+        with open(info.path, encoding=enc, newline="") as f:
+            reader = csv.reader(f, delimiter=delim)
+            for record in reader:
+                grid.append(record)
+                starts.append(line + 1)
+                line = reader.line_num
+    except UnicodeDecodeError as exc:
+        raise MaturityDataError(
+            f"{info.path}: not valid {info.encoding} text after byte {exc.start}"
+        ) from None
+    except csv.Error as exc:
+        raise MaturityDataError(f"{info.path}: not a readable CSV file ({exc})") from None
+    return sheet_from_grid(grid, starts, info.path, "", str(info.path), check_width=True)
+
+
+# ----------------------------------------------------------------------------------- entry
+
+
+def read_file(path: Path) -> tuple[list[Sheet], FileInfo]:
+    """The data rows of every policy sheet in one file, and the file's fingerprint."""
+    path = Path(path)
+    if not path.is_file():
+        raise MaturityDataError(f"{path}: file not found")
+    info = file_digest(path)
+    if info.size == 0:
+        raise MaturityDataError(f"{path}: the file is empty")
+    with open(path, "rb") as f:
+        magic = f.read(8)
+    if magic.startswith(b"PK"):
+        info.format = "xlsx"
+        return _read_xlsx(info), info
+    if magic.startswith(_OLE_MAGIC):
+        info.format = "xls"
+        return _read_xls(info), info
+    if magic.lstrip().startswith(b"<"):
+        raise MaturityDataError(
+            f"{path}: an HTML or XML page, not a spreadsheet; open it in Excel and save as .xlsx"
+        )
+    info.format = "csv"
+    return _read_csv(info), info

@@ -1,0 +1,250 @@
+"""Workbooks for reading: Chinese headers, number and percent formats, frozen header, widths.
+
+:func:`write_workbook` is the one writer every workbook of the project goes through; it knows
+nothing about the plan. Form-specific writers (call lists, the 附件 forms) build their frames
+and pass them here, with ``notes`` for lines above the table (e.g. "内部资料").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from ..files import atomic_path
+from ..ingest.schema import COLUMNS_BY_NAME
+from .display import column_kind, display_width, last_level
+
+PERCENT = "0.00%"
+INTEGER = "#,##0"
+DECIMAL = "#,##0.00"
+DATE = "yyyy-mm-dd"
+TOTAL_LABEL = "合计"
+MAX_WIDTH = 60
+
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_HEADER_BORDER = Border(bottom=Side(style="thin"))
+_BOLD = Font(bold=True)
+_INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+_FORMATS = {"share": PERCENT, "count": INTEGER, "amount": DECIMAL, "date": DATE}
+
+
+def _validate_names(names: Sequence[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if not name or len(name) > 31 or _INVALID_SHEET_CHARS.search(name):
+            raise ValueError(f"sheet name {name!r}: 1-31 characters, none of []:*?/\\")
+        if name.lower() in seen:
+            raise ValueError(f"sheet name {name!r} is used twice")
+        seen.add(name.lower())
+
+
+def _rename(label: Any, headers: Mapping[str, str]) -> Any:
+    if isinstance(label, tuple):
+        return tuple(_rename(x, headers) for x in label)
+    return headers.get(label, label) if isinstance(label, str) else label
+
+
+def _cell_value(value: Any, kind: str) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "是" if value else "否"
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if kind == "text" and not isinstance(value, str | int | float):
+        return str(value)
+    return value
+
+
+def _shown(value: Any, fmt: str | None) -> str:
+    if value is None:
+        return ""
+    if fmt == PERCENT:
+        return f"{value:.2%}"
+    if fmt == INTEGER and isinstance(value, int | float):
+        return f"{value:,.0f}"
+    if fmt == DECIMAL and isinstance(value, int | float):
+        return f"{value:,.2f}"
+    if fmt == DATE:
+        return DATE
+    return str(value)
+
+
+def _header_rows(
+    frame: pd.DataFrame, show_index: bool
+) -> tuple[list[list[Any]], list[tuple[int, str]]]:
+    """Header grid (one row per column level) and the merge ranges of repeated labels."""
+    n_idx = frame.index.nlevels if show_index else 0
+    levels = frame.columns.nlevels
+    cols = [c if isinstance(c, tuple) else (c,) for c in frame.columns]
+    rows: list[list[Any]] = []
+    merges: list[tuple[int, str]] = []
+    for lvl in range(levels):
+        row: list[Any] = [None] * n_idx
+        for j, col in enumerate(cols):
+            same = j > 0 and cols[j - 1][: lvl + 1] == col[: lvl + 1]
+            row.append(None if same and lvl < levels - 1 else col[lvl])
+        rows.append(row)
+        if lvl < levels - 1:
+            start = 0
+            for j in range(1, len(cols) + 1):
+                if j == len(cols) or cols[j][: lvl + 1] != cols[start][: lvl + 1]:
+                    if j - 1 > start:
+                        a, b = get_column_letter(n_idx + start + 1), get_column_letter(n_idx + j)
+                        merges.append((lvl, f"{a}{{r}}:{b}{{r}}"))
+                    start = j
+    names = [n if n is not None else "" for n in frame.index.names] if show_index else []
+    for k, name in enumerate(names):
+        rows[-1][k] = name
+    return rows, merges
+
+
+def _formats(frame: pd.DataFrame, show_index: bool, formats: Mapping[Any, str]) -> list:
+    """The number format of each written column (index columns first)."""
+    out: list[str | None] = []
+    if show_index:
+        for lvl, name in enumerate(frame.index.names):
+            kind = column_kind(name, frame.index.get_level_values(lvl).dtype)
+            out.append(formats.get(name) or _FORMATS.get(kind))
+    for label, dtype in frame.dtypes.items():
+        out.append(
+            formats.get(label)
+            or formats.get(last_level(label))
+            or _FORMATS.get(column_kind(label, dtype))
+        )
+    return out
+
+
+def _write_sheet(
+    ws: Any,
+    frame: pd.DataFrame,
+    show_index: bool,
+    formats: Mapping[Any, str],
+    notes: Sequence[str],
+) -> None:
+    n_idx = frame.index.nlevels if show_index else 0
+    first_header = len(notes) + (1 if notes else 0) + 1
+    header, merges = _header_rows(frame, show_index)
+    col_fmt = _formats(frame, show_index, formats)
+    kinds = [column_kind(lbl, dt) for lbl, dt in frame.dtypes.items()]
+
+    body = []
+    index_rows = frame.index.tolist() if show_index else [()] * len(frame)
+    for key, values in zip(index_rows, frame.itertuples(index=False, name=None), strict=True):
+        keys = key if isinstance(key, tuple) else (key,)
+        row = [_cell_value(k, "text") for k in keys[:n_idx]]
+        row += [_cell_value(v, kind) for v, kind in zip(values, kinds, strict=True)]
+        body.append((show_index and TOTAL_LABEL in keys, row))
+
+    widths = [0] * (n_idx + frame.shape[1])
+    for row in header:
+        for j, value in enumerate(row):
+            widths[j] = max(widths[j], display_width("" if value is None else str(value)))
+    for _bold, row in body:
+        for j, value in enumerate(row):
+            widths[j] = max(widths[j], display_width(_shown(value, col_fmt[j])))
+    for j, w in enumerate(widths):
+        ws.column_dimensions[get_column_letter(j + 1)].width = min(MAX_WIDTH, max(6, w + 2))
+    ws.freeze_panes = f"{get_column_letter(n_idx + 1)}{first_header + len(header)}"
+    for lvl, ref in merges:
+        ws.merged_cells.add(ref.format(r=first_header + lvl))
+    if len(header) > 1:
+        for j in range(n_idx):
+            col = get_column_letter(j + 1)
+            ws.merged_cells.add(f"{col}{first_header}:{col}{first_header + len(header) - 1}")
+            header[0][j], header[-1][j] = header[-1][j], None
+
+    for line in notes:
+        ws.append([line])
+    if notes:
+        ws.append([])
+    for row in header:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(ws, value=value)
+            cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGN
+            cell.border = _HEADER_BORDER
+            cells.append(cell)
+        ws.append(cells)
+    for bold, row in body:
+        cells = []
+        for j, value in enumerate(row):
+            cell = WriteOnlyCell(ws, value=value)
+            if col_fmt[j] and value is not None and not isinstance(value, str):
+                cell.number_format = col_fmt[j]
+            if bold:
+                cell.font = _BOLD
+            cells.append(cell)
+        ws.append(cells)
+
+
+def write_workbook(
+    sheets: Mapping[str, pd.DataFrame],
+    path: str | Path,
+    *,
+    headers: Mapping[str, str] | None = None,
+    formats: Mapping[str, Mapping[Any, str]] | None = None,
+    notes: Mapping[str, Sequence[str]] | None = None,
+    index: bool | None = None,
+) -> Path:
+    """Write frames as the sheets of one workbook, atomically, formatted for reading.
+
+    Parameters
+    ----------
+    sheets
+        Sheet name (1-31 characters) → frame, in sheet order. MultiIndex columns become
+        several header rows with repeated labels merged; the index is written as the first
+        column(s) and rows labelled 合计 are bold.
+    path
+        The ``.xlsx`` file; written to a temporary file beside it and renamed, so a half
+        written workbook never exists under ``path``.
+    headers
+        Extra header translations (label → Chinese); canonical policy column names are
+        translated to the schema's Chinese headers by default.
+    formats
+        Per sheet, header label → Excel number format, overriding the default inferred by
+        :func:`column_kind` (counts ``#,##0``, amounts ``#,##0.00``, shares ``0.00%``).
+    notes
+        Per sheet, lines written above the table (e.g. "内部资料，含客户联系方式").
+    index
+        Write the index; default: unless it is an unnamed RangeIndex.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    _validate_names(list(sheets))
+    names = {c.name: c.header for c in COLUMNS_BY_NAME.values()} | dict(headers or {})
+    wb = Workbook(write_only=True)
+    for name, frame in sheets.items():
+        show = (
+            index
+            if index is not None
+            else not (isinstance(frame.index, pd.RangeIndex) and frame.index.name is None)
+        )
+        shown = frame.rename(columns=lambda c: _rename(c, names))
+        shown.index = shown.index.set_names([_rename(n, names) for n in frame.index.names])
+        sheet_formats = {_rename(k, names): v for k, v in (formats or {}).get(name, {}).items()}
+        _write_sheet(wb.create_sheet(name), shown, show, sheet_formats, (notes or {}).get(name, ()))
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+    return path

@@ -1,0 +1,326 @@
+"""What the report notebooks say: sentences computed from the library's tables.
+
+Each function takes a table (or the policies) and returns Markdown text, so a notebook cell
+is one call (``Markdown(narrative.table2_text(t2))``) and no figure in the prose is typed in
+by hand. A few ``*_view`` functions pick what a reader is shown of a table (e.g. the
+riskiest customers, masked). Numbers follow the tables' display: counts with thousands
+separators, shares as percentages with two decimals.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..analysis.reconcile import DISCREPANCY, EXACT, STATUS_LABELS, STATUSES, summary
+from ..analysis.tables import AVERAGE_PREMIUM, COUNT, PREMIUM_WAN, SHARE, TOTAL
+from ..analysis.targets import BASE, GOAL
+from ..plan.model import Plan, load_plan
+from ..plan.programme import period_span
+from .display import format_reconciliation
+from .privacy import mask_frame
+
+ALL = "ALL"
+RATING_NAMES = {"A": "高风险", "B": "中风险", "C": "低风险"}
+WATCHLIST_COLUMNS = {
+    "policy_no": "保单号",
+    "holder_name": "客户姓名",
+    "holder_mobile": "手机号码",
+    "branch_name": "网点",
+    "product_name": "产品名称",
+    "age": "年龄",
+    "premium": "已交保费(元)",
+    "maturity_date": "满期日期",
+    "policy_yield": "保单年化收益率",
+    "deposit_yield": "存款年化收益率",
+    "gap_yuan": "较存款差额(元)",
+    "risk_rating": "风险评级",
+    "risk_reasons": "风险原因",
+}
+STATED = "方案所述件数"
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _pct(value: float) -> str:
+    return "—" if pd.isna(value) else f"{value:.2%}"
+
+
+def _age(label: str) -> str:
+    """An age band as a phrase: ``41-50`` → ``41-50岁``, ``61以上`` → ``61岁以上``."""
+    if label[-1:].isdigit():
+        return f"{label}岁"
+    return label.replace("以上", "岁以上") if "岁" not in label else label
+
+
+def _body(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame.index.get_level_values(0) != TOTAL]
+
+
+def _products(frame: pd.DataFrame) -> list[str]:
+    return [p for p in frame.columns.get_level_values(0).unique() if p != TOTAL]
+
+
+def scope(policies: pd.DataFrame, branch: str, dataset: str, period: str) -> str:
+    """One line naming what the report covers: branch, dataset, period, number of policies."""
+    if branch == ALL:
+        where = "全部网点"
+    else:
+        names = policies["branch_name"].dropna().unique()
+        where = f"{names[0]}（{branch}）" if len(names) else branch
+    return (
+        f"**网点**：{where} · **数据集**：{dataset} · **报告期**：{period} · "
+        f"**满期保单**：{_n(len(policies))} 件"
+    )
+
+
+def table1_text(t1: pd.DataFrame) -> str:
+    """The most crowded cell of Table 1 and how many policies reach the top principal band."""
+    cells = _body(t1).drop(columns=TOTAL, level=1)
+    stacked = cells.stack(level=[0, 1], future_stack=True)
+    (age, product, band), top = stacked.idxmax(), stacked.max()
+    last = cells.columns.get_level_values(1)[-1]
+    per_product = "，".join(f"{p} {_n(t1.loc[TOTAL, (p, last)])} 件" for p in _products(t1))
+    total_last = sum(t1.loc[TOTAL, (p, last)] for p in _products(t1))
+    return (
+        f"件数最多的组合是 {_age(age)} · {product} · {band}，共 {_n(top)} 件；"
+        f"满期本金 {last} 的保单共 {_n(total_last)} 件（{per_product}）。"
+    )
+
+
+def table2_text(t2: pd.DataFrame) -> str:
+    """Total policies, each product's count, the difference between two products and the
+    age band with the most policies."""
+    products = _products(t2)
+    total = t2.loc[TOTAL, (TOTAL, COUNT)]
+    counts = {p: int(t2.loc[TOTAL, (p, COUNT)]) for p in products}
+    parts = [
+        f"共 {_n(total)} 件满期保单："
+        + "，".join(f"{p} {_n(n)} 件" for p, n in counts.items())
+        + "。"
+    ]
+    if len(products) == 2:
+        (a, na), (b, nb) = counts.items()
+        more, less = (b, a) if nb >= na else (a, b)
+        diff = abs(nb - na)
+        parts.append(f"{more}比{less}多 {_n(diff)} 件（占总件数 {_pct(diff / total)}）。")
+    body = _body(t2)[(TOTAL, COUNT)]
+    top = body.idxmax()
+    parts.append(
+        f"{_age(top)}是件数最多的年龄段，共 {_n(body[top])} 件，"
+        f"占 {_pct(t2.loc[top, (TOTAL, SHARE)])}。"
+    )
+    return "".join(parts)
+
+
+def table3_text(t3: pd.DataFrame) -> str:
+    """The share of the lowest principal band and the average premium per policy."""
+    first = _body(t3).index[0]
+    averages = "，".join(
+        f"{p} {_n(t3.loc[TOTAL, (p, AVERAGE_PREMIUM)])} 元"
+        for p in _products(t3)
+        if t3.loc[TOTAL, (p, COUNT)] > 0
+    )
+    return (
+        f"满期本金 {first} 的保单 {_n(t3.loc[first, (TOTAL, COUNT)])} 件，"
+        f"占 {_pct(t3.loc[first, (TOTAL, SHARE)])}；件均保费 "
+        f"{_n(t3.loc[TOTAL, (TOTAL, AVERAGE_PREMIUM)])} 元（{averages}）。"
+    )
+
+
+def table4_text(t4: pd.DataFrame, t2: pd.DataFrame, plan: Plan | None = None) -> str:
+    """Total premium, the age band with the most premium, and the share of policies and
+    premium from customers in the bands at or above the plan's compensation age."""
+    plan = plan or load_plan()
+    per_product = "，".join(
+        f"{p} {t4.loc[TOTAL, (p, PREMIUM_WAN)]:,.2f} 万元" for p in _products(t4)
+    )
+    body = _body(t4)[(TOTAL, PREMIUM_WAN)]
+    top = body.idxmax()
+    text = (
+        f"保费合计 {t4.loc[TOTAL, (TOTAL, PREMIUM_WAN)]:,.2f} 万元（{per_product}）；"
+        f"{_age(top)}保费最多，{body[top]:,.2f} 万元，占 {_pct(t4.loc[top, (TOTAL, SHARE)])}。"
+    )
+    older = [
+        lab
+        for lab, lo in zip(plan.age_labels, plan.age_lower, strict=True)
+        if lo >= plan.compensation_min_age and lab in body.index
+    ]
+    if older:
+        count_share = t2.loc[older, (TOTAL, SHARE)].sum()
+        premium_share = t4.loc[older, (TOTAL, SHARE)].sum()
+        lowest = plan.age_lower[plan.age_labels.index(older[0])]
+        text += f"{lowest}岁以上客户占件数的 {_pct(count_share)}、保费的 {_pct(premium_share)}。"
+    return text
+
+
+def segment_text(seg: pd.DataFrame, plan: Plan | None = None) -> str:
+    """The age band with the most 分红 policies and the one with the highest 5-20万 share."""
+    plan = plan or load_plan()
+    cfg = plan.section("tables.segment")
+    product, middle = cfg["product"], cfg["middle_label"]
+    body = _body(seg)
+    counts, shares = body[f"{product}{COUNT}"], body[f"{middle}{SHARE}"]
+    most = counts.idxmax()
+    text = f"{product}保单最多的年龄段是 {_age(most)}，{_n(counts[most])} 件。"
+    if shares.notna().any():
+        high = shares.idxmax()
+        text += (
+            f"{middle}保单占比最高的是 {_age(high)}："
+            f"{_n(body.loc[high, f'{middle}{COUNT}'])} 件，占该年龄段{product}保单的 "
+            f"{_pct(shares[high])}。"
+        )
+    return text
+
+
+def yields_text(table: pd.DataFrame, policies: pd.DataFrame) -> str:
+    """Per maturity-product group its average return against the deposit's and the share
+    that beat it; then how many policies fell short of the deposit."""
+    lines = []
+    for group, row in _body(table).iterrows():
+        if row[COUNT] == 0 or pd.isna(row["平均年化收益率"]):
+            continue
+        gap = row["平均收益差(百分点)"]
+        lines.append(
+            f"- **{group}**：{_n(row[COUNT])} 件，平均年化收益率 {_pct(row['平均年化收益率'])}，"
+            f"同期存款 {_pct(row['平均存款年化收益率'])}，"
+            f"{'高出' if gap >= 0 else '低'} {abs(gap):.2f} 个百分点；"
+            f"跑赢存款 {_n(row['跑赢存款件数'])} 件（{_pct(row['跑赢存款占比'])}）。"
+        )
+    beats = policies["beats_deposit"].astype("boolean")
+    short, known = int((~beats).sum()), int(beats.notna().sum())
+    lines.append(
+        f"\n共有 **{_n(short)} 件**保单的满期收益低于同期存款"
+        f"（占可比较保单 {_n(known)} 件的 {_pct(short / known if known else float('nan'))}）。"
+    )
+    return "\n".join(lines)
+
+
+def risk_text(table: pd.DataFrame) -> str:
+    """How many customers have each rating, and where the high-risk ones concentrate."""
+    total = table.loc[TOTAL, TOTAL]
+    parts = [
+        f"{r} 级（{RATING_NAMES.get(r, r)}）{_n(table.loc[TOTAL, r])} 件"
+        f"（{_pct(table.loc[TOTAL, r] / total if total else float('nan'))}）"
+        for r in table.columns
+        if r != TOTAL
+    ]
+    text = "；".join(parts) + "。"
+    first = next(r for r in table.columns if r != TOTAL)
+    body = _body(table)[first]
+    if body.sum() > 0:
+        top = body.idxmax()
+        text += f"{first} 级客户最多的年龄段是 {_age(top)}，{_n(body[top])} 件。"
+    return text
+
+
+def watchlist(rated: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The ``n`` riskiest customers to call first, masked for the report.
+
+    Ordered by risk points (highest first), then by the shortfall against the deposit
+    (largest first), then policy number; names, phones and policy numbers are masked with
+    :func:`maturity_analysis.output.privacy.mask_frame`, headers are Chinese.
+    """
+    columns = [c for c in WATCHLIST_COLUMNS if c in rated.columns]
+    top = rated.sort_values(
+        ["risk_points", "gap_yuan", "policy_no"], ascending=[False, True, True], na_position="last"
+    ).head(n)
+    shown = mask_frame(top[columns])
+    if "maturity_date" in shown.columns:
+        shown["maturity_date"] = shown["maturity_date"].dt.strftime("%Y-%m-%d")
+    shown = shown.rename(columns=WATCHLIST_COLUMNS)
+    return shown.reset_index(drop=True).rename(index=lambda i: i + 1)
+
+
+def targets_text(goals: pd.DataFrame, branch: str) -> str:
+    """Each target in words: base × rate = count; against the plan's stated count for the
+    whole book, or this branch's allocated share for a branch.
+
+    ``goals`` is :func:`maturity_analysis.analysis.targets.targets` (or the tables workbook's 目标
+    sheet, indexed by the target's label, with 本网点分配件数 for a branch).
+    """
+    lines = []
+    for name, row in goals.iterrows():
+        label = row.get("目标", name)
+        if pd.isna(row[BASE]):
+            lines.append(
+                f"- **{label}** ≥ {row['目标比率']:.0%}：基数为{row['口径']}，"
+                "录入投诉跟踪数据后评估。"
+            )
+            continue
+        line = (
+            f"- **{label}**（{row['口径']}）：{_n(row[BASE])} 件 × "
+            f"{row['目标比率']:.0%} = {row['按比率计算']:,.1f}，至少 {_n(row[GOAL])} 件"
+        )
+        if branch == ALL and not pd.isna(row[STATED]):
+            diff = int(row[STATED]) - int(row[GOAL])
+            line += (
+                f"；方案所述 {_n(row[STATED])} 件，比按比率计算"
+                f"{'多' if diff > 0 else '少'} {_n(abs(diff))} 件"
+                if diff
+                else f"；与方案所述 {_n(row[STATED])} 件一致"
+            )
+        if (
+            branch != ALL
+            and "本网点分配件数" in goals.columns
+            and not pd.isna(row["本网点分配件数"])
+        ):
+            line += f"；本网点分得全辖目标的 {_n(row['本网点分配件数'])} 件"
+        lines.append(line + "。")
+    if branch != ALL:
+        lines.append(
+            "\n方案所述件数是全辖数字，本网点不与之直接比较；分配件数按各网点符合条件的"
+            "保单数分全辖目标（最大余数法），各网点之和等于全辖目标。"
+        )
+    return "\n".join(lines)
+
+
+def targets_view(goals: pd.DataFrame, branch: str) -> pd.DataFrame:
+    """The targets table as shown: for a branch without the plan's whole-book stated counts
+    (and their difference), which do not apply to one branch."""
+    shown = goals.drop(columns=["方案原文"], errors="ignore")
+    if branch != ALL:
+        shown = shown.drop(columns=[STATED, "差额"], errors="ignore")
+    return shown
+
+
+def phases_text(phases: pd.DataFrame, period: str) -> str:
+    """Which phases the report period covers and the milestones (counts) due in them."""
+    start, end = period_span(period)
+    months = set(range(start.month, end.month + 1)) if start.year == end.year else set(range(1, 13))
+    body = _body(phases)
+    targets = list(phases.columns.get_level_values(0).unique())
+    lines = []
+    for key, row in body.iterrows():
+        first, last = (int(m) for m in key[2].rstrip("月").split("-"))
+        if months & set(range(first, last + 1)):
+            goals = "，".join(f"{t} {_n(row[(t, GOAL)])} 件" for t in targets)
+            lines.append(f"- {key[0]} {key[1]}（{key[2]}）：{goals}")
+    head = f"报告期 {period} 涉及 {len(lines)} 个阶段，各阶段按满期月份分得的目标件数："
+    return "\n".join([head, *lines])
+
+
+def reconciliation_text(rec: pd.DataFrame, branch: str, limit: int = 8) -> str:
+    """How the plan's stated figures compare with the data, and the discrepancies explained
+    (the first ``limit`` of them; the table below the text lists them all)."""
+    counts = summary(rec)
+    text = (
+        f"方案所述的 {_n(len(rec))} 个数字中："
+        + "，".join(f"{STATUS_LABELS[s]} {_n(counts[s])} 个" for s in STATUSES)
+        + "。"
+    )
+    if branch != ALL:
+        text = "方案的数字是全辖数字，以下核对基于全部网点的数据，不是本网点的数字。" + text
+    wrong = rec[rec["status"] == DISCREPANCY]
+    lines = [f"- {row.figure}：{row.explanation}" for row in wrong.head(limit).itertuples()]
+    if len(wrong) > limit:
+        lines.append(f"- 另有 {_n(len(wrong) - limit)} 处不一致，见下表。")
+    return "\n".join([text, *(["\n不一致之处："] if lines else []), *lines])
+
+
+def reconciliation_view(rec: pd.DataFrame, branch: str) -> pd.DataFrame:
+    """The reconciliation as shown: every figure for the whole book; for a branch, only the
+    figures that are not exact (the whole table is in the whole book's report)."""
+    shown = rec if branch == ALL else rec[rec["status"] != EXACT]
+    return format_reconciliation(shown).reset_index(drop=True)

@@ -1,0 +1,563 @@
+"""Charts of the plan's tables, with Chinese labels from the font shipped in ``mplfonts``.
+
+Every helper takes one of the library's tables and ``ax=None`` and returns the ``Axes``
+it drew on. The font is registered on first use (:func:`setup`), so no system font is
+needed and importing this module changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from functools import cache
+from importlib import resources
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib import font_manager, rcParams
+from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
+
+from ..analysis.tables import COUNT, PREMIUM_WAN, SHARE, TOTAL
+from ..analysis.targets import BASE, GOAL
+
+FONT_FILE = "NotoSansCJKsc-Regular.otf"
+RISK_COLORS = {"A": "#c0392b", "B": "#f0a030", "C": "#4a9a5c"}
+
+
+@cache
+def _register_font() -> str:
+    path = str(resources.files("mplfonts") / "fonts" / FONT_FILE)
+    font_manager.fontManager.addfont(path)
+    return font_manager.FontProperties(fname=path).get_name()
+
+
+def setup() -> str:
+    """Make the shipped CJK font matplotlib's sans-serif default; return its family name.
+
+    Registers the font file once per process; sets ``font.sans-serif`` and
+    ``axes.unicode_minus`` each call, so a later style change cannot break the labels.
+
+    >>> setup()
+    'Noto Sans CJK SC'
+    """
+    name = _register_font()
+    rcParams["font.family"] = "sans-serif"
+    rcParams["font.sans-serif"] = [name, *(f for f in rcParams["font.sans-serif"] if f != name)]
+    rcParams["axes.unicode_minus"] = False
+    _inline_as_laid_out()
+    return name
+
+
+def _inline_as_laid_out() -> None:
+    """In an IPython kernel with the inline backend, save figures as laid out.
+
+    The inline backend's default ``bbox_inches="tight"`` lays out and draws every figure twice
+    to crop it; the helpers' figures use constrained layout, which already fits their labels,
+    legends and annotations, so they are saved as they are (about half the time per chart).
+    """
+    inline = sys.modules.get("matplotlib_inline.config")
+    if inline is None or not inline.InlineBackend.initialized():
+        return
+    cfg = inline.InlineBackend.instance()
+    if cfg.print_figure_kwargs.get("bbox_inches", "tight") is not None:
+        cfg.print_figure_kwargs = {**cfg.print_figure_kwargs, "bbox_inches": None}
+
+
+def _axes(ax: plt.Axes | None, figsize: tuple[float, float] = (8, 4.5)) -> plt.Axes:
+    setup()
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def shortfall_chart(table, ax: plt.Axes | None = None) -> plt.Axes:
+    """Bars of the total shortfall against deposits (万元) per group of
+    :func:`maturity_analysis.analysis.costs.shortfall_table`, labelled with the average discount needed."""
+    ax = _axes(ax)
+    rows = table[table.index.get_level_values(0) != "合计"]
+    labels = [" ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in rows.index]
+    bars = ax.bar(labels, rows["差额合计(元)"] / 10_000, color="#c0504d")
+    for bar, rate in zip(bars, rows["平均所需优惠率"], strict=True):
+        text = "无对接产品" if math.isnan(rate) else f"优惠{rate:.1%}"
+        ax.annotate(
+            text,
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
+    ax.set_ylabel("低于存款差额合计(万元)")
+    ax.set_title("满期收益低于存款的差额及新产品所需保费优惠")
+    ax.tick_params(axis="x", labelrotation=30 if len(labels) > 6 else 0)
+    return ax
+
+
+def compensation_chart(estimate, ax: plt.Axes | None = None) -> plt.Axes:
+    """Expected compensation (万元) of each scenario in the 合计 row of
+    :func:`maturity_analysis.analysis.costs.compensation_estimate`, and the amount paid when present."""
+    ax = _axes(ax)
+    total = estimate.iloc[-1]
+    heads = [h for h, m in estimate.columns if m == "预计赔付金额(元)"]
+    values = [total[(h, "预计赔付金额(元)")] / 10_000 for h in heads]
+    colors = [plt.cm.YlOrRd(0.3 + 0.6 * i / max(len(heads) - 1, 1)) for i in range(len(heads))]
+    if ("实际", "赔付金额(元)") in estimate.columns:
+        heads, values = [*heads, "实际已赔付"], [*values, total[("实际", "赔付金额(元)")] / 10_000]
+        colors.append("#4f81bd")
+    ax.bar([h.replace("(", "\n(") for h in heads], values, color=colors)
+    for x, v in enumerate(values):
+        ax.annotate(f"{v:,.2f}", (x, v), ha="center", va="bottom", fontsize=9)
+    ax.set_ylabel("赔付金额(万元)")
+    ax.set_title("赔付预估：各情景预计赔付金额")
+    return ax
+
+
+def _body(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a plan table without its 合计 row."""
+    first = frame.index.get_level_values(0)
+    return frame[first != TOTAL]
+
+
+def _label(key: object, sep: str = "\n") -> str:
+    """A row label for an axis: the parts of a MultiIndex key that are not empty."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return sep.join(str(p) for p in parts if str(p))
+
+
+def _stacked(
+    ax: plt.Axes,
+    body: pd.DataFrame,
+    columns: dict[str, tuple | str],
+    unit: str,
+    colors: dict[str, str] | None = None,
+) -> None:
+    """Bars of ``body[column]`` stacked per row, one colour per legend label."""
+    bottom = np.zeros(len(body))
+    x = np.arange(len(body))
+    for label, column in columns.items():
+        values = body[column].to_numpy(dtype=float)
+        ax.bar(x, values, bottom=bottom, label=label, width=0.65, color=(colors or {}).get(label))
+        bottom += values
+    ax.set_xticks(x, [_label(k) for k in body.index])
+    ax.set_ylabel(unit)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.legend(title=body.columns.names[0], frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def age_principal_heatmap(
+    t1: pd.DataFrame, product: str | None = None, ax: plt.Axes | None = None
+) -> plt.Axes:
+    """Table 1 as a heatmap: policy counts by age band (rows) × principal band (columns).
+
+    ``product`` picks one product's block; ``None`` adds the products up. Colours follow the
+    logarithm of the count (the 5万以下 column holds most policies); each cell shows its count.
+    """
+    ax = _axes(ax, (7, 4.5))
+    body = _body(t1).drop(columns=TOTAL, level=1)
+    grid = body[product] if product else body.T.groupby(level=1, sort=False).sum().T
+    values = grid.to_numpy(dtype=float)
+    ax.imshow(np.log10(values + 1), cmap="Blues", aspect="auto")
+    high = np.log10(values.max() + 1) * 0.6
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(
+            j,
+            i,
+            f"{v:,.0f}",
+            ha="center",
+            va="center",
+            color="white" if np.log10(v + 1) > high else "black",
+        )
+    ax.set_xticks(np.arange(grid.shape[1]), list(grid.columns))
+    ax.set_yticks(np.arange(grid.shape[0]), list(grid.index))
+    ax.set_xlabel(t1.columns.names[1])
+    ax.set_ylabel(t1.index.name)
+    ax.set_title(f"年龄 × 满期本金 件数（{product or '全部险种'}）")
+    return ax
+
+
+def product_by_age(t2: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """Table 2 as stacked bars: policies per age band, one segment per product, each bar
+    labelled with the band's share of all policies."""
+    return _stacked_by_product(t2, COUNT, "件数", "各年龄段件数（按险种）", ax)
+
+
+def premium_by_age(t4: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """Table 4 as stacked bars: premium (万元) per age band, one segment per product, each bar
+    labelled with the band's share of the premium."""
+    return _stacked_by_product(t4, PREMIUM_WAN, PREMIUM_WAN, "各年龄段保费（按险种）", ax)
+
+
+def _stacked_by_product(
+    table: pd.DataFrame, measure: str, ylabel: str, title: str, ax: plt.Axes | None
+) -> plt.Axes:
+    """Stacked bars of ``measure`` per row, one segment per product, each bar labelled with
+    the row's 合计 share."""
+    ax = _axes(ax)
+    body = _body(table)
+    products = [p for p in body.columns.get_level_values(0).unique() if p != TOTAL]
+    _stacked(ax, body, {p: (p, measure) for p in products}, ylabel)
+    for x, (v, share) in enumerate(zip(body[(TOTAL, measure)], body[(TOTAL, SHARE)], strict=True)):
+        ax.annotate(
+            f"{share:.2%}",
+            (x, v),
+            ha="center",
+            va="bottom",
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
+    ax.set_xlabel(body.index.name)
+    ax.set_title(title)
+    return ax
+
+
+def principal_bands(t3: pd.DataFrame, ax: plt.Axes | None = None, log: bool = True) -> plt.Axes:
+    """Table 3 as grouped horizontal bars: policies per principal band and product, each bar
+    labelled with its count and its share within the product. ``log`` puts the counts on a
+    logarithmic scale, so the small high-premium bands stay visible."""
+    ax = _axes(ax)
+    body = _body(t3)
+    products = [p for p in body.columns.get_level_values(0).unique() if p != TOTAL]
+    y = np.arange(len(body))
+    height = 0.8 / len(products)
+    for i, product in enumerate(products):
+        counts = body[(product, COUNT)].to_numpy(dtype=float)
+        bars = ax.barh(
+            y + (i - (len(products) - 1) / 2) * height, counts, height=height, label=product
+        )
+        ax.bar_label(
+            bars,
+            [f"{n:,.0f}（{s:.2%}）" for n, s in zip(counts, body[(product, SHARE)], strict=True)],
+            padding=2,
+        )
+    ax.set_yticks(y, list(body.index))
+    ax.invert_yaxis()
+    ax.set_ylabel(body.index.name)
+    if log:
+        ax.set_xscale("log")
+        ax.set_xlim(right=ax.get_xlim()[1] * 20)
+        # Plain numbers (1, 10, 1,000), not 10^n: no mathtext to lay out, clearer to readers.
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("件数" + ("（对数刻度）" if log else ""))
+    ax.legend(title=body.columns.names[0], frameon=False, loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("满期本金分布（按险种）")
+    return ax
+
+
+def yield_vs_deposit(
+    table: pd.DataFrame,
+    ax: plt.Axes | None = None,
+    policy: str = "平均年化收益率",
+    deposit: str = "平均存款年化收益率",
+    beats: str = "跑赢存款占比",
+) -> plt.Axes:
+    """The maturity-product table as paired bars: average annualised policy return against
+    the benchmark deposit per product group, labelled with the share that beat the deposit."""
+    ax = _axes(ax)
+    body = _body(table)
+    x = np.arange(len(body))
+    ax.bar(x - 0.2, body[policy], width=0.4, label="保单年化收益率")
+    ax.bar(x + 0.2, body[deposit], width=0.4, label="同期存款年化收益率（税后）")
+    for i, (p, d, share) in enumerate(zip(body[policy], body[deposit], body[beats], strict=True)):
+        ax.annotate(
+            f"跑赢存款 {share:.2%}",
+            (i, max(p, d)),
+            ha="center",
+            va="bottom",
+            xytext=(0, 3),
+            textcoords="offset points",
+        )
+    ax.set_xticks(x, [_label(k) for k in body.index])
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
+    ax.set_ylabel("平均年化收益率")
+    ax.legend(frameon=False, loc="upper right")
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.15)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("满期产品收益与同期存款")
+    return ax
+
+
+def yield_scatter(
+    policies: pd.DataFrame,
+    hue: str | pd.Series | None = None,
+    ax: plt.Axes | None = None,
+    x: str = "deposit_yield",
+    y: str = "policy_yield",
+) -> plt.Axes:
+    """Each policy's annualised return (``y``) against its benchmark deposit's (``x``), one
+    colour per value of ``hue`` (a column name or a Series), with the line where they are
+    equal: points below it fell short of the deposit."""
+    ax = _axes(ax, (6.5, 5.5))
+    groups = policies[hue] if isinstance(hue, str) else hue
+    keys = [None] if groups is None else list(pd.unique(groups.dropna()))
+    if groups is not None and isinstance(groups.dtype, pd.CategoricalDtype):
+        keys = [c for c in groups.cat.categories if (groups == c).any()]
+    for key in keys:
+        part = policies if key is None else policies[(groups == key).to_numpy(dtype=bool)]
+        ax.scatter(
+            part[x],
+            part[y],
+            s=6,
+            alpha=0.35,
+            linewidths=0,
+            rasterized=True,
+            label=None if key is None else f"{key}（{len(part):,}件）",
+        )
+    both = pd.concat([policies[x], policies[y]]).dropna()
+    lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 0.1)
+    ax.plot(
+        [lo, hi], [lo, hi], color="grey", linestyle="--", linewidth=1, label="保单收益 = 存款收益"
+    )
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
+    ax.set_xlabel("同期存款年化收益率（税后）")
+    ax.set_ylabel("保单年化收益率")
+    ax.legend(frameon=False, markerscale=3)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("每件保单：收益与同期存款")
+    return ax
+
+
+def target_bars(
+    table: pd.DataFrame,
+    ax: plt.Axes | None = None,
+    label: str = "目标",
+    base: str = BASE,
+    goal: str = GOAL,
+    stated: str = "方案所述件数",
+) -> plt.Axes:
+    """The targets as horizontal bars: each target's base (light), the count that reaches its
+    rate (dark, labelled) and, where the table has the plan's stated count, a marker at it.
+    Targets are named by the ``label`` column (else the index); those with an unknown base
+    (e.g. complaints before any are logged) are left out."""
+    ax = _axes(ax, (8, 3.5))
+    rows = table[table[base].notna()]
+    y = np.arange(len(rows))
+    bases = rows[base].to_numpy(dtype=float)
+    goals = rows[goal].to_numpy(dtype=float)
+    whole = ax.barh(y, bases, color="#dbe6f3", label="基数")
+    ax.barh(y, goals, height=0.5, color="#2f6fad", label="目标件数")
+    ax.bar_label(
+        whole, [f"{g:,.0f} / {b:,.0f}" for g, b in zip(goals, bases, strict=True)], padding=4
+    )
+    has_stated = (
+        rows[stated].notna().to_numpy()
+        if stated in rows.columns
+        else np.zeros(len(rows), dtype=bool)
+    )
+    if has_stated.any():
+        ax.scatter(
+            rows[stated].to_numpy(dtype=float, na_value=np.nan)[has_stated],
+            y[has_stated],
+            marker="D",
+            color="#c0392b",
+            zorder=3,
+            label="方案所述件数",
+        )
+    ax.set_yticks(y, list(rows[label] if label in rows.columns else rows.index))
+    ax.invert_yaxis()
+    ax.set_xlim(right=max(bases.max(initial=0), 1) * 1.3)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_xlabel("件数（标注：目标件数 / 基数）")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncols=3)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("目标件数与基数")
+    return ax
+
+
+def allocation_bars(
+    allocation: pd.DataFrame, ax: plt.Axes | None = None, value: str = GOAL
+) -> plt.Axes:
+    """An allocation (by branch or by phase, from :mod:`maturity_analysis.analysis.targets`) as grouped
+    bars: the allocated count of each target per row; horizontal when there are many rows."""
+    body = _body(allocation)
+    targets = list(body.columns.get_level_values(0).unique())
+    many = len(body) > 8
+    size = (
+        (8, 1.5 + 0.12 * len(body) * len(targets)) if many else (min(8, 3 + 1.3 * len(body)), 4.5)
+    )
+    ax = _axes(ax, size)
+    pos = np.arange(len(body))
+    width = 0.8 / len(targets)
+    for i, target in enumerate(targets):
+        values = body[(target, value)].to_numpy(dtype=float)
+        offset = pos + (i - (len(targets) - 1) / 2) * width
+        draw = ax.barh if many else ax.bar
+        bars = draw(offset, values, width, label=target)
+        if not many:
+            ax.bar_label(bars, [f"{v:,.0f}" for v in values], padding=2, fontsize=8)
+    labels = [_label(k, " " if many else "\n") for k in body.index]
+    (ax.set_yticks if many else ax.set_xticks)(pos, labels)
+    if many:
+        ax.set_ylim(len(body) - 0.5, -0.5)
+    (ax.xaxis if many else ax.yaxis).set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    (ax.set_xlabel if many else ax.set_ylabel)(value)
+    ax.legend(title=allocation.columns.names[0], frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(f"{value}分配")
+    return ax
+
+
+def risk_by_age(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """The risk summary (:func:`maturity_analysis.analysis.risk.risk_table`) as stacked bars: rated
+    policies per age band, one segment per rating."""
+    ax = _axes(ax)
+    body = _body(table)
+    ratings = [r for r in body.columns if r != TOTAL]
+    _stacked(ax, body, {str(r): r for r in ratings}, "件数", RISK_COLORS)
+    ax.set_xlabel(body.index.name)
+    ax.set_title("投诉风险评级（按年龄段）")
+    return ax
+
+
+# --- the quarterly evaluation (evaluation.py) -------------------------------------------------
+MET_COLORS = {True: "#4a9a5c", False: "#c0392b"}
+
+
+def _met_colors(met: pd.Series) -> list[str]:
+    return [MET_COLORS[bool(m)] if not pd.isna(m) else "#999999" for m in met]
+
+
+def kpi_progress(summary: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """Each KPI with a target (an :class:`~maturity_analysis.analysis.evaluation.Evaluation`'s
+    ``summary``) as a bar of its 达成率 (actual ÷ target) against the 100% line; green met,
+    red not met. KPIs whose target is zero or absent are left out."""
+    rows = summary[summary["达成率"].notna()]
+    ax = _axes(ax, (8, 1 + 0.4 * len(rows)))
+    y = np.arange(len(rows))
+    ratio = rows["达成率"].to_numpy(dtype=float)
+    bars = ax.barh(y, ratio, color=_met_colors(rows["达标"]))
+    ax.bar_label(bars, [f"{r:.0%}" for r in ratio], padding=3, fontsize=9)
+    ax.axvline(1, color="#333333", linewidth=1, linestyle="--")
+    ax.set_yticks(y, list(rows["KPI"]))
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(1.2, np.nanmax(ratio, initial=0) * 1.15))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("达成率（实际 ÷ 目标；虚线为100%）")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("各项指标达成情况")
+    return ax
+
+
+HIGHLIGHT_COLOR = "#1f4e9c"
+
+
+def kpi_by_branch(
+    table: pd.DataFrame,
+    key: str,
+    ax: plt.Axes | None = None,
+    highlight: str | None = None,
+    labels: bool = True,
+) -> plt.Axes:
+    """One KPI of :func:`~maturity_analysis.analysis.evaluation.by_branch` for every branch, against its
+    target: a rate or average against the plan's line, a count against each branch's allocated
+    target as 达成率 against 100%. Green met, red not met; Wilson intervals where computed;
+    ``highlight`` (a branch code) is labelled in blue with a ▶. ``labels=False`` leaves the
+    branch labels off (a panel beside one that has them, :func:`kpis_by_branch`)."""
+    rows = table.xs(key, level="key")
+    unit, label = rows["单位"].iloc[0], rows["KPI"].iloc[0]
+    per_branch_target = unit == "件"
+    values = (rows["达成率"] if per_branch_target else rows["实际"]).to_numpy(dtype=float)
+    ax = _axes(ax, (8, 1.2 + 0.24 * len(rows)))
+    y = np.arange(len(rows))
+    ax.barh(y, np.nan_to_num(values), color=_met_colors(rows["达标"]))
+    lo, hi = rows["区间下限"].to_numpy(dtype=float), rows["区间上限"].to_numpy(dtype=float)
+    has = np.zeros(len(lo), dtype=bool) if per_branch_target else ~np.isnan(lo)
+    if has.any():
+        ax.errorbar(
+            values[has],
+            y[has],
+            xerr=np.clip([values[has] - lo[has], hi[has] - values[has]], 0, None),
+            fmt="none",
+            ecolor="#333333",
+            elinewidth=0.8,
+            capsize=2,
+            label="95%区间",
+        )
+    known = rows["目标"].dropna()
+    target = 1.0 if per_branch_target else float(known.iloc[0]) if len(known) else None
+    if target is not None:
+        ax.axvline(target, color="#333333", linewidth=1, linestyle="--")
+    codes = list(rows.index)
+    mine = codes.index(str(highlight)) if str(highlight) in codes else None
+    if labels:
+        ax.set_yticks(y, [f"▶ {c}" if i == mine else c for i, c in enumerate(codes)])
+        if mine is not None:
+            ax.get_yticklabels()[mine].set_color(HIGHLIGHT_COLOR)
+    else:
+        ax.set_yticks([])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    if per_branch_target or unit == "%":
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    what = "达成率（实际 ÷ 分配目标）" if per_branch_target else f"{label}（{unit}）"
+    ax.set_xlabel(what + ("；虚线为目标" if target is not None else ""))
+    ax.spines[["top", "right"]].set_visible(False)
+    # Title and (empty) y label at fixed places: matplotlib would otherwise measure every
+    # branch label at each draw to place them, though nothing sits above or beside the bars.
+    ax.set_title(f"{label}：各网点", y=1.0)
+    ax.yaxis.set_label_coords(0, 0.5)
+    return ax
+
+
+def kpis_by_branch(
+    table: pd.DataFrame, keys: list[str], highlight: str | None = None, ncols: int = 2
+) -> np.ndarray:
+    """Several KPIs of :func:`~maturity_analysis.analysis.evaluation.by_branch` as panels of one figure
+    (:func:`kpi_by_branch` each), ``ncols`` a row; the branch labels only on each row's first
+    panel, the rows of every panel the same branches. Returns the axes, one per key.
+
+    One figure instead of one per KPI: a report for hundreds of branches lays out and saves
+    the branches' labels once per row of panels.
+    """
+    ncols = max(1, min(ncols, len(keys)))
+    nrows = -(-len(keys) // ncols)
+    n = len(table.index.get_level_values("branch_code").unique())
+    setup()
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(4.6 * ncols if ncols > 1 else 8, nrows * (1.2 + 0.24 * n)),
+        layout="constrained",
+        squeeze=False,
+    )
+    for i, key in enumerate(keys):
+        kpi_by_branch(table, key, ax=axes.flat[i], highlight=highlight, labels=i % ncols == 0)
+    for ax in axes.flat[len(keys) :]:
+        ax.set_axis_off()
+    return axes.flat[: len(keys)]
+
+
+def calls_per_day(days: pd.DataFrame, target: int = 20, ax: plt.Axes | None = None) -> plt.Axes:
+    """Calls per team per working day (:func:`~maturity_analysis.analysis.evaluation.team_days`): the
+    average over teams each day (line), every team-day short of ``target`` (red dots) and the
+    target (dashed)."""
+    ax = _axes(ax, (9, 4))
+    ax.set_title("每个团队每个工作日的电话回访量")
+    if days.empty:
+        ax.text(0.5, 0.5, "本期附件三（工作日志）没有记录", ha="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    daily = days.groupby("work_date")["calls"].mean()
+    ax.plot(
+        daily.index,
+        daily.to_numpy(dtype=float),
+        color="#2f6fad",
+        linewidth=1.2,
+        label="每团队日均回访量",
+    )
+    short = days[days["short"]]
+    ax.scatter(
+        short["work_date"],
+        short["calls"].to_numpy(dtype=float),
+        s=8,
+        color=MET_COLORS[False],
+        alpha=0.5,
+        label=f"不足{target}访的团队日",
+    )
+    ax.axhline(target, color="#333333", linewidth=1, linestyle="--", label=f"方案要求{target}访")
+    ax.set_ylabel("回访量(访)")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax

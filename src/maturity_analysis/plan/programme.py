@@ -1,0 +1,240 @@
+"""The programme's own tables, from the plan file, with real dates for the plan year.
+
+The plan lays out its work in tables: the phased push (推动的阶段性安排), the training
+curriculum (培训内容), the December calendar (12月份行事历) and the tracking forms (附件一..五).
+They live in the plan file as ``[[programme.*]]`` rows; this module renders them as frames with
+Chinese headers. A row's 时间 is the plan's own wording ("12月中旬", "1-3月"); the dated tables
+add the calendar span it covers in the plan year (``year_offset = -1``: the December before),
+its first and last working days and the number of working days (Chinese calendar, 调休 included,
+see :mod:`maturity_analysis.plan.workdays`).
+
+>>> push_table().loc[0, ["时间", "项目", "开始日期", "首个工作日"]].tolist()
+['12月中旬', '启动会', Timestamp('2012-12-11 00:00:00'), Timestamp('2012-12-11 00:00:00')]
+"""
+
+from __future__ import annotations
+
+import re
+from calendar import monthrange
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from ..exceptions import PlanError
+from .model import Plan, load_plan
+from .period import parse_period
+from .workdays import working_days
+
+#: 旬 (ten-day part of a month) -> first and last day; None: to the month's end.
+DEKADS: dict[str, tuple[int, int | None]] = {"上旬": (1, 10), "中旬": (11, 20), "下旬": (21, None)}
+_TIME = re.compile(r"^(\d{1,2})(?:-(\d{1,2}))?月(上旬|中旬|下旬)?$")
+
+PUSH_HEADERS = {
+    "time": "时间",
+    "item": "项目",
+    "content": "内容",
+    "participants": "参与人员",
+    "tools": "工具",
+}
+TRAINING_HEADERS = {"item": "培训项目", "content": "培训内容", "trainees": "受训对象"}
+DECEMBER_HEADERS = {
+    "time": "时间",
+    "item": "项目",
+    "content": "内容",
+    "executor": "执行人",
+    "assistant": "协助人",
+    "audience": "对象",
+}
+FORM_HEADERS = {
+    "key": "附件",
+    "name": "名称",
+    "purpose": "用途",
+    "fields": "栏目",
+    "dataset": "跟踪数据",
+}
+DATE_HEADERS = ("开始日期", "结束日期", "首个工作日", "最后工作日", "工作日数")
+NOTE_HEADER = "备注"
+PHASE_HEADER = "阶段"
+
+
+def time_span(text: str, year: int) -> tuple[date, date]:
+    """First and last calendar day a plan time ("12月中旬", "1-3月", "5月") covers in ``year``.
+
+    >>> time_span("12月下旬", 2012)
+    (datetime.date(2012, 12, 21), datetime.date(2012, 12, 31))
+    >>> time_span("4-6月", 2013)
+    (datetime.date(2013, 4, 1), datetime.date(2013, 6, 30))
+    """
+    m = _TIME.match(str(text).strip())
+    if not m or not 1 <= int(m[1]) <= int(m[2] or m[1]) <= 12 or (m[2] and m[3]):
+        raise PlanError(
+            f"plan time '{text}' is not '<m>月', '<m>月上旬|中旬|下旬' or "
+            "'<m1>-<m2>月' with months 1..12 in order"
+        )
+    first, last = int(m[1]), int(m[2] or m[1])
+    if m[3]:
+        lo, hi = DEKADS[m[3]]
+        return date(year, first, lo), date(year, first, hi or monthrange(year, first)[1])
+    return date(year, first, 1), date(year, last, monthrange(year, last)[1])
+
+
+def _rows(plan: Plan, key: str) -> list[dict[str, Any]]:
+    rows = plan.section(f"programme.{key}")
+    if not isinstance(rows, list) or not rows:
+        raise PlanError(f"{plan.source}: key 'programme.{key}' should be a list of rows")
+    return rows
+
+
+def _table(plan: Plan, key: str, headers: dict[str, str]) -> pd.DataFrame:
+    rows = _rows(plan, key)
+    for i, row in enumerate(rows):
+        missing = [k for k in headers if k not in row]
+        if missing:
+            raise PlanError(f"{plan.source}: key 'programme.{key}[{i}]' lacks {', '.join(missing)}")
+    return pd.DataFrame([{h: row[k] for k, h in headers.items()} for row in rows])
+
+
+def _dates(plan: Plan, key: str) -> pd.DataFrame:
+    out = []
+    for i, row in enumerate(_rows(plan, key)):
+        try:
+            start, end = time_span(row.get("time", ""), plan.year + row.get("year_offset", 0))
+        except PlanError as exc:
+            raise PlanError(f"{plan.source}: key 'programme.{key}[{i}].time': {exc}") from None
+        days = working_days(start, end)
+        out.append(
+            {
+                "开始日期": start,
+                "结束日期": end,
+                "首个工作日": days[0] if days else None,
+                "最后工作日": days[-1] if days else None,
+                "工作日数": len(days),
+            }
+        )
+    frame = pd.DataFrame(out, columns=list(DATE_HEADERS))
+    for col in DATE_HEADERS[:4]:
+        frame[col] = pd.to_datetime(frame[col])
+    frame["工作日数"] = frame["工作日数"].astype("int64")
+    return frame
+
+
+def _notes(plan: Plan, key: str) -> pd.Series:
+    return pd.Series([row.get("note", "") for row in _rows(plan, key)], name=NOTE_HEADER)
+
+
+def push_table(plan: Plan | None = None) -> pd.DataFrame:
+    """推动的阶段性安排 with dates: kick-off and training in the December before, the four phases.
+
+    Columns: 时间, 项目, 内容, 参与人员, 工具, 阶段 (the phase key, "" for the December rows),
+    开始日期, 结束日期, 首个工作日, 最后工作日, 工作日数, 备注 (cells restored from the text).
+    A phase row whose 时间 disagrees with the plan's ``[[phases]]`` months is a
+    :class:`~maturity_analysis.exceptions.PlanError`.
+    """
+    plan = plan or load_plan()
+    table = _table(plan, "push", PUSH_HEADERS)
+    dates = _dates(plan, "push")
+    phases = {p.key: p for p in plan.phases}
+    keys = []
+    for i, row in enumerate(_rows(plan, "push")):
+        key = row.get("phase", "")
+        if key:
+            ph = phases.get(key)
+            if ph is None:
+                raise PlanError(f"{plan.source}: key 'programme.push[{i}].phase': no phase '{key}'")
+            if (dates.loc[i, "开始日期"].date(), dates.loc[i, "结束日期"].date()) != (
+                ph.start(plan.year),
+                ph.end(plan.year),
+            ):
+                raise PlanError(
+                    f"{plan.source}: key 'programme.push[{i}].time' "
+                    f"'{row['time']}' differs from phase {key} months "
+                    f"{ph.first_month}-{ph.last_month}"
+                )
+        keys.append(key)
+    table.insert(len(PUSH_HEADERS), PHASE_HEADER, keys)
+    return pd.concat([table, dates, _notes(plan, "push")], axis=1)
+
+
+def training_table(plan: Plan | None = None) -> pd.DataFrame:
+    """培训内容: 培训项目, 培训内容, 受训对象, 备注."""
+    plan = plan or load_plan()
+    return pd.concat([_table(plan, "training", TRAINING_HEADERS), _notes(plan, "training")], axis=1)
+
+
+def december_calendar(plan: Plan | None = None) -> pd.DataFrame:
+    """12月份行事历 with real dates (the December before the plan year).
+
+    Columns: 时间, 项目, 内容, 执行人, 协助人, 对象, 开始日期, 结束日期, 首个工作日,
+    最后工作日, 工作日数, 备注.
+    """
+    plan = plan or load_plan()
+    return pd.concat(
+        [
+            _table(plan, "december", DECEMBER_HEADERS),
+            _dates(plan, "december"),
+            _notes(plan, "december"),
+        ],
+        axis=1,
+    )
+
+
+def forms_table(plan: Plan | None = None) -> pd.DataFrame:
+    """附件一..五: 附件, 名称, 用途, 栏目 (the form's columns, "、"-joined), 跟踪数据."""
+    plan = plan or load_plan()
+    table = _table(plan, "forms", FORM_HEADERS)
+    table["栏目"] = table["栏目"].map("、".join)
+    return table
+
+
+def period_span(period: Any, plan: Plan | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day of a period, read by :func:`~maturity_analysis.plan.period.parse_period`
+    on the plan's phases ("2013", "2013Q2", "2013-05", "2013-05-17", a :class:`pandas.Period`
+    or a :class:`~maturity_analysis.plan.period.Period`).
+
+    >>> period_span("2013Q2")
+    (Timestamp('2013-04-01 00:00:00'), Timestamp('2013-06-30 00:00:00'))
+    """
+    return parse_period(period, plan).span
+
+
+def phase_plan(period: Any, plan: Plan | None = None) -> pd.DataFrame:
+    """The planned work (rows of :func:`push_table`) that falls in ``period``.
+
+    ``period`` is anything :func:`period_span` reads (a string, a :class:`pandas.Period` or the
+    evaluation's ``Period``): "2013Q2" or "2013-05" gives the one phase it lies in, "2013" all
+    four, "2012-12" the kick-off and the training. A period with no planned work is a
+    :class:`~maturity_analysis.exceptions.PlanError`.
+
+    >>> phase_plan("2013-05")[["项目", "首个工作日"]].to_dict("records")
+    [{'项目': '促进期', '首个工作日': Timestamp('2013-04-01 00:00:00')}]
+    """
+    table = push_table(plan)
+    start, end = period_span(period, plan)
+    hit = table[(table["开始日期"] <= end) & (table["结束日期"] >= start)]
+    if hit.empty:
+        first, last = table["开始日期"].min().date(), table["结束日期"].max().date()
+        raise PlanError(
+            f"period '{period}' has no planned work; the programme runs {first}..{last}"
+        )
+    return hit.reset_index(drop=True)
+
+
+PROGRAMME_NOTES = {
+    "推动的阶段性安排": [
+        "时间换算为方案年度的实际日期(启动会、轮训在方案年度前一年12月)；工作日按国务院"
+        "节假日安排(含调休)；备注列说明原文提取中略去而补全的单元格。"
+    ],
+    "12月份行事历": ["方案年度前一年12月；上旬1-10日，中旬11-20日，下旬21日至月底。"],
+}
+
+
+def programme_sheets(plan: Plan | None = None) -> dict[str, pd.DataFrame]:
+    """The programme's tables as workbook sheets (notes for them: :data:`PROGRAMME_NOTES`)."""
+    plan = plan or load_plan()
+    return {
+        "推动的阶段性安排": push_table(plan),
+        "培训内容": training_table(plan),
+        "12月份行事历": december_calendar(plan),
+        "附件一至五": forms_table(plan),
+    }

@@ -1,0 +1,327 @@
+"""Report jobs: what one output is (a notebook for a unit, or its workbook), the keys that
+say when it is up to date, the results, and the planning of a run's jobs.
+
+A job's key hashes everything its output depends on: the notebook, the parameters, the
+dataset's inputs (their SHA-256), the plan and the whole package's source. A job whose stamp
+holds the same key is up to date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__, config
+from ..analysis.book import ALL
+from ..exceptions import ReportError
+from ..plan.period import period_kind, report_period
+
+NOTEBOOK = "notebook"
+WORKBOOK = "workbook"
+DEFAULT_PERIOD = "2013"
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+METADATA_KEY = "maturity_analysis"
+WORKBOOK_NAME = "workbook.xlsx"
+RUN_RECORD = "run.json"
+# Parameters that say where the data is, not what it is (its inputs' SHA-256 are keyed).
+UNKEYED = frozenset({"processed_dir"})
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Where a prepared dataset lives and what it was made from (for footers and keys)."""
+
+    name: str
+    policies: Path
+    inputs: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Job:
+    """One output of a run: a notebook rendered for a branch, or a branch's workbook."""
+
+    kind: str
+    branch: str
+    branch_name: str
+    output: Path
+    key: str
+    dataset: Dataset
+    parameters: dict = field(default_factory=dict)
+    notebook: Path | None = None
+    title: str = ""
+
+    @property
+    def name(self) -> str:
+        """``<branch>/<output file>``, how summaries and the index refer to the job."""
+        return f"{self.branch}/{self.output.name}"
+
+    @property
+    def branch_label(self) -> str:
+        """The branch as a reader knows it: ``name（code）``, or 全部网点 for ``ALL``."""
+        if self.branch == "ALL":
+            return "全部网点"
+        return f"{self.branch_name}（{self.branch}）" if self.branch_name else self.branch
+
+    @property
+    def executed(self) -> Path:
+        """The executed notebook kept beside the HTML for audit."""
+        return self.output.with_suffix(".ipynb")
+
+    @property
+    def failed_notebook(self) -> Path:
+        """Where the executed notebook of a failed run is kept, for diagnosis."""
+        return self.output.with_suffix(".failed.ipynb")
+
+    @property
+    def stamp(self) -> Path:
+        """Sidecar recording the key of the inputs the outputs were built from."""
+        return self.output.with_name(f".{self.output.name}.key")
+
+    @property
+    def finished_outputs(self) -> tuple[Path, ...]:
+        """The files that exist only when the job succeeded."""
+        extra = (self.executed,) if self.kind == NOTEBOOK else ()
+        return (self.output, *extra, self.stamp)
+
+    def up_to_date(self) -> bool:
+        """Whether every output exists and was built from inputs with this job's key."""
+        if not all(p.exists() for p in self.finished_outputs):
+            return False
+        try:
+            return json.loads(self.stamp.read_text(encoding="utf-8"))["key"] == self.key
+        except (OSError, ValueError, KeyError):
+            return False
+
+
+@dataclass(frozen=True)
+class JobError:
+    """Why a job failed: the cell (1-based, as numbered in the notebook file) and the error."""
+
+    error: str
+    message: str
+    cell: int | None = None
+    cell_source: str = ""
+    traceback: str = ""
+
+    def describe(self) -> str:
+        """One line: where and what."""
+        where = f"cell {self.cell} ({self.cell_source}): " if self.cell is not None else ""
+        return f"{where}{self.error}: {self.message}"
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """The outcome of one job; ``error`` is None when it succeeded."""
+
+    job: Job
+    seconds: float
+    error: JobError | None = None
+    size: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether the job succeeded."""
+        return self.error is None
+
+
+@dataclass
+class RunResult:
+    """What a run planned, built, skipped and where its index is."""
+
+    out_dir: Path
+    index: Path
+    jobs: list[Job]
+    results: list[JobResult]
+    up_to_date: list[Job]
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[JobResult]:
+        """The results of the jobs that failed."""
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def built(self) -> list[JobResult]:
+        """The results of the jobs that were (re)built."""
+        return [r for r in self.results if r.ok]
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing failed."""
+        return not self.failed
+
+    def summary(self) -> str:
+        """A few lines: counts, then one line per failure (job, cell, error)."""
+        lines = [
+            f"{self.out_dir}: {len(self.built)} built, {len(self.up_to_date)} up to date, "
+            f"{len(self.failed)} failed ({len(self.jobs)} jobs, {self.seconds:.1f} s)"
+        ]
+        lines += [f"  FAILED {r.job.name}: {r.error.describe()}" for r in self.failed]
+        lines += [f"  note: {note}" for note in self.notes]
+        lines.append(f"index: {self.index}")
+        return "\n".join(lines)
+
+
+def find_notebooks(folder: Path | None = None) -> list[Path]:
+    """The report notebooks of ``folder`` (default ``notebooks/``) in reading order
+    (``NN_name.ipynb``)."""
+    return sorted(Path(folder or config.NOTEBOOKS_DIR).glob(NOTEBOOK_GLOB))
+
+
+def notebook_title(nb: Mapping, default: str) -> str:
+    r"""A notebook's ``metadata.title``, else its first Markdown heading, else ``default``.
+
+    ``nb`` is the notebook's JSON (a dict) or an ``nbformat`` node.
+
+    >>> cells = [{"cell_type": "markdown", "source": ["说明\n", "# 组合结构\n"]}]
+    >>> notebook_title({"metadata": {}, "cells": cells}, "01_x")
+    '组合结构'
+    """
+    if nb.get("metadata", {}).get("title"):
+        return str(nb["metadata"]["title"])
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        source = cell.get("source", "")
+        for line in ("".join(source) if isinstance(source, list) else source).splitlines():
+            if line.startswith("#"):
+                return line.lstrip("#").strip()
+    return default
+
+
+def applies_to(nb: Mapping, period: str) -> bool:
+    """Whether a notebook is made for ``period``.
+
+    A notebook may restrict itself in its metadata, e.g. a quarterly evaluation:
+    ``"maturity_analysis": {"periods": ["quarter", "month"]}``; by default it applies to all.
+    """
+    kinds = nb.get("metadata", {}).get(METADATA_KEY, {}).get("periods")
+    return kinds is None or period_kind(period) in kinds
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@cache
+def package_fingerprint() -> str:
+    """SHA-256 over the package's source and data files: any change to them changes every key."""
+    root = Path(__file__).resolve().parents[1]  # the whole package, every layer
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".toml", ".csv", ".json"}:
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(_sha256(path.read_bytes()).encode())
+    return h.hexdigest()
+
+
+def job_key(**parts: object) -> str:
+    """SHA-256 of the JSON of ``parts`` (keys sorted): equal inputs, equal key."""
+    return _sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode())
+
+
+def _safe(name: str) -> str:
+    """A branch code as a folder name (path separators and control characters replaced)."""
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", str(name)).strip(". ") or "_"
+
+
+def plan_jobs(
+    dataset: Dataset,
+    period: str,
+    branches: Mapping[str, str],
+    notebooks: Sequence[Path],
+    out_dir: Path,
+    parameters: Mapping[str, object] | None = None,
+) -> list[Job]:
+    """One job per notebook × branch, plus one workbook job per branch.
+
+    Parameters
+    ----------
+    dataset
+        The prepared dataset (its input files' SHA-256 go into every key).
+    period
+        ``2013``, ``2013Q2`` or ``2013-05``; notebooks not made for it are left out.
+    branches
+        Branch code → name, in report order; ``"ALL"`` is the whole book.
+    notebooks
+        The notebooks to run for each branch.
+    out_dir
+        Outputs go to ``out_dir/<branch>/<notebook stem>.html`` (+ ``.ipynb``) and
+        ``out_dir/<branch>/workbook.xlsx``.
+    parameters
+        Extra notebook parameters, beside ``dataset``, ``branch`` and ``period``.
+    """
+    period = report_period(period).label
+    out_dir = Path(out_dir).resolve()
+    base = {
+        "inputs": dataset.inputs,
+        "plan": _sha256(config.PLAN_FILE.read_bytes()),
+        "version": __version__,
+        "package": package_fingerprint(),
+        "period": period,
+    }
+    sources = []
+    for path in map(Path.resolve, map(Path, notebooks)):
+        data = path.read_bytes()
+        nb = json.loads(data.decode("utf-8"))
+        if applies_to(nb, period):
+            sources.append((path, _sha256(data), notebook_title(nb, path.stem)))
+    jobs = []
+    for code, name in branches.items():
+        folder = out_dir / _safe(code)
+        params = {"dataset": dataset.name, "branch": code, "period": period, **(parameters or {})}
+        keyed = {k: v for k, v in params.items() if k not in UNKEYED}
+        for path, digest, title in sources:
+            jobs.append(
+                Job(
+                    kind=NOTEBOOK,
+                    branch=code,
+                    branch_name=name,
+                    notebook=path,
+                    title=title,
+                    output=folder / f"{path.stem}.html",
+                    dataset=dataset,
+                    parameters=params,
+                    key=job_key(kind=NOTEBOOK, notebook=digest, parameters=keyed, **base),
+                )
+            )
+        jobs.append(
+            Job(
+                kind=WORKBOOK,
+                branch=code,
+                branch_name=name,
+                output=folder / WORKBOOK_NAME,
+                dataset=dataset,
+                parameters={"dataset": dataset.name, "branch": code},
+                key=job_key(kind=WORKBOOK, branch=code, dataset=dataset.name, **base),
+            )
+        )
+    return jobs
+
+
+# -------------------------------------------------------------------------------- executing
+
+
+def branch_names(policies: pd.DataFrame) -> dict[str, str]:
+    """Branch code → name for every branch in the data, by code."""
+    codes = policies["branch_code"].astype(str)
+    names = policies.get("branch_name", pd.Series("", index=policies.index)).fillna("")
+    return names.groupby(codes, sort=True).first().astype(str).to_dict()
+
+
+def _select(known: Mapping[str, str], wanted: Sequence[str] | None) -> dict[str, str]:
+    if not wanted:
+        return {ALL: "全部网点", **known}
+    unknown = [b for b in wanted if b != ALL and b not in known]
+    if unknown:
+        shown = ", ".join(list(known)[:20])
+        raise ReportError(f"branch {', '.join(unknown)}: not in the data (known: {shown} …)")
+    return {b: ("全部网点" if b == ALL else known[b]) for b in dict.fromkeys(wanted)}

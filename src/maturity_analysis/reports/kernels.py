@@ -1,0 +1,181 @@
+"""Warm IPython kernels: start once, preload the libraries, run many notebooks in a clean state.
+
+Starting a kernel and importing pandas, matplotlib and seaborn costs seconds, while a branch's
+notebook does a fraction of a second of work. A :class:`WarmKernel` pays the start-up once and
+then runs notebook after notebook, restoring the kernel's baseline state before each
+(:mod:`maturity_analysis.reports.kernelstate`). The kernel runs this very interpreter
+(``sys.executable``), so it needs no installed kernelspec: a fresh clone with only ``.venv``
+works.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from contextlib import asynccontextmanager
+
+from ipykernel.kernelspec import make_ipkernel_cmd
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+
+from ..exceptions import ReportError
+
+KERNEL_ARGS = ("--HistoryManager.enabled=False", "--Application.log_level=WARN")
+# Run by the kernel as it starts, before it answers: preload the libraries, record the baseline.
+PRELOAD_LINE = "import maturity_analysis.reports.kernelstate as _ks; _ks.warm_up(); del _ks"
+PRELOAD_ARG = f"--IPKernelApp.exec_lines={PRELOAD_LINE}"
+
+
+class ThisPythonKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel is ``sys.executable -m ipykernel_launcher``."""
+
+    @property
+    def kernel_spec(self) -> KernelSpec:
+        """The spec of an IPython kernel on the running interpreter."""
+        if self._kernel_spec is None:
+            self._kernel_spec = KernelSpec(
+                argv=make_ipkernel_cmd(python_arguments=["-Xfrozen_modules=off"]),
+                display_name=f"Python {sys.version_info.major}.{sys.version_info.minor}",
+                language="python",
+                name="python3",
+            )
+        return self._kernel_spec
+
+
+class WarmClient(NotebookClient):
+    """A notebook client on a kernel someone else keeps: it neither starts nor stops it.
+
+    nbclient's own set-up would also install SIGINT/SIGTERM handlers that shut the kernel down
+    (and stay installed afterwards), so a worker could no longer leave Ctrl-C to its parent.
+    """
+
+    @asynccontextmanager
+    async def async_setup_kernel(self, **kwargs):
+        """Use the kernel and client given (``km``, ``kc``) as they are."""
+        yield
+
+
+class WarmKernel:
+    """One long-lived kernel that executes notebooks one after another, isolated.
+
+    Parameters
+    ----------
+    cell_timeout : int
+        Seconds a cell may run before it is interrupted and the kernel restarted.
+    startup_timeout : int
+        Seconds to wait for the kernel to start.
+    """
+
+    def __init__(self, cell_timeout: int = 600, startup_timeout: int = 120):
+        self.cell_timeout = cell_timeout
+        self.startup_timeout = startup_timeout
+        self.km: ThisPythonKernelManager | None = None
+        self.kc = None
+        self._sockets = ""
+        self._ready = False
+
+    @property
+    def alive(self) -> bool:
+        """Whether the kernel process is running."""
+        return self.km is not None and run_sync(self.km.is_alive)()
+
+    def launch(self) -> None:
+        """Start the kernel process (if not running) without waiting for it.
+
+        The kernel imports the libraries as it boots (``PRELOAD_LINE``), so the caller can do
+        other work meanwhile; :meth:`start` waits until it is ready.
+        """
+        if self.km is not None:
+            if self.alive:
+                return
+            self.shutdown()  # it died: clear its client and sockets first
+        self._ready = False
+        run_sync(self._launch)()
+
+    async def _launch(self) -> None:
+        # IPC sockets in a private folder: faster than TCP, no ports to collide, nothing in cwd.
+        self._sockets = tempfile.mkdtemp(prefix="maturity-kernel-")
+        self.km = ThisPythonKernelManager(
+            kernel_name="python3",
+            transport="ipc",
+            ip=os.path.join(self._sockets, "kernel"),
+            connection_file=os.path.join(self._sockets, "kernel.json"),
+        )
+        env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        await self.km.start_kernel(extra_arguments=[*KERNEL_ARGS, PRELOAD_ARG], env=env)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.allow_stdin = False
+
+    def start(self) -> None:
+        """Start the kernel (if not running) and wait until it has preloaded the libraries."""
+        self.launch()
+        if not self._ready:
+            run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+            self._ready = True
+
+    async def _run_silently(self, code: str) -> None:
+        """Run set-up ``code`` without output or history."""
+        reply = await self.kc.execute_interactive(
+            code, silent=True, store_history=False, timeout=self.startup_timeout
+        )
+        content = reply["content"]
+        if content["status"] != "ok":
+            raise ReportError(
+                f"the report kernel could not run its set-up code: "
+                f"{content.get('ename')}: {content.get('evalue')}"
+            )
+
+    def shutdown(self) -> None:
+        """Stop the kernel (if running)."""
+        if self.km is None:
+            return
+        km, kc, self.km, self.kc = self.km, self.kc, None, None
+        kc.stop_channels()
+        try:
+            run_sync(km.shutdown_kernel)(now=True)
+        finally:
+            shutil.rmtree(self._sockets, ignore_errors=True)
+
+    def restart(self) -> None:
+        """Replace the kernel with a fresh, warmed-up one."""
+        self.shutdown()
+        self.start()
+
+    def execute(self, nb: NotebookNode, cwd: str) -> NotebookNode:
+        """Run every cell of ``nb`` (in place) from ``cwd`` after restoring the baseline state.
+
+        Raises
+        ------
+        nbclient.exceptions.CellExecutionError
+            A cell raised; the kernel stays warm and is reset before the next notebook.
+        nbclient.exceptions.DeadKernelError, CellTimeoutError
+            The kernel died or hung; it has been replaced by a fresh one before this raises.
+        """
+        self.start()
+        reset = f"import maturity_analysis.reports.kernelstate as _ks\n_ks.restore({cwd!r})\n"
+        try:
+            run_sync(self._run_silently)(reset)
+        except (ReportError, TimeoutError, RuntimeError):
+            self.restart()
+            run_sync(self._run_silently)(reset)
+        client = WarmClient(
+            nb,
+            km=self.km,
+            kernel_name="python3",
+            timeout=self.cell_timeout,
+            interrupt_on_timeout=True,
+            startup_timeout=self.startup_timeout,
+        )
+        client.kc = self.kc
+        try:
+            return client.execute()
+        except (DeadKernelError, CellTimeoutError):
+            self.restart()
+            raise

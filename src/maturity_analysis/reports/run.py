@@ -1,0 +1,252 @@
+"""Every branch's reports in one run: plan jobs → execute → export → index.
+
+:func:`run_reports` is what ``maturity-analysis reports`` (and ``make reports``) calls:
+
+1. prepare the dataset once, in this process, so workers never race to build it;
+2. :func:`plan_jobs`: one job per notebook × branch (every branch plus ``ALL``) and one
+   workbook per branch, each with a key over everything its output depends on; a job whose
+   outputs were built from the same key is up to date and skipped (unless ``force``);
+3. :func:`run_jobs`: the jobs go to an executor — by default :class:`LocalExecutor`, worker
+   processes each keeping one warm kernel — and :func:`maturity_analysis.reports.worker.run_job`
+   executes, renders, checks and writes each one atomically;
+4. :func:`maturity_analysis.reports.index.write_index` writes ``index.html``, and a summary says what
+   was built, what was up to date and what failed.
+
+Executors
+---------
+An executor is any object with ``submit(fn, *args) -> future``, ``as_completed(futures)`` and
+``close()``, where a future has ``result()`` (the :mod:`concurrent.futures` protocol, which
+``distributed.Client`` also follows): :class:`LocalExecutor` here, and
+:class:`maturity_analysis.reports.executors.DaskExecutor` for a Dask cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__, config
+from ..exceptions import ReportError
+from ..files import remove_temp_files, write_atomic
+from ..ingest.dataset import dataset_manifest, read_dataset_tracking
+from ..ingest.schema import PII_COLUMNS
+from ..output.privacy import PiiIndex
+from ..plan.period import report_period
+from .executors import LocalExecutor
+from .index import kpi_glance, write_index
+from .jobs import (
+    DEFAULT_PERIOD,
+    NOTEBOOK,
+    RUN_RECORD,
+    Dataset,
+    Job,
+    JobError,
+    JobResult,
+    RunResult,
+    _select,
+    branch_names,
+    find_notebooks,
+    plan_jobs,
+)
+from .worker import run_job
+
+# --------------------------------------------------------------------------------- planning
+
+
+def _infrastructure_failure(job: Job, exc: BaseException) -> JobResult:
+    for path in job.finished_outputs:
+        path.unlink(missing_ok=True)
+    return JobResult(
+        job=job,
+        seconds=0.0,
+        error=JobError(error=type(exc).__name__, message=f"worker failed: {exc}"),
+    )
+
+
+def run_jobs(jobs: Sequence[Job], executor, progress: bool = True) -> list[JobResult]:
+    """Run ``jobs`` on ``executor``, one progress bar; results in the order of ``jobs``.
+
+    One failing job never stops the others: failures come back as results.
+    """
+    from tqdm.auto import tqdm
+
+    futures = {executor.submit(run_job, job): i for i, job in enumerate(jobs)}
+    results: list[JobResult | None] = [None] * len(jobs)
+    failed = 0
+    with tqdm(total=len(jobs), unit="job", desc="reports", disable=not progress) as bar:
+        for future in executor.as_completed(futures):
+            i = futures[future]
+            try:
+                results[i] = future.result()
+            except Exception as exc:  # noqa: BLE001 - a dead worker fails its job only
+                results[i] = _infrastructure_failure(jobs[i], exc)
+            failed += not results[i].ok
+            bar.set_postfix(failed=failed, refresh=False)
+            bar.update()
+    return results
+
+
+# ---------------------------------------------------------------------------------- the run
+
+
+def default_out_dir(dataset: str, period: str) -> Path:
+    """``reports/<dataset>/<period>/``."""
+    return config.REPORTS_DIR / dataset / period
+
+
+def prepare_dataset(name: str, raw_dir: Path, processed_dir: Path) -> tuple[Dataset, pd.DataFrame]:
+    """Prepare ``name`` (when its processed copy is missing or stale) and read its policies.
+
+    The dataset's inputs are its policy files and its tracking forms, each with its SHA-256.
+    """
+
+    manifest = dataset_manifest(name, raw_dir=raw_dir, processed_dir=processed_dir)
+    policies_file = (processed_dir / name / manifest["outputs"]["policies"]).resolve()
+    tracked = manifest.get("tracking", {}).get("inputs", [])
+    inputs = tuple((f["file"], f["sha256"]) for f in manifest["inputs"]) + tuple(
+        (f"tracking/{name}", sha) for name, sha in tracked
+    )
+    dataset = Dataset(name=name, policies=policies_file, inputs=inputs)
+    return dataset, pd.read_parquet(policies_file)
+
+
+def _redacted(results: list[JobResult], policies: pd.DataFrame) -> list[JobResult]:
+    """Results whose error texts show no customer's PII (they go to the terminal and index)."""
+    pii = PiiIndex(policies[[c for c in PII_COLUMNS if c in policies.columns]])
+
+    def clean(r: JobResult) -> JobResult:
+        if r.ok:
+            return r
+        e = r.error
+        error = replace(
+            e,
+            message=pii.redact(e.message),
+            cell_source=pii.redact(e.cell_source),
+            traceback=pii.redact(e.traceback),
+        )
+        return replace(r, error=error)
+
+    return [clean(r) for r in results]
+
+
+def _write_record(result: RunResult, dataset: str, period: str) -> None:
+    def entry(r: JobResult) -> dict:
+        record = {
+            "job": r.job.name,
+            "kind": r.job.kind,
+            "seconds": round(r.seconds, 3),
+            "bytes": r.size,
+        }
+        if r.error is not None:
+            record.update(cell=r.error.cell, error=r.error.error, message=r.error.message)
+        return record
+
+    write_atomic(
+        result.out_dir / RUN_RECORD,
+        json.dumps(
+            {
+                "dataset": dataset,
+                "period": period,
+                "version": __version__,
+                "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
+                "seconds": round(result.seconds, 3),
+                "built": [entry(r) for r in result.built],
+                "up_to_date": [j.name for j in result.up_to_date],
+                "failed": [entry(r) for r in result.failed],
+            },
+            ensure_ascii=False,
+            indent=1,
+        ),
+    )
+
+
+def run_reports(
+    dataset: str = "sample",
+    period: str = DEFAULT_PERIOD,
+    branches: Sequence[str] | None = None,
+    *,
+    out_dir: Path | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    executor=None,
+    notebooks: Sequence[Path] | None = None,
+    raw_dir: Path | None = None,
+    processed_dir: Path | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Build every report of ``dataset`` for ``period``: the whole pipeline.
+
+    Parameters
+    ----------
+    dataset, period
+        The dataset name (``data/raw/<dataset>/``) and the period reported on.
+    branches
+        Branch codes (``"ALL"`` for the whole book); default every branch and ``ALL``.
+    out_dir
+        Default ``reports/<dataset>/<period>/``.
+    jobs
+        Local worker processes (default: the number of cores); ignored with ``executor``.
+    force
+        Rebuild even what is up to date.
+    executor
+        Where jobs run (see the module docstring); default a :class:`LocalExecutor`,
+        started only when something needs building and closed at the end.
+    notebooks
+        Default every ``notebooks/NN_*.ipynb``.
+    raw_dir, processed_dir
+        Roots holding ``<dataset>/`` (default ``data/raw`` and ``data/processed``); the
+        notebooks get ``processed_dir`` as a parameter.
+    progress
+        Show the progress bar.
+    """
+
+    start = time.perf_counter()
+    period = report_period(period).label
+    out_dir = Path(out_dir or default_out_dir(dataset, period))
+    raw_dir = Path(raw_dir or config.RAW_DIR).resolve()
+    processed_dir = Path(processed_dir or config.PROCESSED_DIR).resolve()
+    data, policies = prepare_dataset(dataset, raw_dir, processed_dir)
+    selected = _select(branch_names(policies), branches)
+    extra = {"processed_dir": str(processed_dir)}
+    planned = plan_jobs(data, period, selected, notebooks or find_notebooks(), out_dir, extra)
+    if not any(j.kind == NOTEBOOK for j in planned):
+        raise ReportError(f"no report notebook applies to period {period}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_temp_files(out_dir)
+    fresh = [not force and j.up_to_date() for j in planned]
+    todo = [j for j, ok in zip(planned, fresh, strict=True) if not ok]
+    results: list[JobResult] = []
+    if todo:
+        own = executor is None
+        executor = executor or LocalExecutor(min(jobs or os.cpu_count() or 1, len(todo)))
+        try:
+            results = run_jobs(todo, executor, progress=progress)
+        finally:
+            if own:
+                executor.close()
+    if any(not r.ok for r in results):
+        results = _redacted(results, policies)
+    result = RunResult(
+        out_dir=out_dir,
+        index=out_dir / "index.html",
+        jobs=planned,
+        results=results,
+        up_to_date=[j for j, ok in zip(planned, fresh, strict=True) if ok],
+        seconds=0.0,
+    )
+    kpis = None
+    try:  # the index is written without the KPI glance rather than not at all
+        kpis = kpi_glance(policies, read_dataset_tracking(dataset, raw_dir, processed_dir), period)
+    except Exception as exc:  # noqa: BLE001
+        result.notes.append(f"index: KPIs not shown ({type(exc).__name__}: {exc})")
+    result.notes += write_index(result, policies, dataset=dataset, period=period, kpis=kpis)
+    result.seconds = time.perf_counter() - start
+    _write_record(result, dataset, period)
+    return result

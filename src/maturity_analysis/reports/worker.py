@@ -1,0 +1,255 @@
+"""One report job, run in a worker: parameterise → execute (warm kernel) → render → check → write.
+
+:func:`run_job` is what an executor runs, in a local worker process or on a Dask worker. It
+never raises: every failure becomes a :class:`JobResult` naming the notebook cell and error.
+Outputs are written atomically and only when the job succeeded; a failed job leaves no
+finished-looking file for itself (its executed notebook is kept as ``*.failed.ipynb``).
+
+Each worker thread keeps its own warm state (kernel, HTML exporter, PII index) in
+:data:`_local`, so a Dask worker running several threads gets one kernel per thread.
+"""
+
+from __future__ import annotations
+
+import atexit
+import copy
+import json
+import re
+import sys
+import threading
+import time
+import traceback
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__
+from ..files import write_atomic
+from ..ingest.schema import PII_COLUMNS
+from ..output.privacy import PiiIndex
+from ..output.workbook import write_tables_workbook
+from .jobs import NOTEBOOK, Dataset, Job, JobError, JobResult
+from .kernels import WarmKernel
+from .render import ReportPage, make_exporter, to_html
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+ERROR_TAIL = 2000
+
+
+class _WorkerState(threading.local):
+    kernel = None
+    exporter = None
+    pii: tuple[str, PiiIndex] | None = None
+
+    def __init__(self):
+        self.notebooks: dict = {}
+
+    policies: tuple[str, pd.DataFrame] | None = None
+
+
+_local = _WorkerState()
+_kernels: list = []
+
+
+def _shutdown_kernels() -> None:
+    while _kernels:
+        _kernels.pop().shutdown()
+
+
+def _kernel(wait: bool = True):
+    if _local.kernel is None:
+        _local.kernel = WarmKernel()
+        _kernels.append(_local.kernel)
+        if len(_kernels) == 1:
+            atexit.register(_shutdown_kernels)
+            try:
+                from multiprocessing import util
+
+                util.Finalize(None, _shutdown_kernels, exitpriority=100)
+            except ImportError:  # pragma: no cover
+                pass
+    if wait:
+        _local.kernel.start()
+    else:
+        _local.kernel.launch()
+    return _local.kernel
+
+
+def _exporter():
+    if _local.exporter is None:
+        _local.exporter = make_exporter()
+    return _local.exporter
+
+
+def skip_slow_imports() -> None:
+    """Keep ``rfc3987_syntax`` from being imported in this process.
+
+    jsonschema (imported by nbformat) imports it, when installed, only to check the ``iri``
+    string format, which notebooks never use; building its grammar takes 1.5-3 s, the
+    largest part of importing nbformat. Only for the runner's own worker processes.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def warm_up() -> None:
+    """Start this worker's kernel and exporter before the first job arrives.
+
+    The initializer of :class:`~maturity_analysis.reports.run.LocalExecutor`'s processes.
+    """
+    skip_slow_imports()
+    import nbformat
+
+    _kernel(wait=False)
+    blank = ReportPage(*[""] * 7)
+    to_html(nbformat.v4.new_notebook(), blank, _exporter())  # compiles the template once
+    _kernel()
+
+
+def _policies(dataset: Dataset) -> pd.DataFrame:
+    token = f"{dataset.policies}:{dataset.inputs}"
+    if _local.policies is None or _local.policies[0] != token:
+        _local.policies = (token, pd.read_parquet(dataset.policies))
+    return _local.policies[1]
+
+
+def pii_index(dataset: Dataset) -> PiiIndex:
+    """The (cached) PII index of the dataset's policies (reads only the PII columns)."""
+    import pyarrow.parquet as pq
+
+    token = f"{dataset.policies}:{dataset.inputs}"
+    if _local.pii is None or _local.pii[0] != token:
+        present = set(pq.read_schema(dataset.policies).names)
+        columns = [c for c in PII_COLUMNS if c in present]
+        _local.pii = (token, PiiIndex(pd.read_parquet(dataset.policies, columns=columns)))
+    return _local.pii[1]
+
+
+def _clear(paths) -> None:
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
+
+
+def _failing_cell(nb) -> tuple[int | None, str]:
+    """The 1-based number (in the notebook file, injected cell not counted) and first line."""
+    injected = 0
+    for index, cell in enumerate(nb.cells):
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            injected = 1
+            continue
+        if cell.cell_type == "code" and any(o.output_type == "error" for o in cell.outputs):
+            first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
+            return index + 1 - injected, first.strip()[:80]
+    return None, ""
+
+
+def _source(path: Path):
+    """The notebook at ``path`` as papermill reads it, parsed once per worker while unchanged."""
+    from papermill.iorw import load_notebook_node
+
+    stat = path.stat()
+    token = (str(path), stat.st_mtime_ns, stat.st_size)
+    if token not in _local.notebooks:
+        _local.notebooks[token] = load_notebook_node(str(path))
+    return copy.deepcopy(_local.notebooks[token])
+
+
+def _parameterize(job: Job):
+    from papermill.parameterize import parameterize_notebook
+
+    nb = _source(job.notebook)
+    nb.metadata.papermill.update(input_path=str(job.notebook), output_path=str(job.executed))
+    return parameterize_notebook(nb, job.parameters, kernel_name="python3", language="python")
+
+
+def _notebook_json(nb) -> str:
+    """The notebook file's text (nbformat's writer, without its schema check of every save)."""
+    from nbformat.v4 import writes
+
+    return writes(nb)
+
+
+def _page(job: Job):
+
+    return ReportPage(
+        title=job.title or job.notebook.stem,
+        branch_label=job.branch_label,
+        period=str(job.parameters.get("period", "")),
+        dataset=job.dataset.name,
+        version=__version__,
+        parameters=", ".join(
+            f"{k}={v!r}" for k, v in job.parameters.items() if k != "processed_dir"
+        ),
+        generated=datetime.now().astimezone().isoformat(timespec="seconds"),
+        inputs=job.dataset.inputs,
+    )
+
+
+def _write_stamp(job: Job, seconds: float) -> None:
+    record = {
+        "key": job.key,
+        "built": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "seconds": round(seconds, 3),
+        "version": __version__,
+    }
+    write_atomic(job.stamp, json.dumps(record, ensure_ascii=False, indent=1))
+
+
+def _run_notebook(job: Job) -> tuple[JobError | None, int]:
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    nb = _parameterize(job)
+    try:
+        _kernel().execute(nb, cwd=str(job.notebook.parent))
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+        cell, source = _failing_cell(nb)
+        write_atomic(job.failed_notebook, _notebook_json(nb))
+        return JobError(
+            error=getattr(exc, "ename", type(exc).__name__),
+            message=_ANSI.sub("", str(getattr(exc, "evalue", exc))).strip()[:ERROR_TAIL],
+            cell=cell,
+            cell_source=source,
+            traceback=_ANSI.sub("", str(exc))[-ERROR_TAIL:],
+        ), 0
+    html = to_html(nb, _page(job), _exporter())
+    found = pii_index(job.dataset).find(html)
+    if found:
+        write_atomic(job.failed_notebook, _notebook_json(nb))
+        shown = ", ".join(f"{f.column} {f.masked}" for f in found[:5])
+        return JobError(
+            error="PrivacyError",
+            message=f"the rendered report shows {len(found)} customer value(s) unmasked: {shown}",
+        ), 0
+    write_atomic(job.executed, _notebook_json(nb))
+    write_atomic(job.output, html)
+    return None, len(html.encode("utf-8"))
+
+
+def _run_workbook(job: Job) -> tuple[JobError | None, int]:
+
+    write_tables_workbook(_policies(job.dataset), job.output, job.branch, dataset=job.dataset.name)
+    return None, job.output.stat().st_size
+
+
+def run_job(job: Job) -> JobResult:
+    """Build one job's outputs; never raises (a failure is returned, its outputs removed)."""
+    start = time.perf_counter()
+    _clear([job.stamp])
+    try:
+        error, size = (_run_notebook if job.kind == NOTEBOOK else _run_workbook)(job)
+    except Exception as exc:  # noqa: BLE001 - one failing job never stops the others
+        error, size = (
+            JobError(
+                error=type(exc).__name__,
+                message=str(exc)[:ERROR_TAIL],
+                traceback=traceback.format_exc()[-ERROR_TAIL:],
+            ),
+            0,
+        )
+    seconds = time.perf_counter() - start
+    if error is None:
+        _write_stamp(job, seconds)
+        _clear([job.failed_notebook])
+    else:
+        _clear(job.finished_outputs)
+    return JobResult(job=job, seconds=seconds, error=error, size=size)

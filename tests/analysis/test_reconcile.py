@@ -1,0 +1,154 @@
+"""The reconciliation of the plan's stated figures against the sample (PLAN_FIGURES.md)."""
+
+import pytest
+
+from maturity_analysis.analysis.reconcile import (
+    COLUMNS,
+    STATUSES,
+    reconciliation,
+    summary,
+)
+from maturity_analysis.output.display import display_width, format_reconciliation, render_text
+
+
+@pytest.fixture(scope="module")
+def rec(sample_policies):
+    return reconciliation(sample_policies)
+
+
+def one(rec, source):
+    rows = rec[rec["source"] == source]
+    assert len(rows) == 1, source
+    return rows.iloc[0]
+
+
+def test_shape(rec):
+    assert list(rec.columns) == COLUMNS
+    assert set(rec["status"]) <= set(STATUSES)
+    assert rec["source"].is_unique
+    # Anything that is not exact says why.
+    assert (rec.loc[rec["status"] != "exact", "explanation"].str.len() > 0).all()
+
+
+def test_table1_is_exact_everywhere(rec):
+    # PLAN_FIGURES.md, Table 1: 2 products x 6 rows (5 bands + 合计) x 5 columns, every one exact.
+    t1 = rec[rec["source"].str.startswith("Table 1 ")]
+    assert len(t1) == 60
+    assert (t1["status"] == "exact").all()
+    # Cells absent from the text are marked as recovered from the totals.
+    recovered = one(rec, "Table 1 · 31-40 · 万能 5-10万")
+    assert (recovered["stated"], recovered["reproduced"]) == (28, 28)
+    assert "恢复" in recovered["explanation"]
+
+
+@pytest.mark.parametrize(
+    ("source", "stated", "status"),
+    [
+        pytest.param(
+            "Table 2 · text “万能险件数高于分红险4351件”",
+            4351,
+            "exact",
+            id="Table 2 text · 4351 exact",
+        ),
+        pytest.param("Table 2 · 41-50 · 总件数", 12402, "exact", id="Table 2 · 41-50 · 总件数"),
+        pytest.param("Table 2 · 合计 · 总件数", 36823, "exact", id="Table 2 · 合计 · 总件数"),
+        pytest.param("Table 3 · 5万以下 · 件数", 35342, "exact", id="Table 3 · 5万以下"),
+        pytest.param("Table 3 · 5-10万 · 件数", 1116, "exact", id="Table 3 · 5(含)-10万"),
+        pytest.param("Table 3 · 10-20万 · 件数", 294, "exact", id="Table 3 · 10(含)-20万"),
+        pytest.param("Table 3 · 20万及以上 · 件数", 71, "exact", id="Table 3 · 20万及以上"),
+        pytest.param("Segment table · 20-30 · 5-20万", 31, "exact", id="Segment · 20-30 · 31件"),
+        pytest.param("Segment table · 31-40 · 5-20万", 78, "exact", id="Segment · 31-40 · 78件"),
+        pytest.param("Segment table · 41-50 · 5-20万", 146, "exact", id="Segment · 41-50 · 146件"),
+        pytest.param("Segment table · 51-60 · 5-20万", 131, "exact", id="Segment · 51-60 · 131件"),
+        pytest.param("Segment table · 61以上 · 5-20万", 99, "exact", id="Segment · 61以上 · 99件"),
+        pytest.param(
+            "Table 3 · text “[95.98]%”",
+            95.98,
+            "within rounding",
+            id="Table 3 text · 95.98% within rounding",
+        ),
+    ],
+)
+def test_status(rec, source, stated, status):
+    row = one(rec, source)
+    assert row["stated"] == pytest.approx(stated)
+    assert row["status"] == status
+
+
+def test_policy_conversion_count_disagrees_with_its_rate(rec):
+    # Targets: 20% of 12689 = 2537.8, not 3806; 3806 = 30% of 12689 (3806.7, truncated).
+    row = one(rec, "Targets · 保单转换 · 可实现3806件")
+    assert row["status"] == "discrepancy"
+    assert row["reproduced"] == pytest.approx(2537.8)
+    assert "30% ×" in row["explanation"] and "12,689" in row["explanation"]
+    assert "截尾" in row["explanation"]
+
+
+def test_deposit_conversion_is_30_percent_of_all_participating_rounded_up(rec):
+    # Targets: 4871 = 30% of all 16236 分红 = 4870.8, rounded up; the base is all ages.
+    row = one(rec, "Targets · 存款转换 · 可实现4871件")
+    assert row["status"] == "within rounding"
+    assert row["reproduced"] == pytest.approx(4870.8)
+    assert "16,236" in row["explanation"] and "向上取整" in row["explanation"]
+
+
+def test_table2_7074_is_a_typo_for_7047(rec):
+    # Table 2: the text prints 7074 where the 41-50 万能 count 7047 belongs.
+    row = one(rec, "Table 2 · 41-50 · 万能 件数")
+    assert (row["stated"], row["reproduced"], row["status"]) == (7074, 7047, "discrepancy")
+    assert "7047" in row["explanation"] and "笔误" in row["explanation"]
+
+
+@pytest.mark.parametrize(
+    ("source", "stated"),
+    [
+        pytest.param("Table 4 · 61以上 · 分红 保费", 3880, id="Table 4 · 61以上 · 分红 3880万元"),
+        pytest.param("Table 4 · 61以上 · 万能 保费", 2219, id="Table 4 · 61以上 · 万能 2219万元"),
+        pytest.param("Table 4 · 61以上 · 保费合计", 6099, id="Table 4 · 61以上 · 合计 6099万元"),
+        pytest.param("Table 4 · 共计", 30721, id="Table 4 · 共计 30721万元"),
+    ],
+)
+def test_table4_reproduces_the_first_reading_but_cannot_be_verified(rec, source, stated):
+    row = one(rec, source)
+    assert row["status"] == "not verifiable"
+    assert round(row["reproduced"]) == stated
+    assert "无法完全核实" in row["explanation"] and "第一种读法一致" in row["explanation"]
+
+
+def test_stripped_percentages_are_not_verifiable(rec):
+    # Table 2 text: "4351件,%": the digits of 11.82% were lost.
+    row = one(rec, "Table 2 · text “4351件,%”")
+    assert row["status"] == "not verifiable"
+    assert round(row["reproduced"], 2) == 11.82
+
+
+def test_mismatching_data_is_a_discrepancy(make_policies):
+    rec = reconciliation(make_policies([{"age": 25}, {"age": 45}]))
+    row = one(rec, "Table 1 · 20-30 · 分红 合计")
+    assert (row["stated"], row["reproduced"], row["status"]) == (1054, 1, "discrepancy")
+    assert "相差-1,053件" in row["explanation"]
+    t4 = one(rec, "Table 4 · 共计")
+    assert t4["status"] == "not verifiable" and "不符" in t4["explanation"]
+
+
+def test_summary_and_reading_copy(rec):
+    counts = summary(rec)
+    assert list(counts.index) == list(STATUSES)
+    assert counts.sum() == len(rec)
+    shown = format_reconciliation(rec)
+    assert list(shown.columns) == ["指标", "出处", "方案数字", "数据重现", "单位", "状态", "说明"]
+    row = shown[shown["出处"] == "Table 3 · text “[95.98]%”"].iloc[0]
+    assert (row["方案数字"], row["数据重现"], row["状态"]) == ("95.98%", "95.98%", "舍入内一致")
+
+
+def test_render_text_aligns_columns(rec):
+    lines = render_text(rec).splitlines()
+    header, body = lines[0], lines[2 : 2 + len(rec)]
+    assert header.startswith("指标")
+    # The 单位 column starts at the same display column on every line.
+    start = display_width(header[: header.index("单位")])
+    shown = format_reconciliation(rec)
+    for line, reproduced, unit in zip(body, shown["数据重现"], shown["单位"], strict=True):
+        cut = line.index(f"{reproduced}  {unit}") + len(reproduced) + 2
+        assert display_width(line[:cut]) == start
+    assert lines[-1].startswith("一致 ")
