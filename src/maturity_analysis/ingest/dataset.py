@@ -204,8 +204,16 @@ def read_dataset_tracking(
     ``data/processed/<name>/``; if those are absent, reads ``data/raw/<name>/tracking/``.
     """
     policies = read_dataset(name, raw_dir, processed_dir)
-    folder = Path(processed_dir or PROCESSED_DIR) / name
-    paths = {k: folder / f"{k}.parquet" for k in KINDS}
-    if all(p.exists() for p in paths.values()):
-        return Tracking(**{k: frame(k, pd.read_parquet(p)) for k, p in paths.items()})
+    prepared = read_prepared_tracking(Path(processed_dir or PROCESSED_DIR) / name)
+    if prepared is not None:
+        return prepared
     return read_tracking(Path(raw_dir or RAW_DIR) / name / TRACKING_DIR, policies).tracking
+
+
+def read_prepared_tracking(folder: str | Path) -> Tracking | None:
+    """The tracking frames ``prepare`` wrote into a processed folder (``<kind>.parquet``), or
+    ``None`` when they are not all there."""
+    paths = {k: Path(folder) / f"{k}.parquet" for k in KINDS}
+    if not all(p.exists() for p in paths.values()):
+        return None
+    return Tracking(**{k: frame(k, pd.read_parquet(p)) for k, p in paths.items()})

@@ -25,7 +25,9 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
+from ..analysis.costs import paid_complaints
 from ..files import write_atomic
+from ..ingest.dataset import read_prepared_tracking
 from ..ingest.schema import PII_COLUMNS
 from ..output.privacy import PiiIndex
 from ..output.workbook import write_tables_workbook
@@ -227,7 +229,14 @@ def _run_notebook(job: Job) -> tuple[JobError | None, int]:
 
 def _run_workbook(job: Job) -> tuple[JobError | None, int]:
 
-    write_tables_workbook(_policies(job.dataset), job.output, job.branch, dataset=job.dataset.name)
+    tracking = read_prepared_tracking(Path(job.dataset.policies).parent)
+    write_tables_workbook(
+        _policies(job.dataset),
+        job.output,
+        job.branch,
+        dataset=job.dataset.name,
+        complaints=None if tracking is None else paid_complaints(tracking),
+    )
     return None, job.output.stat().st_size
 
 
