@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .exceptions import MaturityDataError, PlanError, ReportError
+from .exceptions import MaturityError
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -116,6 +116,8 @@ def _cmd_reports(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per job."""
+    from .analysis.book import ALL  # the one spelling of the whole book
+
     parser = argparse.ArgumentParser(
         prog="maturity-analysis",
         description="满期客户二次开发: plan tables, targets, call lists and quarterly reports.",
@@ -174,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         "tracking data) and the programme's tables as the sheets of one workbook.",
     )
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
-    p.add_argument("--branch", default="ALL", help="a 网点代码, or ALL (default)")
+    p.add_argument("--branch", default=ALL, help="a 网点代码, or ALL (default)")
     p.add_argument("--plan", default=None, help="plan file (default: the shipped plan.toml)")
     p.add_argument("--out", required=True, help="the workbook to write (.xlsx)")
     p.set_defaults(func=_cmd_tables)
@@ -230,6 +232,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (MaturityDataError, PlanError, ReportError) as exc:
+    except MaturityError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -36,7 +36,7 @@ from maturity_analysis.analysis.tables import (
     table3,
     table4,
 )
-from maturity_analysis.exceptions import MaturityError, ReportError
+from maturity_analysis.exceptions import MaturityError
 from maturity_analysis.files import atomic_path, remove_temp_files
 from maturity_analysis.ingest.dataset import read_dataset
 from maturity_analysis.output.display import format_table
@@ -338,7 +338,7 @@ def test_bad_period_is_an_error(period, tmp_path):
 
 
 def test_unknown_branch_is_an_error(book, tmp_path):
-    with pytest.raises(ReportError, match="B99.*B01"):
+    with pytest.raises(MaturityError, match="B99.*B01"):
         run_reports(
             DATASET,
             branches=["B99"],

@@ -38,6 +38,22 @@ def branch_label(branch: str, name: str | None = None) -> str:
     return f"{name}（{branch}）" if name and name != branch else str(branch)
 
 
+def check_branches(wanted, known) -> None:
+    """The one branch check: every code in ``wanted`` is ``ALL`` or one of ``known``.
+
+    Raises
+    ------
+    MaturityDataError
+        Naming the unknown codes and (the first 20 of) the known ones.
+    """
+    known = [str(k) for k in known]
+    unknown = [str(b) for b in wanted if not is_all(b) and str(b) not in set(known)]
+    if unknown:
+        named = ", ".join(f"'{u}'" for u in unknown)
+        shown = ", ".join(sorted(known)[:20])
+        raise MaturityDataError(f"branch {named}: no policies with this 网点代码 (known: {shown})")
+
+
 def for_branch(policies: pd.DataFrame, branch: str = ALL) -> pd.DataFrame:
     """The policies of one branch (``branch_code``); ``"ALL"`` keeps the whole book.
 
@@ -50,10 +66,7 @@ def for_branch(policies: pd.DataFrame, branch: str = ALL) -> pd.DataFrame:
         return policies.copy(deep=False)
     mask = policies["branch_code"] == branch
     if not mask.any():
-        known = ", ".join(sorted(policies["branch_code"].dropna().astype(str).unique())[:20])
-        raise MaturityDataError(
-            f"branch '{branch}': no policies with this 网点代码 (known: {known})"
-        )
+        check_branches([branch], policies["branch_code"].dropna().astype(str).unique())
     return policies.loc[mask].copy(deep=False)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..plan.model import Plan, Target, load_plan
-from .book import for_branch
+from .book import ALL, for_branch, is_all
 from .tables import TOTAL, category_codes
 
 BASE = "基数"
@@ -321,7 +321,7 @@ def branch_phase_allocation(
 
 
 def branch_targets(
-    policies: pd.DataFrame, branch: str = "ALL", plan: Plan | None = None
+    policies: pd.DataFrame, branch: str = ALL, plan: Plan | None = None
 ) -> dict[str, pd.DataFrame]:
     """The targets of the book (``"ALL"``) or one branch, as the tables workbook shows them.
 
@@ -334,7 +334,7 @@ def branch_targets(
     part = for_branch(policies, branch)
     by_branch = allocate_branches(policies, plan)
     goals = targets(part, plan).set_index("目标")
-    if branch == "ALL":
+    if is_all(branch):
         return {"目标": goals, "网点分配": by_branch, "阶段分配": allocate_phases(part, plan)}
     by_branch = by_branch.loc[[branch]]
     mine = {t.key: int(by_branch[(t.label, GOAL)].iloc[0]) for t in policy_targets(plan)}

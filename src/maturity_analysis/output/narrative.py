@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..analysis.book import ALL, branch_label, is_all
 from ..analysis.reconcile import DISCREPANCY, EXACT, STATUS_LABELS, STATUSES, summary
 from ..analysis.tables import AVERAGE_PREMIUM, COUNT, PREMIUM_WAN, SHARE, TOTAL
 from ..analysis.targets import BASE, GOAL
@@ -19,7 +20,6 @@ from ..plan.programme import period_span
 from .display import format_reconciliation
 from .privacy import mask_frame
 
-ALL = "ALL"
 RATING_NAMES = {"A": "高风险", "B": "中风险", "C": "低风险"}
 WATCHLIST_COLUMNS = {
     "policy_no": "保单号",
@@ -64,11 +64,8 @@ def _products(frame: pd.DataFrame) -> list[str]:
 
 def scope(policies: pd.DataFrame, branch: str, dataset: str, period: str) -> str:
     """One line naming what the report covers: branch, dataset, period, number of policies."""
-    if branch == ALL:
-        where = "全部网点"
-    else:
-        names = policies["branch_name"].dropna().unique()
-        where = f"{names[0]}（{branch}）" if len(names) else branch
+    names = [] if is_all(branch) else policies["branch_name"].dropna().unique()
+    where = branch_label(branch, names[0] if len(names) else None)
     return (
         f"**网点**：{where} · **数据集**：{dataset} · **报告期**：{period} · "
         f"**满期保单**：{_n(len(policies))} 件"

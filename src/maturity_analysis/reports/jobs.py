@@ -19,8 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__, config
-from ..analysis.book import ALL
-from ..exceptions import ReportError
+from ..analysis.book import ALL, ALL_LABEL, branch_label, check_branches, is_all
 from ..plan.period import period_kind, report_period
 
 NOTEBOOK = "notebook"
@@ -65,9 +64,7 @@ class Job:
     @property
     def branch_label(self) -> str:
         """The branch as a reader knows it: ``name（code）``, or 全部网点 for ``ALL``."""
-        if self.branch == "ALL":
-            return "全部网点"
-        return f"{self.branch_name}（{self.branch}）" if self.branch_name else self.branch
+        return branch_label(self.branch, self.branch_name)
 
     @property
     def executed(self) -> Path:
@@ -319,9 +316,6 @@ def branch_names(policies: pd.DataFrame) -> dict[str, str]:
 
 def _select(known: Mapping[str, str], wanted: Sequence[str] | None) -> dict[str, str]:
     if not wanted:
-        return {ALL: "全部网点", **known}
-    unknown = [b for b in wanted if b != ALL and b not in known]
-    if unknown:
-        shown = ", ".join(list(known)[:20])
-        raise ReportError(f"branch {', '.join(unknown)}: not in the data (known: {shown} …)")
-    return {b: ("全部网点" if b == ALL else known[b]) for b in dict.fromkeys(wanted)}
+        return {ALL: ALL_LABEL, **known}
+    check_branches(wanted, known)
+    return {b: (ALL_LABEL if is_all(b) else known[b]) for b in dict.fromkeys(wanted)}
