@@ -1,1 +1,14 @@
-"""analysis."""
+"""The analysis: pure functions on the book (DataFrame in, new DataFrame out).
+
+- ``book``: ``ALL`` (the whole book), :func:`for_branch` (the one branch check), unit labels,
+  :func:`enrich` (yields and risk per policy);
+- ``yields``: policy yield against the after-tax 整存整取 benchmark deposit;
+- ``risk``: the complaint-risk rating (A/B/C) with reasons;
+- ``tables``: Tables 1–4, the segment table, the maturity-product analysis;
+- ``targets``: the targets from data, allocated to branches and phases (largest remainder);
+- ``reconcile``: the plan's stated figures against the reproduced ones;
+- ``costs``: the shortfall against deposits and the compensation scenarios;
+- ``kpis`` and ``evaluation``: each KPI, and the evaluation of a unit for a period.
+
+Nothing here formats for a reader or writes a file: that is ``output``.
+"""
