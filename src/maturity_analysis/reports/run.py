@@ -35,7 +35,7 @@ import pandas as pd
 from .. import __version__, config
 from ..exceptions import ReportError
 from ..files import remove_temp_files, write_atomic
-from ..ingest.dataset import dataset_manifest, read_dataset_tracking
+from ..ingest.dataset import dataset_manifest, read_dataset, read_dataset_tracking
 from ..ingest.schema import PII_COLUMNS
 from ..output.privacy import PiiIndex
 from ..plan.period import report_period
@@ -114,7 +114,8 @@ def prepare_dataset(name: str, raw_dir: Path, processed_dir: Path) -> tuple[Data
         (f"tracking/{name}", sha) for name, sha in tracked
     )
     dataset = Dataset(name=name, policies=policies_file, inputs=inputs)
-    return dataset, pd.read_parquet(policies_file)
+    # read once: read_dataset keeps it for this process (the index's tracking read reuses it)
+    return dataset, read_dataset(name, raw_dir=raw_dir, processed_dir=processed_dir)
 
 
 def _redacted(results: list[JobResult], policies: pd.DataFrame) -> list[JobResult]:
