@@ -1,0 +1,282 @@
+"""What ``make bench`` measures: the report fan-out's two contenders, and the children that
+generate a scaled sample, ``prepare`` it, compute the plan tables from it and profile either.
+
+The children run in a fresh process each, as ``run.py --child KIND REPORT ARGS...``; they
+write their own figures to ``REPORT`` as JSON (see ``CHILDREN``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from measure import BIN, ROOT, WORK, measure, run_checked, say
+
+DATASET = "sample"
+PERIOD = "2013"
+POLICIES_PER_BRANCH = 36_823 / 48  # the sample's
+# the columns the plan tables read (the others are dropped to measure a projected read)
+TABLE_COLUMNS = [
+    "product_type",
+    "product_name",
+    "term_years",
+    "premium",
+    "issue_date",
+    "maturity_date",
+    "maturity_value",
+    "age_band",
+    "principal_band",
+]
+PROFILE_TOP = 12
+PROFILE_ROWS = 1_000_000
+TABLES = ("table1", "table2", "table3", "table4", "segment_table", "maturity_product_table")
+
+
+# -- 1. fan-out -----------------------------------------------------------------------------
+
+
+def ensure_sample(log: Path) -> None:
+    """Generate and prepare the sample dataset when it is missing (not timed)."""
+    if not (ROOT / "data" / "raw" / DATASET).is_dir():
+        say("generating the sample dataset")
+        run_checked(
+            [BIN / "maturity-analysis", "sample", "--out", ROOT / "data/raw" / DATASET], log
+        )
+    say("preparing the sample dataset")
+    run_checked([BIN / "maturity-analysis", "prepare", ROOT / "data/raw" / DATASET], log)
+
+
+def pick_branches(count: int) -> list[str]:
+    """``ALL`` and the ``count - 1`` largest branches of the sample (ties by code)."""
+    from maturity_analysis.ingest.dataset import read_dataset
+
+    sizes = read_dataset(DATASET)["branch_code"].astype(str).value_counts()
+    ranked = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
+    return ["ALL", *sorted(code for code, _ in ranked[: count - 1])]
+
+
+def runner_cmd(out: Path, branches: list[str] | None) -> list:
+    """The project's runner over ``branches`` (None: every branch) into ``out``."""
+    cmd = [
+        BIN / "maturity-analysis",
+        "reports",
+        "--dataset",
+        DATASET,
+        "--period",
+        PERIOD,
+        "--out",
+        out,
+        "--force",
+    ]
+    return cmd + (["--branch", *branches] if branches else [])
+
+
+def reports_in(out: Path) -> list[Path]:
+    """The rendered HTML reports of a runner output folder (not the index)."""
+    return sorted(p for p in out.rglob("*.html") if p.name != "index.html")
+
+
+def run_naive(jobs: list[tuple[Path, str]], out: Path, log: Path) -> dict:
+    """Each job through the papermill CLI, then nbconvert to HTML: wall time, its parts,
+    failures."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    failed, papermill_s, nbconvert_s = 0, 0.0, 0.0
+    start = time.perf_counter()
+    for notebook, branch in jobs:
+        executed = out / f"{branch}-{notebook.name}"
+        ran = measure(
+            [
+                BIN / "papermill",
+                notebook,
+                executed,
+                "-r",
+                "dataset",
+                DATASET,
+                "-r",
+                "branch",
+                branch,
+                "-r",
+                "period",
+                PERIOD,
+            ],
+            log,
+        )
+        papermill_s += ran.wall
+        if ran.rc == 0:
+            ran = measure(
+                [BIN / "jupyter", "nbconvert", "--to", "html", "--no-input", executed], log
+            )
+            nbconvert_s += ran.wall
+        failed += ran.rc != 0
+    return {
+        "wall": time.perf_counter() - start,
+        "failed": failed,
+        "papermill_s": papermill_s,
+        "nbconvert_s": nbconvert_s,
+    }
+
+
+def _cell_seconds(cell: dict) -> float:
+    """How long a code cell ran, from the execution timestamps nbclient records."""
+    times = cell.get("metadata", {}).get("execution", {})
+    begin, end = times.get("iopub.execute_input"), times.get("shell.execute_reply")
+    if not (begin and end):
+        return 0.0
+    parse = datetime.fromisoformat
+    return (parse(end.replace("Z", "+00:00")) - parse(begin.replace("Z", "+00:00"))).total_seconds()
+
+
+def runner_breakdown(out: Path) -> dict:
+    """Where a runner's time went: per notebook, the median job time (execute, render, check,
+    write) and the median time its cells ran in the kernel; the slowest cells overall."""
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    per_notebook: dict[str, dict[str, list[float]]] = {}
+    cells: dict[str, list[float]] = {}
+    for job in record["built"]:
+        name = Path(job["job"]).stem
+        entry = per_notebook.setdefault(name, {"job": [], "cells": []})
+        entry["job"].append(job["seconds"])
+        executed = (out / job["job"]).with_suffix(".ipynb")
+        if job.get("kind") != "notebook" or not executed.exists():
+            continue
+        nb = json.loads(executed.read_text(encoding="utf-8"))
+        total = 0.0
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                secs = _cell_seconds(cell)
+                total += secs
+                first = next((ln for ln in "".join(cell["source"]).splitlines() if ln.strip()), "")
+                cells.setdefault(f"{name}: {first.strip()[:60]}", []).append(secs)
+        entry["cells"].append(total)
+    slowest = sorted(((sum(v), k, len(v)) for k, v in cells.items()), reverse=True)[:8]
+    notebooks = [v for v in per_notebook.values() if v["cells"]]
+    return {
+        "notebook_job_s": sum(sum(v["job"]) for v in notebooks),
+        "notebook_cells_s": sum(sum(v["cells"]) for v in notebooks),
+        "notebooks": sum(len(v["job"]) for v in notebooks),
+        "all_jobs_s": sum(sum(v["job"]) for v in per_notebook.values()),
+        "per_notebook": {
+            k: {
+                "job": statistics.median(v["job"]),
+                "cells": statistics.median(v["cells"]) if v["cells"] else 0.0,
+                "count": len(v["job"]),
+            }
+            for k, v in per_notebook.items()
+        },
+        "slowest_cells": [(k, total, n) for total, k, n in slowest],
+        "seconds": record["seconds"],
+    }
+
+
+# -- 2. tables at scale ---------------------------------------------------------------------
+
+
+def child_generate(rows: str, csv: str) -> dict:
+    """Child: write the scaled sample of ``rows`` policies as CSV (not timed).
+
+    Branches grow with the book, about as many policies per branch as the sample has.
+    """
+    from maturity_analysis.sample.book import scaled_policies
+
+    n = int(rows)
+    book = scaled_policies(n, seed=2013, branches=max(48, round(n / POLICIES_PER_BRANCH)))
+    tmp = Path(csv).with_suffix(".tmp")
+    book.to_csv(tmp, index=False, date_format="%Y-%m-%d")
+    tmp.replace(csv)
+    return {"branches": int(book["网点代码"].nunique())}
+
+
+def child_prepare(csv: str, out: str) -> dict:
+    """Child: ``prepare`` the CSV into ``out``."""
+    start = time.perf_counter()
+    from maturity_analysis.ingest.dataset import prepare
+
+    imported = time.perf_counter()
+    result = prepare(Path(csv), out=Path(out))
+    done = time.perf_counter()
+    m = result.manifest
+    return {
+        "import_s": imported - start,
+        "prepare_s": done - imported,
+        "accepted": m["rows_accepted"],
+        "rejected": m["rows_rejected"],
+        "read": m["rows_read"],
+    }
+
+
+def plan_tables() -> dict:
+    """Every plan table the library computes from a policies frame, by name."""
+    from maturity_analysis.analysis import tables
+
+    return {name: getattr(tables, name) for name in TABLES}
+
+
+def child_tables(parquet: str, columns: str) -> dict:
+    """Child: read the prepared parquet (``all`` columns, or only the ``plan`` tables' ones)
+    and compute every plan table, timing each step."""
+    start = time.perf_counter()
+    import pandas as pd
+
+    functions = plan_tables()
+    imported = time.perf_counter()
+    policies = pd.read_parquet(parquet, columns=None if columns == "all" else TABLE_COLUMNS)
+    read = time.perf_counter()
+    steps = {}
+    for name, function in functions.items():
+        t = time.perf_counter()
+        function(policies)
+        steps[name] = time.perf_counter() - t
+    done = time.perf_counter()
+    return {
+        "import_s": imported - start,
+        "read_s": read - imported,
+        "tables_s": done - read,
+        "steps": steps,
+        "rows": len(policies),
+    }
+
+
+def child_profile(kind: str, path: str) -> dict:
+    """Child: where the time of ``prepare`` (of a CSV) or of the plan tables (from a parquet,
+    every column read) goes: the functions with the most time of their own."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    if kind == "prepare":
+        from maturity_analysis.ingest.dataset import prepare
+
+        out = Path(tempfile.mkdtemp(dir=WORK))
+        profile.runcall(prepare, Path(path), out=out)
+        shutil.rmtree(out, ignore_errors=True)
+    else:
+        import pandas as pd
+
+        functions = plan_tables()
+        profile.enable()
+        policies = pd.read_parquet(path)
+        for function in functions.values():
+            function(policies)
+        profile.disable()
+    stats = pstats.Stats(profile).stats
+    total = sum(tt for _, _, tt, _, _ in stats.values())
+    top = sorted(stats.items(), key=lambda item: -item[1][2])[:PROFILE_TOP]
+    rows = []
+    for (file, line, function), (_, calls, tottime, cumtime, _) in top:
+        where = file.split("site-packages/")[-1].split("/src/")[-1]
+        rows.append([f"{where}:{line} {function}", calls, tottime, cumtime])
+    return {"total_s": total, "top": rows}
+
+
+CHILDREN = {
+    "generate": child_generate,
+    "prepare": child_prepare,
+    "tables": child_tables,
+    "profile": child_profile,
+}
