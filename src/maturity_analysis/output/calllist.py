@@ -40,6 +40,7 @@ from ..plan.model import Plan, load_plan
 from ..plan.period import parse_month
 from ..plan.workdays import month_bounds, shift_month, working_days
 from .display import display_width
+from .excel import no_formulas
 
 INTERNAL = "内部资料，含客户联系方式，严禁外传"
 RISK_ORDER = ("A", "B", "C")
@@ -395,7 +396,7 @@ def _call_rows(calls: pd.DataFrame) -> tuple[list[str], list[list[Any]], list[st
 
 def _atomic_save(wb: Workbook, path: Path) -> Path:
     with atomic_path(path) as tmp:
-        wb.save(tmp)
+        no_formulas(wb).save(tmp)
     return path
 
 

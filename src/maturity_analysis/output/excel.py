@@ -41,6 +41,29 @@ _INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _FORMATS = {"share": PERCENT, "count": INTEGER, "amount": DECIMAL, "date": DATE}
 
 
+def as_text(cell: Any) -> Any:
+    """Data is never a formula: a string openpyxl would store as one (a leading ``=``) is
+    stored as text, so Excel shows it and never runs it (OWASP, formula injection)."""
+    if cell.data_type == "f":
+        cell.data_type = "s"
+    return cell
+
+
+def data_row(ws: Any, values: Sequence[Any]) -> list[WriteOnlyCell]:
+    """A row of a write-only sheet, every string written as text (:func:`as_text`)."""
+    return [as_text(WriteOnlyCell(ws, value=v)) for v in values]
+
+
+def no_formulas(wb: Workbook) -> Workbook:
+    """Every cell of an ordinary workbook as text where it would be a formula; the package
+    writes no formulas of its own, so any formula there came from data."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                as_text(cell)
+    return wb
+
+
 def _validate_names(names: Sequence[str]) -> None:
     seen: set[str] = set()
     for name in names:
@@ -172,13 +195,13 @@ def _write_sheet(
             header[0][j], header[-1][j] = header[-1][j], None
 
     for line in notes:
-        ws.append([line])
+        ws.append(data_row(ws, [line]))
     if notes:
         ws.append([])
     for row in header:
         cells = []
         for value in row:
-            cell = WriteOnlyCell(ws, value=value)
+            cell = as_text(WriteOnlyCell(ws, value=value))
             cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGN
             cell.border = _HEADER_BORDER
             cells.append(cell)
@@ -186,7 +209,7 @@ def _write_sheet(
     for bold, row in body:
         cells = []
         for j, value in enumerate(row):
-            cell = WriteOnlyCell(ws, value=value)
+            cell = as_text(WriteOnlyCell(ws, value=value))
             if col_fmt[j] and value is not None and not isinstance(value, str):
                 cell.number_format = col_fmt[j]
             if bold:

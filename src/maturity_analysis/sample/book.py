@@ -47,6 +47,7 @@ from ..analysis.yields import add_years
 from ..config import RAW_DIR
 from ..exceptions import PlanError
 from ..ingest.schema import SAMPLE_HEADERS, WHOLE_LIFE
+from ..output.excel import data_row
 from ..plan.model import Plan, load_plan
 from .tracking import write_tracking
 
@@ -538,7 +539,7 @@ def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
         for h in frame.columns
     ]
     for row in zip(*columns, strict=True):
-        ws.append(row)
+        ws.append(data_row(ws, row))
     wb.save(path)
 
 

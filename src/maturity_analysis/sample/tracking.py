@@ -37,6 +37,7 @@ from ..files import atomic_path, temp_path
 from ..ingest.forms import FORMS, KINDS, TRACKING_DIR, Tracking, frame, settings
 from ..ingest.schema import POLICY_COLUMNS
 from ..output.calllist import conversion_note, maturity_note, schedule_calls, team_label
+from ..output.excel import data_row
 from ..plan.bands import age_at, age_band
 from ..plan.model import Plan, load_plan
 from ..plan.workdays import month_bounds, shift_month, working_days
@@ -515,10 +516,10 @@ def _write_form(kind: str, rows: list[list], path: Path) -> Path:
     wb = Workbook(write_only=True)
     wb.properties.created = wb.properties.modified = FIXED_TIME
     ws = wb.create_sheet(form.sheet[:31])
-    ws.append([form.title])
-    ws.append(form.headers)
+    ws.append(data_row(ws, [form.title]))
+    ws.append(data_row(ws, form.headers))
     for row in rows:
-        ws.append(row)
+        ws.append(data_row(ws, row))
     raw = temp_path(path)
     try:
         wb.save(raw)
