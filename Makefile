@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# uv builds .venv from uv.lock; where it is not installed, a private copy is bootstrapped.
+UV_BOOT := .uv-bootstrap
+UV := $(or $(shell command -v uv 2>/dev/null),$(UV_BOOT)/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
 DATA ?= sample
 PERIOD ?= 2013
 JOBS ?=
@@ -13,18 +17,22 @@ SCHEDULER ?=
 QUICK ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv data reports test lint lab bench clean
+.PHONY: help venv lock data reports test lint lab bench clean
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(UV_BOOT)/bin/uv:
+	$(PYTHON) -m venv $(UV_BOOT)
+	$(UV_BOOT)/bin/python -m pip install --quiet uv
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --extra test --python $(PYTHON) --quiet
 	@touch $(STAMP)
 
-venv: $(STAMP) ## create or refresh the environment in .venv/
+venv: $(STAMP) ## create or refresh .venv/ exactly as uv.lock says
+lock: | $(UV) ## re-resolve uv.lock after editing pyproject.toml's dependencies
+	$(UV) lock
 
 data/raw/sample/policies.xlsx: | $(STAMP)
 	$(BIN)/maturity-analysis sample --out data/raw/sample
@@ -50,5 +58,5 @@ bench: $(STAMP) ## run the benchmarks, write benchmarks/RESULTS.md (QUICK=1: a s
 	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick)
 
 clean: ## remove generated data, reports and caches (keeps .venv)
-	rm -rf data/processed/* data/raw/sample reports/* .pytest_cache
+	rm -rf data/processed/* data/raw/sample reports/* .pytest_cache $(UV_BOOT)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
