@@ -20,7 +20,6 @@ from maturity_analysis.output.calllist import (
     teams_needed,
     write_templates,
 )
-from maturity_analysis.plan.model import parse_plan
 from maturity_analysis.plan.workdays import is_workday, working_days
 
 PLAN = load_plan()
@@ -97,10 +96,8 @@ def test_a_big_branch_gets_the_teams_it_needs(calls):
 def test_capacity_alone_adds_teams(make_policies):
     # With the rule switched off (one team per 100000 customers), 1000 customers in January
     # 2013's working days need ceil(1000 / (20 × working days)) teams and no more.
-    raw = dataclasses.replace(PLAN).raw | {
-        "tracking": PLAN.raw["tracking"] | {"policies_per_team": 100000}
-    }
-    plan = parse_plan(raw, source="test")
+    tracking = dataclasses.replace(PLAN.tracking, policies_per_team=100000)
+    plan = dataclasses.replace(PLAN, tracking=tracking, source="test")
     book = _customers(make_policies, 1000, "2013-02-20")
     calls = schedule_calls(book, "2013-02", plan=plan)
     n_days = len(working_days("2013-01-01", "2013-01-31"))

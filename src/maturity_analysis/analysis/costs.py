@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import MaturityDataError, PlanError
+from ..exceptions import MaturityDataError
 from ..plan.model import Plan, load_plan
 from ..plan.programme import period_span
 from .risk import rate_risk
@@ -43,21 +43,7 @@ GROUPINGS = {
     "maturity_group": ("满期产品",),
     "branch": ("网点代码", "网点名称"),
 }
-_AMOUNTS = ("min", "mid", "max")
-_BASES = ("shortfall", "fixed")
 _TERM_LAST = {"终身": 1, "不详": 2}  # after the terms in years, in this order
-
-
-def _rate(value: Any, key: str, plan: Plan, low_open: bool = False) -> float:
-    ok = (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and (0 < value <= 1 if low_open else 0 <= value <= 1)
-    )
-    if not ok:
-        want = "in (0, 1]" if low_open else "between 0 and 1"
-        raise PlanError(f"{plan.source}: key '{key}' should be a number {want}, got {value!r}")
-    return float(value)
 
 
 def replacement_premiums(plan: Plan | None = None) -> pd.Series:
@@ -72,12 +58,7 @@ def replacement_premiums(plan: Plan | None = None) -> pd.Series:
      '61以上': nan}
     """
     plan = plan or load_plan()
-    how = plan.section("costs").get("replacement_amount")
-    if how not in _AMOUNTS:
-        raise PlanError(
-            f"{plan.source}: key 'costs.replacement_amount' should be one of "
-            f"{', '.join(_AMOUNTS)}, got {how!r}"
-        )
+    how = plan.costs.replacement_amount
     out = {}
     for band in (plan.below_age_label, *plan.age_labels):
         row = plan.playbook_for(band)
@@ -102,7 +83,7 @@ def shortfall(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     - ``no_replacement``: short, and the playbook offers no product (e.g. 61以上 → 存款).
     """
     plan = plan or load_plan()
-    cap = _rate(plan.section("costs").get("max_discount"), "costs.max_discount", plan, True)
+    cap = plan.costs.max_discount
     premiums = replacement_premiums(plan)
     missing = [c for c in ("maturity_value", "age_band") if c not in policies.columns]
     if missing:
@@ -256,22 +237,15 @@ def compensation_scenarios(plan: Plan | None = None) -> pd.DataFrame:
     high     高  0.50  0.3
     """
     plan = plan or load_plan()
-    scenarios = plan.section("compensation.scenarios")
-    if not isinstance(scenarios, dict) or not scenarios:
-        raise PlanError(
-            f"{plan.source}: key 'compensation.scenarios' should hold at least one scenario table"
-        )
-    rows = {}
-    for key, sc in scenarios.items():
-        where = f"compensation.scenarios.{key}"
-        c = _rate(sc.get("complaint_rate"), f"{where}.complaint_rate", plan)
-        p = _rate(sc.get("payout_rate"), f"{where}.payout_rate", plan)
-        rows[key] = {
-            "情景": str(sc.get("label", key)),
-            "投诉率": c,
-            "赔付率": p,
-            "综合赔付率": c * p,
+    rows = {
+        key: {
+            "情景": sc.label,
+            "投诉率": sc.complaint_rate,
+            "赔付率": sc.payout_rate,
+            "综合赔付率": sc.complaint_rate * sc.payout_rate,
         }
+        for key, sc in plan.compensation.scenarios.items()
+    }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -283,12 +257,7 @@ def at_risk(policies: pd.DataFrame, plan: Plan | None = None) -> pd.Series:
     (``risk_rating``, :func:`maturity_analysis.analysis.risk.rate_risk`). Needs ``age`` and those columns.
     """
     plan = plan or load_plan()
-    ratings = plan.section("compensation").get("at_risk_ratings")
-    if not isinstance(ratings, list) or not ratings:
-        raise PlanError(
-            f"{plan.source}: key 'compensation.at_risk_ratings' should be a list of "
-            f"risk ratings, got {ratings!r}"
-        )
+    ratings = list(plan.compensation.at_risk_ratings)
     missing = [c for c in ("age", "short", "risk_rating") if c not in policies.columns]
     if missing:
         raise MaturityDataError(
@@ -310,25 +279,12 @@ def payout_amounts(policies: pd.DataFrame, plan: Plan | None = None) -> pd.Serie
     of); ``"fixed"``: ``payout_fixed_yuan``; either times ``payout_share``.
     """
     plan = plan or load_plan()
-    c = plan.section("compensation")
-    basis = c.get("payout_basis")
-    share = _rate(c.get("payout_share"), "compensation.payout_share", plan, True)
-    if basis == "shortfall":
+    c = plan.compensation
+    if c.payout_basis == "shortfall":
         amount = policies["shortfall_yuan"].astype(float).fillna(0.0)
-    elif basis == "fixed":
-        fixed = c.get("payout_fixed_yuan")
-        if not isinstance(fixed, int | float) or isinstance(fixed, bool) or fixed <= 0:
-            raise PlanError(
-                f"{plan.source}: key 'compensation.payout_fixed_yuan' should be a "
-                f"positive amount in 元 when payout_basis is 'fixed', got {fixed!r}"
-            )
-        amount = pd.Series(float(fixed), index=policies.index)
-    else:
-        raise PlanError(
-            f"{plan.source}: key 'compensation.payout_basis' should be one of "
-            f"{', '.join(_BASES)}, got {basis!r}"
-        )
-    return (amount * share).rename("payout_yuan")
+    else:  # "fixed": a positive payout_fixed_yuan, checked at load
+        amount = pd.Series(float(c.payout_fixed_yuan), index=policies.index)
+    return (amount * c.payout_share).rename("payout_yuan")
 
 
 def _scenario_header(row: pd.Series) -> str:
@@ -456,15 +412,11 @@ def cost_sheets(
 def cost_notes(plan: Plan | None = None) -> dict[str, list[str]]:
     """Lines above each cost sheet saying how its figures are made (from the plan file)."""
     plan = plan or load_plan()
-    which = {"min": "下限", "mid": "中值", "max": "上限"}[
-        plan.section("costs")["replacement_amount"]
-    ]
-    cap = plan.section("costs")["max_discount"]
-    c = plan.section("compensation")
-    basis = (
-        "低于存款差额" if c["payout_basis"] == "shortfall" else f"固定{c['payout_fixed_yuan']:,}元"
-    )
-    share = "" if c["payout_share"] == 1 else f"×{c['payout_share']:.0%}"
+    which = {"min": "下限", "mid": "中值", "max": "上限"}[plan.costs.replacement_amount]
+    cap = plan.costs.max_discount
+    c = plan.compensation
+    basis = "低于存款差额" if c.payout_basis == "shortfall" else f"固定{c.payout_fixed_yuan:,}元"
+    share = "" if c.payout_share == 1 else f"×{c.payout_share:.0%}"
     discount = (
         f"差额=同期整存整取存款本息(税后)-满期金；所需优惠率=差额÷对接保单保费(年龄段建议"
         f"额度{which})，上限{cap:.0%}；无对接产品(如61以上建议转存款)的不计优惠率。"
@@ -478,7 +430,7 @@ def cost_notes(plan: Plan | None = None) -> dict[str, list[str]]:
         ],
         "赔付预估": [
             f"风险客户：满期时{plan.compensation_min_age}岁以上、收益低于同期存款、风险评级"
-            f"{'/'.join(c['at_risk_ratings'])}。每件赔付额={basis}{share}；预计赔付金额="
+            f"{'/'.join(c.at_risk_ratings)}。每件赔付额={basis}{share}；预计赔付金额="
             "风险客户赔付额合计×投诉率×赔付率。"
         ],
     }
@@ -529,7 +481,7 @@ def compensation_text(estimate: pd.DataFrame, plan: Plan | None = None) -> str:
     """One paragraph on the 合计 row of :func:`compensation_estimate`, for a report."""
     plan = plan or load_plan()
     t = estimate.iloc[-1]
-    ratings = "/".join(plan.section("compensation")["at_risk_ratings"])
+    ratings = "/".join(plan.compensation.at_risk_ratings)
     n = t[("风险客户", "件数")]
     text = (
         f"风险客户(满期时{plan.compensation_min_age}岁以上、收益低于同期存款、风险评级{ratings})"

@@ -324,8 +324,7 @@ def _table4_rows(t4: pd.DataFrame, plan: Plan) -> list[dict]:
 
 
 def _segment_rows(seg: pd.DataFrame, plan: Plan) -> list[dict]:
-    cfg = plan.section("tables.segment")
-    middle, product = cfg["middle_label"], cfg["product"]
+    middle, product = plan.tables.segment.middle_label, plan.tables.segment.product
     rows = []
     for age, stated in plan.figures["segments"]["participating_5_to_20w"].items():
         rows.append(

@@ -1,11 +1,11 @@
 """Complaint-risk rating of each maturing customer, before the call.
 
-The rules are the plan's concerns, kept in the plan file (``[risk]``): a return below the
-benchmark deposit, a customer aged 50 or more at maturity (the plan pays out on mis-selling
-complaints from them), aged 60 or more at purchase, a large premium, and a 万能 policy the
-customer may treat as maturing (cashing it in is a surrender at cash value). Each rule that
-holds adds its points; the total gives the rating A (high), B (medium) or C (low), and the
-reasons are the rules' texts joined with "；".
+The rules are the plan's concerns, kept in the plan file (``[risk]``, typed and checked at load
+as ``plan.risk``): a return below the benchmark deposit, a customer aged 50 or more at maturity
+(the plan pays out on mis-selling complaints from them), aged 60 or more at purchase, a large
+premium, and a 万能 policy the customer may treat as maturing (cashing it in is a surrender at
+cash value). Each rule that holds adds its points; the total gives the rating A (high), B
+(medium) or C (low), and the reasons are the rules' texts joined with "；".
 """
 
 from __future__ import annotations
@@ -13,27 +13,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..exceptions import PlanError
 from ..plan.bands import age_at
-from ..plan.model import Plan, load_plan
+from ..plan.model import RISK_RATINGS, RISK_RULES, Plan, RiskRule, load_plan
 from .tables import category_codes
 from .yields import add_yields
 
-RATINGS = ("A", "B", "C")
-RULES = (
-    "below_deposit",
-    "age_at_maturity",
-    "age_at_purchase",
-    "large_premium",
-    "universal_as_maturity",
-)
+RATINGS = RISK_RATINGS
+RULES = tuple(RISK_RULES)
 
 
 def _numbers(values: pd.Series) -> np.ndarray:
     return values.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _rule_flags(policies: pd.DataFrame, rules: dict) -> dict[str, np.ndarray]:
+def _rule_flags(policies: pd.DataFrame, rules: dict[str, RiskRule]) -> dict[str, np.ndarray]:
     """Which policies each configured rule holds for (missing data: the rule does not hold)."""
     flags = {}
     if "below_deposit" in rules:
@@ -43,45 +36,16 @@ def _rule_flags(policies: pd.DataFrame, rules: dict) -> dict[str, np.ndarray]:
             beats = add_yields(policies)["beats_deposit"]
         flags["below_deposit"] = _numbers(beats) == 0
     if "age_at_maturity" in rules:
-        flags["age_at_maturity"] = _numbers(policies["age"]) >= rules["age_at_maturity"]["min_age"]
+        flags["age_at_maturity"] = _numbers(policies["age"]) >= rules["age_at_maturity"].min_age
     if "age_at_purchase" in rules:
         at_issue = _numbers(age_at(policies["holder_birth_date"], policies["issue_date"]))
-        flags["age_at_purchase"] = at_issue >= rules["age_at_purchase"]["min_age"]
+        flags["age_at_purchase"] = at_issue >= rules["age_at_purchase"].min_age
     if "large_premium" in rules:
-        flags["large_premium"] = (
-            _numbers(policies["premium"]) >= rules["large_premium"]["min_premium"]
-        )
+        flags["large_premium"] = _numbers(policies["premium"]) >= rules["large_premium"].min_premium
     if "universal_as_maturity" in rules:
-        product = rules["universal_as_maturity"]["product"]
+        product = rules["universal_as_maturity"].product
         flags["universal_as_maturity"] = category_codes(policies["product_type"], [product]) == 0
     return flags
-
-
-def _config(plan: Plan) -> tuple[dict, int, int]:
-    cfg = plan.section("risk")
-    rules = plan.section("risk.rules")
-    unknown = set(rules) - set(RULES)
-    if unknown:
-        raise PlanError(
-            f"{plan.source}: key 'risk.rules' has unknown rules {sorted(unknown)}; "
-            f"known: {list(RULES)}"
-        )
-    for name in rules:
-        for key in ("points", "reason"):
-            plan.section(f"risk.rules.{name}.{key}")
-    texts = [rule["reason"] for rule in rules.values()]
-    if "" in texts or len(set(texts)) < len(texts):
-        raise PlanError(
-            f"{plan.source}: key 'risk.rules': each rule needs its own non-empty "
-            f"reason, got {texts}"
-        )
-    a, b = plan.section("risk.a_min_points"), plan.section("risk.b_min_points")
-    if not b <= a:
-        raise PlanError(
-            f"{plan.source}: key 'risk.b_min_points' ({b}) must not exceed "
-            f"'risk.a_min_points' ({a})"
-        )
-    return {k: rules[k] for k in RULES if k in rules}, cfg["a_min_points"], cfg["b_min_points"]
 
 
 def rate_risk(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
@@ -94,15 +58,15 @@ def rate_risk(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     ("" when no rule holds).
     """
     plan = plan or load_plan()
-    rules, a_min, b_min = _config(plan)
+    rules, a_min, b_min = plan.risk.rules, plan.risk.a_min_points, plan.risk.b_min_points
     flags = _rule_flags(policies, rules)
     points = np.zeros(len(policies), dtype=np.int64)
     combo = np.zeros(len(policies), dtype=np.int64)
     for bit, (name, rule) in enumerate(rules.items()):
-        points += flags[name] * int(rule["points"])
+        points += flags[name] * rule.points
         combo |= flags[name].astype(np.int64) << bit
     reasons = [
-        "；".join(rule["reason"] for bit, rule in enumerate(rules.values()) if c >> bit & 1)
+        "；".join(rule.reason for bit, rule in enumerate(rules.values()) if c >> bit & 1)
         for c in range(2 ** len(rules))
     ]
     rating = np.where(points >= a_min, 0, np.where(points >= b_min, 1, 2))

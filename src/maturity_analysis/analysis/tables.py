@@ -217,10 +217,10 @@ def segment_table(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFr
     band's 分红 policies, its premium (万元), and the playbook's 特点 / 转换产品 / 额度 /
     缴费 / 难点 (the plan's ``[tables.segment]`` and ``[[playbook]]``)."""
     plan = plan or load_plan()
-    seg = plan.section("tables.segment")
-    product, middle = seg["product"], seg["middle_label"]
+    seg = plan.tables.segment
+    product, middle = seg.product, seg.middle_label
     bands = list(plan.principal_labels)
-    mid = [bands.index(b) for b in seg["middle_bands"]]
+    mid = [bands.index(b) for b in seg.middle_bands]
     age, age_labels = _age_codes(policies, plan)
     is_product = category_codes(policies["product_type"], [product]) == 0
     band = np.where(is_product, _principal_codes(policies, plan), -1)
@@ -270,25 +270,25 @@ def _contains(values: pd.Series, text: str) -> np.ndarray:
 def maturity_groups(policies: pd.DataFrame, plan: Plan | None = None) -> pd.Series:
     """Each policy's maturity-product group (``[[tables.maturity_groups]]``; else 其他)."""
     plan = plan or load_plan()
-    groups = plan.section("tables.maturity_groups")
+    groups = plan.tables.maturity_groups
     term = policies["term_years"].to_numpy(dtype=float, na_value=np.nan)
-    products = sorted({g["product"] for g in groups})
+    products = sorted({g.product for g in groups})
     product = category_codes(policies["product_type"], products)
     names = {
         text: _contains(policies["product_name"], text)
-        for text in {g["product_name"] for g in groups if "product_name" in g}
+        for text in {g.product_name for g in groups if g.product_name is not None}
     }
     conditions = []
     for g in groups:
-        cond = product == products.index(g["product"])
-        if "product_name" in g:
-            cond &= names[g["product_name"]]
-        if "min_term" in g:
-            cond &= term >= g["min_term"]
-        if "max_term" in g:
-            cond &= term <= g["max_term"]
+        cond = product == products.index(g.product)
+        if g.product_name is not None:
+            cond &= names[g.product_name]
+        if g.min_term is not None:
+            cond &= term >= g.min_term
+        if g.max_term is not None:
+            cond &= term <= g.max_term
         conditions.append(cond)
-    labels = [g["label"] for g in groups]
+    labels = [g.label for g in groups]
     codes = np.full(len(policies), len(groups), dtype=np.int8)
     for i in reversed(range(len(groups))):  # the first group a policy matches wins
         codes[conditions[i]] = i

@@ -29,11 +29,7 @@ Basis = Literal["rate", "stated"]
 
 def policy_targets(plan: Plan) -> list[Target]:
     """The targets whose base is a set of policies (not complaints), in plan order."""
-    return [
-        t
-        for key, t in plan.targets.items()
-        if plan.section(f"targets.{key}").get("base", "policies") == "policies"
-    ]
+    return [t for t in plan.targets.values() if t.base == "policies"]
 
 
 def _eligible(policies: pd.DataFrame, target: Target) -> np.ndarray:

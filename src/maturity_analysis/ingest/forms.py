@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..exceptions import MaturityDataError, PlanError
+from ..exceptions import MaturityDataError
 from ..plan.model import Plan, load_plan
 from ..plan.workdays import month_bounds, shift_month
 
@@ -184,40 +184,13 @@ class Settings:
 
 
 def settings(plan: Plan | None = None) -> Settings:
-    """Read and check the plan's ``[tracking]`` section.
+    """The plan's ``[tracking]`` section (read and checked at load: ``plan.tracking``).
 
     >>> settings().yes_no
     ('是', '否')
     """
     plan = plan or load_plan()
-    raw = plan.section("tracking")
-    values = {}
-    for name, kind in Settings.__annotations__.items():
-        if name not in raw:
-            raise PlanError(f"{plan.source}: missing key 'tracking.{name}'")
-        v = raw[name]
-        if kind.startswith("tuple"):
-            if not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v):
-                raise PlanError(f"{plan.source}: key 'tracking.{name}' should be a list of text")
-            v = tuple(v)
-        elif kind == "str" and not isinstance(v, str):
-            raise PlanError(f"{plan.source}: key 'tracking.{name}' should be text")
-        elif kind == "int" and not (isinstance(v, int) and v >= 0):
-            raise PlanError(f"{plan.source}: key 'tracking.{name}' should be a whole number >= 0")
-        elif kind == "float" and not (isinstance(v, int | float) and 0 <= v <= 1):
-            raise PlanError(f"{plan.source}: key 'tracking.{name}' should be between 0 and 1")
-        values[name] = v
-    s = Settings(**values)
-    if len(s.yes_no) != 2:
-        raise PlanError(f"{plan.source}: key 'tracking.yes_no' should be [yes, no]")
-    for key in ("policy_conversion_outcome", "deposit_conversion_outcome", "hold_outcome"):
-        if getattr(s, key) not in s.outcome_kinds:
-            raise PlanError(f"{plan.source}: key 'tracking.{key}' is not in tracking.outcome_kinds")
-    if s.not_reached not in s.intent_answers:
-        raise PlanError(f"{plan.source}: key 'tracking.not_reached' is not in intent_answers")
-    if s.policies_per_team < 1:
-        raise PlanError(f"{plan.source}: key 'tracking.policies_per_team' should be >= 1")
-    return s
+    return Settings(**{name: getattr(plan.tracking, name) for name in Settings.__annotations__})
 
 
 # --- Frames -------------------------------------------------------------------------------

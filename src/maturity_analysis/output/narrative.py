@@ -155,8 +155,7 @@ def table4_text(t4: pd.DataFrame, t2: pd.DataFrame, plan: Plan | None = None) ->
 def segment_text(seg: pd.DataFrame, plan: Plan | None = None) -> str:
     """The age band with the most 分红 policies and the one with the highest 5-20万 share."""
     plan = plan or load_plan()
-    cfg = plan.section("tables.segment")
-    product, middle = cfg["product"], cfg["middle_label"]
+    product, middle = plan.tables.segment.product, plan.tables.segment.middle_label
     body = _body(seg)
     counts, shares = body[f"{product}{COUNT}"], body[f"{middle}{SHARE}"]
     most = counts.idxmax()

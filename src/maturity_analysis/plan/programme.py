@@ -2,8 +2,9 @@
 
 The plan lays out its work in tables: the phased push (推动的阶段性安排), the training
 curriculum (培训内容), the December calendar (12月份行事历) and the tracking forms (附件一..五).
-They live in the plan file as ``[[programme.*]]`` rows; this module renders them as frames with
-Chinese headers. A row's 时间 is the plan's own wording ("12月中旬", "1-3月"); the dated tables
+They live in the plan file as ``[[programme.*]]`` rows, typed and checked at load
+(``plan.programme``); this module renders them as frames with Chinese headers. A row's 时间 is
+the plan's own wording ("12月中旬", "1-3月", read by :func:`time_span`); the dated tables
 add the calendar span it covers in the plan year (``year_offset = -1``: the December before),
 its first and last working days and the number of working days (Chinese calendar, 调休 included,
 see :mod:`maturity_analysis.plan.workdays`).
@@ -14,21 +15,14 @@ see :mod:`maturity_analysis.plan.workdays`).
 
 from __future__ import annotations
 
-import re
-from calendar import monthrange
-from datetime import date
 from typing import Any
 
 import pandas as pd
 
 from ..exceptions import PlanError
-from .model import Plan, load_plan
+from .model import Plan, load_plan, time_span
 from .period import parse_period
 from .workdays import working_days
-
-#: 旬 (ten-day part of a month) -> first and last day; None: to the month's end.
-DEKADS: dict[str, tuple[int, int | None]] = {"上旬": (1, 10), "中旬": (11, 20), "下旬": (21, None)}
-_TIME = re.compile(r"^(\d{1,2})(?:-(\d{1,2}))?月(上旬|中旬|下旬)?$")
 
 PUSH_HEADERS = {
     "time": "时间",
@@ -58,50 +52,20 @@ NOTE_HEADER = "备注"
 PHASE_HEADER = "阶段"
 
 
-def time_span(text: str, year: int) -> tuple[date, date]:
-    """First and last calendar day a plan time ("12月中旬", "1-3月", "5月") covers in ``year``.
-
-    >>> time_span("12月下旬", 2012)
-    (datetime.date(2012, 12, 21), datetime.date(2012, 12, 31))
-    >>> time_span("4-6月", 2013)
-    (datetime.date(2013, 4, 1), datetime.date(2013, 6, 30))
-    """
-    m = _TIME.match(str(text).strip())
-    if not m or not 1 <= int(m[1]) <= int(m[2] or m[1]) <= 12 or (m[2] and m[3]):
-        raise PlanError(
-            f"plan time '{text}' is not '<m>月', '<m>月上旬|中旬|下旬' or "
-            "'<m1>-<m2>月' with months 1..12 in order"
-        )
-    first, last = int(m[1]), int(m[2] or m[1])
-    if m[3]:
-        lo, hi = DEKADS[m[3]]
-        return date(year, first, lo), date(year, first, hi or monthrange(year, first)[1])
-    return date(year, first, 1), date(year, last, monthrange(year, last)[1])
-
-
-def _rows(plan: Plan, key: str) -> list[dict[str, Any]]:
-    rows = plan.section(f"programme.{key}")
-    if not isinstance(rows, list) or not rows:
-        raise PlanError(f"{plan.source}: key 'programme.{key}' should be a list of rows")
-    return rows
+def _rows(plan: Plan, key: str) -> tuple[Any, ...]:
+    return getattr(plan.programme, key)
 
 
 def _table(plan: Plan, key: str, headers: dict[str, str]) -> pd.DataFrame:
-    rows = _rows(plan, key)
-    for i, row in enumerate(rows):
-        missing = [k for k in headers if k not in row]
-        if missing:
-            raise PlanError(f"{plan.source}: key 'programme.{key}[{i}]' lacks {', '.join(missing)}")
-    return pd.DataFrame([{h: row[k] for k, h in headers.items()} for row in rows])
+    return pd.DataFrame(
+        [{h: getattr(row, k) for k, h in headers.items()} for row in _rows(plan, key)]
+    )
 
 
 def _dates(plan: Plan, key: str) -> pd.DataFrame:
     out = []
-    for i, row in enumerate(_rows(plan, key)):
-        try:
-            start, end = time_span(row.get("time", ""), plan.year + row.get("year_offset", 0))
-        except PlanError as exc:
-            raise PlanError(f"{plan.source}: key 'programme.{key}[{i}].time': {exc}") from None
+    for row in _rows(plan, key):
+        start, end = time_span(row.time, plan.year + row.year_offset)
         days = working_days(start, end)
         out.append(
             {
@@ -120,7 +84,7 @@ def _dates(plan: Plan, key: str) -> pd.DataFrame:
 
 
 def _notes(plan: Plan, key: str) -> pd.Series:
-    return pd.Series([row.get("note", "") for row in _rows(plan, key)], name=NOTE_HEADER)
+    return pd.Series([row.note for row in _rows(plan, key)], name=NOTE_HEADER)
 
 
 def push_table(plan: Plan | None = None) -> pd.DataFrame:
@@ -129,29 +93,12 @@ def push_table(plan: Plan | None = None) -> pd.DataFrame:
     Columns: 时间, 项目, 内容, 参与人员, 工具, 阶段 (the phase key, "" for the December rows),
     开始日期, 结束日期, 首个工作日, 最后工作日, 工作日数, 备注 (cells restored from the text).
     A phase row whose 时间 disagrees with the plan's ``[[phases]]`` months is a
-    :class:`~maturity_analysis.exceptions.PlanError`.
+    :class:`~maturity_analysis.exceptions.PlanError` at :func:`~maturity_analysis.plan.model.load_plan`.
     """
     plan = plan or load_plan()
     table = _table(plan, "push", PUSH_HEADERS)
     dates = _dates(plan, "push")
-    phases = {p.key: p for p in plan.phases}
-    keys = []
-    for i, row in enumerate(_rows(plan, "push")):
-        key = row.get("phase", "")
-        if key:
-            ph = phases.get(key)
-            if ph is None:
-                raise PlanError(f"{plan.source}: key 'programme.push[{i}].phase': no phase '{key}'")
-            if (dates.loc[i, "开始日期"].date(), dates.loc[i, "结束日期"].date()) != (
-                ph.start(plan.year),
-                ph.end(plan.year),
-            ):
-                raise PlanError(
-                    f"{plan.source}: key 'programme.push[{i}].time' "
-                    f"'{row['time']}' differs from phase {key} months "
-                    f"{ph.first_month}-{ph.last_month}"
-                )
-        keys.append(key)
+    keys = [row.phase for row in plan.programme.push]  # checked against [[phases]] at load
     table.insert(len(PUSH_HEADERS), PHASE_HEADER, keys)
     return pd.concat([table, dates, _notes(plan, "push")], axis=1)
 
