@@ -168,6 +168,48 @@ def test_nothing_is_lost(read, kind):
     assert c["rows_accepted"] + c["rows_rejected"] == c["rows_read"]
 
 
+# Footer rows as branches write them: 共计 and a spaced 合 计, with the totals in them.
+FOOTERS = {
+    "calls": [
+        ["共计", None, None, 3, None, None, None, None, None],
+        ["合 计", None, "3人", None, None, None, None, 3, None],
+    ],
+    "complaints": [
+        ["共计", None, None, None, None, None, None, 1, 1200],
+        ["合\u3000计", 2, None, None, None, None, None, None, "1,200元"],
+    ],
+}
+
+
+@pytest.mark.parametrize("kind", FOOTERS)
+def test_gongji_and_spaced_heji_footers_are_footers(tmp_path, policies, kind):
+    # Two good rows and one bad (rows 4-6 under the title and header), then the footers on
+    # rows 7 and 8: counted as footers, neither read nor rejected.
+    rows, bad = CASES[kind]
+    written = [rows[0], rows[1], rows[min(bad) - 4], *FOOTERS[kind]]  # bad: its Excel row
+    _xlsx(tmp_path / f"{kind}.xlsx", FORMS[kind].headers, written, title=FORMS[kind].title)
+    read = read_tracking(tmp_path, policies)
+    c = read.counts[kind]
+    assert (c["rows_footer"], c["rows_blank"]) == (2, 0)
+    assert (c["rows_read"], c["rows_accepted"], c["rows_rejected"]) == (3, 2, 1)
+    assert c["rows_accepted"] + c["rows_rejected"] == c["rows_read"]
+    assert read.rejects["row"].tolist() == [6]
+    assert len(read.tracking[kind]) == 2
+
+
+def test_csv_rows_are_numbered_by_line_and_footers_set_apart(tmp_path, policies):
+    # A blank line and a 共计 footer in a CSV: the bad row is named by its line (4), the
+    # blank line is counted blank, the footer is not read.
+    text = (
+        "日期,网点代码,团队,回访量\n2013-01-07,B01,第1组,20\n\n2013-01-08,B99,第1组,20\n共计,,,40\n"
+    )
+    (tmp_path / "worklog.csv").write_text(text, encoding="utf-8")
+    read = read_tracking(tmp_path, policies)
+    c = read.counts["worklog"]
+    assert (c["rows_read"], c["rows_accepted"], c["rows_blank"], c["rows_footer"]) == (2, 1, 1, 1)
+    assert read.rejects[["row", "header"]].values.tolist() == [[4, "网点代码"]]
+
+
 @pytest.mark.parametrize(
     ("kind", "row", "column", "reason"),
     [(k, row, col, why) for k, (_, bad) in CASES.items() for row, (col, why) in bad.items()],

@@ -26,11 +26,9 @@ import pandas as pd
 from ..exceptions import MaturityDataError
 from ..plan.model import Plan, load_plan
 from ..plan.workdays import month_bounds, shift_month
+from .readers import EXCEL_EPOCH, HEADER_SCAN_ROWS, REJECT_COLUMNS, is_summary, read_grids
 
 KINDS = ("calls", "complaints", "worklog", "outcomes")
-REJECT_COLUMNS = ("file", "sheet", "row", "column", "header", "value", "reason", "other_problems")
-HEADER_SCAN_ROWS = 15
-TOTAL_WORDS = ("合计", "总计", "小计")
 TRACKING_DIR = "tracking"
 FORMS_PREFIX = "forms"  # a returned templates workbook (calllist.py): every form's sheet is read
 
@@ -265,7 +263,6 @@ class TrackingRead:
 # --- Cell parsing ----------------------------------------------------------------------------
 
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-_EXCEL_EPOCH = datetime(1899, 12, 30)
 
 
 class _Bad(ValueError):
@@ -295,7 +292,7 @@ def _parse_date(value: Any) -> date:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         if 20000 <= value <= 80000:  # an Excel serial day number
-            return (_EXCEL_EPOCH + timedelta(days=int(value))).date()
+            return (EXCEL_EPOCH + timedelta(days=int(value))).date()
         if float(value).is_integer() and 19000101 <= value <= 21001231:
             value = str(int(value))
         else:
@@ -351,34 +348,6 @@ def _parse(f: Field, value: Any, s: Settings) -> Any:
 
 
 # --- Reading files ---------------------------------------------------------------------------
-
-
-def _sheets(path: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """Every sheet of a workbook (or the one table of a CSV) as rows of raw values."""
-    if path.suffix.lower() == ".csv":
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                raw = pd.read_csv(path, header=None, dtype=str, encoding=enc, keep_default_na=False)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise MaturityDataError(f"{path}: not UTF-8 or GB18030 text")
-        return [("", [tuple(r) for r in raw.itertuples(index=False, name=None)])]
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise MaturityDataError(f"{path}: cannot be read as an Excel workbook ({exc})") from None
-    try:
-        sheets = []
-        for ws in wb.worksheets:
-            ws.reset_dimensions()  # exporters' stated sizes are often wrong, and slow to check
-            sheets.append((ws.title, list(ws.iter_rows(values_only=True))))
-        return sheets
-    finally:
-        wb.close()
 
 
 def _header_map(form: Form, row: tuple[Any, ...]) -> dict[int, Field]:
@@ -446,28 +415,33 @@ def _read_file(
 
     A file without such a sheet is an error unless ``optional`` (a ``forms*`` workbook).
     Returns the good rows and the file's counts (rows_read, rows_blank, rows_footer, sheets).
+    The file is read by :func:`~maturity_analysis.ingest.readers.read_grids`, as a maturity
+    list is; a row whose first filled cell is a summary word (合计, 共计, 合 计, ...: the
+    maturity list's :func:`~maturity_analysis.ingest.readers.is_summary`) is a footer.
     """
+    grids, info = read_grids(path)
     good: list[_Row] = []
     counts = {
         "file": path.name,
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "sha256": info.sha256,
         "sheets": [],
         "rows_read": 0,
         "rows_blank": 0,
         "rows_footer": 0,
     }
-    for sheet, rows in _sheets(path):
+    for grid in grids:
+        sheet, rows = grid.sheet, grid.rows
         hit = _find_header(form, rows)
         if hit is None:
             continue
         counts["sheets"].append(sheet)
         h, cols = hit
-        for i, row in enumerate(rows[h + 1 :], start=h + 2):
+        for i, row in zip(grid.numbers[h + 1 :], rows[h + 1 :], strict=True):
             present = [v for v in map(_norm, row) if v is not None]
             if not present:
                 counts["rows_blank"] += 1
                 continue
-            if isinstance(present[0], str) and present[0].startswith(TOTAL_WORDS):
+            if isinstance(present[0], str) and is_summary(present[0]):
                 counts["rows_footer"] += 1
                 continue
             counts["rows_read"] += 1

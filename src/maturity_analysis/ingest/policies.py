@@ -24,14 +24,12 @@ from ..exceptions import MaturityDataError
 from ..plan.bands import age_at, age_band, principal_band
 from ..plan.model import Plan, load_plan
 from .ids import birth_from_id, check_digit_ok, upgrade_15
-from .readers import WS, FileInfo, Sheet, has_any, read_file
+from .readers import EXCEL_EPOCH, REJECT_COLUMNS, WS, FileInfo, Sheet, has_any, read_file
 from .schema import PAYMENT_MODES, POLICY_COLUMNS, PRODUCT_TYPES, WHOLE_LIFE
 
 INPUT_PATTERN = "policies*"
 INPUT_SUFFIXES = (".xlsx", ".xls", ".csv")
 MAX_AGE = 110
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-REJECT_COLUMNS = ["file", "sheet", "row", "column", "header", "value", "reason", "other_problems"]
 ACCOUNTING = (
     "rows_read counts the data rows of each sheet below its header: every row that is "
     "neither blank nor a summary row (合计/总计/小计). rows_read = rows_accepted + "

@@ -1,9 +1,18 @@
-"""Raw maturity-list files → the text of their cells, with header, sheet and row numbers.
+"""Raw spreadsheet files → their cells, with header, sheet and row numbers.
 
 Reads ``.xlsx`` (openpyxl), ``.xls`` (xlrd when installed, or text saved as .xls) and CSV
-(UTF-8 or GB18030/GBK). Finds the header row (a title row above it and two-row merged headers
-are handled), maps header aliases to canonical names, and sets blank and summary (合计/小计)
-rows apart. Everything else is a data row, kept as text for :mod:`maturity_analysis.ingest.policies`.
+(UTF-8 or GB18030/GBK). :func:`read_grids` gives every sheet as rows of raw cell values with
+their Excel row (CSV: line) numbers; it is how the tracking forms
+(:mod:`maturity_analysis.ingest.forms`) read their files. :func:`read_file` goes on for a
+maturity list: it finds the header row (a title row above it and two-row merged headers are
+handled), maps header aliases to canonical names, and sets blank and summary (合计/小计/共计)
+rows apart. Everything else is a data row, kept as text for
+:mod:`maturity_analysis.ingest.policies`.
+
+What both kinds of input share is defined here once: how far down a header may be
+(``HEADER_SCAN_ROWS``), which rows are summary rows (``SUMMARY_RE``, :func:`is_summary`), the
+day Excel's serial dates count from (``EXCEL_EPOCH``) and the columns of a reject
+(``REJECT_COLUMNS``).
 """
 
 from __future__ import annotations
@@ -26,11 +35,18 @@ import pyarrow.csv as pacsv
 from ..exceptions import MaturityDataError
 from .schema import POLICY_COLUMNS
 
-HEADER_SCAN_ROWS = 10
+# A header may sit this far down (under title and note lines): maturity lists and forms alike.
+HEADER_SCAN_ROWS = 15
 MIN_HEADER_MATCHES = 3
 # Whitespace spelt out (not \s) so pandas keeps pyarrow's fast regex engine.
 WS = "[ \t\r\n\f\v\u3000\xa0]"
+# A summary (footer) row's text: 合计, 总计, 小计, 共计 or 总合计, spaces allowed (合 计).
 SUMMARY_RE = rf"^{WS}*(?:总{WS}*合{WS}*计|合{WS}*计|总{WS}*计|小{WS}*计|共{WS}*计)"
+_SUMMARY = re.compile(SUMMARY_RE)
+# Day 0 of Excel's serial dates (the 1900 date system, counting its phantom 1900-02-29).
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# The columns of a rejected row, for maturity lists and tracking forms alike.
+REJECT_COLUMNS = ["file", "sheet", "row", "column", "header", "value", "reason", "other_problems"]
 REQUIRED = tuple(c.name for c in POLICY_COLUMNS if c.required)
 _HEADERS = {c.name: c.header for c in POLICY_COLUMNS}
 _PREFIX_BYTES = 1 << 20
@@ -53,6 +69,15 @@ class Sheet:
     n_blank: int = 0
     n_footer: int = 0
     extra: pd.Series | None = None  # CSV: text in cells beyond the header, per data row
+
+
+@dataclass
+class Grid:
+    """One sheet (or a CSV file's one table) as rows of the raw values of its cells."""
+
+    sheet: str  # "" for CSV
+    rows: list[list]  # cell values as the file holds them (CSV: text, "" for an empty cell)
+    numbers: list[int]  # the 1-based row (CSV: line) number of each row
 
 
 @dataclass
@@ -233,6 +258,15 @@ def cell_text(v: object) -> str | None:
     return str(v)
 
 
+def is_summary(text: str) -> bool:
+    """Whether a cell's text opens a summary row (the test :func:`read_file` applies too).
+
+    >>> [is_summary(t) for t in ("合计", "合 计：", "共计12户", "总合计", "小计", "合同", "张三")]
+    [True, True, True, True, True, False, False]
+    """
+    return _SUMMARY.match(text) is not None
+
+
 def has_any(s: pd.Series, *chars: str) -> np.ndarray:
     """Rows holding any of the literal ``chars``: a cheap filter to run before a regex."""
     found = np.zeros(len(s), dtype=bool)
@@ -341,7 +375,7 @@ def sheet_from_grid(
 # ------------------------------------------------------------------------------------ xlsx
 
 
-def _read_xlsx(info: FileInfo) -> list[Sheet]:
+def _xlsx_grids(info: FileInfo) -> dict[str, list[list]]:
     import openpyxl
 
     try:
@@ -355,10 +389,10 @@ def _read_xlsx(info: FileInfo) -> list[Sheet]:
         raise MaturityDataError(
             f"{info.path}: not a readable Excel workbook ({type(exc).__name__})"
         ) from None
-    return _sheets_from_grids(info, grids)
+    return grids
 
 
-def _read_xls(info: FileInfo) -> list[Sheet]:
+def _xls_grids(info: FileInfo) -> dict[str, list[list]]:
     try:
         import xlrd  # noqa: F401
     except ImportError:
@@ -367,10 +401,9 @@ def _read_xls(info: FileInfo) -> list[Sheet]:
             "(reading .xls needs the xlrd package)"
         ) from None
     frames = pd.read_excel(info.path, sheet_name=None, header=None, dtype=object, engine="xlrd")
-    grids = {
+    return {
         name: f.astype(object).where(f.notna(), None).values.tolist() for name, f in frames.items()
     }
-    return _sheets_from_grids(info, grids)
 
 
 def _sheets_from_grids(info: FileInfo, grids: dict[str, list[list]]) -> list[Sheet]:
@@ -414,7 +447,8 @@ def _delimiter(text: str) -> str:
     return max(counts, key=counts.get)
 
 
-def _read_csv(info: FileInfo) -> list[Sheet]:
+def _csv_probe(info: FileInfo) -> tuple[str, str, str]:
+    """The encoding, delimiter and decoded first bytes of a CSV file (sets ``info.encoding``)."""
     path = info.path
     with open(path, "rb") as f:
         head = f.read(_WHOLE_DECODE_BYTES if info.size <= _WHOLE_DECODE_BYTES else _PREFIX_BYTES)
@@ -424,7 +458,12 @@ def _read_csv(info: FileInfo) -> list[Sheet]:
         raise MaturityDataError(f"{path}: not a spreadsheet or CSV file (binary content)")
     enc, text = _decode_probe(path, head, whole=len(head) == info.size)
     info.encoding = "gb18030" if enc == "gb18030" else "utf-8"
-    delim = _delimiter(text)
+    return enc, _delimiter(text), text
+
+
+def _read_csv(info: FileInfo) -> list[Sheet]:
+    path = info.path
+    enc, delim, text = _csv_probe(info)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     grid, ends = [], []
     for record in reader:
@@ -483,7 +522,7 @@ def _csv_fast(
     return out
 
 
-def _csv_slow(info: FileInfo, enc: str, delim: str) -> Sheet:
+def _csv_grid(info: FileInfo, enc: str, delim: str) -> Grid:
     """Python's csv reader: exact line numbers with blank lines, ragged rows, quoted newlines."""
     grid, starts, line = [], [], 0
     try:
@@ -499,14 +538,19 @@ def _csv_slow(info: FileInfo, enc: str, delim: str) -> Sheet:
         ) from None
     except csv.Error as exc:
         raise MaturityDataError(f"{info.path}: not a readable CSV file ({exc})") from None
-    return sheet_from_grid(grid, starts, info.path, "", str(info.path), check_width=True)
+    return Grid("", grid, starts)
+
+
+def _csv_slow(info: FileInfo, enc: str, delim: str) -> Sheet:
+    grid = _csv_grid(info, enc, delim)
+    return sheet_from_grid(grid.rows, grid.numbers, info.path, "", str(info.path), check_width=True)
 
 
 # ----------------------------------------------------------------------------------- entry
 
 
-def read_file(path: Path) -> tuple[list[Sheet], FileInfo]:
-    """The data rows of every policy sheet in one file, and the file's fingerprint."""
+def _open(path: Path) -> FileInfo:
+    """The fingerprint of a file, its ``format`` told by its first bytes (not its name)."""
     path = Path(path)
     if not path.is_file():
         raise MaturityDataError(f"{path}: file not found")
@@ -517,13 +561,35 @@ def read_file(path: Path) -> tuple[list[Sheet], FileInfo]:
         magic = f.read(8)
     if magic.startswith(b"PK"):
         info.format = "xlsx"
-        return _read_xlsx(info), info
-    if magic.startswith(_OLE_MAGIC):
+    elif magic.startswith(_OLE_MAGIC):
         info.format = "xls"
-        return _read_xls(info), info
-    if magic.lstrip().startswith(b"<"):
+    elif magic.lstrip().startswith(b"<"):
         raise MaturityDataError(
             f"{path}: an HTML or XML page, not a spreadsheet; open it in Excel and save as .xlsx"
         )
-    info.format = "csv"
-    return _read_csv(info), info
+    else:
+        info.format = "csv"
+    return info
+
+
+def read_grids(path: Path) -> tuple[list[Grid], FileInfo]:
+    """Every sheet of a workbook (or the one table of a CSV) as raw rows, and the fingerprint.
+
+    Nothing is dropped: title, header, blank and summary rows are all there, each with its
+    Excel row (CSV: line) number. The errors are :func:`read_file`'s, one line naming the file.
+    """
+    info = _open(path)
+    if info.format == "csv":
+        enc, delim, _ = _csv_probe(info)
+        return [_csv_grid(info, enc, delim)], info
+    grids = _xlsx_grids(info) if info.format == "xlsx" else _xls_grids(info)
+    return [Grid(name, g, list(range(1, len(g) + 1))) for name, g in grids.items()], info
+
+
+def read_file(path: Path) -> tuple[list[Sheet], FileInfo]:
+    """The data rows of every policy sheet in one file, and the file's fingerprint."""
+    info = _open(path)
+    if info.format == "csv":
+        return _read_csv(info), info
+    grids = _xlsx_grids(info) if info.format == "xlsx" else _xls_grids(info)
+    return _sheets_from_grids(info, grids), info
