@@ -3,7 +3,7 @@
 ``load_policies`` reads one file or a dataset folder (the catalog that writes and reads the
 prepared dataset is :mod:`maturity_analysis.ingest.dataset`). Every data row read is either accepted or
 in the rejects with file, sheet, row, column, value and reason: ``accepted + rejected == read``.
-Blank rows and summary rows (合计/总计/小计) are not data rows; the manifest counts them apart.
+Blank rows and summary rows (合计/总计/小计/共计/总合计, spaced or not) are not data rows; the manifest counts them apart.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ INPUT_SUFFIXES = (".xlsx", ".xls", ".csv")
 MAX_AGE = 110
 ACCOUNTING = (
     "rows_read counts the data rows of each sheet below its header: every row that is "
-    "neither blank nor a summary row (合计/总计/小计). rows_read = rows_accepted + "
+    "neither blank nor a summary row (合计/总计/小计/共计/总合计). rows_read = rows_accepted + "
     "rows_rejected; blank and summary rows are counted in rows_blank and rows_footer."
 )
 
