@@ -1,25 +1,11 @@
 """The quarterly evaluation (阶段性评估): every KPI of the plan against its target, for a period.
 
 A period is a phase/quarter (``"2013Q2"``), a month (``"2013-05"``) or the year (``"2013"``).
-What each KPI counts (the plan's words where it has them; this project's reading where not):
-
-- 保单转换 / 存款转换: policies in the target's base (``[targets.*]``: 分红, 20-60岁) maturing in
-  the period whose 满期去向 is 转保 / 转存, whenever recorded; against the target count
-  allocated to the branch and phase (:func:`targets.branch_phase_allocation`; a month gets its
-  phase's allocation split by the month's base), and as a rate against the plan's rate.
-- 万能险保单持有率: 万能 policies due in the period not surrendered, cashed in or moved
-  (outcome 续持, or none recorded: a whole-life policy stays in force unless the customer acts).
-- 投诉处理满意度: customers who complained in the period and whose complaints are all answered;
-  satisfied = none ended in 非常规退保 or 赔偿 (the plan's definition). Pending ones are left
-  out and counted in the note.
-- 一周内答复率: complaints of the period answered within ``complaint_answer_days`` calendar
-  days; an unanswered complaint is not answered in time.
-- 日均回访量 / 回访不足天数: 附件三 rows on working days: calls per team-day against
-  ``calls_per_day``, and the team-days below it.
-- 满期前回访率: customers maturing in the period reached (a 附件一 call whose 客户意向 is not
-  ``not_reached``) before their maturity date.
-- 赔偿金额: compensation paid on the period's complaints (no target; the plan asks for an
-  estimate, see costs.py).
+What each KPI counts is in :mod:`~maturity_analysis.analysis.kpis` (one function per KPI, and
+:data:`~maturity_analysis.analysis.kpis.KPIS`, their order); here each unit is evaluated: the
+targets allocated to it (:func:`allocated`: a month gets its phase's allocation split by the
+month's base), each KPI's 达成率 and 达标, the summary, its display and narrative, and every
+branch at once (:func:`by_branch`, :func:`glance`).
 
 Rates get a Wilson score interval when their base is below ``tracking.wilson_below``.
 """
@@ -37,10 +23,11 @@ import pandas as pd
 
 from ..exceptions import MaturityDataError
 from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tracking
-from ..ingest.forms import Tracking, settings
+from ..ingest.forms import Tracking
 from ..plan.model import Plan, load_plan
 from ..plan.period import Period, parse_period
 from ..plan.workdays import working_days
+from .kpis import KPIS, Kpi, Unit
 from .targets import allocate, branch_phase_allocation, eligible, policy_targets
 
 SUMMARY_COLUMNS = [
@@ -127,50 +114,31 @@ def allocated(
     return out
 
 
-def _row(
-    key: str,
-    label: str,
-    unit: str,
-    actual: float,
-    target: float,
-    *,
-    num: float = math.nan,
-    den: float = math.nan,
-    rate: bool = False,
-    higher: bool = True,
-    note: str = "",
-    s: Any = None,
-) -> dict[str, Any]:
+def _row(kpi: Kpi, unit: Unit) -> dict[str, Any]:
+    """One row of the summary: ``kpi`` measured on ``unit``, its 达成率, 达标 and interval."""
+    m, s = kpi.measure(unit), unit.settings
+    actual, target = m.value, m.target
     ok = pd.NA
     if not pd.isna(target) and not pd.isna(actual):
-        ok = actual >= target if higher else actual <= target
+        ok = actual >= target if kpi.higher else actual <= target
     ratio = actual / target if target and not pd.isna(target) and not pd.isna(actual) else math.nan
     lo = hi = math.nan
-    if rate and s is not None and 0 < den < s.wilson_below:
-        lo, hi = wilson(int(num), int(den), s.confidence)
+    if kpi.rate and 0 < m.den < s.wilson_below:
+        lo, hi = wilson(int(m.num), int(m.den), s.confidence)
     return {
-        "key": key,
-        "KPI": label,
-        "单位": unit,
+        "key": kpi.key,
+        "KPI": kpi.title(unit.plan),
+        "单位": kpi.unit,
         "实际": actual,
         "目标": target,
         "达成率": ratio,
         "达标": ok,
-        "分子": num,
-        "分母": den,
+        "分子": m.num,
+        "分母": m.den,
         "区间下限": lo,
         "区间上限": hi,
-        "说明": note,
+        "说明": m.note,
     }
-
-
-def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
-    """``values`` looked up by each of ``keys`` (missing: NA), on ``keys``' index."""
-    return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index)
-
-
-def _rate(num: int, den: int) -> float:
-    return num / den if den else math.nan
 
 
 def _summary(
@@ -181,181 +149,19 @@ def _summary(
     plan: Plan,
     alloc: pd.DataFrame,
 ) -> pd.DataFrame:
-    s = settings(plan)
-    book = _for_branch(policies, branch)
-    due = book[period.contains(book["maturity_date"])]
-    outcome = _lookup(
-        due["policy_no"],
-        tracking.outcomes.drop_duplicates("policy_no").set_index("policy_no")["outcome"],
+    unit = Unit(
+        book=_for_branch(policies, branch),
+        tracking=Tracking(
+            calls=tracking.calls,  # joined to the unit's policies by policy_no
+            complaints=_for_branch(tracking.complaints, branch),
+            worklog=_for_branch(tracking.worklog, branch),
+            outcomes=tracking.outcomes,  # likewise
+        ),
+        period=period,
+        plan=plan,
+        goals=allocated(policies, period, branch, plan, alloc),
     )
-    goals = allocated(policies, period, branch, plan, alloc)
-    rows = []
-
-    for key, kind in (
-        ("policy_conversion", s.policy_conversion_outcome),
-        ("deposit_conversion", s.deposit_conversion_outcome),
-    ):
-        t = plan.targets[key]
-        base = eligible(due, t)
-        n, done = int(base.sum()), int((base & (outcome == kind)).sum())
-        rows.append(
-            _row(
-                f"{key}_count",
-                f"{t.label}件数",
-                "件",
-                done,
-                goals[key],
-                num=done,
-                den=n,
-                note=f"满期去向为{kind}；目标为分配到本期的件数",
-            )
-        )
-        rows.append(
-            _row(
-                f"{key}_rate",
-                f"{t.label}率",
-                "%",
-                _rate(done, n),
-                t.rate,
-                num=done,
-                den=n,
-                rate=True,
-                s=s,
-            )
-        )
-
-    t = plan.targets["persistency"]
-    base = eligible(due, t)
-    kept = base & (outcome.isna() | (outcome == s.hold_outcome))
-    unrecorded = int((base & outcome.isna()).sum())
-    rows.append(
-        _row(
-            "persistency",
-            t.label,
-            "%",
-            _rate(int(kept.sum()), int(base.sum())),
-            t.rate,
-            num=int(kept.sum()),
-            den=int(base.sum()),
-            rate=True,
-            s=s,
-            note=f"含未登记去向{unrecorded}件(按续持计)" if unrecorded else "",
-        )
-    )
-
-    comp = _for_branch(tracking.complaints, branch)
-    comp = comp[period.contains(comp["complaint_date"])]
-    per = comp.assign(
-        bad=comp["irregular_surrender"].fillna(False) | comp["compensated"].fillna(False),
-        open_=comp["answer_date"].isna(),
-    ).groupby("policy_no")
-    customers = per.agg(bad=("bad", "any"), open_=("open_", "any"))
-    handled = customers[~customers["open_"]]
-    good, pending = int((~handled["bad"]).sum()), int(customers["open_"].sum())
-    t = plan.targets["complaint_satisfaction"]
-    rows.append(
-        _row(
-            "complaint_satisfaction",
-            t.label,
-            "%",
-            _rate(good, len(handled)),
-            t.rate,
-            num=good,
-            den=len(handled),
-            rate=True,
-            s=s,
-            note="按客户计，未处理至非常规退保或赔偿为满意"
-            + (f"；另{pending}人待答复" if pending else ""),
-        )
-    )
-
-    waited = (comp["answer_date"] - comp["complaint_date"]).dt.days
-    in_time = int((waited <= plan.complaint_answer_days).sum())
-    unanswered = int(comp["answer_date"].isna().sum())
-    rows.append(
-        _row(
-            "answered_in_time",
-            f"{plan.complaint_answer_days}天内答复率",
-            "%",
-            _rate(in_time, len(comp)),
-            s.answer_within_target,
-            num=in_time,
-            den=len(comp),
-            rate=True,
-            s=s,
-            note=f"未答复{unanswered}件" if unanswered else "",
-        )
-    )
-
-    log = _for_branch(tracking.worklog, branch)
-    log = log[period.contains(log["work_date"])]
-    workdays = set(working_days(period.start, period.end))
-    log = log[log["work_date"].dt.date.isin(workdays)]
-    calls = log["calls"].astype("float")
-    short = int((calls < plan.calls_per_day).sum())
-    teams = len(log[["branch_code", "team"]].drop_duplicates())
-    rows.append(
-        _row(
-            "calls_per_team_day",
-            "日均回访量(每团队)",
-            "访",
-            calls.mean() if len(log) else math.nan,
-            plan.calls_per_day,
-            num=float(calls.sum()),
-            den=len(log),
-            note=f"{teams}个团队，{len(log)}个团队工作日(附件三)",
-        )
-    )
-    rows.append(
-        _row(
-            "team_days_short",
-            f"回访不足{plan.calls_per_day}访的团队日",
-            "天",
-            short,
-            0,
-            num=short,
-            den=len(log),
-            higher=False,
-        )
-    )
-
-    reached = tracking.calls[tracking.calls["intent"] != s.not_reached]
-    first_call = reached.groupby("policy_no")["call_date"].min()
-    before = _lookup(due["policy_no"], first_call) < due["maturity_date"]
-    n_before = int(before.sum())
-    rows.append(
-        _row(
-            "phoned_before_maturity",
-            "满期前回访率",
-            "%",
-            _rate(n_before, len(due)),
-            s.phoned_before_target,
-            num=n_before,
-            den=len(due),
-            rate=True,
-            s=s,
-            note=f"有效回访(客户意向不为{s.not_reached})早于满期日",
-        )
-    )
-
-    paid = comp[comp["compensated"].fillna(False)]
-    age = book.drop_duplicates("policy_no").set_index("policy_no")["age"]
-    ages = _lookup(paid["policy_no"], age).astype("Float64")
-    young = int((ages < plan.compensation_min_age).sum())
-    rows.append(
-        _row(
-            "compensation_paid",
-            "赔偿金额",
-            "元",
-            float(paid["compensation"].sum()),
-            math.nan,
-            num=len(paid),
-            den=len(comp),
-            note=f"赔偿{len(paid)}件"
-            + (f"，其中{young}件客户不满{plan.compensation_min_age}岁" if young else ""),
-        )
-    )
-    out = pd.DataFrame(rows).set_index("key")
+    out = pd.DataFrame([_row(kpi, unit) for kpi in KPIS]).set_index("key")
     out["达标"] = out["达标"].astype("boolean")
     return out[SUMMARY_COLUMNS]
 
