@@ -21,12 +21,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..exceptions import MaturityDataError
 from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tracking
 from ..ingest.forms import Tracking
 from ..plan.model import Plan, load_plan
 from ..plan.period import Period, parse_period
 from ..plan.workdays import working_days
+from .book import ALL, ALL_LABEL, check_branches, is_all
 from .kpis import KPIS, Kpi, Unit
 from .targets import allocate, branch_phase_allocation, eligible, policy_targets
 
@@ -64,7 +64,7 @@ def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, flo
 
 
 def _for_branch(frame: pd.DataFrame, branch: str) -> pd.DataFrame:
-    if branch == "ALL":
+    if is_all(branch):
         return frame
     return frame[frame["branch_code"].astype(str) == branch]
 
@@ -72,7 +72,7 @@ def _for_branch(frame: pd.DataFrame, branch: str) -> pd.DataFrame:
 def allocated(
     policies: pd.DataFrame,
     period: str | Period,
-    branch: str = "ALL",
+    branch: str = ALL,
     plan: Plan | None = None,
     alloc: pd.DataFrame | None = None,
 ) -> dict[str, int]:
@@ -189,7 +189,7 @@ class Evaluation:
     @property
     def title(self) -> str:
         """E.g. ``"全部网点 2013Q2 促进期 阶段性评估"``."""
-        who = "全部网点" if self.branch == "ALL" else f"网点 {self.branch}"
+        who = ALL_LABEL if is_all(self.branch) else f"网点 {self.branch}"
         return f"{who} {self.period.label} {self.period.name} 阶段性评估"
 
     def table(self) -> pd.DataFrame:
@@ -273,7 +273,7 @@ def evaluate(
     policies: pd.DataFrame,
     tracking: Tracking,
     period: str | Period,
-    branch: str = "ALL",
+    branch: str = ALL,
     plan: Plan | None = None,
 ) -> Evaluation:
     """Evaluate a branch (a ``branch_code``, or ``"ALL"``) for a period.
@@ -295,8 +295,7 @@ def evaluate(
     plan = plan or load_plan()
     p = parse_period(period, plan)
     branch = str(branch)
-    if branch != "ALL" and branch not in set(policies["branch_code"].astype(str)):
-        raise MaturityDataError(f"branch '{branch}' is not in the maturity list")
+    check_branches([branch], policies["branch_code"].astype(str).unique())
     alloc = branch_phase_allocation(policies, plan)
     return Evaluation(p, branch, _summary(policies, tracking, p, branch, plan, alloc))
 
@@ -318,7 +317,7 @@ def by_branch(
     parts = {}
     for code, book in books.items():  # each branch on its own rows: the same as branch=code
         mine = Tracking(**{k: kinds[k].get(code, tracking[k].iloc[:0]) for k in kinds})
-        parts[code] = _summary(book, mine, p, "ALL", plan, allocs.get(code, alloc.iloc[:0]))
+        parts[code] = _summary(book, mine, p, ALL, plan, allocs.get(code, alloc.iloc[:0]))
     return pd.concat(parts, names=["branch_code", "key"])
 
 
@@ -370,7 +369,7 @@ def glance(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def team_days(
-    tracking: Tracking, period: str | Period, branch: str = "ALL", plan: Plan | None = None
+    tracking: Tracking, period: str | Period, branch: str = ALL, plan: Plan | None = None
 ) -> pd.DataFrame:
     """附件三 rows of the period on working days: branch_code, team, work_date, calls, short."""
     plan = plan or load_plan()
