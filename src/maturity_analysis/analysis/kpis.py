@@ -34,8 +34,8 @@ from functools import cached_property
 
 import pandas as pd
 
-from ..ingest.forms import Settings, Tracking, settings
-from ..plan.model import Plan
+from ..ingest.forms import Tracking, settings
+from ..plan.model import Plan, TrackingSettings
 from ..plan.period import Period
 from ..plan.workdays import working_days
 from .targets import eligible
@@ -59,7 +59,7 @@ class Unit:
     goals: dict[str, int] = field(default_factory=dict)
 
     @cached_property
-    def settings(self) -> Settings:
+    def settings(self) -> TrackingSettings:
         """The plan's ``[tracking]`` section."""
         return settings(self.plan)
 

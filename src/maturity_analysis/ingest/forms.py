@@ -24,8 +24,7 @@ from typing import Any
 import pandas as pd
 
 from ..exceptions import MaturityDataError
-from ..plan.model import Plan, load_plan
-from ..plan.workdays import month_bounds, shift_month
+from ..plan.model import Plan, TrackingSettings, load_plan
 from .readers import EXCEL_EPOCH, HEADER_SCAN_ROWS, REJECT_COLUMNS, is_summary, read_grids
 
 KINDS = ("calls", "complaints", "worklog", "outcomes")
@@ -147,48 +146,13 @@ FORMS: dict[str, Form] = {
 }
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The plan's ``[tracking]`` section, typed (see plan.toml for what each means)."""
-
-    intent_answers: tuple[str, ...]
-    not_reached: str
-    outcome_kinds: tuple[str, ...]
-    policy_conversion_outcome: str
-    deposit_conversion_outcome: str
-    hold_outcome: str
-    hold_products: tuple[str, ...]
-    hold_advice: str
-    yes_no: tuple[str, str]
-    policies_per_team: int
-    min_teams: int
-    months_before: int
-    months_after: int
-    answer_within_target: float
-    phoned_before_target: float
-    confidence: float
-    wilson_below: int
-    template_rows: int
-
-    def choices(self, key: str) -> tuple[str, ...]:
-        """The allowed answers of a drop-down (``"intent_answers"``, ``"yes_no"``, ...)."""
-        return tuple(getattr(self, key))
-
-    def window(self, year: int) -> tuple[date, date]:
-        """First and last date accepted on the forms for the plan ``year``."""
-        first = month_bounds(*shift_month(year, 1, -self.months_before))[0]
-        last = month_bounds(*shift_month(year, 12, self.months_after))[1]
-        return first, last
-
-
-def settings(plan: Plan | None = None) -> Settings:
+def settings(plan: Plan | None = None) -> TrackingSettings:
     """The plan's ``[tracking]`` section (read and checked at load: ``plan.tracking``).
 
     >>> settings().yes_no
     ('是', '否')
     """
-    plan = plan or load_plan()
-    return Settings(**{name: getattr(plan.tracking, name) for name in Settings.__annotations__})
+    return (plan or load_plan()).tracking
 
 
 # --- Frames -------------------------------------------------------------------------------
@@ -321,7 +285,7 @@ def _number(value: Any) -> float:
         raise _Bad("数字无法识别 / not a number") from None
 
 
-def _parse(f: Field, value: Any, s: Settings) -> Any:
+def _parse(f: Field, value: Any, s: TrackingSettings) -> Any:
     if f.kind == "date":
         return _parse_date(value)
     if f.kind == "count":
@@ -409,7 +373,7 @@ def _reject(file: str, sheet: str, row: int, problems: list[_Problem]) -> dict:
 
 
 def _read_file(
-    form: Form, path: Path, s: Settings, rejects: list[dict], optional: bool = False
+    form: Form, path: Path, s: TrackingSettings, rejects: list[dict], optional: bool = False
 ) -> tuple[list[_Row], dict[str, Any]]:
     """Rows of every sheet of ``path`` that carries the form's headers, after cell checks.
 
@@ -471,7 +435,7 @@ def _read_file(
 def _check_row(
     kind: str,
     r: _Row,
-    s: Settings,
+    s: TrackingSettings,
     window: tuple[date, date],
     products: dict[str, str],
     branches: set[str],

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..config import PLAN_FILE
 from ..exceptions import PlanError
+from .workdays import month_bounds, shift_month
 
 #: Risk rules the rating knows (``[risk.rules.*]``), in the order their reasons are joined,
 #: and the setting each one takes besides ``points`` and ``reason``.
@@ -118,6 +119,16 @@ class TrackingSettings:
     confidence: float
     wilson_below: int
     template_rows: int
+
+    def choices(self, key: str) -> tuple[str, ...]:
+        """The allowed answers of a drop-down (``"intent_answers"``, ``"yes_no"``, ...)."""
+        return tuple(getattr(self, key))
+
+    def window(self, year: int) -> tuple[date, date]:
+        """First and last date accepted on the forms for the plan ``year``."""
+        first = month_bounds(*shift_month(year, 1, -self.months_before))[0]
+        last = month_bounds(*shift_month(year, 12, self.months_after))[1]
+        return first, last
 
 
 @dataclass(frozen=True)
