@@ -314,7 +314,8 @@ def branch_names(policies: pd.DataFrame) -> dict[str, str]:
     return names.groupby(codes, sort=True).first().astype(str).to_dict()
 
 
-def _select(known: Mapping[str, str], wanted: Sequence[str] | None) -> dict[str, str]:
+def select_units(known: Mapping[str, str], wanted: Sequence[str] | None) -> dict[str, str]:
+    """Code → name of the units a run reports on: ``wanted`` (checked), or ALL and every one."""
     if not wanted:
         return {ALL: ALL_LABEL, **known}
     check_branches(wanted, known)

@@ -50,10 +50,10 @@ from .jobs import (
     JobError,
     JobResult,
     RunResult,
-    _select,
     branch_names,
     find_notebooks,
     plan_jobs,
+    select_units,
 )
 from .worker import run_job
 
@@ -214,7 +214,7 @@ def run_reports(
     raw_dir = Path(raw_dir or config.RAW_DIR).resolve()
     processed_dir = Path(processed_dir or config.PROCESSED_DIR).resolve()
     data, policies = prepare_dataset(dataset, raw_dir, processed_dir)
-    selected = _select(branch_names(policies), branches)
+    selected = select_units(branch_names(policies), branches)
     extra = {"processed_dir": str(processed_dir)}
     planned = plan_jobs(data, period, selected, notebooks or find_notebooks(), out_dir, extra)
     if not any(j.kind == NOTEBOOK for j in planned):
