@@ -17,7 +17,7 @@ import pytest
 from maturity_analysis import programme
 from maturity_analysis.config import PLAN_FILE
 from maturity_analysis.exceptions import PlanError
-from maturity_analysis.plan.model import load_plan, parse_plan
+from maturity_analysis.plan.model import load_plan, parse_plan, time_span
 
 ts = pd.Timestamp
 
@@ -168,13 +168,13 @@ def test_forms_table_lists_the_five_attachments():
     ],
 )
 def test_time_span_reads_the_plans_wording(text, year, span):
-    assert programme.time_span(text, year) == span
+    assert time_span(text, year) == span
 
 
 @pytest.mark.parametrize("text", ["13月", "3-1月", "1-3月中旬", "年底", ""])
 def test_time_span_rejects_other_wording(text):
     with pytest.raises(PlanError, match="plan time"):
-        programme.time_span(text, 2013)
+        time_span(text, 2013)
 
 
 def test_a_phase_row_that_disagrees_with_the_phases_is_an_error(raw):

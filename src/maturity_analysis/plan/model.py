@@ -218,6 +218,8 @@ class PushRow:
     content: str
     participants: str
     tools: str
+    start: date  # ``time`` read as dates of the plan year (or the December before)
+    end: date
     year_offset: int = 0
     phase: str = ""
     note: str = ""
@@ -243,6 +245,8 @@ class DecemberRow:
     executor: str
     assistant: str
     audience: str
+    start: date
+    end: date
     year_offset: int = 0
     note: str = ""
 
@@ -669,6 +673,8 @@ def _programme(top: _Table, year: int, phases: tuple[Phase, ...]) -> Programme:
             content=r.text("content"),
             participants=r.text("participants"),
             tools=r.text("tools"),
+            start=start,
+            end=end,
             year_offset=r.whole("year_offset", None, 0),
             phase=r.text("phase", ""),
             note=r.text("note", ""),
@@ -698,7 +704,7 @@ def _programme(top: _Table, year: int, phases: tuple[Phase, ...]) -> Programme:
         r.done()
     december = []
     for r in p.rows("december"):
-        _dated(r, year)
+        start, end = _dated(r, year)
         december.append(
             DecemberRow(
                 time=r.text("time"),
@@ -707,6 +713,8 @@ def _programme(top: _Table, year: int, phases: tuple[Phase, ...]) -> Programme:
                 executor=r.text("executor"),
                 assistant=r.text("assistant"),
                 audience=r.text("audience"),
+                start=start,
+                end=end,
                 year_offset=r.whole("year_offset", None, 0),
                 note=r.text("note", ""),
             )

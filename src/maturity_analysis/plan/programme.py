@@ -4,7 +4,7 @@ The plan lays out its work in tables: the phased push (推动的阶段性安排)
 curriculum (培训内容), the December calendar (12月份行事历) and the tracking forms (附件一..五).
 They live in the plan file as ``[[programme.*]]`` rows, typed and checked at load
 (``plan.programme``); this module renders them as frames with Chinese headers. A row's 时间 is
-the plan's own wording ("12月中旬", "1-3月", read by :func:`time_span`); the dated tables
+the plan's own wording ("12月中旬", "1-3月", read by :func:`~maturity_analysis.plan.model.time_span`); the dated tables
 add the calendar span it covers in the plan year (``year_offset = -1``: the December before),
 its first and last working days and the number of working days (Chinese calendar, 调休 included,
 see :mod:`maturity_analysis.plan.workdays`).
@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ..exceptions import PlanError
-from .model import Plan, load_plan, time_span
+from .model import Plan, load_plan
 from .period import parse_period
 from .workdays import working_days
 
@@ -65,7 +65,7 @@ def _table(plan: Plan, key: str, headers: dict[str, str]) -> pd.DataFrame:
 def _dates(plan: Plan, key: str) -> pd.DataFrame:
     out = []
     for row in _rows(plan, key):
-        start, end = time_span(row.time, plan.year + row.year_offset)
+        start, end = row.start, row.end  # read from 时间 once, at load_plan
         days = working_days(start, end)
         out.append(
             {
