@@ -3,6 +3,7 @@
 import ast
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,16 @@ import maturity_analysis
 PACKAGE = Path(maturity_analysis.__file__).parent
 # A module may import from its own layer and the layers below it; reports and sample stand side
 # by side above output and import nothing of each other.
-RANK = {"base": 0, "plan": 1, "ingest": 2, "analysis": 3, "output": 4, "reports": 5, "sample": 5}
-RANK["cli"] = 6
+RANK = {
+    "base": 0,
+    "plan": 1,
+    "ingest": 2,
+    "analysis": 3,
+    "output": 4,
+    "reports": 5,
+    "sample": 5,
+    "cli": 6,
+}
 BASE = {"config", "files", "exceptions", "__init__"}
 # Package modules imported inside a function: only the CLI's subcommands (so `--help` starts
 # fast) and the kernel's own preload, which imports the analysis layers into a report kernel.
@@ -30,6 +39,7 @@ def layer_of(module: str) -> str:
     return parts[0]
 
 
+@cache
 def modules() -> dict[str, Path]:
     out = {}
     for path in sorted(PACKAGE.rglob("*.py")):
