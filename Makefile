@@ -48,11 +48,11 @@ test: $(STAMP) ## run the test suite (notebooks included)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP) ## lint code and notebooks with ruff
-	$(BIN)/ruff check src tests notebooks
-	$(BIN)/ruff format --check src tests notebooks
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 
 lab: $(STAMP) ## start JupyterLab with the project's environment
-	$(BIN)/jupyter lab notebooks
+	MATURITY_ANALYSIS_ROOT=$(CURDIR) $(BIN)/jupyter lab src/maturity_analysis/notebooks
 
 bench: $(STAMP) ## run the benchmarks, write benchmarks/RESULTS.md (QUICK=1: a smaller set)
 	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick)

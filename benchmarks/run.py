@@ -63,7 +63,7 @@ def fanout(branches_n: int, rounds: int, log: Path) -> dict:
     warm = measure(runner_cmd(runner_out, branches), log)
     produced = reports_in(runner_out)
     notebooks = sorted({p.stem for p in produced})
-    by_name = {p.stem: p for p in (ROOT / "notebooks").glob("*.ipynb")}
+    by_name = {p.stem: p for p in (ROOT / "src" / "maturity_analysis" / "notebooks").glob("*.ipynb")}
     jobs = [(by_name[nb], b) for nb in notebooks for b in branches]
     if warm.rc != 0 or len(produced) != len(jobs):
         say(f"warning: runner warm-up exit {warm.rc}, {len(produced)} reports for {len(jobs)} jobs")

@@ -41,12 +41,12 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_templates(args: argparse.Namespace) -> int:
-    from .config import PROCESSED_DIR
+    from . import config
     from .ingest.dataset import read_dataset
     from .output.calllist import parse_month, write_templates
 
     year, month = parse_month(args.month)
-    out = args.out or PROCESSED_DIR / args.dataset / "templates" / f"{year}-{month:02d}"
+    out = args.out or config.processed_dir() / args.dataset / "templates" / f"{year}-{month:02d}"
     written = write_templates(read_dataset(args.dataset), (year, month), out, teams=args.teams)
     for path in written:
         print(f"wrote {path}")

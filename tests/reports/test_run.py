@@ -67,10 +67,15 @@ def book(tmp_path_factory):
     codes = sorted(frame["网点代码"].unique())
     frame["网点代码"] = frame["网点代码"].map(dict(zip(codes, BRANCHES[1:], strict=True)))
     frame = frame[~((frame["网点代码"] == "B03") & (frame["险种类型"] == "万能"))]
-    raw = root / "raw" / DATASET
+    raw = root / "data" / "raw" / DATASET
     raw.mkdir(parents=True)
     frame.to_excel(raw / "policies.xlsx", index=False)
-    return {"root": root, "frame": frame, "raw": root / "raw", "processed": root / "processed"}
+    return {
+        "root": root,
+        "frame": frame,
+        "raw": root / "data" / "raw",
+        "processed": root / "data" / "processed",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -258,8 +263,7 @@ def test_second_run_rebuilds_nothing(book, copy_of_first, tmp_path, monkeypatch,
     leftover = copy_of_first / "B01" / ".01_portfolio.tmp-0123456789ab.html"
     leftover.write_text("half written")  # as an interrupted run leaves it
     before = _outputs(copy_of_first)
-    monkeypatch.setattr(config, "RAW_DIR", book["raw"])
-    monkeypatch.setattr(config, "PROCESSED_DIR", book["processed"])
+    monkeypatch.setenv(config.ROOT_ENV, str(book["root"]))
     monkeypatch.setattr(config, "NOTEBOOKS_DIR", notebooks)
     args = ["reports", "--dataset", DATASET, "--branch", ALL, "B01", "--out", str(copy_of_first)]
     assert cli.main(args) == 0
@@ -379,8 +383,7 @@ def real(book, tmp_path_factory):
     quarter (the quarterly evaluation is made for quarters and months only)."""
     out = tmp_path_factory.mktemp("real")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(config, "RAW_DIR", book["raw"])
-        patch.setattr(config, "PROCESSED_DIR", book["processed"])
+        patch.setenv(config.ROOT_ENV, str(book["root"]))
         args = ["reports", "--dataset", DATASET, "--period", "2013Q2", "--branch", *E2E_BRANCHES]
         args += ["--jobs", "2"]
         code = cli.main([*args, "--out", str(out)])

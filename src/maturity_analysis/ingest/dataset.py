@@ -17,7 +17,8 @@ from typing import NamedTuple
 import pandas as pd
 
 from .. import __version__
-from ..config import PLAN_FILE, PROCESSED_DIR, RAW_DIR
+from .. import config
+from ..config import PLAN_FILE
 from ..exceptions import MaturityDataError
 from ..files import atomic_path, write_atomic
 from ..plan.model import Plan
@@ -76,7 +77,7 @@ def prepare(
     first, so an interrupted run never leaves a manifest that looks finished.
     """
     loaded = load_policies(path, plan=plan)
-    out_dir = Path(out) if out is not None else PROCESSED_DIR / loaded.manifest["dataset"]
+    out_dir = Path(out) if out is not None else config.processed_dir() / loaded.manifest["dataset"]
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "manifest.json").unlink(missing_ok=True)
     with atomic_path(out_dir / "policies.parquet") as tmp:
@@ -135,8 +136,8 @@ def _ensure(name: str, raw_dir: str | Path | None, processed_dir: str | Path | N
     files, the processed folder, the plan file nor the package version changed since the last
     check in this process (same sizes and modification times), that check stands.
     """
-    raw = Path(raw_dir or RAW_DIR) / name
-    out = Path(processed_dir or PROCESSED_DIR) / name
+    raw = Path(raw_dir or config.raw_dir()) / name
+    out = Path(processed_dir or config.processed_dir()) / name
     key = (str(raw.resolve()), str(out.resolve()))
     state = (__version__, _stats(raw, out, PLAN_FILE))
     if _checked.get(key) == state:
@@ -204,10 +205,10 @@ def read_dataset_tracking(
     ``data/processed/<name>/``; if those are absent, reads ``data/raw/<name>/tracking/``.
     """
     policies = read_dataset(name, raw_dir, processed_dir)
-    prepared = read_prepared_tracking(Path(processed_dir or PROCESSED_DIR) / name)
+    prepared = read_prepared_tracking(Path(processed_dir or config.processed_dir()) / name)
     if prepared is not None:
         return prepared
-    return read_tracking(Path(raw_dir or RAW_DIR) / name / TRACKING_DIR, policies).tracking
+    return read_tracking(Path(raw_dir or config.raw_dir()) / name / TRACKING_DIR, policies).tracking
 
 
 def read_prepared_tracking(folder: str | Path) -> Tracking | None:

@@ -98,7 +98,7 @@ def run_jobs(jobs: Sequence[Job], executor, progress: bool = True) -> list[JobRe
 
 def default_out_dir(dataset: str, period: str) -> Path:
     """``reports/<dataset>/<period>/``."""
-    return config.REPORTS_DIR / dataset / period
+    return config.reports_dir() / dataset / period
 
 
 def prepare_dataset(name: str, raw_dir: Path, processed_dir: Path) -> tuple[Dataset, pd.DataFrame]:
@@ -211,8 +211,8 @@ def run_reports(
     start = time.perf_counter()
     period = report_period(period).label
     out_dir = Path(out_dir or default_out_dir(dataset, period))
-    raw_dir = Path(raw_dir or config.RAW_DIR).resolve()
-    processed_dir = Path(processed_dir or config.PROCESSED_DIR).resolve()
+    raw_dir = Path(raw_dir or config.raw_dir()).resolve()
+    processed_dir = Path(processed_dir or config.processed_dir()).resolve()
     data, policies = prepare_dataset(dataset, raw_dir, processed_dir)
     selected = select_units(branch_names(policies), branches)
     extra = {"processed_dir": str(processed_dir)}

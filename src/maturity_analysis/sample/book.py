@@ -44,7 +44,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from ..analysis.yields import add_years
-from ..config import RAW_DIR
+from .. import config
 from ..exceptions import PlanError
 from ..ingest.schema import SAMPLE_HEADERS, WHOLE_LIFE
 from ..output.excel import data_row
@@ -572,7 +572,7 @@ def write_sample(out: str | Path | None = None, seed: int = 2013) -> list[Path]:
     Each file appears atomically (written beside it, then renamed) and is byte-identical for
     the same seed. Returns the paths written, policies.xlsx first.
     """
-    out = Path(out) if out is not None else RAW_DIR / "sample"
+    out = Path(out) if out is not None else config.raw_dir() / "sample"
     out.mkdir(parents=True, exist_ok=True)
     target = out / "policies.xlsx"
     frame = generate_policies(seed)
