@@ -28,6 +28,7 @@ from ..plan.period import Period, parse_period
 from ..plan.workdays import working_days
 from .book import ALL, ALL_LABEL, check_branches, is_all
 from .kpis import KPIS, Kpi, Unit
+from .markup import md
 from .targets import allocate, branch_phase_allocation, eligible, policy_targets
 
 SUMMARY_COLUMNS = [
@@ -226,7 +227,7 @@ class Evaluation:
         missed = list(rated.loc[~rated["达标"].astype(bool), "KPI"])
         v = lambda key, col="实际": _shown(s.at[key, col], s.at[key, "单位"])  # noqa: E731
         lines = [
-            f"**{self.title}**：有目标的{len(rated)}项指标中达标{len(rated) - len(missed)}项"
+            f"**{md(self.title)}**：有目标的{len(rated)}项指标中达标{len(rated) - len(missed)}项"
             + (f"，未达标：{'、'.join(missed)}。" if missed else "，全部达标。")
         ]
         if s.at["policy_conversion_rate", "分母"] == 0:

@@ -8,7 +8,9 @@ separators, other floats amounts with two decimals.
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
+from html import escape
 from typing import Any
 
 import numpy as np  # noqa: F401 (doctests)
@@ -60,9 +62,32 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def table_uuid(frame: pd.DataFrame) -> str:
+    """A Styler table id from the table's content: the same table has the same id on every
+    run, and two different tables on one page do not share their cells' CSS ids.
+
+    >>> table_uuid(pd.DataFrame({"a": [1]})) == table_uuid(pd.DataFrame({"a": [1]}))
+    True
+    """
+    return "ma" + hashlib.sha256(frame.to_csv().encode("utf-8")).hexdigest()[:12]
+
+
+def _escaped_names(names: Any) -> list[str | None]:
+    return [None if n is None else escape(str(n)) for n in names]
+
+
 def format_table(frame: pd.DataFrame) -> Styler:
     """A notebook / HTML view: shares as percentages with two decimals, counts with thousands
-    separators, amounts with two decimals, the 合计 row bold."""
+    separators, amounts with two decimals, the 合计 row bold.
+
+    Every text from the table (cells, index and column labels, the axes' names) is
+    HTML-escaped: a branch name ``<script>`` shows as text. The table's id is
+    :func:`table_uuid`, so a rerun renders the same bytes.
+    """
+    uuid = table_uuid(frame)
+    frame = frame.rename_axis(
+        index=_escaped_names(frame.index.names), columns=_escaped_names(frame.columns.names)
+    )
     formats = {}
     for label, dtype in frame.dtypes.items():
         kind = column_kind(label, dtype)
@@ -74,7 +99,12 @@ def format_table(frame: pd.DataFrame) -> Styler:
             formats[label] = "{:,.2f}"
         elif kind == "date":
             formats[label] = "{:%Y-%m-%d}"
-    styler = frame.style.format(formats, na_rep="—")
+    styler = (
+        Styler(frame, uuid=uuid)
+        .format(formats, na_rep="—", escape="html")
+        .format_index(escape="html", axis=0)
+        .format_index(escape="html", axis=1)
+    )
     if TOTAL in frame.index:
         styler = styler.set_properties(subset=pd.IndexSlice[[TOTAL], :], **{"font-weight": "bold"})
     return styler

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..analysis.book import ALL, branch_label, is_all
+from ..analysis.markup import md
 from ..analysis.reconcile import DISCREPANCY, EXACT, STATUS_LABELS, STATUSES, summary
 from ..analysis.tables import AVERAGE_PREMIUM, COUNT, PREMIUM_WAN, SHARE, TOTAL
 from ..analysis.targets import BASE, GOAL
@@ -67,7 +68,7 @@ def scope(policies: pd.DataFrame, branch: str, dataset: str, period: str) -> str
     names = [] if is_all(branch) else policies["branch_name"].dropna().unique()
     where = branch_label(branch, names[0] if len(names) else None)
     return (
-        f"**网点**：{where} · **数据集**：{dataset} · **报告期**：{period} · "
+        f"**网点**：{md(where)} · **数据集**：{md(dataset)} · **报告期**：{md(period)} · "
         f"**满期保单**：{_n(len(policies))} 件"
     )
 
@@ -78,11 +79,11 @@ def table1_text(t1: pd.DataFrame) -> str:
     stacked = cells.stack(level=[0, 1], future_stack=True)
     (age, product, band), top = stacked.idxmax(), stacked.max()
     last = cells.columns.get_level_values(1)[-1]
-    per_product = "，".join(f"{p} {_n(t1.loc[TOTAL, (p, last)])} 件" for p in _products(t1))
+    per_product = "，".join(f"{md(p)} {_n(t1.loc[TOTAL, (p, last)])} 件" for p in _products(t1))
     total_last = sum(t1.loc[TOTAL, (p, last)] for p in _products(t1))
     return (
-        f"件数最多的组合是 {_age(age)} · {product} · {band}，共 {_n(top)} 件；"
-        f"满期本金 {last} 的保单共 {_n(total_last)} 件（{per_product}）。"
+        f"件数最多的组合是 {md(_age(age))} · {md(product)} · {md(band)}，共 {_n(top)} 件；"
+        f"满期本金 {md(last)} 的保单共 {_n(total_last)} 件（{per_product}）。"
     )
 
 
@@ -94,18 +95,18 @@ def table2_text(t2: pd.DataFrame) -> str:
     counts = {p: int(t2.loc[TOTAL, (p, COUNT)]) for p in products}
     parts = [
         f"共 {_n(total)} 件满期保单："
-        + "，".join(f"{p} {_n(n)} 件" for p, n in counts.items())
+        + "，".join(f"{md(p)} {_n(n)} 件" for p, n in counts.items())
         + "。"
     ]
     if len(products) == 2:
         (a, na), (b, nb) = counts.items()
         more, less = (b, a) if nb >= na else (a, b)
         diff = abs(nb - na)
-        parts.append(f"{more}比{less}多 {_n(diff)} 件（占总件数 {_pct(diff / total)}）。")
+        parts.append(f"{md(more)}比{md(less)}多 {_n(diff)} 件（占总件数 {_pct(diff / total)}）。")
     body = _body(t2)[(TOTAL, COUNT)]
     top = body.idxmax()
     parts.append(
-        f"{_age(top)}是件数最多的年龄段，共 {_n(body[top])} 件，"
+        f"{md(_age(top))}是件数最多的年龄段，共 {_n(body[top])} 件，"
         f"占 {_pct(t2.loc[top, (TOTAL, SHARE)])}。"
     )
     return "".join(parts)
@@ -115,12 +116,12 @@ def table3_text(t3: pd.DataFrame) -> str:
     """The share of the lowest principal band and the average premium per policy."""
     first = _body(t3).index[0]
     averages = "，".join(
-        f"{p} {_n(t3.loc[TOTAL, (p, AVERAGE_PREMIUM)])} 元"
+        f"{md(p)} {_n(t3.loc[TOTAL, (p, AVERAGE_PREMIUM)])} 元"
         for p in _products(t3)
         if t3.loc[TOTAL, (p, COUNT)] > 0
     )
     return (
-        f"满期本金 {first} 的保单 {_n(t3.loc[first, (TOTAL, COUNT)])} 件，"
+        f"满期本金 {md(first)} 的保单 {_n(t3.loc[first, (TOTAL, COUNT)])} 件，"
         f"占 {_pct(t3.loc[first, (TOTAL, SHARE)])}；件均保费 "
         f"{_n(t3.loc[TOTAL, (TOTAL, AVERAGE_PREMIUM)])} 元（{averages}）。"
     )
@@ -131,13 +132,13 @@ def table4_text(t4: pd.DataFrame, t2: pd.DataFrame, plan: Plan | None = None) ->
     premium from customers in the bands at or above the plan's compensation age."""
     plan = plan or load_plan()
     per_product = "，".join(
-        f"{p} {t4.loc[TOTAL, (p, PREMIUM_WAN)]:,.2f} 万元" for p in _products(t4)
+        f"{md(p)} {t4.loc[TOTAL, (p, PREMIUM_WAN)]:,.2f} 万元" for p in _products(t4)
     )
     body = _body(t4)[(TOTAL, PREMIUM_WAN)]
     top = body.idxmax()
     text = (
         f"保费合计 {t4.loc[TOTAL, (TOTAL, PREMIUM_WAN)]:,.2f} 万元（{per_product}）；"
-        f"{_age(top)}保费最多，{body[top]:,.2f} 万元，占 {_pct(t4.loc[top, (TOTAL, SHARE)])}。"
+        f"{md(_age(top))}保费最多，{body[top]:,.2f} 万元，占 {_pct(t4.loc[top, (TOTAL, SHARE)])}。"
     )
     older = [
         lab
@@ -159,12 +160,12 @@ def segment_text(seg: pd.DataFrame, plan: Plan | None = None) -> str:
     body = _body(seg)
     counts, shares = body[f"{product}{COUNT}"], body[f"{middle}{SHARE}"]
     most = counts.idxmax()
-    text = f"{product}保单最多的年龄段是 {_age(most)}，{_n(counts[most])} 件。"
+    text = f"{md(product)}保单最多的年龄段是 {md(_age(most))}，{_n(counts[most])} 件。"
     if shares.notna().any():
         high = shares.idxmax()
         text += (
-            f"{middle}保单占比最高的是 {_age(high)}："
-            f"{_n(body.loc[high, f'{middle}{COUNT}'])} 件，占该年龄段{product}保单的 "
+            f"{md(middle)}保单占比最高的是 {md(_age(high))}："
+            f"{_n(body.loc[high, f'{middle}{COUNT}'])} 件，占该年龄段{md(product)}保单的 "
             f"{_pct(shares[high])}。"
         )
     return text
@@ -179,7 +180,7 @@ def yields_text(table: pd.DataFrame, policies: pd.DataFrame) -> str:
             continue
         gap = row["平均收益差(百分点)"]
         lines.append(
-            f"- **{group}**：{_n(row[COUNT])} 件，平均年化收益率 {_pct(row['平均年化收益率'])}，"
+            f"- **{md(group)}**：{_n(row[COUNT])} 件，平均年化收益率 {_pct(row['平均年化收益率'])}，"
             f"同期存款 {_pct(row['平均存款年化收益率'])}，"
             f"{'高出' if gap >= 0 else '低'} {abs(gap):.2f} 个百分点；"
             f"跑赢存款 {_n(row['跑赢存款件数'])} 件（{_pct(row['跑赢存款占比'])}）。"
@@ -197,7 +198,7 @@ def risk_text(table: pd.DataFrame) -> str:
     """How many customers have each rating, and where the high-risk ones concentrate."""
     total = table.loc[TOTAL, TOTAL]
     parts = [
-        f"{r} 级（{RATING_NAMES.get(r, r)}）{_n(table.loc[TOTAL, r])} 件"
+        f"{md(r)} 级（{md(RATING_NAMES.get(r, r))}）{_n(table.loc[TOTAL, r])} 件"
         f"（{_pct(table.loc[TOTAL, r] / total if total else float('nan'))}）"
         for r in table.columns
         if r != TOTAL
@@ -207,7 +208,7 @@ def risk_text(table: pd.DataFrame) -> str:
     body = _body(table)[first]
     if body.sum() > 0:
         top = body.idxmax()
-        text += f"{first} 级客户最多的年龄段是 {_age(top)}，{_n(body[top])} 件。"
+        text += f"{md(first)} 级客户最多的年龄段是 {md(_age(top))}，{_n(body[top])} 件。"
     return text
 
 
@@ -241,12 +242,12 @@ def targets_text(goals: pd.DataFrame, branch: str) -> str:
         label = row.get("目标", name)
         if pd.isna(row[BASE]):
             lines.append(
-                f"- **{label}** ≥ {row['目标比率']:.0%}：基数为{row['口径']}，"
+                f"- **{md(label)}** ≥ {row['目标比率']:.0%}：基数为{md(row['口径'])}，"
                 "录入投诉跟踪数据后评估。"
             )
             continue
         line = (
-            f"- **{label}**（{row['口径']}）：{_n(row[BASE])} 件 × "
+            f"- **{md(label)}**（{md(row['口径'])}）：{_n(row[BASE])} 件 × "
             f"{row['目标比率']:.0%} = {row['按比率计算']:,.1f}，至少 {_n(row[GOAL])} 件"
         )
         if branch == ALL and not pd.isna(row[STATED]):
@@ -291,9 +292,9 @@ def phases_text(phases: pd.DataFrame, period: str) -> str:
     for key, row in body.iterrows():
         first, last = (int(m) for m in key[2].rstrip("月").split("-"))
         if months & set(range(first, last + 1)):
-            goals = "，".join(f"{t} {_n(row[(t, GOAL)])} 件" for t in targets)
-            lines.append(f"- {key[0]} {key[1]}（{key[2]}）：{goals}")
-    head = f"报告期 {period} 涉及 {len(lines)} 个阶段，各阶段按满期月份分得的目标件数："
+            goals = "，".join(f"{md(t)} {_n(row[(t, GOAL)])} 件" for t in targets)
+            lines.append(f"- {md(key[0])} {md(key[1])}（{md(key[2])}）：{goals}")
+    head = f"报告期 {md(period)} 涉及 {len(lines)} 个阶段，各阶段按满期月份分得的目标件数："
     return "\n".join([head, *lines])
 
 
@@ -309,7 +310,7 @@ def reconciliation_text(rec: pd.DataFrame, branch: str, limit: int = 8) -> str:
     if branch != ALL:
         text = "方案的数字是全辖数字，以下核对基于全部网点的数据，不是本网点的数字。" + text
     wrong = rec[rec["status"] == DISCREPANCY]
-    lines = [f"- {row.figure}：{row.explanation}" for row in wrong.head(limit).itertuples()]
+    lines = [f"- {md(row.figure)}：{md(row.explanation)}" for row in wrong.head(limit).itertuples()]
     if len(wrong) > limit:
         lines.append(f"- 另有 {_n(len(wrong) - limit)} 处不一致，见下表。")
     return "\n".join([text, *(["\n不一致之处："] if lines else []), *lines])

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib import font_manager, rcParams
+from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
 from ..analysis.tables import COUNT, PREMIUM_WAN, SHARE, TOTAL
@@ -46,7 +47,47 @@ def setup() -> str:
     rcParams["font.sans-serif"] = [name, *(f for f in rcParams["font.sans-serif"] if f != name)]
     rcParams["axes.unicode_minus"] = False
     _inline_as_laid_out()
+    _described_in_ipython()
     return name
+
+
+def describe(fig: Figure) -> str:
+    """A chart's alt text: 图表 and its titles (the figure's, then each panel's).
+
+    The titles may hold text from the data (a product, a KPI's label); the report template
+    escapes the alt attribute.
+
+    >>> fig, ax = plt.subplots(); _ = ax.set_title("件数"); describe(fig)
+    '图表：件数'
+    >>> plt.close(fig)
+    """
+    titles = [fig._suptitle.get_text()] if fig._suptitle is not None else []
+    titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
+    return "：".join(["图表", "；".join(titles)]) if titles else "图表"
+
+
+def _described_in_ipython() -> None:
+    """In an IPython kernel, each figure's PNG output carries :func:`describe` as its ``alt``
+    metadata (IPython formatters may return ``(data, metadata)``), which the report template
+    writes as the image's alt text. Wraps the PNG formatter the inline backend set, once."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return
+    png = shell.display_formatter.formatters["image/png"]
+    try:
+        current = png.lookup_by_type(Figure)
+    except KeyError:
+        return
+    if getattr(current, "describes", False):
+        return
+
+    def with_alt(fig: Figure):
+        data = current(fig)
+        return data if data is None else (data, {"alt": describe(fig)})
+
+    with_alt.describes = True
+    png.for_type(Figure, with_alt)
 
 
 def _inline_as_laid_out() -> None:

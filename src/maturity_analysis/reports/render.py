@@ -35,6 +35,12 @@ body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC",
 .ma-footer dd { margin-left: 10em; font-family: monospace; word-break: break-all; }
 </style>
 {%- endblock extra_css -%}
+{%- block data_png scoped -%}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+ alt="{{ ((output | get_metadata('alt', 'image/png')) or '图表') | escape_html }}">
+</div>
+{%- endblock data_png -%}
 {%- block body_header -%}
 {{ super() }}
 <header class="ma-banner"><span class="ma-title">{{ resources.report.title | e }}</span> ·
