@@ -1,10 +1,22 @@
-"""The run's ``index.html``: one row per branch with its key figures and links, then failures."""
+"""The run's ``index.html``: one row per unit with reports on disk for the period (its key
+figures, links and whether each report is current), the KPIs at a glance, then failures.
+
+The page is the Jinja2 template ``templates/index.html.j2`` (autoescaped: every name, code,
+dataset and error shows as text); it reads on a phone: a viewport, tables that scroll in their
+own box, numbers right-aligned with thousands separators.
+"""
 
 from __future__ import annotations
 
+import json
+import numbers
+from dataclasses import dataclass, field
 from datetime import datetime
-from html import escape
+from functools import cache
+from pathlib import Path
 
+import jinja2
+import numpy as np
 import pandas as pd
 
 from .. import __version__
@@ -12,23 +24,10 @@ from ..analysis.book import ALL, ALL_LABEL
 from ..analysis.evaluation import MET, NOT_MET, by_branch, glance
 from ..analysis.targets import GOAL, TOTAL, allocate_branches
 from ..files import write_atomic
-from .jobs import NOTEBOOK, Job, RunResult
+from .jobs import NOTEBOOK, Job, RunResult, branch_names, plan_jobs
 
 NAME, POLICIES = "网点名称", "保单件数"
 PRODUCTS = ("分红", "万能")
-
-STYLE = """
-body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
-       sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; }
-th { background: #f4f4f4; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.all { font-weight: bold; }
-.failed, td.miss { color: #b22222; }
-td.met { color: #1a7f37; }
-.meta { color: #555; font-size: 0.85em; }
-"""
 
 
 def branch_figures(policies: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -61,29 +60,144 @@ def branch_figures(policies: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return frame, notes
 
 
-def _cell(value: object) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool) and pd.notna(value):
-        return f'<td class="num">{int(value):,}</td>'
-    return f"<td>{escape(str(value))}</td>"
+# What the index says of each report file on disk.
+BUILT, UP_TO_DATE, FAILED = "本次新建", "未变", "失败"
+CURRENT, STALE = "未在本次运行：与当前输入一致", "过期"
+OUTPUT_SUFFIXES = (".html", ".xlsx")
 
 
-def _links(jobs: list[Job], failed: set[str], root) -> str:
-    parts = []
-    for job in jobs:
-        label = escape(job.title if job.kind == NOTEBOOK else "工作簿 (Excel)")
-        if job.name in failed:
-            parts.append(f'<span class="failed">{label}（失败）</span>')
-        elif job.output.exists():
-            href = escape(job.output.relative_to(root).as_posix())
-            parts.append(f'<a href="{href}">{label}</a>')
-    return " · ".join(parts)
+@dataclass(frozen=True)
+class Report:
+    """One report of a unit as the index shows it: a link (when on disk) and its state."""
+
+    label: str
+    href: str | None
+    state: str
+    built: str = ""
 
 
-def _diagnosis(job: Job, root) -> str:
-    if not job.failed_notebook.exists():
+@dataclass
+class UnitRow:
+    """One row of the index: a unit and its reports on disk (or in this run). ``known`` is
+    False for a folder left by an earlier run whose unit is not in the current data."""
+
+    code: str
+    known: bool = True
+    in_run: bool = False
+    figures: dict = field(default_factory=dict)
+    reports: list[Report] = field(default_factory=list)
+
+    @property
+    def stale(self) -> bool:
+        """Whether any report of the unit on disk was not built from the current inputs."""
+        return any(r.state == STALE for r in self.reports)
+
+
+def _stamp_time(job: Job) -> str:
+    try:
+        return str(json.loads(job.stamp.read_text(encoding="utf-8")).get("built", ""))
+    except (OSError, ValueError, AttributeError):
         return ""
-    href = escape(job.failed_notebook.relative_to(root).as_posix())
-    return f'<a href="{href}">执行记录 (ipynb)</a>'
+
+
+def _every_unit_jobs(result: RunResult, policies: pd.DataFrame, period: str) -> list[Job]:
+    """The jobs a run of every unit would plan with this run's dataset, notebooks and
+    parameters: what each report on disk is checked against."""
+    if not result.jobs:
+        return []
+    notebooks = list(dict.fromkeys(j.notebook for j in result.jobs if j.kind == NOTEBOOK))
+    first = next((j for j in result.jobs if j.kind == NOTEBOOK), result.jobs[0])
+    extra = {k: v for k, v in first.parameters.items() if k not in ("dataset", "branch", "period")}
+    units = {ALL: ALL_LABEL, **branch_names(policies)}
+    return plan_jobs(first.dataset, period, units, notebooks, result.out_dir, extra)
+
+
+def _state(job: Job, result: RunResult) -> str | None:
+    """What the index says of ``job``'s output, None when it is neither on disk nor failed."""
+    if any(r.job.output == job.output for r in result.failed):
+        return FAILED
+    if any(r.job.output == job.output for r in result.built):
+        return BUILT
+    if not job.output.exists():
+        return None
+    if any(j.output == job.output for j in result.up_to_date):
+        return UP_TO_DATE
+    return CURRENT if job.up_to_date() else STALE
+
+
+def unit_rows(result: RunResult, policies: pd.DataFrame, period: str) -> list[UnitRow]:
+    """Every unit with a report of this period on disk or in this run, in report order, then
+    the folders of units the current data no longer has.
+
+    A report this run built, found up to date or failed says so; one this run did not plan (a
+    narrower ``--branch`` run) is checked against the key the current inputs give it: the same
+    key is :data:`CURRENT`, another (other data, plan, notebook or package) is :data:`STALE`, as
+    is every report on disk that no job of the current data and notebooks makes.
+    """
+    in_run = {j.output for j in result.jobs}
+    rows: dict[str, UnitRow] = {}
+    folders: dict[Path, UnitRow] = {}
+    seen: set[Path] = set()
+    for job in [*result.jobs, *_every_unit_jobs(result, policies, period)]:
+        row = rows.setdefault(job.branch, UnitRow(job.branch))
+        folders.setdefault(job.output.parent, row)
+        row.in_run |= job.output in in_run
+        if job.output in seen:
+            continue
+        seen.add(job.output)
+        state = _state(job, result)
+        if state is None:
+            continue
+        label = job.title if job.kind == NOTEBOOK else "工作簿 (Excel)"
+        href = None if state == FAILED else job.output.relative_to(result.out_dir).as_posix()
+        built = _stamp_time(job) if state in (CURRENT, STALE) else ""
+        row.reports.append(Report(label, href, state, built))
+    for path in sorted(result.out_dir.glob("*/*")):
+        if path.suffix not in OUTPUT_SUFFIXES or not path.is_file() or path in seen:
+            continue
+        if path.parent not in folders:
+            folders[path.parent] = rows[f"folder:{path.parent.name}"] = UnitRow(
+                path.parent.name, known=False
+            )
+        href = path.relative_to(result.out_dir).as_posix()
+        folders[path.parent].reports.append(Report(path.stem, href, STALE))
+    ordered = sorted(rows.values(), key=lambda r: (not r.known, r.code != ALL))
+    return [row for row in ordered if row.reports]
+
+
+def _is_number(value: object) -> bool:
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool | np.bool_)
+        and pd.notna(value)
+    )
+
+
+def number(value: object) -> str:
+    """A figure as the index shows it: thousands separators, whole numbers without decimals
+    (numpy's integers and floats too); anything else as text.
+
+    >>> number(np.int64(36823)), number(1234.5), number(float("nan")), number("x")
+    ('36,823', '1,234.50', '—', 'x')
+    """
+    if _is_number(value):
+        return f"{int(value):,}" if float(value).is_integer() else f"{float(value):,.2f}"
+    return "—" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("maturity_analysis.reports", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["number"] = number
+    env.tests["number"] = _is_number
+    return env
 
 
 def kpi_glance(policies: pd.DataFrame, tracking, period: str) -> pd.DataFrame | None:
@@ -98,18 +212,10 @@ def kpi_glance(policies: pd.DataFrame, tracking, period: str) -> pd.DataFrame | 
 def _glance_block(table: pd.DataFrame | None, period: str) -> str:
     if table is None:
         return ""
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in ["网点代码", *table.columns])
-    css = {MET: ' class="met"', NOT_MET: ' class="miss"'}
-    rows = "".join(
-        f"<tr><td>{escape(str(code))}</td>"
-        + "".join(f"<td{css.get(v, '')}>{escape(str(v))}</td>" for v in row)
-        + "</tr>"
-        for code, row in table.iterrows()
-    )
     return (
-        f"<h2>{escape(period)} 各网点KPI达标情况</h2>"
-        f'<p class="meta">达标 = 实际达到方案目标；— = 本期无目标。</p>'
-        f"<table><tr>{head}</tr>{rows}</table>"
+        _templates()
+        .get_template("glance.html.j2")
+        .render(table=table, period=period, met=MET, not_met=NOT_MET)
     )
 
 
@@ -121,48 +227,45 @@ def render_index(
     kpis: pd.DataFrame | None = None,
 ) -> tuple[str, list[str]]:
     """The index page's HTML (with ``kpis`` from :func:`kpi_glance` when given) and the notes
-    on anything left out of it."""
+    on anything left out of it. Every unit with reports of ``period`` on disk has a row
+    (:func:`unit_rows`), its stale reports marked."""
     figures, notes = branch_figures(policies)
-    failed = {r.job.name for r in result.failed}
-    by_branch: dict[str, list[Job]] = {}
-    for job in result.jobs:
-        by_branch.setdefault(job.branch, []).append(job)
-    columns = list(figures.columns)
-    head = "".join(f"<th>{escape(c)}</th>" for c in ["网点代码", *columns, "报告"])
-    rows = []
-    for branch, jobs in by_branch.items():
-        values = figures.loc[branch] if branch in figures.index else pd.Series(dtype=object)
-        cells = "".join(_cell(values.get(c, "")) for c in columns)
-        cls = ' class="all"' if branch == ALL else ""
-        rows.append(
-            f"<tr{cls}><td>{escape(branch)}</td>{cells}"
-            f"<td>{_links(jobs, failed, result.out_dir)}</td></tr>"
-        )
-    failures = "".join(
-        f"<tr><td>{escape(r.job.name)}</td><td>{'' if r.error.cell is None else r.error.cell}"
-        f"</td><td>{escape(r.error.cell_source)}</td><td>{escape(r.error.error)}: "
-        f"{escape(r.error.message)}</td><td>{_diagnosis(r.job, result.out_dir)}</td></tr>"
+    rows = unit_rows(result, policies, period)
+    for row in rows:
+        if row.known and row.code in figures.index:
+            row.figures = figures.loc[row.code].to_dict()
+    failed = [
+        {
+            "job": r.job.name,
+            "cell": r.error.cell,
+            "source": r.error.cell_source,
+            "error": f"{r.error.error}: {r.error.message}",
+            "diagnosis": r.job.failed_notebook.relative_to(result.out_dir).as_posix()
+            if r.job.failed_notebook.exists()
+            else None,
+        }
         for r in result.failed
+    ]
+    html = (
+        _templates()
+        .get_template("index.html.j2")
+        .render(
+            dataset=dataset,
+            period=period,
+            version=__version__,
+            generated=datetime.now().astimezone().isoformat(timespec="seconds"),
+            result=result,
+            columns=list(figures.columns),
+            rows=rows,
+            all_code=ALL,
+            stale=STALE,
+            failed=failed,
+            glance=kpis,
+            met=MET,
+            not_met=NOT_MET,
+            stale_count=sum(row.stale for row in rows),
+        )
     )
-    failure_block = (
-        f'<h2 class="failed">失败 ({len(result.failed)})</h2><table><tr><th>任务</th>'
-        f"<th>单元格</th><th>代码</th><th>错误</th><th>诊断</th></tr>{failures}</table>"
-        if result.failed
-        else "<p>本次运行没有失败的任务。</p>"
-    )
-    now = datetime.now().astimezone().isoformat(timespec="seconds")
-    html = f"""<!DOCTYPE html>
-<html lang="zh"><head><meta charset="utf-8"><title>网点报告索引 · {escape(dataset)} · \
-{escape(period)}</title><style>{STYLE}</style></head>
-<body><h1>满期客户二次开发 · 网点报告索引</h1>
-<p class="meta">数据集 {escape(dataset)} · 期间 {escape(period)} · maturity-analysis \
-{escape(__version__)} · 生成时间 {now} · 本次新建 {len(result.built)}，未变 \
-{len(result.up_to_date)}，失败 {len(result.failed)}</p>
-<table><tr>{head}</tr>{"".join(rows)}</table>
-{_glance_block(kpis, period)}
-{failure_block}
-</body></html>
-"""
     return html, notes
 
 

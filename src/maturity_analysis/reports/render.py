@@ -22,10 +22,13 @@ TEMPLATE = """\
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{%- block extra_css -%}
+{%- block notebook_css -%}
+{{ super() }}
 <style type="text/css">
+/* After JupyterLab's CSS: the report's own look, and a page that reads at 390 px. */
 body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC",
-       "Microsoft YaHei", sans-serif; }
+       "Microsoft YaHei", sans-serif; overflow-wrap: anywhere; }
+.jp-Notebook { padding: 0.5em; }
 .ma-banner { padding: 0.6em 1em; margin-bottom: 1em; border-bottom: 2px solid #b22222;
              font-size: 1.1em; }
 .ma-banner .ma-branch { font-weight: bold; }
@@ -33,8 +36,21 @@ body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC",
              color: #555; font-size: 0.85em; }
 .ma-footer dt { font-weight: bold; float: left; clear: left; width: 9em; }
 .ma-footer dd { margin-left: 10em; font-family: monospace; word-break: break-all; }
+/* Each output is a block of the page's width; a wider table scrolls inside it. */
+.jp-OutputArea-output { display: block; max-width: 100%; overflow-x: auto; }
+.jp-RenderedHTMLCommon table { table-layout: auto; }
+.jp-RenderedHTMLCommon th { white-space: nowrap; }
+.jp-RenderedHTMLCommon td { min-width: 3em; overflow-wrap: normal; }
+.jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 0.3em 0.5em; }
+.jp-RenderedImage img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
+@media (max-width: 600px) {
+  .jp-Notebook, .jp-Cell { padding-left: 0; padding-right: 0; }
+  .ma-banner, .ma-footer { padding-left: 0.5em; padding-right: 0.5em; }
+  .ma-footer dt { float: none; width: auto; }
+  .ma-footer dd { margin-left: 0; margin-bottom: 0.4em; }
+}
 </style>
-{%- endblock extra_css -%}
+{%- endblock notebook_css -%}
 {%- block data_png scoped -%}
 <div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
 <img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
