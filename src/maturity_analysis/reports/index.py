@@ -24,7 +24,7 @@ from ..analysis.book import ALL, ALL_LABEL
 from ..analysis.evaluation import MET, NOT_MET, by_branch, glance
 from ..analysis.targets import GOAL, TOTAL, allocate_branches
 from ..files import write_atomic
-from .jobs import NOTEBOOK, Job, RunResult, branch_names, plan_jobs
+from .jobs import NOTEBOOK, Job, RunResult, branch_names, find_notebooks, plan_jobs
 
 NAME, POLICIES = "网点名称", "保单件数"
 PRODUCTS = ("分红", "万能")
@@ -101,11 +101,15 @@ def _stamp_time(job: Job) -> str:
 
 
 def _every_unit_jobs(result: RunResult, policies: pd.DataFrame, period: str) -> list[Job]:
-    """The jobs a run of every unit would plan with this run's dataset, notebooks and
-    parameters: what each report on disk is checked against."""
+    """The jobs a run of every unit would plan with this run's dataset and parameters, for its
+    notebooks and those beside them: what each report on disk is checked against."""
     if not result.jobs:
         return []
-    notebooks = list(dict.fromkeys(j.notebook for j in result.jobs if j.kind == NOTEBOOK))
+    run = [j.notebook for j in result.jobs if j.kind == NOTEBOOK]
+    beside = [
+        nb for folder in dict.fromkeys(nb.parent for nb in run) for nb in find_notebooks(folder)
+    ]
+    notebooks = list(dict.fromkeys([*run, *beside]))
     first = next((j for j in result.jobs if j.kind == NOTEBOOK), result.jobs[0])
     extra = {k: v for k, v in first.parameters.items() if k not in ("dataset", "branch", "period")}
     units = {ALL: ALL_LABEL, **branch_names(policies)}
