@@ -40,7 +40,7 @@ body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC",
 .jp-OutputArea-output { display: block; max-width: 100%; overflow-x: auto; }
 .jp-RenderedHTMLCommon table { table-layout: auto; }
 .jp-RenderedHTMLCommon th { white-space: nowrap; }
-.jp-RenderedHTMLCommon td { min-width: 3em; overflow-wrap: normal; }
+.jp-RenderedHTMLCommon td { min-width: 5em; overflow-wrap: normal; }
 .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 0.3em 0.5em; }
 .jp-RenderedImage img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
 @media (max-width: 600px) {
