@@ -3,8 +3,8 @@ the data or the user shows as text, the index lists every unit on disk and marks
 reports, and a real browser reads the pages at a phone's and a desktop's width.
 
 One run (fixture ``hostile``) builds notebooks 01-04 for ``2013Q2`` for the whole book and
-one branch, on 1,100 sample-shaped policies over two branches whose codes, names and products
-are hostile, from a dataset folder whose name is an HTML tag.
+one branch, on 1,100 sample-shaped policies over two branches whose codes, names, products,
+支局 and managers are hostile, from a dataset folder whose name is an HTML tag.
 """
 
 from __future__ import annotations
@@ -84,6 +84,8 @@ def hostile(tmp_path_factory):
     frame["网点代码"] = frame["网点代码"].where(~mine, CODE).where(mine, OTHER)
     frame["网点名称"] = frame["网点名称"].where(~mine, NAME).where(mine, OTHER_NAME)
     frame["产品名称"] = frame["产品名称"].where(frame.index % 3 > 0, PRODUCT)
+    frame["支局"] = "<b onmouseover=alert(1)>支局</b> | x"  # not shown today; must stay inert
+    frame["客户经理"] = "_经理_ <iframe src=x>"
     raw = root / "raw" / DATASET
     raw.mkdir(parents=True)
     frame.to_excel(raw / "policies.xlsx", index=False)

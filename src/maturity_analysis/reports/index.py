@@ -83,7 +83,6 @@ class UnitRow:
 
     code: str
     known: bool = True
-    in_run: bool = False
     figures: dict = field(default_factory=dict)
     reports: list[Report] = field(default_factory=list)
 
@@ -138,14 +137,12 @@ def unit_rows(result: RunResult, policies: pd.DataFrame, period: str) -> list[Un
     key is :data:`CURRENT`, another (other data, plan, notebook or package) is :data:`STALE`, as
     is every report on disk that no job of the current data and notebooks makes.
     """
-    in_run = {j.output for j in result.jobs}
     rows: dict[str, UnitRow] = {}
     folders: dict[Path, UnitRow] = {}
     seen: set[Path] = set()
-    for job in [*result.jobs, *_every_unit_jobs(result, policies, period)]:
+    for job in [*_every_unit_jobs(result, policies, period), *result.jobs]:
         row = rows.setdefault(job.branch, UnitRow(job.branch))
         folders.setdefault(job.output.parent, row)
-        row.in_run |= job.output in in_run
         if job.output in seen:
             continue
         seen.add(job.output)
@@ -156,17 +153,16 @@ def unit_rows(result: RunResult, policies: pd.DataFrame, period: str) -> list[Un
         href = None if state == FAILED else job.output.relative_to(result.out_dir).as_posix()
         built = _stamp_time(job) if state in (CURRENT, STALE) else ""
         row.reports.append(Report(label, href, state, built))
-    for path in sorted(result.out_dir.glob("*/*")):
+    for path in sorted(Path(result.out_dir).resolve().glob("*/*")):
         if path.suffix not in OUTPUT_SUFFIXES or not path.is_file() or path in seen:
             continue
         if path.parent not in folders:
             folders[path.parent] = rows[f"folder:{path.parent.name}"] = UnitRow(
                 path.parent.name, known=False
             )
-        href = path.relative_to(result.out_dir).as_posix()
+        href = f"{path.parent.name}/{path.name}"
         folders[path.parent].reports.append(Report(path.stem, href, STALE))
-    ordered = sorted(rows.values(), key=lambda r: (not r.known, r.code != ALL))
-    return [row for row in ordered if row.reports]
+    return [row for row in sorted(rows.values(), key=lambda r: not r.known) if row.reports]
 
 
 def _is_number(value: object) -> bool:

@@ -3,6 +3,9 @@
 The page has no code input and no prompts, embeds its charts (inline PNG), loads nothing from
 the network (no require.js, MathJax or mermaid) and ends with a footer naming the dataset's
 input files with their SHA-256, the package version, the parameters and the time it was made.
+Every value in the banner, footer, title and charts' alt text is HTML-escaped. The page reads
+on a phone: JupyterLab's viewport tag, each output a block of the page's width in which a wider
+table scrolls, headers on one line, charts scaled to the width.
 """
 
 from __future__ import annotations
