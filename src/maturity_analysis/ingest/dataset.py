@@ -290,8 +290,11 @@ def read_dataset_tracking(
 
 def read_prepared_tracking(folder: str | Path) -> Tracking | None:
     """The tracking frames ``prepare`` wrote into a processed folder (``<kind>.parquet``), or
-    ``None`` when they are not all there."""
+    ``None`` when they are not all there or one is damaged."""
     paths = {k: Path(folder) / f"{k}.parquet" for k in KINDS}
     if not all(p.exists() for p in paths.values()):
         return None
-    return Tracking(**{k: frame(k, pd.read_parquet(p)) for k, p in paths.items()})
+    try:
+        return Tracking(**{k: frame(k, pd.read_parquet(p)) for k, p in paths.items()})
+    except (OSError, pa.ArrowException):  # damaged: the caller reads the raw forms instead
+        return None

@@ -43,7 +43,8 @@ MAX_AGE = 110
 ACCOUNTING = (
     "rows_read counts the data rows of each sheet below its header: every row that is "
     "neither blank nor a summary row (合计/总计/小计/共计/总合计). rows_read = rows_accepted + "
-    "rows_rejected; blank and summary rows are counted in rows_blank and rows_footer."
+    "rows_rejected; blank and summary rows are counted in rows_blank and rows_footer. "
+    "rows_warned counts accepted rows kept with a value dropped (warnings: why)."
 )
 
 REASONS = {
