@@ -4,6 +4,9 @@
 prepared dataset is :mod:`maturity_analysis.ingest.dataset`). Every data row read is either accepted or
 in the rejects with file, sheet, row, column, value and reason: ``accepted + rejected == read``.
 Blank rows and summary rows (合计/总计/小计/共计/总合计, spaced or not) are not data rows; the manifest counts them apart.
+A row whose ID Excel stored as a number is kept when its birth date gives the age: the ID is
+dropped and the manifest counts it under ``warnings``. Excel's error values (#N/A, ...) are
+missing data; the branch code ``ALL`` is reserved for the whole book.
 """
 
 from __future__ import annotations

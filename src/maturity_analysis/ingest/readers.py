@@ -1,7 +1,10 @@
 """Raw spreadsheet files → their cells, with header, sheet and row numbers.
 
 Reads ``.xlsx`` (openpyxl), ``.xls`` (xlrd when installed, or text saved as .xls) and CSV
-(UTF-8 or GB18030/GBK). :func:`read_grids` gives every sheet as rows of raw cell values with
+(UTF-8 or GB18030/GBK, or UTF-16 with its BOM: Excel's tab-separated Unicode text). A
+password-protected workbook, a CSV cell longer than ``MAX_CELL`` and a header naming one
+column twice are one-line errors; a summary or pivot sheet beside the list is skipped with a
+note. :func:`read_grids` gives every sheet as rows of raw cell values with
 their Excel row (CSV: line) numbers; it is how the tracking forms
 (:mod:`maturity_analysis.ingest.forms`) read their files. :func:`read_file` goes on for a
 maturity list: it finds the header row (a title row above it and two-row merged headers are
