@@ -21,7 +21,11 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     from .ingest.dataset import prepare
     from .ingest.forms import KINDS
 
-    result = prepare(args.path, out=args.out)
+    try:
+        result = prepare(args.path, out=args.out, progress=sys.stderr.isatty())
+    except KeyboardInterrupt:
+        print("interrupted: nothing new was written; run prepare again", file=sys.stderr)
+        return 130
     m = result.manifest
     print(
         f"{m['dataset']}: {m['rows_accepted']} accepted, {m['rows_rejected']} rejected "
@@ -29,6 +33,11 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     )
     if m["rows_footer"] or m["rows_blank"]:
         print(f"  skipped {m['rows_footer']} summary (合计) and {m['rows_blank']} blank rows")
+    for inp in m["inputs"]:
+        for sheet, note in inp["sheet_notes"].items():
+            print(f"  skipped sheet {sheet} of {inp['file']}: {note}")
+    for warning, n in m["warnings"].items():
+        print(f"  warning, {n} accepted rows: {warning}")
     tracked = [(k, m["tracking"][k]) for k in KINDS if k in m.get("tracking", {})]
     for kind, c in tracked:
         print(

@@ -8,6 +8,10 @@ class MaturityError(Exception):
 class MaturityDataError(MaturityError, ValueError):
     """An input file cannot be read: names the file and what is wrong."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (a notebook) shows instead of a traceback: the line the CLI prints."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class PlanError(MaturityError, ValueError):
     """The plan file (or a period on it) is malformed: names the key and what was expected."""

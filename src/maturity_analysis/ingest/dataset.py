@@ -1,26 +1,30 @@
 """The dataset catalog: prepare a raw dataset into ``data/processed/<name>/``, decide whether
 it is fresh, and read it back (policies and tracking frames), with its manifest and fingerprint.
 
-``prepare`` writes policies.parquet, the tracking forms' parquet, rejects.csv and (last)
-manifest.json; ``read_dataset`` returns a prepared dataset, preparing it again when the raw
-files, the plan or the package changed.
+``prepare`` writes policies.parquet, the tracking forms' parquet, rejects.csv (PII values
+masked) and (last) manifest.json, all or nothing; ``read_dataset`` returns a prepared
+dataset, preparing it again when the raw files, the plan or the package changed, or when a
+prepared file is missing or damaged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib
 import json
+import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
+import pyarrow as pa
 
-from .. import __version__
-from .. import config
+from .. import __version__, config
 from ..config import PLAN_FILE
 from ..exceptions import MaturityDataError
-from ..files import atomic_path, write_atomic
+from ..files import atomic_path
 from ..plan.model import Plan
 from .forms import (
     KINDS,
@@ -32,6 +36,7 @@ from .forms import (
     tracking_folder,
     tracking_inputs,
 )
+from .ids import mask_value
 from .policies import REJECT_COLUMNS, input_files, load_policies
 from .readers import file_digest
 
@@ -46,16 +51,22 @@ class Prepared(NamedTuple):
 
 
 def prepare_tracking(
-    path: str | Path, policies: pd.DataFrame, out_dir: str | Path, plan: Plan | None = None
+    path: str | Path,
+    policies: pd.DataFrame,
+    out_dir: str | Path,
+    plan: Plan | None = None,
+    stack: ExitStack | None = None,
 ) -> TrackingRead:
     """Read the dataset's tracking files and write ``<kind>.parquet`` into ``out_dir``.
 
-    Used by :func:`prepare`; each file appears atomically. Returns what was read, so the
-    caller adds the rejects to ``rejects.csv`` and the counts to the manifest.
+    Used by :func:`prepare`; each file appears atomically (when ``stack`` is given, when it
+    closes: with the other outputs). Returns what was read, so the caller adds the rejects to
+    ``rejects.csv`` and the counts to the manifest.
     """
     read = read_tracking(tracking_folder(path), policies, plan)
-    for kind in KINDS:
-        with atomic_path(Path(out_dir) / f"{kind}.parquet") as tmp:
+    with ExitStack() as own:
+        for kind in KINDS:
+            tmp = (stack or own).enter_context(atomic_path(Path(out_dir) / f"{kind}.parquet"))
             read.tracking[kind].to_parquet(tmp, index=False)
     counts = read.counts | {
         "inputs": tracking_inputs(path),
@@ -64,38 +75,59 @@ def prepare_tracking(
     return TrackingRead(read.tracking, read.rejects, counts)
 
 
+def mask_rejects(rejects: pd.DataFrame) -> pd.DataFrame:
+    """Rejects with the values of PII columns (names, IDs, phones, policy numbers) masked:
+    the file, sheet and row say where to look."""
+    out = rejects.copy()
+    out["value"] = [mask_value(c, v) for c, v in zip(out["column"], out["value"], strict=True)]
+    return out
+
+
 def prepare(
-    path: str | Path, out: str | Path | None = None, *, plan: Plan | None = None
+    path: str | Path,
+    out: str | Path | None = None,
+    *,
+    plan: Plan | None = None,
+    progress: bool = False,
 ) -> Prepared:
     """Load ``path`` and write policies.parquet, rejects.csv and (last) manifest.json.
 
     A dataset with a ``tracking/`` folder also gets calls/complaints/worklog/outcomes.parquet
     (:func:`prepare_tracking`): their rejects are added to rejects.csv and their
-    counts are the manifest's ``tracking``.
+    counts are the manifest's ``tracking``. rejects.csv masks PII values (:func:`mask_rejects`).
 
     The default output folder is ``data/processed/<dataset name>/``. An old manifest is removed
-    first, so an interrupted run never leaves a manifest that looks finished.
+    first and every file is written beside its name, all renamed into place at the end (the
+    manifest last): an interrupted or failed run (Ctrl-C included) leaves the earlier files
+    whole and no manifest that looks finished. ``progress``: show reading and validating bars.
     """
-    loaded = load_policies(path, plan=plan)
+    loaded = load_policies(path, plan=plan, progress=progress)
     out_dir = Path(out) if out is not None else config.processed_dir() / loaded.manifest["dataset"]
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "manifest.json").unlink(missing_ok=True)
-    with atomic_path(out_dir / "policies.parquet") as tmp:
-        loaded.policies.to_parquet(tmp, index=False)
-    rejects, extra = loaded.rejects, {}
-    if tracking_folder(path).is_dir():  # the filled forms: <kind>.parquet, rejects, counts
-        tracked = prepare_tracking(path, loaded.policies, out_dir, plan=plan)
-        rejects = pd.concat([rejects, tracked.rejects[REJECT_COLUMNS]], ignore_index=True)
-        extra = {"tracking": tracked.counts}
-    with atomic_path(out_dir / "rejects.csv") as tmp:
-        rejects.to_csv(tmp, index=False, encoding="utf-8-sig")
-    manifest = {
-        **loaded.manifest,
-        **extra,
-        "outputs": {"policies": "policies.parquet", "rejects": "rejects.csv"},
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    write_atomic(out_dir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+    with ExitStack() as stack:  # closes in reverse: the manifest is renamed last
+        manifest_tmp = stack.enter_context(atomic_path(out_dir / "manifest.json"))
+        loaded.policies.to_parquet(
+            stack.enter_context(atomic_path(out_dir / "policies.parquet")), index=False
+        )
+        rejects, extra = loaded.rejects, {}
+        if tracking_folder(path).is_dir():  # the filled forms: <kind>.parquet, rejects, counts
+            tracked = prepare_tracking(path, loaded.policies, out_dir, plan=plan, stack=stack)
+            rejects = pd.concat([rejects, tracked.rejects[REJECT_COLUMNS]], ignore_index=True)
+            extra = {"tracking": tracked.counts}
+        rejects = mask_rejects(rejects)
+        rejects.to_csv(
+            stack.enter_context(atomic_path(out_dir / "rejects.csv")),
+            index=False,
+            encoding="utf-8-sig",
+        )
+        manifest = {
+            **loaded.manifest,
+            **extra,
+            "outputs": {"policies": "policies.parquet", "rejects": "rejects.csv"},
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        manifest_tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
     return Prepared(out_dir, manifest, loaded.policies, rejects)
 
 
@@ -147,18 +179,62 @@ def _ensure(name: str, raw_dir: str | Path | None, processed_dir: str | Path | N
     return out
 
 
+def _load_manifest(path: Path) -> dict:
+    """A manifest's content; an unreadable one (cut short, not JSON) is empty: never fresh."""
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _say(message: str) -> None:
+    """A line for the person waiting (a notebook's output, the terminal's stderr)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def _make_sample(raw: Path) -> None:
+    """Write the sample dataset into ``raw``. The sample generator sits above this layer; it
+    is reached by name, at call time, for this one case."""
+    _say(f"the sample dataset is missing: writing it into {raw} (once; `make data` does too)")
+    importlib.import_module("maturity_analysis.sample.book").write_sample(raw)
+
+
 def _ensure_fresh(name: str, raw: Path, out: Path) -> None:
     manifest = out / "manifest.json"
+    if not raw.is_dir() and not manifest.is_file() and name == "sample":
+        _make_sample(raw)
     if not raw.is_dir():
         if manifest.is_file():
             return
         known = sorted(p.name for p in raw.parent.glob("*") if p.is_dir())
         raise MaturityDataError(
-            f"{raw}: no dataset {name!r} (known: {', '.join(known) or 'none'}); "
-            "run `maturity-analysis sample` or put an export in data/raw/<name>/"
+            f"{raw}: no dataset {name!r} (known: {', '.join(known) or 'none'}); make it with "
+            f"`make data` (the sample) or `maturity-analysis prepare data/raw/{name}` after "
+            f"putting the export there"
         )
-    if not manifest.is_file() or not _is_fresh(json.loads(manifest.read_text("utf-8")), raw):
+    if not manifest.is_file() or not _is_fresh(_load_manifest(manifest), raw):
+        _say(
+            f"preparing dataset {name!r} from {raw} (its raw files, the plan or the package changed)"
+        )
         prepare(raw, out)
+
+
+def _read_parquet(name: str, path: Path, raw_dir: str | Path | None) -> pd.DataFrame:
+    """A prepared parquet file; missing or damaged, it is prepared again from the raw files
+    when they are there, else a one-line error."""
+    try:
+        return pd.read_parquet(path)
+    except (OSError, pa.ArrowException) as exc:
+        why = "missing" if not path.exists() else f"damaged ({type(exc).__name__})"
+    raw = Path(raw_dir or config.raw_dir()) / name
+    if not raw.is_dir():
+        raise MaturityDataError(
+            f"{path}: the prepared file is {why} and {raw} is not there to prepare it again; "
+            f"restore the raw files and run `maturity-analysis prepare {raw}`"
+        )
+    _say(f"{path} is {why}: preparing dataset {name!r} again from {raw}")
+    prepare(raw, path.parent)
+    return pd.read_parquet(path)
 
 
 def read_dataset(
@@ -174,7 +250,8 @@ def read_dataset(
     if hit is None or hit[0] != key:
         if len(_frames) >= 4:
             _frames.pop(next(iter(_frames)))
-        hit = _frames[str(path.resolve())] = (key, pd.read_parquet(path))
+        frame_ = _read_parquet(name, path, raw_dir)
+        hit = _frames[str(path.resolve())] = (_stats(path), frame_)
     return hit[1].copy()
 
 
@@ -213,8 +290,11 @@ def read_dataset_tracking(
 
 def read_prepared_tracking(folder: str | Path) -> Tracking | None:
     """The tracking frames ``prepare`` wrote into a processed folder (``<kind>.parquet``), or
-    ``None`` when they are not all there."""
+    ``None`` when they are not all there or one is damaged."""
     paths = {k: Path(folder) / f"{k}.parquet" for k in KINDS}
     if not all(p.exists() for p in paths.values()):
         return None
-    return Tracking(**{k: frame(k, pd.read_parquet(p)) for k, p in paths.items()})
+    try:
+        return Tracking(**{k: frame(k, pd.read_parquet(p)) for k, p in paths.items()})
+    except (OSError, pa.ArrowException):  # damaged: the caller reads the raw forms instead
+        return None

@@ -81,3 +81,30 @@ def upgrade_15(ids: pd.Series) -> pd.Series:
     out = ids.copy()
     out[old] = body + pd.Series(check, index=body.index)
     return out
+
+
+# --------------------------------------------------------------------------------- masking
+# The rule output.privacy masks reports with, for files written at ingest (rejects.csv):
+# names keep the surname and last character; IDs and phones their first three and last four
+# characters; policy numbers their last four.
+_KEEP = {"holder_id": (3, 4), "holder_mobile": (3, 4), "policy_no": (0, 4)}
+
+
+def mask_value(column: str, value: str | None) -> str | None:
+    """``value`` masked as a PII value of ``column`` (holder_name, holder_id, holder_mobile,
+    policy_no); other columns' values unchanged.
+
+    >>> [mask_value(c, v) for c, v in [("holder_id", "11010519491231002X"),
+    ...     ("holder_mobile", "13812345678"), ("policy_no", "P2008000123"),
+    ...     ("holder_name", "张三明"), ("holder_name", "李四"), ("premium", "5万")]]
+    ['110***********002X', '138****5678', '*******0123', '张*明', '李*', '5万']
+    """
+    if value is None or value != value or column not in (*_KEEP, "holder_name"):
+        return value
+    text = str(value).strip()
+    head, tail = _KEEP.get(column, (1, 1))
+    if len(text) <= head + tail:
+        head, tail = min(head, 1), 0
+    if column == "holder_name" and len(text) == 2:
+        tail = 0
+    return text[:head] + "*" * (len(text) - head - tail) + text[len(text) - tail :]

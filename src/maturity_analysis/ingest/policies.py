@@ -4,6 +4,9 @@
 prepared dataset is :mod:`maturity_analysis.ingest.dataset`). Every data row read is either accepted or
 in the rejects with file, sheet, row, column, value and reason: ``accepted + rejected == read``.
 Blank rows and summary rows (合计/总计/小计/共计/总合计, spaced or not) are not data rows; the manifest counts them apart.
+A row whose ID Excel stored as a number is kept when its birth date gives the age: the ID is
+dropped and the manifest counts it under ``warnings``. Excel's error values (#N/A, ...) are
+missing data; the branch code ``ALL`` is reserved for the whole book.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from tqdm.auto import tqdm
 
 from .. import __version__
 from ..config import PLAN_FILE
@@ -24,21 +28,42 @@ from ..exceptions import MaturityDataError
 from ..plan.bands import age_at, age_band, principal_band
 from ..plan.model import Plan, load_plan
 from .ids import birth_from_id, check_digit_ok, upgrade_15
-from .readers import EXCEL_EPOCH, REJECT_COLUMNS, WS, FileInfo, Sheet, has_any, read_file
-from .schema import PAYMENT_MODES, POLICY_COLUMNS, PRODUCT_TYPES, WHOLE_LIFE
+from .readers import (
+    EXCEL_EPOCH,
+    EXCEL_ERRORS,
+    REJECT_COLUMNS,
+    WS,
+    FileInfo,
+    Sheet,
+    has_any,
+    read_file,
+)
+from .schema import PAYMENT_MODES, POLICY_COLUMNS, PRODUCT_TYPES, RESERVED_CODES, WHOLE_LIFE
 
 INPUT_PATTERN = "policies*"
-INPUT_SUFFIXES = (".xlsx", ".xls", ".csv")
+INPUT_SUFFIXES = (".xlsx", ".xls", ".csv", ".txt")  # .txt: Excel's Unicode text
 MAX_AGE = 110
 ACCOUNTING = (
     "rows_read counts the data rows of each sheet below its header: every row that is "
     "neither blank nor a summary row (合计/总计/小计/共计/总合计). rows_read = rows_accepted + "
-    "rows_rejected; blank and summary rows are counted in rows_blank and rows_footer."
+    "rows_rejected; blank and summary rows are counted in rows_blank and rows_footer. "
+    "rows_warned counts accepted rows kept with a value dropped (warnings: why)."
 )
 
 REASONS = {
     "missing": "缺少必填项 / missing required field",
-    "number": "被Excel存成了数字，末几位已丢失 / stored as a number by Excel, last digits lost",
+    "number": (
+        "被Excel存成了数字，末几位已丢失（Excel只保留15位有效数字） / stored as a number by "
+        "Excel, last digits lost (Excel keeps 15 significant digits)"
+    ),
+    "id_number": (
+        "身份证号被Excel存成了数字，末几位已丢失，且无出生日期可用 / ID stored as a number by "
+        "Excel, last digits lost, and no birth date to fall back on"
+    ),
+    "reserved": (
+        "网点代码ALL是全部网点的保留代码 / branch code ALL is reserved for the whole book "
+        "(全部网点): give this branch another code"
+    ),
     "date": "日期无法识别 / unreadable date",
     "amount": "金额无法识别 / unreadable amount",
     "term": "保障期限既不是年数也不是终身 / term is neither a number of years nor 终身",
@@ -63,6 +88,13 @@ REASONS = {
         "more cells than the header: an unquoted comma may have shifted the row"
     ),
 }
+WARNINGS = {
+    "id_dropped": (
+        "身份证号被Excel存成了数字已不完整，已舍弃，年龄按出生日期计算 / ID stored as a number "
+        "by Excel (digits lost): dropped, the age comes from the birth date"
+    ),
+}
+"""Accepted rows kept with a value dropped: counted in the manifest's ``warnings``."""
 
 _TEXT = ("holder_name", "branch_name", "sub_branch", "product_name", "manager")
 _DATES = ("holder_birth_date", "issue_date", "maturity_date")
@@ -130,7 +162,11 @@ def _nfkc(s: pd.Series) -> pd.Series:
 def _clean(s: pd.Series) -> pd.Series:
     """Text with width folded and outer spaces stripped; empty strings become missing."""
     t = _nfkc(s).str.strip()
-    return t.where(t != "")
+    t = t.where(t != "")
+    error = has_any(t, "#")  # Excel's error values (#N/A, #VALUE!, ...) are missing data
+    if error.any():
+        t = t.where(~(error & t.isin(EXCEL_ERRORS).to_numpy(dtype=bool)))
+    return t
 
 
 class _Distinct(NamedTuple):
@@ -255,8 +291,11 @@ class _Check(NamedTuple):
     values: pd.Series | None = None  # what to show as the value, when not the column's text
 
 
-def _normalise(raw: pd.DataFrame, scale: dict) -> tuple[pd.DataFrame, list[_Check]]:
-    """Typed canonical columns from the text, and the problems found, in reporting order."""
+def _normalise(
+    raw: pd.DataFrame, scale: dict
+) -> tuple[pd.DataFrame, list[_Check], dict[str, np.ndarray]]:
+    """Typed canonical columns from the text, the problems found (in reporting order) and the
+    rows kept with a value dropped (per :data:`WARNINGS` key)."""
     v: dict[str, pd.Series] = {}
     checks: list[_Check] = []
 
@@ -266,6 +305,7 @@ def _normalise(raw: pd.DataFrame, scale: dict) -> tuple[pd.DataFrame, list[_Chec
     ids = {n: _ids(raw[n]) for n in ("policy_no", "holder_id", "holder_mobile")}
     branch = _distinct(raw["branch_code"], _ids)
     ids["branch_code"] = branch.take(branch.values)
+    reserved = branch.take(branch.values.str.upper().isin(RESERVED_CODES).to_numpy())
     lost = {n: _lost(t) for n, t in ids.items()}
     for name, t in ids.items():
         v[name] = t.where(~lost[name])
@@ -292,8 +332,9 @@ def _normalise(raw: pd.DataFrame, scale: dict) -> tuple[pd.DataFrame, list[_Chec
 
     for name in _REQUIRED:
         check(~present[name], name, REASONS["missing"])
-    for name in ("policy_no", "branch_code", "holder_id"):
+    for name in ("policy_no", "branch_code"):
         check(lost[name], name, REASONS["number"])
+    check(reserved, "branch_code", REASONS["reserved"])
     for name in ("issue_date", "maturity_date"):
         check(present[name] & v[name].isna(), name, REASONS["date"])
     for name in _AMOUNTS:
@@ -314,6 +355,8 @@ def _normalise(raw: pd.DataFrame, scale: dict) -> tuple[pd.DataFrame, list[_Chec
     id_birth = birth_from_id(hid)
     digit_ok = check_digit_ok(hid)
     id_ok = digit_ok & id_birth.notna()
+    # An ID Excel turned into a number is dropped when the birth date gives the age.
+    check(~birth_ok & lost["holder_id"], "holder_id", REASONS["id_number"])
     no_birth = ~birth_ok & ~id_ok & ~lost["holder_id"]
     check(no_birth & present["holder_birth_date"], "holder_birth_date", REASONS["date"])
     no_date = no_birth & ~present["holder_birth_date"]
@@ -334,7 +377,8 @@ def _normalise(raw: pd.DataFrame, scale: dict) -> tuple[pd.DataFrame, list[_Chec
     for source, mask in (("holder_birth_date", birth_ok), ("holder_id", ~birth_ok)):
         check(bad_age & mask, source, REASONS["age"], age_detail)
         check(born_after & ~bad_age & mask, source, REASONS["born_after"])
-    return pd.DataFrame(v), checks
+    warned = {"id_dropped": (lost["holder_id"] & birth_ok).to_numpy(dtype=bool)}
+    return pd.DataFrame(v), checks, warned
 
 
 def _duplicates(pn: pd.Series, where: pd.Series, row: np.ndarray) -> _Check:
@@ -426,9 +470,13 @@ def _manifest(
     sheet_id: np.ndarray,
     rejected: np.ndarray,
     rejects: pd.DataFrame,
+    warned: dict[str, np.ndarray],
 ) -> dict:
     k = len(sheets)
     read, rej = _counts(sheet_id, k), _counts(sheet_id[rejected], k)
+    kept = {key: mask & ~rejected for key, mask in warned.items()}
+    any_warning = np.logical_or.reduce([*kept.values(), np.zeros(len(rejected), dtype=bool)])
+    warn = _counts(sheet_id[any_warning], k)
     per_sheet = [
         {
             "sheet": s.sheet,
@@ -438,12 +486,20 @@ def _manifest(
             "rows_read": int(read[i]),
             "rows_accepted": int(read[i] - rej[i]),
             "rows_rejected": int(rej[i]),
+            "rows_warned": int(warn[i]),
             "rows_footer": s.n_footer,
             "rows_blank": s.n_blank,
         }
         for i, s in enumerate(sheets)
     ]
-    counts = ("rows_read", "rows_accepted", "rows_rejected", "rows_footer", "rows_blank")
+    counts = (
+        "rows_read",
+        "rows_accepted",
+        "rows_rejected",
+        "rows_warned",
+        "rows_footer",
+        "rows_blank",
+    )
     inputs = []
     for info in infos:
         mine = [ps for ps, s in zip(per_sheet, sheets, strict=True) if s.file == info.path]
@@ -457,6 +513,7 @@ def _manifest(
                 "sha256": info.sha256,
                 "sheets": mine,
                 "skipped_sheets": info.skipped_sheets,
+                "sheet_notes": info.sheet_notes,
                 **{c: sum(m[c] for m in mine) for c in counts},
             }
         )
@@ -470,11 +527,12 @@ def _manifest(
         "accounting": ACCOUNTING,
         **{c: sum(i[c] for i in inputs) for c in counts},
         "reject_reasons": {str(r): int(n) for r, n in reasons.value_counts().sort_index().items()},
+        "warnings": {WARNINGS[key]: int(m.sum()) for key, m in kept.items() if m.any()},
         "inputs": inputs,
     }
 
 
-def load_policies(path: str | Path, *, plan: Plan | None = None) -> Loaded:
+def load_policies(path: str | Path, *, plan: Plan | None = None, progress: bool = False) -> Loaded:
     """Read, normalise and validate a maturity list file or dataset folder.
 
     Parameters
@@ -483,6 +541,8 @@ def load_policies(path: str | Path, *, plan: Plan | None = None) -> Loaded:
         A ``.xlsx``/``.xls``/``.csv`` file, or a folder: every ``policies*`` file in it, sorted.
     plan
         The plan whose bands are used (default: the shipped plan).
+    progress
+        Show progress bars for reading (files, rows so far) and validating (rows).
 
     Returns
     -------
@@ -492,14 +552,37 @@ def load_policies(path: str | Path, *, plan: Plan | None = None) -> Loaded:
     """
     path = Path(path)
     sheets, infos = [], []
-    for f in input_files(path):
-        got, info = read_file(f)
-        sheets += got
-        infos.append(info)
+    files = input_files(path)
+    with tqdm(total=len(files), unit="file", desc="reading", disable=not progress) as bar:
+        for f in files:
+            got, info = read_file(f)
+            sheets += got
+            infos.append(info)
+            bar.set_postfix_str(f"{f.name}: {sum(len(s.cells) for s in got):,} rows")
+            bar.update()
     raw, sheet_id, rows, scale, extra = _combine(sheets)
     if raw.empty:
         raise MaturityDataError(f"{path}: no policy rows below the header")
-    values, checks = _normalise(raw, scale)
+    with tqdm(total=len(raw), unit="row", desc="validating", disable=not progress) as bar:
+        loaded = _validate(path, raw, sheets, infos, sheet_id, rows, scale, extra, plan)
+        bar.set_postfix(rejected=loaded.manifest["rows_rejected"], refresh=False)
+        bar.update(len(raw))
+    return loaded
+
+
+def _validate(
+    path: Path,
+    raw: pd.DataFrame,
+    sheets: list[Sheet],
+    infos: list[FileInfo],
+    sheet_id: np.ndarray,
+    rows: np.ndarray,
+    scale: dict,
+    extra: pd.Series,
+    plan: Plan | None,
+) -> Loaded:
+    """The checks, the accepted frame with its bands, and the manifest, of the rows read."""
+    values, checks, warned = _normalise(raw, scale)
     checks.insert(0, _Check(extra.notna().to_numpy(), "", REASONS["extra"], values=extra))
     labels = np.array([_sheet_label(s) for s in sheets], dtype=object)
     checks.append(_duplicates(values["policy_no"], pd.Series(labels[sheet_id]), rows))
@@ -508,5 +591,5 @@ def load_policies(path: str | Path, *, plan: Plan | None = None) -> Loaded:
     policies = values.loc[~rejected, POLICY_FRAME[:-2]].reset_index(drop=True)
     policies["age_band"] = age_band(policies["age"], plan)
     policies["principal_band"] = principal_band(policies["premium"], plan)
-    manifest = _manifest(path, sheets, infos, sheet_id, rejected, rejects)
+    manifest = _manifest(path, sheets, infos, sheet_id, rejected, rejects, warned)
     return Loaded(policies, rejects[REJECT_COLUMNS], manifest)

@@ -1,7 +1,10 @@
 """Raw spreadsheet files → their cells, with header, sheet and row numbers.
 
 Reads ``.xlsx`` (openpyxl), ``.xls`` (xlrd when installed, or text saved as .xls) and CSV
-(UTF-8 or GB18030/GBK). :func:`read_grids` gives every sheet as rows of raw cell values with
+(UTF-8 or GB18030/GBK, or UTF-16 with its BOM: Excel's tab-separated Unicode text). A
+password-protected workbook, a CSV cell longer than ``MAX_CELL`` and a header naming one
+column twice are one-line errors; a summary or pivot sheet beside the list is skipped with a
+note. :func:`read_grids` gives every sheet as rows of raw cell values with
 their Excel row (CSV: line) numbers; it is how the tracking forms
 (:mod:`maturity_analysis.ingest.forms`) read their files. :func:`read_file` goes on for a
 maturity list: it finds the header row (a title row above it and two-row merged headers are
@@ -30,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..exceptions import MaturityDataError
@@ -47,11 +51,22 @@ _SUMMARY = re.compile(SUMMARY_RE)
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # The columns of a rejected row, for maturity lists and tracking forms alike.
 REJECT_COLUMNS = ["file", "sheet", "row", "column", "header", "value", "reason", "other_problems"]
+# The values Excel shows in a cell whose formula failed: data that is missing, not text.
+EXCEL_ERRORS = frozenset(
+    "#N/A #VALUE! #REF! #DIV/0! #NUM! #NAME? #NULL! #SPILL! #CALC! #GETTING_DATA #FIELD! "
+    "#BLOCKED! #UNKNOWN! #CONNECT! #BUSY!".split()
+)
+# Excel keeps 15 significant digits: a number cell of 16 or more digits has lost its last ones.
+EXCEL_DIGITS = 15
+# The longest CSV cell read (Python's csv default): longer is a runaway quote, not a cell.
+MAX_CELL = 131_072
 REQUIRED = tuple(c.name for c in POLICY_COLUMNS if c.required)
 _HEADERS = {c.name: c.header for c in POLICY_COLUMNS}
 _PREFIX_BYTES = 1 << 20
 _WHOLE_DECODE_BYTES = 64 << 20
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+# The stream an encrypted (password-protected) Office file keeps its workbook in.
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 
 
 @dataclass
@@ -90,6 +105,7 @@ class FileInfo:
     format: str = ""
     encoding: str | None = None
     skipped_sheets: list[str] = field(default_factory=list)
+    sheet_notes: dict[str, str] = field(default_factory=dict)  # skipped sheet -> why
     newlines: int = 0
     ends_with_newline: bool = True
 
@@ -146,17 +162,31 @@ class Header:
     texts: dict[str, str]  # canonical -> header as written
     scale: dict[str, float]
     ignored: list[str]
+    duplicates: dict[str, list[int]] = field(default_factory=dict)  # canonical -> positions
+
+
+def column_letter(pos: int) -> str:
+    """The Excel letter of a 0-based column position (a CSV opened in Excel shows the same).
+
+    >>> column_letter(0), column_letter(27)
+    ('A', 'AB')
+    """
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(pos + 1)
 
 
 def _match(candidates: list[list[str]]) -> Header:
     """Map each grid column (given candidate header texts, best first) to a canonical name."""
     best: dict[str, tuple[int, int, str, float]] = {}
+    ties: dict[str, list[tuple[int, int]]] = {}  # canonical -> (rank, position) of each match
     seen: list[tuple[int, str]] = []
     for pos, texts in enumerate(candidates):
         for text in texts:
             key, scale = _header_key(text)
             if key in ALIASES:
                 name, rank = ALIASES[key]
+                ties.setdefault(name, []).append((rank, pos))
                 if name not in best or (rank, pos) < best[name][:2]:
                     best[name] = (rank, pos, text, scale)
                 break
@@ -171,6 +201,11 @@ def _match(candidates: list[list[str]]) -> Header:
         texts={n: v[2] for n, v in best.items()},
         scale={n: v[3] for n, v in best.items() if v[3] != 1.0},
         ignored=[t for pos, t in seen if pos not in used],
+        duplicates={
+            n: same
+            for n, matches in ties.items()
+            if len(same := [p for r, p in matches if r == best[n][0]]) > 1
+        },
     )
 
 
@@ -228,6 +263,13 @@ def check_columns(head: Header | None, where: str) -> Header:
     missing = [f"{_HEADERS[n]} ({n})" for n in REQUIRED if n not in head.positions]
     if missing:
         raise MaturityDataError(f"{where}: required column missing: {', '.join(missing)}")
+    if head.duplicates:
+        name, where_ = next(iter(head.duplicates.items()))
+        letters = " and ".join(column_letter(p) for p in where_)
+        raise MaturityDataError(
+            f"{where}: the header {head.texts[name]} ({name}) is in more than one column "
+            f"(columns {letters}); keep one of them or rename the others"
+        )
     if "holder_birth_date" not in head.positions and "holder_id" not in head.positions:
         raise MaturityDataError(
             f"{where}: needs 投保人出生日期 (holder_birth_date) or 投保人身份证号 (holder_id) "
@@ -240,17 +282,25 @@ def check_columns(head: Header | None, where: str) -> Header:
 
 
 def cell_text(v: object) -> str | None:
-    """The text of a spreadsheet cell; numbers Excel cannot hold exactly keep their float form.
+    """The text of a spreadsheet cell; numbers Excel cannot have held exactly (16 digits or
+    more as a float, or as a whole number ending in the zeros Excel puts after its 15
+    significant digits) keep a scientific form that says so.
 
-    >>> [cell_text(v) for v in (12.0, 0.5, 110101196003051234, 1.10101196003051e17, None)]
-    ['12', '0.5', '110101196003051234', '1.10101196003051e+17', None]
+    >>> cells = (12.0, 0.5, 110101196003051234, 1.10101196003051e17, 2013000000001230, None)
+    >>> [cell_text(v) for v in cells]
+    ['12', '0.5', '110101196003051234', '1.10101196003051e+17', '2.01300000000123e+15', None]
     """
     if v is None:
         return None
     if isinstance(v, float):
         if np.isnan(v):
             return None
-        return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+        if abs(v) >= 10**EXCEL_DIGITS:
+            return np.format_float_scientific(v, trim="-")
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10**EXCEL_DIGITS:
+        if not str(abs(v))[EXCEL_DIGITS:].strip("0"):
+            return np.format_float_scientific(float(v), trim="-")
     if isinstance(v, dt.datetime):
         return v.isoformat(sep=" ")
     if isinstance(v, dt.date | dt.time):
@@ -400,40 +450,63 @@ def _xls_grids(info: FileInfo) -> dict[str, list[list]]:
             f"{info.path}: an old Excel 97-2003 .xls workbook; save it as .xlsx or .csv "
             "(reading .xls needs the xlrd package)"
         ) from None
-    frames = pd.read_excel(info.path, sheet_name=None, header=None, dtype=object, engine="xlrd")
+    try:
+        frames = pd.read_excel(info.path, sheet_name=None, header=None, dtype=object, engine="xlrd")
+    except Exception as exc:  # noqa: BLE001 - whatever xlrd raises, the file is unreadable
+        why = "password-protected" if "encrypt" in str(exc).lower() else type(exc).__name__
+        raise MaturityDataError(
+            f"{info.path}: not a readable Excel 97-2003 workbook ({why})"
+        ) from None
     return {
         name: f.astype(object).where(f.notna(), None).values.tolist() for name, f in frames.items()
     }
 
 
 def _sheets_from_grids(info: FileInfo, grids: dict[str, list[list]]) -> list[Sheet]:
-    """Every sheet whose header is recognisable; errors name the file and sheet."""
-    sheets, heads = [], {}
-    for name, grid in grids.items():
-        heads[name] = find_header(grid)
-        if heads[name] is None:
-            info.skipped_sheets.append(name)
-    found = [n for n, h in heads.items() if h is not None]
+    """Every sheet whose header is recognisable; errors name the file and sheet.
+
+    A sheet with a header but no 保单号 column beside a full policy sheet is a summary or
+    pivot sheet: skipped, with a note in ``info.sheet_notes``. Any other incomplete header
+    is an error.
+    """
     if not any(grids.values()):
         raise MaturityDataError(f"{info.path}: the workbook is empty")
+    heads = {name: find_header(grid) for name, grid in grids.items()}
+    info.skipped_sheets += [n for n, h in heads.items() if h is None]
+    found = [n for n, h in heads.items() if h is not None]
     if not found:
         check_columns(None, f"{info.path} (sheets {', '.join(grids)})")
+    problems = {}
     for name in found:
-        grid = grids[name]
-        sheets.append(
-            sheet_from_grid(
-                grid, list(range(1, len(grid) + 1)), info.path, name, f"{info.path} sheet {name}"
-            )
+        try:
+            check_columns(heads[name], f"{info.path} sheet {name}")
+        except MaturityDataError as exc:
+            problems[name] = exc
+    complete = [n for n in found if n not in problems]
+    for name, exc in problems.items():
+        if not complete or "policy_no" in heads[name].positions:
+            raise exc
+        info.skipped_sheets.append(name)
+        info.sheet_notes[name] = (
+            "无保单号列，按汇总表或数据透视表跳过 / no 保单号 column: skipped as a summary or "
+            "pivot sheet"
         )
-    return sheets
+    return [
+        sheet_from_grid(
+            grids[n], list(range(1, len(grids[n]) + 1)), info.path, n, f"{info.path} sheet {n}"
+        )
+        for n in complete
+    ]
 
 
 # ------------------------------------------------------------------------------------- csv
 
 
 def _decode_probe(path: Path, data: bytes, whole: bool) -> tuple[str, str]:
-    """The encoding (utf-8-sig, else gb18030) and decoded text of the first bytes of a file."""
-    for enc in ("utf-8-sig", "gb18030"):
+    """The encoding (utf-16 by its BOM, as Excel's Unicode text; utf-8-sig, else gb18030) and
+    decoded text of the first bytes of a file."""
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    for enc in ("utf-16",) if utf16 else ("utf-8-sig", "gb18030"):
         try:
             return enc, codecs.getincrementaldecoder(enc)().decode(data, final=whole)
         except UnicodeDecodeError:
@@ -454,10 +527,11 @@ def _csv_probe(info: FileInfo) -> tuple[str, str, str]:
         head = f.read(_WHOLE_DECODE_BYTES if info.size <= _WHOLE_DECODE_BYTES else _PREFIX_BYTES)
     if not head.strip():
         raise MaturityDataError(f"{path}: the file is empty")
-    if b"\x00" in head[:_PREFIX_BYTES]:
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if b"\x00" in head[:_PREFIX_BYTES] and not utf16:
         raise MaturityDataError(f"{path}: not a spreadsheet or CSV file (binary content)")
     enc, text = _decode_probe(path, head, whole=len(head) == info.size)
-    info.encoding = "gb18030" if enc == "gb18030" else "utf-8"
+    info.encoding = "utf-8" if enc == "utf-8-sig" else enc
     return enc, _delimiter(text), text
 
 
@@ -466,11 +540,14 @@ def _read_csv(info: FileInfo) -> list[Sheet]:
     enc, delim, text = _csv_probe(info)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     grid, ends = [], []
-    for record in reader:
-        grid.append(record)
-        ends.append(reader.line_num)
-        if len(grid) > HEADER_SCAN_ROWS:
-            break
+    try:
+        for record in reader:
+            grid.append(record)
+            ends.append(reader.line_num)
+            if len(grid) > HEADER_SCAN_ROWS:
+                break
+    except csv.Error as exc:
+        raise _csv_error(info, enc, delim, (ends[-1] if ends else 0) + 1, exc) from None
     head_ = check_columns(find_header(grid), str(path))
     last = head_.first + head_.depth - 1
     fast = ends[: last + 1] == list(range(1, last + 2))
@@ -485,6 +562,8 @@ def _csv_fast(
     info: FileInfo, head: Header, grid: list[list], skip: int, enc: str, delim: str
 ) -> Sheet | None:
     """pyarrow's multi-threaded reader; None when line numbers would not be exact."""
+    if enc == "utf-16":  # its bytes hold 0x0A inside characters (上 is 0A 4E): lines not exact
+        return None
     width = max(len(r) for r in grid[head.first : head.first + head.depth])
     names = [f"c{j}" for j in range(width)]
     invalid = []
@@ -514,9 +593,15 @@ def _csv_fast(
     lines = info.newlines + (not info.ends_with_newline)
     if invalid or table.num_rows != lines - skip:
         return None
+    rows = np.arange(skip + 1, skip + 1 + table.num_rows, dtype=np.int64)
+    for column in table.columns:
+        if (pc.max(pc.binary_length(column)).as_py() or 0) > MAX_CELL:
+            long = pc.greater(pc.utf8_length(column), MAX_CELL)
+            if pc.any(long).as_py():
+                line = int(rows[pc.index(long, True).as_py()])
+                raise _csv_error(info, enc, delim, line, csv.Error("field larger than field limit"))
     frame = table.to_pandas()
     frame.columns = range(width)
-    rows = np.arange(skip + 1, skip + 1 + table.num_rows, dtype=np.int64)
     out = _sheet_from_frame(frame, rows, head, info.path, "")
     out.header_rows = list(range(head.first + 1, head.first + head.depth + 1))
     return out
@@ -537,8 +622,35 @@ def _csv_grid(info: FileInfo, enc: str, delim: str) -> Grid:
             f"{info.path}: not valid {info.encoding} text after byte {exc.start}"
         ) from None
     except csv.Error as exc:
-        raise MaturityDataError(f"{info.path}: not a readable CSV file ({exc})") from None
+        raise _csv_error(info, enc, delim, line + 1, exc) from None
     return Grid("", grid, starts)
+
+
+def _csv_error(
+    info: FileInfo, enc: str, delim: str, line: int, exc: csv.Error
+) -> MaturityDataError:
+    """The one-line error for a CSV record the reader refused, starting at ``line``.
+
+    A cell longer than ``MAX_CELL`` is named by line, column and its first characters: it is
+    nearly always an unclosed quote running on through the lines below.
+    """
+    if "field larger" not in str(exc):
+        return MaturityDataError(f"{info.path} line {line}: not a readable CSV record ({exc})")
+    limit = csv.field_size_limit()
+    csv.field_size_limit(1 << 30)
+    try:
+        with open(info.path, encoding=enc, newline="") as f:
+            for _ in range(line - 1):
+                f.readline()
+            record = next(csv.reader(f, delimiter=delim), [])
+    finally:
+        csv.field_size_limit(limit)
+    pos, value = next(((j, c) for j, c in enumerate(record) if len(c) > MAX_CELL), (0, ""))
+    return MaturityDataError(
+        f"{info.path} line {line} column {column_letter(pos)}: a cell of {len(value):,} "
+        f'characters (at most {MAX_CELL:,}) starting {value[:20]!r}; usually a quote (") '
+        "left open that runs on through the lines below"
+    )
 
 
 def _csv_slow(info: FileInfo, enc: str, delim: str) -> Sheet:
@@ -562,6 +674,12 @@ def _open(path: Path) -> FileInfo:
     if magic.startswith(b"PK"):
         info.format = "xlsx"
     elif magic.startswith(_OLE_MAGIC):
+        if _encrypted(path):
+            raise MaturityDataError(
+                f"{path}: the workbook is password-protected (encrypted); open it in Excel, "
+                "remove the password (文件 → 信息 → 保护工作簿 → 用密码进行加密) and save it "
+                "as .xlsx"
+            )
         info.format = "xls"
     elif magic.lstrip().startswith(b"<"):
         raise MaturityDataError(
@@ -570,6 +688,17 @@ def _open(path: Path) -> FileInfo:
     else:
         info.format = "csv"
     return info
+
+
+def _encrypted(path: Path) -> bool:
+    """Whether an Office (OLE) file holds an ``EncryptedPackage``: a password-protected xlsx."""
+    tail = b""
+    with open(path, "rb") as f:
+        while chunk := f.read(8 << 20):
+            if _ENCRYPTED in tail + chunk:
+                return True
+            tail = chunk[-len(_ENCRYPTED) :]
+    return False
 
 
 def read_grids(path: Path) -> tuple[list[Grid], FileInfo]:

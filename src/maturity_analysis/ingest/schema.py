@@ -79,5 +79,8 @@ PAYMENT_MODES = {
     "期交": ("期交", "期缴", "年交", "年缴"),
 }
 WHOLE_LIFE = ("终身", "终生", "终身型")
+# Branch codes a branch may not have, in any case: ALL is the whole book's unit
+# (``maturity_analysis.analysis.book.ALL``).
+RESERVED_CODES = ("ALL",)
 
 DERIVED_COLUMNS = ("age", "age_band", "principal_band")
