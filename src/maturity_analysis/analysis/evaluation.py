@@ -391,7 +391,9 @@ class Evaluation:
                 f"达成率{_shown(s.at['policy_conversion_other', '达成率'], '%')}（仅列进度）。"
             )
         lines.append(
-            f"万能险保单持有率{v('persistency')}（目标{v('persistency', '目标')}），"
+            f"{s.at['persistency', 'KPI']}：{NO_DATA}（{s.at['persistency', '说明']}）。"
+            if s.at["persistency", "结论"] == NO_DATA
+            else f"{s.at['persistency', 'KPI']}{v('persistency')}（目标{v('persistency', '目标')}），"
             f"{s.at['persistency', '结论']}；{s.at['persistency', '说明']}。"
         )
         lines.append(self._complaints())
@@ -403,6 +405,13 @@ class Evaluation:
                 f"附件一记录每团队每个工作日平均回访{v('calls_per_team_day')}访"
                 f"（方案要求{target}访），{v('team_days_short')}个团队工作日不足{target}访；"
                 f"{s.at['calls_per_team_day', '说明']}。"
+            )
+        if s.at["compensation_paid", "结论"] == NO_DATA:
+            lines.append(f"赔偿：{NO_DATA}（没有附件二数据）。")
+        else:
+            paid = int(s.at["compensation_paid", "分子"])
+            lines.append(
+                f"赔偿{paid}件，共{v('compensation_paid')}元。" if paid else "本期没有赔偿。"
             )
         n = len(self.exceptions)
         lines.append(

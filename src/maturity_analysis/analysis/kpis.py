@@ -49,6 +49,7 @@ from ..plan.workdays import working_days
 from .targets import eligible
 
 NO_DATA, INCOMPLETE = "无数据", "数据不全"
+UNNAMED_TEAM = "未填团队"
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,7 +118,7 @@ class Unit:
 def team_day_grid(tracking: Tracking, period: Period, book: pd.DataFrame) -> pd.DataFrame:
     """The team-day grid of :attr:`Unit.team_days`: teams are those on the unit's 附件三 rows
     or its 附件一 rows (calls on the unit's policies); a call without a team counts for its
-    branch's first team."""
+    branch's first team (or 未填团队 when the branch names none)."""
     days = pd.to_datetime(pd.Series(working_days(period.start, period.end), dtype=object))
     log = tracking.worklog
     log = log[period.contains(log["work_date"]) & log["work_date"].isin(days)]
@@ -137,7 +138,9 @@ def team_day_grid(tracking: Tracking, period: Period, book: pd.DataFrame) -> pd.
         ]
     ).drop_duplicates()
     first_team = teams.sort_values(["branch_code", "team"]).groupby("branch_code")["team"].first()
-    calls["team"] = calls["team"].where(calls["team"].notna(), calls["branch_code"].map(first_team))
+    fallback = calls["branch_code"].map(first_team).fillna(UNNAMED_TEAM)
+    calls["team"] = calls["team"].where(calls["team"].notna(), fallback).astype(str)
+    teams = pd.concat([teams, calls[["branch_code", "team"]]]).drop_duplicates()
     cols = ["branch_code", "team", "work_date", "recorded", "claimed"]
     if teams.empty or days.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
@@ -218,6 +221,8 @@ def _conversion(u: Unit, key: str, kind: str, goals: dict[str, int], judged: boo
     if not u.has("outcomes"):
         return _no_data(goal, "满期去向")
     n, done = _converted(u, key, kind)
+    if not n and not goal:
+        return Measure(0, math.nan, num=0, den=0, note="本期没有满期的目标客户，也没有分配目标")
     share = goal / n if n else math.nan
     note = (
         f"满期去向为{kind}，转换率{_pct(done, n)}；目标为分配到本期的{goal:,}件"
