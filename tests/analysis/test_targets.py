@@ -1,7 +1,6 @@
 """Targets from data (PLAN_FIGURES.md, 三、目标) and their allocation to branches and phases."""
 
 import dataclasses
-
 import math
 from fractions import Fraction
 
