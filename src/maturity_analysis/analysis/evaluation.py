@@ -288,7 +288,7 @@ def _ytd(
     out = _summary(policies, tracking, span, branch, plan, allocs, sources)
     annual = _table(_unit(policies, tracking, _year(plan), branch, plan, allocs, sources))
     counts = out["单位"] == "件"
-    out["年度目标"] = annual["目标"].where(counts, annual["目标"])
+    out["年度目标"] = annual["目标"]
     out["年度完成率"] = [
         a / t if t and not pd.isna(t) and not pd.isna(a) and c else math.nan
         for a, t, c in zip(out["实际"], out["年度目标"], counts, strict=True)

@@ -228,7 +228,12 @@ def _conversion(u: Unit, key: str, kind: str, goals: dict[str, int], judged: boo
         f"满期去向为{kind}，转换率{_pct(done, n)}；目标为分配到本期的{goal:,}件"
         f"（占本期基数{n:,}件的{_pct(goal, n)}，方案比率{t.rate:.0%}）"
         if judged
-        else f"方案所述{t.stated_count:,}件按同一方法分配到本期为{goal:,}件，仅列进度，不作考核"
+        else (
+            f"按比率计算的目标分配到本期为{goal:,}件"
+            if t.binds == "stated"
+            else f"方案所述{t.stated_count:,}件按同一方法分配到本期为{goal:,}件"
+        )
+        + "，仅列进度，不作考核"
     )
     return Measure(done, goal, num=done, den=n, note=note, share=share)
 
