@@ -541,3 +541,32 @@ def test_index_has_no_kpis_without_tracking(book):
 
     assert kpi_glance(book, Tracking(), "2013Q2") is None
     assert _glance_block(None, "2013Q2") == ""
+
+
+def test_six_of_seven_satisfied_is_pending_against_80_percent():
+    # Issue #11: 6/7 = 85.7% was 达标 against 80%, but Wilson(6, 7) at 95% = 48.7%-97.4%
+    # contains 80%: too few to tell, 待定. 171 of 190 (90%, Wilson 84.9%-93.5%) is 达标.
+    from conftest import build_policies
+
+    def satisfaction(n, bad):
+        book = build_policies([{"maturity_date": "2013-05-10", "age": 55}] * n)
+        rows = [
+            {
+                "policy_no": p,
+                "complaint_date": "2013-04-10",
+                "answer_date": "2013-04-12",
+                "irregular_surrender": False,
+                "compensated": i < bad,
+                "compensation": 100.0 if i < bad else None,
+                "complaint_point": "收益低",
+                "branch_code": "B01",
+            }
+            for i, p in enumerate(book["policy_no"])
+        ]
+        s = evaluate(book, Tracking(complaints=frame("complaints", rows)), "2013Q2").summary
+        return s.loc["complaint_satisfaction"]
+
+    small = satisfaction(7, 1)
+    assert small["实际"] == pytest.approx(6 / 7) and small["结论"] == PENDING
+    assert (small["区间下限"], small["区间上限"]) == pytest.approx((0.487, 0.974), abs=1e-3)
+    assert satisfaction(190, 19)["结论"] == MET

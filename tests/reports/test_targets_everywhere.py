@@ -98,9 +98,17 @@ def run(tmp_path_factory):
     return {"quarter": quarter, "year": year, "book": book, "branch": branch}
 
 
-def _expected_q2(book, unit: str) -> dict[str, int]:
-    phases = allocate_phases(book, branch=unit)
-    return {t: int(phases.loc["Q2", (t, GOAL)].item()) for t in TARGETS}
+def _expected_q2(book, unit: str, phases=("Q2",)) -> dict[str, int]:
+    table = allocate_phases(book, branch=unit)
+    return {t: sum(int(table.loc[p, (t, GOAL)].item()) for p in phases) for t in TARGETS}
+
+
+def _first_table(rows, nth: int = 1) -> dict[str, list[str]]:
+    """The KPI rows of the ``nth`` evaluation table (header KPI, 实际, 目标, ...)."""
+    starts = [i for i, r in enumerate(rows) if r[:3] == ["KPI", "实际", "目标"]]
+    start = starts[nth - 1]
+    end = starts[nth] if len(starts) > nth else len(rows)
+    return {r[0]: r for r in rows[start + 1 : end] if r and r[0] in TARGETS}
 
 
 @pytest.mark.parametrize("unit", ["ALL", "branch"])
@@ -114,9 +122,11 @@ def test_q2_targets_are_the_same_in_03_04_and_the_workbook(run, unit):
     assert {t: _number(cells[2 * i + 1]) for i, t in enumerate(TARGETS)} == expected
     # 04: the summary's 目标 column (the first table: KPI, 实际, 目标, ...).
     rows = _rows(out / f"{NOTEBOOK_04.stem}.html")
-    header = next(r for r in rows if r[:3] == ["KPI", "实际", "目标"])
-    shown = {r[0]: r for r in rows[rows.index(header) + 1 :] if r and r[0] in TARGETS}
+    shown = _first_table(rows)
     assert {t: _number(shown[t][2]) for t in TARGETS} == expected
+    # The year to date (the next table): January-June against the targets due by June.
+    to_june = _expected_q2(book, code, ("Q1", "Q2"))
+    assert {t: _number(_first_table(rows, 2)[t][2]) for t in TARGETS} == to_june
     # The workbook: 阶段分配 (Q2 row) and 评估 (the same KPI rows as 04).
     wb = openpyxl.load_workbook(out / "workbook.xlsx", read_only=True)
     values = [[c for c in r] for r in wb["阶段分配"].iter_rows(values_only=True)]
@@ -144,7 +154,6 @@ def test_04_runs_for_the_year_with_the_year_to_date(run):
     text = (out / f"{NOTEBOOK_04.stem}.html").read_text(encoding="utf-8")
     assert "全年" in text and "年度目标" in text
     year = allocate_branches(run["book"]).loc["合计"]
-    rows = _rows(out / f"{NOTEBOOK_04.stem}.html")
-    shown = {r[0]: r for r in rows if r and r[0] in TARGETS}
+    shown = _first_table(_rows(out / f"{NOTEBOOK_04.stem}.html"))
     for t in TARGETS:
         assert _number(shown[t][2]) == int(year[(t, GOAL)].item())
