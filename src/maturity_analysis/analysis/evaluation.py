@@ -384,8 +384,8 @@ class Evaluation:
                 lines.append(f"{s.at[key, 'KPI']}：{NO_DATA}（{s.at[key, '说明']}）。")
                 continue
             lines.append(
-                f"{s.at[key, 'KPI']}{v(key)}件，目标{v(key, '目标')}件，{s.at[key, '结论']}"
-                f"（{s.at[key, '说明']}）。"
+                f"{s.at[key, 'KPI']}{v(key)}件，目标{v(key, '目标')}件，{s.at[key, '结论']}；"
+                f"{s.at[key, '说明']}。"
             )
         if "policy_conversion_other" in s.index and not pd.isna(
             s.at["policy_conversion_other", "目标"]
