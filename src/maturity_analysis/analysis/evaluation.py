@@ -30,7 +30,7 @@ from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tra
 from ..ingest.forms import Tracking
 from ..plan.model import Plan, load_plan
 from ..plan.period import Period, parse_period
-from .book import ALL, ALL_LABEL, check_branches, is_all
+from .book import ALL, branch_label, check_branches, is_all
 from .kpis import INCOMPLETE, KPIS, NO_DATA, Kpi, Unit, exceptions, team_day_grid
 from .targets import (
     allocate,
@@ -341,12 +341,12 @@ class Evaluation:
     summary: pd.DataFrame
     ytd: pd.DataFrame
     exceptions: pd.DataFrame
+    name: str = ""
 
     @property
     def title(self) -> str:
-        """E.g. ``"全部网点 2013Q2 促进期 阶段性评估"``."""
-        who = ALL_LABEL if is_all(self.branch) else f"网点 {self.branch}"
-        return f"{who} {self.period.label} {self.period.name} 阶段性评估"
+        """E.g. ``"全部网点 2013Q2 促进期 阶段性评估"``, ``"城关网点（4203） 2013 全年 阶段性评估"``."""
+        return f"{branch_label(self.branch, self.name)} {self.period.label} {self.period.name} 阶段性评估"
 
     def table(self) -> pd.DataFrame:
         """The period's summary as display text: figures, 达成率, 结论, intervals."""
@@ -493,7 +493,15 @@ def evaluate(
         _summary(*args),
         _ytd(*args),
         _exceptions(*args),
+        _branch_name(policies, branch),
     )
+
+
+def _branch_name(policies: pd.DataFrame, branch: str) -> str:
+    if is_all(branch) or "branch_name" not in policies.columns:
+        return ""
+    names = policies.loc[policies["branch_code"].astype(str) == branch, "branch_name"].dropna()
+    return str(names.iloc[0]) if len(names) else ""
 
 
 def by_branch(
