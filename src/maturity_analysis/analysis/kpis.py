@@ -276,10 +276,12 @@ def persistency(u: Unit) -> Measure:
             math.nan, t.rate, num=0, den=0, note=f"应评估{n:,}件，均未记录去向", verdict=NO_DATA
         )
     coverage = k / n
-    note = (
-        f"已记录去向{k:,}件/应评估{n:,}件（覆盖率{coverage:.1%}），未记录{n - k:,}件不计入；"
-        f"若未记录的均未持有为{kept / n:.1%}，均持有为{(kept + n - k) / n:.1%}"
-    )
+    note = f"已记录去向{k:,}件/应评估{n:,}件（覆盖率{coverage:.1%}）"
+    if n > k:
+        note += (
+            f"，未记录{n - k:,}件不计入；若未记录的均未持有为{kept / n:.1%}，"
+            f"均持有为{(kept + n - k) / n:.1%}"
+        )
     low = coverage < s.coverage_min
     if low:
         note += f"；覆盖率低于{s.coverage_min:.0%}，结论为数据不全"

@@ -56,7 +56,7 @@ def eligible(policies: pd.DataFrame, target: Target) -> pd.Series:
 
 
 def describe_base(target: Target) -> str:
-    """The base in words, e.g. ``"分红，20-60岁"``."""
+    """The base in words, e.g. ``"分红，20-60岁"``, ``"分红，全部年龄"``."""
     parts = [target.product or "全部"]
     if target.min_age is not None and target.max_age is not None:
         parts.append(f"{target.min_age}-{target.max_age}岁")
@@ -64,6 +64,8 @@ def describe_base(target: Target) -> str:
         parts.append(f"{target.min_age}岁以上")
     elif target.max_age is not None:
         parts.append(f"{target.max_age}岁以下")
+    elif target.product is not None:
+        parts.append("全部年龄")
     return "，".join(parts)
 
 
