@@ -70,14 +70,15 @@ def _cmd_tables(args: argparse.Namespace) -> int:
     from .plan.model import load_plan
 
     policies = read_dataset(args.dataset)
-    complaints = paid_complaints(read_dataset_tracking(args.dataset))
+    tracking = read_dataset_tracking(args.dataset)
     path = write_tables_workbook(
         policies,
         args.out,
         branch=args.branch,
         plan=load_plan(args.plan),
         dataset=args.dataset,
-        complaints=complaints,
+        complaints=paid_complaints(tracking),
+        tracking=tracking,
     )
     print(f"wrote {path}")
     return 0

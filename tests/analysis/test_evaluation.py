@@ -7,11 +7,16 @@ The book (every 分红 customer is 40, inside the conversion targets' 20-60 base
           U1..U4     4 万能 due 2013-05-20: U1 续持, U2 退保, U3 nothing recorded, U4 领取
   B2  Q2: E1..E10   10 分红 maturing 2013-04-20, no outcome recorded
 
-Allocated targets (targets.branch_phase_allocation, basis "rate", largest remainder):
+Allocated targets (targets.branch_phase_allocation, basis "rate", largest remainder; every
+分红 customer is 40, so 存款转换's base, all 分红, is the same 25):
   保单转换: base 15 (B1) + 10 (B2) = 25; goal ceil(20% × 25) = 5 → B1 5×15/25 = 3, B2 2.
             B1 by phase: Q1 3×5/15 = 1, Q2 3×10/15 = 2.  B2: Q2 2.
   存款转换: goal ceil(30% × 25 = 7.5) = 8 → B1 4.8, B2 3.2 → floors 4, 3 + 1 to B1 → 5, 3.
             B1 by phase: Q1 1.67, Q2 3.33 → floors 1, 3 + 1 to Q1 → Q1 2, Q2 3.  B2: Q2 3.
+
+Verdicts (issue #11): one per target; 待定 where the base is under 200 and the 95% Wilson interval
+contains the target (as a share of the base); Q2 has 62 working days (chinesecalendar, 清明 4-4..6
+and 劳动节 4-29..5-1 off, 4-7 and 4-27, 4-28 worked; 端午 6-10..12 off, 6-8, 6-9 worked).
 """
 
 import math
@@ -23,6 +28,7 @@ import pytest
 from maturity_analysis.analysis.evaluation import (
     MET,
     NOT_MET,
+    PENDING,
     SUMMARY_COLUMNS,
     allocated,
     by_branch,
@@ -163,56 +169,76 @@ def b1_q2(book, tracking):
 
 
 @pytest.mark.parametrize(
-    ("key", "actual", "target", "met"),
+    ("key", "actual", "target", "verdict"),
     [
-        ("policy_conversion_count", 3, 2, True),  # D1-D3 转保; B1's Q2 share is 2
-        ("policy_conversion_rate", 0.3, 0.2, True),  # 3 of B1's 10 Q2 分红 customers
-        ("deposit_conversion_count", 2, 3, False),  # D4-D5 转存; B1's Q2 share is 3
-        ("deposit_conversion_rate", 0.2, 0.3, False),  # 2 of 10
-        ("persistency", 0.5, 0.6, False),  # U1 续持 + U3 unrecorded = 2 of 4
-        ("complaint_satisfaction", 1 / 3, 0.8, False),  # D1 yes, D2 no, D3 no; D4 pending
-        ("answered_in_time", 0.6, 1.0, False),  # c1, c3, c4 of c1-c5
-        ("calls_per_team_day", 18.75, 20, False),  # (22 + 18 + 20 + 15) / 4 team-days
-        ("team_days_short", 2, 0, False),  # 18 and 15
-        ("phoned_before_maturity", 10 / 14, 1.0, False),  # D1-D10 reached; U1-U4 not in time
+        # D1-D3 转保 of B1's 10 Q2 分红 against its share 2 (20% of 10): Wilson(3, 10) =
+        # 10.8%-60.3% contains 20% → 待定 (the count and the rate are one target).
+        ("policy_conversion", 3, 2, PENDING),
+        # D4-D5 转存 against 3 (30%): Wilson(2, 10) = 5.7%-51.0% contains 30% → 待定.
+        ("deposit_conversion", 2, 3, PENDING),
+        # Recorded: U1 续持, U2 退保, U4 领取 → 1/3; U3 unrecorded, coverage 3/4 = 75% < 80%.
+        ("persistency", 1 / 3, 0.6, "数据不全"),
+        # D1 yes, D2 no, D3 no; D4 pending. Wilson(1, 3) = 6.1%-79.2%: 80% is outside.
+        ("complaint_satisfaction", 1 / 3, 0.8, NOT_MET),
+        ("answered_in_time", 0.6, 1.0, NOT_MET),  # c1, c3, c4 of c1-c5; a 100% rule: no 待定
+        # 附件一 on working days: D1-D10 on 4-10, U1 4-11, U3 5-20 (U2's 5-25 is a Saturday) =
+        # 12 calls over 2 teams × 62 working days = 124 team-days (no log counts zero).
+        ("calls_per_team_day", 12 / 124, 20, NOT_MET),
+        ("team_days_short", 124, 0, NOT_MET),  # every team-day is under 20 recorded calls
+        ("phoned_before_maturity", 10 / 14, 1.0, NOT_MET),  # D1-D10 reached; U1-U4 not in time
     ],
 )
-def test_kpi_for_one_branch_and_quarter(b1_q2, key, actual, target, met):
+def test_kpi_for_one_branch_and_quarter(b1_q2, key, actual, target, verdict):
     row = b1_q2.loc[key]
     assert row["实际"] == pytest.approx(actual)
     assert row["目标"] == pytest.approx(target)
-    assert bool(row["达标"]) is met
+    assert row["结论"] == verdict
+    assert (
+        (row["达标"] is pd.NA) if verdict not in (MET, NOT_MET) else row["达标"] == (verdict == MET)
+    )
 
 
 def test_numerators_and_denominators(b1_q2):
     s = b1_q2
-    assert s.loc["policy_conversion_rate", ["分子", "分母"]].tolist() == [3, 10]
-    assert s.loc["persistency", ["分子", "分母"]].tolist() == [2, 4]
+    assert s.loc["policy_conversion", ["分子", "分母"]].tolist() == [3, 10]
+    assert s.loc["persistency", ["分子", "分母"]].tolist() == [1, 3]  # recorded outcomes only
     assert s.loc["complaint_satisfaction", ["分子", "分母"]].tolist() == [1, 3]
-    assert s.loc["policy_conversion_count", "达成率"] == pytest.approx(1.5)  # 3 / 2
-    assert s.loc["deposit_conversion_count", "达成率"] == pytest.approx(2 / 3)
+    assert s.loc["policy_conversion", "达成率"] == pytest.approx(1.5)  # 3 / 2
+    assert s.loc["deposit_conversion", "达成率"] == pytest.approx(2 / 3)
 
 
 def test_notes_say_what_is_pending_or_assumed(b1_q2):
     assert "另1人待答复" in b1_q2.loc["complaint_satisfaction", "说明"]  # D4
-    assert "未登记去向1件" in b1_q2.loc["persistency", "说明"]  # U3
+    assert "未记录1件不计入" in b1_q2.loc["persistency", "说明"]  # U3
+    assert "覆盖率75.0%" in b1_q2.loc["persistency", "说明"]
     assert "未答复1件" in b1_q2.loc["answered_in_time", "说明"]  # c5
+    # 附件三 claims 22 + 18 + 20 + 15 = 75 calls (4-4 is 清明) against 12 recorded: flagged.
+    assert (
+        "附件一记录12访，附件三申报75访，申报多于记录63访"
+        in b1_q2.loc["calls_per_team_day", "说明"]
+    )
+    assert b1_q2.loc["calls_claimed_over", "实际"] == 63
 
 
-def test_compensation_paid(b1_q2):
+def test_compensation_paid(book, tracking, b1_q2):
     row = b1_q2.loc["compensation_paid"]
     assert row["实际"] == 1500  # c3 only; c6's 999 is in Q1
     assert row["分子"] == 1
-    assert pd.isna(row["目标"]) and pd.isna(row["达标"])
-    assert "1件客户不满50岁" in row["说明"]  # D3 is 40; the plan pays out to customers over 50
+    assert pd.isna(row["目标"]) and row["结论"] == "—"
+    # D3 is 40; the plan pays out to customers over 50: an exception, counted and named.
+    assert b1_q2.loc["young_compensation", "实际"] == 1
+    rows = evaluate(book, tracking, "2013Q2", "B1").exceptions
+    assert rows[["例外", "policy_no", "amount"]].values.tolist() == [
+        ["赔付客户不满50岁", "D3", 1500.0]
+    ]
 
 
 def test_wilson_interval_on_small_bases(b1_q2):
     # 3 / 10 at 95%: z = 1.96, centre (0.3 + 1.92/10) / 1.384 = 0.3555,
     # half 1.96 × sqrt(0.021 + 0.0096) / 1.384 = 0.2477 → (0.1078, 0.6032).
-    row = b1_q2.loc["policy_conversion_rate"]
+    row = b1_q2.loc["policy_conversion"]
     assert (row["区间下限"], row["区间上限"]) == pytest.approx((0.1078, 0.6032), abs=1e-4)
-    assert pd.isna(b1_q2.loc["policy_conversion_count", "区间下限"])  # counts have none
+    assert pd.isna(b1_q2.loc["calls_per_team_day", "区间下限"])  # an average has none
 
 
 @pytest.mark.parametrize(
@@ -233,13 +259,12 @@ def test_wilson_of_nothing():
 
 def test_all_branches(book, tracking):
     s = evaluate(book, tracking, "2013Q2").summary
-    # 保单转换: B1 3 + B2 0 = 3 against 2 + 2 = 4; rate 3 / 20.
-    assert s.loc["policy_conversion_count", ["实际", "目标"]].tolist() == [3, 4]
-    assert s.loc["policy_conversion_rate", "实际"] == pytest.approx(0.15)
-    # 日均回访量: (22 + 18 + 20 + 15 + 25) / 5 = 20, met; still 2 short days.
-    assert s.loc["calls_per_team_day", "实际"] == 20
-    assert bool(s.loc["calls_per_team_day", "达标"])
-    assert s.loc["team_days_short", "实际"] == 2
+    # 保单转换: B1 3 + B2 0 = 3 against 2 + 2 = 4 of 20 (Wilson 5.2%-36.0% contains 20%).
+    assert s.loc["policy_conversion", ["实际", "目标", "分母"]].tolist() == [3, 4, 20]
+    assert s.loc["policy_conversion", "结论"] == PENDING
+    # 日均回访量: 12 recorded calls over 3 teams × 62 days; 附件三 claims 75 + 25 = 100.
+    assert s.loc["calls_per_team_day", ["分子", "分母"]].tolist() == [12, 186]
+    assert s.loc["calls_claimed_over", "实际"] == 88
 
 
 def test_a_month(book, tracking):
@@ -251,37 +276,63 @@ def test_a_month(book, tracking):
         "persistency": 3,
     }
     s = evaluate(book, tracking, "2013-05", "B1").summary
-    assert s.loc["policy_conversion_count", "实际"] == 3  # D1-D3 mature in May
-    assert s.loc["deposit_conversion_count", "实际"] == 2  # D4-D5
-    assert bool(s.loc["deposit_conversion_count", "达标"])
+    assert s.loc["policy_conversion", "实际"] == 3  # D1-D3 mature in May
+    # 3 of 6 against 1 (16.7% of 6): Wilson(3, 6) = 18.8%-81.2% does not contain it → 达标.
+    assert s.loc["policy_conversion", "结论"] == MET
+    assert s.loc["deposit_conversion", "实际"] == 2  # D4-D5, against 2 of 6: 待定
+    assert s.loc["deposit_conversion", "结论"] == PENDING
 
 
 def test_the_year(book, tracking):
-    s = evaluate(book, tracking, "2013", "B1").summary
+    ev = evaluate(book, tracking, "2013", "B1")
+    s = ev.summary
     # Q1's five 转保 and Q2's three, against B1's whole share of 3.
-    assert s.loc["policy_conversion_count", ["实际", "目标"]].tolist() == [8, 3]
+    assert s.loc["policy_conversion", ["实际", "目标"]].tolist() == [8, 3]
+    pd.testing.assert_frame_equal(ev.ytd[s.columns], s)  # the year is its own year to date
     # 2013 complaints: c1-c6 → 6, of which c1, c3, c4, c6 within 7 days.
     assert s.loc["answered_in_time", "实际"] == pytest.approx(4 / 6)
 
 
-def test_empty_tracking_gives_zeros_not_errors(book):
+def test_no_tracking_is_no_data_never_a_measured_zero(book):
+    # Issue #11: without forms a KPI is 无数据, never 0% or 100% as if measured.
     s = evaluate(book, Tracking(), "2013Q2", "B2").summary
-    assert s.loc["policy_conversion_count", "实际"] == 0
-    assert s.loc["persistency", "分母"] == 0 and pd.isna(s.loc["persistency", "实际"])
-    assert pd.isna(s.loc["calls_per_team_day", "实际"])
+    for key in (
+        "policy_conversion",
+        "deposit_conversion",
+        "persistency",
+        "complaint_satisfaction",
+        "answered_in_time",
+        "calls_per_team_day",
+        "team_days_short",
+        "phoned_before_maturity",
+    ):
+        assert s.loc[key, "结论"] == "无数据", key
+        assert pd.isna(s.loc[key, "实际"]), key
+    assert s.loc["policy_conversion", "目标"] == 2  # the target is known all the same
+
+
+def test_year_to_date_against_the_annual_target(book, tracking):
+    ytd = evaluate(book, tracking, "2013Q2", "B1").ytd
+    # January-June: Q1's five 转保 and Q2's three = 8 against the share due by June (Q1 1 +
+    # Q2 2 = 3), and B1's annual target 3.
+    assert ytd.loc["policy_conversion", ["实际", "目标", "年度目标"]].tolist() == [8, 3, 3]
+    assert ytd.loc["policy_conversion", "年度完成率"] == pytest.approx(8 / 3)
 
 
 def test_by_branch_stacks_every_branch(book, tracking):
     table = by_branch(book, tracking, "2013Q2")
     assert list(table.index.get_level_values("branch_code").unique()) == ["B1", "B2"]
-    assert table.loc[("B2", "policy_conversion_count"), "目标"] == 2
+    assert table.loc[("B2", "policy_conversion"), "目标"] == 2
     assert list(table.columns) == SUMMARY_COLUMNS
 
 
-def test_team_days(tracking):
-    days = team_days(tracking, "2013Q2", "B1")
-    assert days["calls"].tolist() == [22, 18, 20, 15]
-    assert days["short"].tolist() == [False, True, False, True]
+def test_team_days(book, tracking):
+    days = team_days(tracking, "2013Q2", "B1", policies=book)
+    assert len(days) == 124  # 2 teams × 62 working days, a day without a log counts
+    logged = days[days["claimed"] > 0]
+    assert logged["claimed"].tolist() == [22, 18, 20, 15]  # 4-1, 4-2, 4-7 (调休), 第2组 4-1
+    assert logged["calls"].tolist() == [0, 0, 0, 0]  # 附件一 has no calls on those days
+    assert days["calls"].sum() == 12 and days["short"].all()
 
 
 def test_display(book, tracking):
@@ -289,9 +340,10 @@ def test_display(book, tracking):
     html = ev._repr_html_()
     assert "<table" in html and "促进期" in html
     table = ev.table()
-    assert table.loc[table["KPI"] == "保单转换率", "实际"].item() == "30.0%"
-    assert table.loc[table["KPI"] == "保单转换件数", "达标"].item() == MET
-    assert table.loc[table["KPI"] == "存款转换件数", "达标"].item() == NOT_MET
+    assert table.loc[table["KPI"] == "保单转换", "实际"].item() == "3"
+    assert table.loc[table["KPI"] == "保单转换", "结论"].item() == PENDING
+    assert table.loc[table["KPI"] == "投诉处理满意度", "结论"].item() == NOT_MET
+    assert "年度目标" in ev.ytd_table().columns
 
 
 @pytest.mark.parametrize(
@@ -349,70 +401,75 @@ def plots():
 
 def test_kpi_progress_chart(plots, b1_q2):
     ax = plots.kpi_progress(b1_q2)
-    # 9 KPIs have a target with a 达成率 (team-days short has target 0, compensation none).
-    assert len(ax.patches) == 9
+    # 8 KPIs have a target with a 达成率 (team-days short has target 0, compensation none;
+    # 保单转换 against the plan's stated count is shown as progress).
+    assert len(ax.patches) == 8
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[0] == "保单转换件数" and "赔偿金额" not in labels
+    assert labels[0] == "保单转换" and "赔偿金额" not in labels
     colours = {t: p.get_facecolor() for t, p in zip(labels, ax.patches, strict=True)}
-    assert colours["保单转换件数"] != colours["存款转换件数"]  # met (1.5) vs not met (0.67)
+    assert colours["保单转换"] != colours["投诉处理满意度"]  # 待定 (grey) vs 未达标 (red)
 
 
 def test_kpi_by_branch_chart(plots, book, tracking):
     table = by_branch(book, tracking, "2013Q2")
-    ax = plots.kpi_by_branch(table, "policy_conversion_rate", highlight="B1")
+    ax = plots.kpi_by_branch(table, "complaint_satisfaction", highlight="B1")
     assert [t.get_text() for t in ax.get_yticklabels()] == ["▶ B1", "B2"]  # B1 highlighted
     assert ax.get_yticklabels()[0].get_color() != ax.get_yticklabels()[1].get_color()
     widths = [p.get_width() for p in ax.patches]
-    assert widths == pytest.approx([0.3, 0.0])  # 3/10 and 0/10
-    assert ax.lines[-1].get_xdata()[0] == pytest.approx(0.2)  # the plan's 20% line
-    # Wilson whiskers on both rates (bases of 10): B1 0.1078-0.6032, B2 0-0.2775.
+    assert widths == pytest.approx([1 / 3, 0.0])  # B1 1 of 3; B2 has no complaints (无数据)
+    assert ax.lines[-1].get_xdata()[0] == pytest.approx(0.8)  # the plan's 80% line
+    # Wilson whisker on B1's 1/3: 0.0615-0.7923.
     segments = ax.collections[0].get_segments()
-    assert [tuple(np.round(s[:, 0], 4)) for s in segments] == [(0.1078, 0.6032), (0.0, 0.2775)]
-    counts = plots.kpi_by_branch(table, "policy_conversion_count")
+    assert [tuple(np.round(s[:, 0], 4)) for s in segments] == [(0.0615, 0.7923)]
+    counts = plots.kpi_by_branch(table, "policy_conversion")
     assert [p.get_width() for p in counts.patches] == pytest.approx([1.5, 0.0])  # 3/2, 0/2
 
 
 def test_kpis_by_branch_panels(plots, book, tracking):
     table = by_branch(book, tracking, "2013Q2")
-    keys = ["policy_conversion_count", "policy_conversion_rate", "persistency"]
+    keys = ["policy_conversion", "deposit_conversion", "persistency"]
     axes = plots.kpis_by_branch(table, keys, highlight="B2")
     assert len(axes) == 3 and len({ax.figure for ax in axes}) == 1  # one figure, 2 × 2 grid
     assert [ax.get_title() for ax in axes] == [
-        "保单转换件数：各网点",
-        "保单转换率：各网点",
+        "保单转换：各网点",
+        "存款转换：各网点",
         "万能险保单持有率：各网点",
     ]
     # Labels on the first panel of each row only; the same bars as one chart per KPI.
     shown = [[t.get_text() for t in ax.get_yticklabels() if t.get_visible()] for ax in axes]
     assert shown[0] == shown[2] == ["B1", "▶ B2"]
     assert len(axes[1].get_yticks()) == 0
-    assert [p.get_width() for p in axes[1].patches] == pytest.approx([0.3, 0.0])
+    assert [p.get_width() for p in axes[1].patches] == pytest.approx([2 / 3, 0.0])  # 2/3, 0/3
     assert not axes[0].figure.axes[3].axison  # the empty fourth cell
 
 
 def test_calls_per_day_chart(plots, tracking):
     ax = plots.calls_per_day(team_days(tracking, "2013Q2", "B1"))
-    # 1 April: (22 + 15) / 2 = 18.5; 2 April 18; 7 April 20.
-    assert list(ax.lines[0].get_ydata()) == [18.5, 18.0, 20.0]
-    assert len(ax.collections[0].get_offsets()) == 2  # the two short team-days
+    # 附件一 per working day, averaged over B1's two teams: 4-10 (10 calls) 5.0, 4-11 0.5.
+    ydata = list(ax.lines[0].get_ydata())
+    assert len(ydata) == 62 and max(ydata) == 5.0 and sum(ydata) == pytest.approx(6.0)
+    assert len(ax.collections[0].get_offsets()) == 124  # every team-day is short of 20
 
 
 def test_narrative_states_the_figures(book, tracking):
     text = evaluate(book, tracking, "2013Q2", "B1").narrative()
-    # 10 KPIs with a target; met: 保单转换件数 (3 ≥ 2) and 保单转换率 (30% ≥ 20%).
-    assert "有目标的10项指标中达标2项" in text
-    assert "保单转换3件，分配目标2件（转换率30.0%，目标20.0%）" in text
-    assert "5件投诉，60.0%在7天内答复；处理后满意度33.3%（目标80.0%）" in text
+    # B1 Q2: 未达标 satisfaction, answered, calls, short days, phoned; 待定 both conversions;
+    # 数据不全 persistency.
+    assert "有目标的指标中未达标5项，待定2项，数据不全1项" in text
+    assert "保单转换3件，目标2件，待定" in text
+    assert "5件投诉，60.0%在7天内答复；处理后满意度33.3%（目标80.0%），未达标" in text
     assert (
-        "附件三记录4个团队工作日，每团队日均回访18.8访（方案要求20访），2个团队工作日不足20访"
-        in text
+        "附件一记录每团队每个工作日平均回访0.1访（方案要求20访），124个团队工作日不足20访" in text
     )
+    assert "申报多于记录63访" in text
     assert "赔偿1件，共1,500元" in text
+    assert "赔付客户不满50岁1件" in text
 
 
 def test_narrative_without_tracking(book):
     text = evaluate(book, Tracking(), "2013Q2", "B2").narrative()
-    assert "本期没有投诉" in text and "本期附件三没有记录" in text and "本期没有赔偿" in text
+    assert "投诉：无数据" in text and "电话回访：无数据" in text and "赔偿：无数据" in text
+    assert "万能险保单持有率：无数据" in text and "保单转换：无数据" in text
 
 
 def test_dataset_by_branch_is_by_branch_of_the_prepared_files(book, tracking, tmp_path):
@@ -425,9 +482,9 @@ def test_dataset_by_branch_is_by_branch_of_the_prepared_files(book, tracking, tm
     where = {"raw_dir": str(tmp_path / "raw"), "processed_dir": str(tmp_path / "processed")}
     first = dataset_by_branch("demo", "2013Q2", **where)
     pd.testing.assert_frame_equal(first, by_branch(book, tracking, "2013Q2"))
-    first.loc[("B1", "policy_conversion_count"), "实际"] = 99  # the caller's copy only
+    first.loc[("B1", "policy_conversion"), "实际"] = 99  # the caller's copy only
     again = dataset_by_branch("demo", "2013Q2", **where)
-    assert again.loc[("B1", "policy_conversion_count"), "实际"] == 3  # 3 转保 in Q2
+    assert again.loc[("B1", "policy_conversion"), "实际"] == 3  # 3 转保 in Q2
     other = dataset_by_branch("demo", "2013-05", **where)  # another period, another result
     pd.testing.assert_frame_equal(other, by_branch(book, tracking, "2013-05"))
     book[book["branch_code"] == "B2"].to_parquet(folder / "policies.parquet")  # rewritten
@@ -439,9 +496,12 @@ def test_glance(book, tracking):
     from maturity_analysis.analysis.evaluation import glance
 
     g = glance(by_branch(book, tracking, "2013Q2"))
-    assert g.loc["B1", "保单转换件数"] == MET and g.loc["B1", "存款转换件数"] == NOT_MET
-    assert g.loc["B1", "赔偿金额"] == "—"
-    assert g.loc["B1", MET] == "2/10"
+    assert g.loc["B1", "保单转换"] == PENDING and g.loc["B2", "存款转换"] == NOT_MET
+    assert "赔偿金额" not in g.columns  # no target: not a verdict
+    assert g.loc["B1", "万能险保单持有率"] == "数据不全"
+    assert g.loc["B2", "投诉处理满意度"] == "无数据"
+    # Judged (达标, 未达标, 待定): B1 8 less 数据不全 = 7; B2 8 less 3 无数据 = 5; none met.
+    assert (g.loc["B1", MET], g.loc["B2", MET]) == ("0/7", "0/5")
 
 
 def test_calls_per_day_chart_without_a_log(plots):
@@ -457,20 +517,22 @@ def test_a_branch_code_given_as_a_number(book, tracking):
             branch_code=tracking.worklog["branch_code"].str.replace("B", "42030")
         )
     )
-    assert len(team_days(trk, "2013Q2", 420301)) == 4
+    assert len(team_days(trk, "2013Q2", 420301)) == 124  # 2 teams × 62 working days
     assert evaluate(book2, trk, "2013Q2", 420301).branch == "420301"
 
 
 def test_index_shows_each_branchs_kpis_at_a_glance(book, tracking):
-    # The index's KPI block is the glance table: B1 Q2 policy conversions 3 (D1-D3) against an
-    # allocated 2 → 达标; B2 has no conversions against its allocated 2 → 未达标.
+    # The index's KPI block is the glance table: B1's May policy conversions 3 (D1-D3) of 6
+    # against an allocated 1 → 达标 (Wilson 18.8%-81.2% leaves out 16.7%); B2 has nothing
+    # maturing in May and no target: —. B1's one May complaint (D2) is not satisfied: 未达标.
     from maturity_analysis.reports.index import _glance_block, kpi_glance
 
-    table = kpi_glance(book, tracking, "2013Q2")
-    html = _glance_block(table, "2013Q2")
+    table = kpi_glance(book, tracking, "2013-05")
+    html = _glance_block(table, "2013-05")
     label = table.columns[0]
-    assert "2013Q2 各网点KPI达标情况" in html
-    assert table.loc["B1", label] == MET and table.loc["B2", label] == NOT_MET
+    assert "2013-05 各网点KPI达标情况" in html
+    assert table.loc["B1", label] == MET and table.loc["B2", label] == "—"
+    assert table.loc["B1", "投诉处理满意度"] == NOT_MET
     assert '<td class="met">达标</td>' in html and '<td class="miss">未达标</td>' in html
 
 
@@ -479,3 +541,32 @@ def test_index_has_no_kpis_without_tracking(book):
 
     assert kpi_glance(book, Tracking(), "2013Q2") is None
     assert _glance_block(None, "2013Q2") == ""
+
+
+def test_six_of_seven_satisfied_is_pending_against_80_percent():
+    # Issue #11: 6/7 = 85.7% was 达标 against 80%, but Wilson(6, 7) at 95% = 48.7%-97.4%
+    # contains 80%: too few to tell, 待定. 171 of 190 (90%, Wilson 84.9%-93.5%) is 达标.
+    from conftest import build_policies
+
+    def satisfaction(n, bad):
+        book = build_policies([{"maturity_date": "2013-05-10", "age": 55}] * n)
+        rows = [
+            {
+                "policy_no": p,
+                "complaint_date": "2013-04-10",
+                "answer_date": "2013-04-12",
+                "irregular_surrender": False,
+                "compensated": i < bad,
+                "compensation": 100.0 if i < bad else None,
+                "complaint_point": "收益低",
+                "branch_code": "B01",
+            }
+            for i, p in enumerate(book["policy_no"])
+        ]
+        s = evaluate(book, Tracking(complaints=frame("complaints", rows)), "2013Q2").summary
+        return s.loc["complaint_satisfaction"]
+
+    small = satisfaction(7, 1)
+    assert small["实际"] == pytest.approx(6 / 7) and small["结论"] == PENDING
+    assert (small["区间下限"], small["区间上限"]) == pytest.approx((0.487, 0.974), abs=1e-3)
+    assert satisfaction(190, 19)["结论"] == MET

@@ -1,6 +1,7 @@
 """Each KPI function of kpis.py on a few hand-built rows, the answer worked out beside them.
 
-The plan's defaults: conversion bases 分红 aged 20-60 at maturity, persistency base 万能;
+The plan's defaults: 保单转换 base 分红 aged 20-60 at maturity, 存款转换 base all 分红 (三、目标:
+4,871 = 30% of all 16,236), persistency base 万能 (on recorded outcomes);
 targets 20% / 30% / 60% / 80%; answers within 7 days; 20 calls per team-day; compensation
 to customers aged 50 and over; 附件一 answer ``未接通`` = not reached. Periods are 2013Q2
 (1 April - 30 June) unless a test says otherwise.
@@ -28,6 +29,7 @@ def policies(rows):
     book = build_policies(
         [
             {
+                "branch_code": "B1",
                 "product_type": p,
                 "maturity_date": m,
                 "age": a,
@@ -40,7 +42,7 @@ def policies(rows):
     return book
 
 
-def unit(book=None, period="2013Q2", goals=None, plan=PLAN, **records):
+def unit(book=None, period="2013Q2", goals=None, plan=PLAN, other_goals=None, **records):
     """A Unit of ``book`` (default: one policy due in 2012) whose tracking frames are built
     from ``records`` (kind → rows)."""
     book = policies([("Z", "分红", "2012-12-31", 40)]) if book is None else book
@@ -48,7 +50,9 @@ def unit(book=None, period="2013Q2", goals=None, plan=PLAN, **records):
         kind: frame(kind, [{"branch_code": "B1"} | r for r in rows])
         for kind, rows in records.items()
     }
-    return Unit(book, Tracking(**frames), parse_period(period, plan), plan, goals or {})
+    return Unit(
+        book, Tracking(**frames), parse_period(period, plan), plan, goals or {}, other_goals or {}
+    )
 
 
 # --- 保单转换 / 存款转换 -------------------------------------------------------------------------
@@ -80,51 +84,63 @@ def conversions():
     return unit(policies(CONVERSION_BOOK), goals=goals, outcomes=CONVERSION_OUTCOMES)
 
 
-def test_policy_conversion_count(conversions):
-    # Base due: A, B, C, D = 4; 转保: A, B = 2; against the 3 allocated.
-    assert kpis.policy_conversion_count(conversions) == Measure(
-        2, 3, num=2, den=4, note="满期去向为转保；目标为分配到本期的件数"
-    )
+def test_policy_conversion(conversions):
+    # Base due: A, B, C, D = 4; 转保: A, B = 2; against the 3 allocated (share 3/4).
+    m = kpis.policy_conversion(conversions)
+    assert (m.value, m.target, m.num, m.den, m.share) == (2, 3, 2, 4, 0.75)
+    assert "转换率50.0%" in m.note and "占本期基数4件的75.0%" in m.note
 
 
-def test_policy_conversion_rate(conversions):
-    # 2 of 4 = 50%, against the plan's 20%; no note.
-    assert kpis.policy_conversion_rate(conversions) == Measure(0.5, 0.2, num=2, den=4)
-
-
-def test_deposit_conversion_count(conversions):
-    # 转存: C only, against the 1 allocated.
-    assert kpis.deposit_conversion_count(conversions) == Measure(
-        1, 1, num=1, den=4, note="满期去向为转存；目标为分配到本期的件数"
-    )
-
-
-def test_deposit_conversion_rate(conversions):
-    assert kpis.deposit_conversion_rate(conversions) == Measure(0.25, 0.3, num=1, den=4)
+def test_deposit_conversion_on_all_participating(conversions):
+    # 存款转换's base is every 分红 due, E (61) included: A, B, C, D, E = 5; 转存: C only.
+    m = kpis.deposit_conversion(conversions)
+    assert (m.value, m.target, m.num, m.den, m.share) == (1, 1, 1, 5, 0.2)
 
 
 def test_conversion_in_a_month(conversions):
-    # May: A, B due in the base (C matures in June, D in April); both 转保.
+    # May: A, B due in the 保单转换 base (C matures in June, D in April); both 转保.
     may = dataclasses.replace(conversions, period=parse_period("2013-05", PLAN))
-    assert kpis.policy_conversion_rate(may) == Measure(1.0, 0.2, num=2, den=2)
-    assert kpis.deposit_conversion_rate(may) == Measure(0.0, 0.3, num=0, den=2)
+    assert (kpis.policy_conversion(may).num, kpis.policy_conversion(may).den) == (2, 2)
+    assert (kpis.deposit_conversion(may).num, kpis.deposit_conversion(may).den) == (0, 3)  # +E
 
 
-def test_conversion_count_needs_its_allocated_target():
-    with pytest.raises(KeyError, match="policy_conversion"):
-        kpis.policy_conversion_count(unit(policies(CONVERSION_BOOK)))
+def test_conversion_needs_its_allocated_target(conversions):
+    m = kpis.policy_conversion(dataclasses.replace(conversions, goals={}))
+    assert math.isnan(m.target) and math.isnan(m.value)
+
+
+def test_progress_against_the_count_that_does_not_bind(conversions):
+    # 三、目标: 保单转换 binds on its rate; the plan's 3,806 is shown as progress only.
+    other = dataclasses.replace(conversions, other_goals={"policy_conversion": 5})
+    m = kpis.policy_conversion_other(other)
+    assert (m.value, m.target, m.den) == (2, 5, 4) and "不作考核" in m.note
+    assert math.isnan(kpis.policy_conversion_other(conversions).target)  # none given
+
+
+def test_exceptions_of_the_plans_rules():
+    # 60岁以上客户已不适合购买保险产品: E (61) 转保 is an exception; compensation to A (40).
+    book = policies(CONVERSION_BOOK)
+    complaints = [complaint("A", "2013-04-01", "2013-04-03", compensated=True, amount=300)]
+    u = unit(book, outcomes=CONVERSION_OUTCOMES, complaints=complaints)
+    rows = kpis.exceptions(u)
+    assert rows[["例外", "policy_no", "age"]].values.tolist() == [
+        ["赔付客户不满50岁", "A", 40],
+        ["61岁以上客户转保", "E", 61],
+    ]
+    assert kpis.young_compensation(u).value == 1 and kpis.old_switched(u).value == 1
 
 
 # --- 万能险保单持有率 ------------------------------------------------------------------------------
 
 
-def test_persistency():
+def test_persistency_on_recorded_outcomes():
     book = policies(
         [
             ("U1", "万能", "2013-04-15", 70),  # 续持: kept
             ("U2", "万能", "2013-05-15", 45),  # 退保
-            ("U3", "万能", "2013-06-15", 30),  # nothing recorded: kept (in force)
+            ("U3", "万能", "2013-06-15", 30),  # nothing recorded: 未记录, counted apart
             ("U4", "万能", "2013-06-15", 30),  # 领取
+            ("U6", "万能", "2013-06-15", 30),  # 续持
             ("U5", "万能", "2013-09-15", 30),  # due in Q3: not in the base
             ("H1", "分红", "2013-05-15", 40),  # 分红: not in the base
         ]
@@ -133,14 +149,27 @@ def test_persistency():
         {"policy_no": "U1", "outcome": "续持"},
         {"policy_no": "U2", "outcome": "退保"},
         {"policy_no": "U4", "outcome": "领取"},
+        {"policy_no": "U6", "outcome": "续持"},
         {"policy_no": "U5", "outcome": "退保"},
     ]
-    # Kept U1, U3 of U1-U4 = 50%, against 60%; U3 counted as kept, so the note says so.
-    assert kpis.persistency(unit(book, outcomes=outcomes)) == Measure(
-        0.5, 0.6, num=2, den=4, note="含未登记去向1件(按续持计)"
-    )
-    recorded = outcomes + [{"policy_no": "U3", "outcome": "续持"}]
-    assert kpis.persistency(unit(book, outcomes=recorded)) == Measure(0.5, 0.6, num=2, den=4)
+    # Issue #11: U3 was counted as kept (3/5 = 60%, 达标). Recorded U1, U2, U4, U6: kept 2 of
+    # 4 = 50%; coverage 4/5 = 80%, at the plan file's 80% threshold: a verdict, not 数据不全.
+    m = kpis.persistency(unit(book, outcomes=outcomes))
+    assert (m.value, m.target, m.num, m.den, m.verdict) == (0.5, 0.6, 2, 4, None)
+    assert "覆盖率80.0%" in m.note and "未记录1件不计入" in m.note
+    assert "若未记录的均未持有为40.0%，均持有为60.0%" in m.note
+    # One more unrecorded (U6's row gone): coverage 3/5 = 60% < 80% → 数据不全.
+    fewer = [o for o in outcomes if o["policy_no"] != "U6"]
+    low = kpis.persistency(unit(book, outcomes=fewer))
+    assert (low.num, low.den, low.verdict) == (1, 3, "数据不全")
+
+
+def test_persistency_without_outcomes_is_no_data():
+    book = policies([("U1", "万能", "2013-04-15", 70)])
+    assert kpis.persistency(unit(book)).verdict == "无数据"  # no 满期去向 rows at all
+    other = [{"policy_no": "Z", "outcome": "领取"}]  # outcomes exist, none for U1
+    m = kpis.persistency(unit(book, outcomes=other))
+    assert m.verdict == "无数据" and math.isnan(m.value)
 
 
 # --- 投诉处理满意度 / 一周内答复率 ---------------------------------------------------------------
@@ -179,7 +208,7 @@ def test_complaint_satisfaction_without_pending_or_complaints():
         1.0, 0.8, num=1, den=1, note="按客户计，未处理至非常规退保或赔偿为满意"
     )
     none = kpis.complaint_satisfaction(unit())
-    assert math.isnan(none.value) and (none.num, none.den) == (0, 0)
+    assert math.isnan(none.value) and none.verdict == "无数据"  # no 附件二 at all
 
 
 def test_answered_in_time():
@@ -210,22 +239,35 @@ WORKLOG = [
 ]
 
 
+CALLS = [  # 附件一: the evidence
+    {"policy_no": "Z", "team": "第1组", "call_date": "2013-04-01", "intent": "考虑中"},
+    {"policy_no": "Z", "team": "第1组", "call_date": "2013-04-01", "intent": "未接通"},
+    {"policy_no": "Z", "team": "第2组", "call_date": "2013-04-02", "intent": "考虑中"},
+    {"policy_no": "Z", "call_date": "2013-04-03", "intent": "考虑中"},  # no team: 第1组
+    {"policy_no": "Z", "team": "第1组", "call_date": "2013-04-04", "intent": "考虑中"},  # 清明
+]
+
+
 def test_calls_per_team_day():
-    # (22 + 18 + 20 + 20) / 4 team-days = 20.0, against 20; two teams.
-    assert kpis.calls_per_team_day(unit(worklog=WORKLOG)) == Measure(
-        20.0, 20, num=80.0, den=4, note="2个团队，4个团队工作日(附件三)"
-    )
+    # Q2 2013 has 62 working days; teams 第1组, 第2组 → 124 team-days, a day without a log or a
+    # call counts zero. 附件一 on working days: 4 calls (4-4 is 清明) → 4 / 124.
+    m = kpis.calls_per_team_day(unit(calls=CALLS, worklog=WORKLOG))
+    assert (m.value, m.target, m.num, m.den) == (4 / 124, 20, 4, 124)
+    # 附件三 claims 22 + 18 + 20 + 20 = 80 (清明 and Q1 left out): more than recorded, flagged.
+    assert "附件一记录4访，附件三申报80访，申报多于记录76访，需核实" in m.note
+    assert kpis.calls_claimed_over(unit(calls=CALLS, worklog=WORKLOG)).value == 76
 
 
-def test_calls_per_team_day_without_a_log():
+def test_calls_per_team_day_without_forms_is_no_data():
     m = kpis.calls_per_team_day(unit())
-    assert math.isnan(m.value)
-    assert (m.target, m.num, m.den, m.note) == (20, 0.0, 0, "0个团队，0个团队工作日(附件三)")
+    assert math.isnan(m.value) and m.verdict == "无数据"
 
 
 def test_team_days_short():
-    # 18 only (the 30 of 清明 and the 5 of Q1 are not counted either way); target none short.
-    assert kpis.team_days_short(unit(worklog=WORKLOG)) == Measure(1, 0, num=1, den=4)
+    # Every team-day has fewer than 20 recorded calls: 124 of 124.
+    assert kpis.team_days_short(unit(calls=CALLS, worklog=WORKLOG)) == Measure(
+        124, 0, num=124, den=124
+    )
 
 
 # --- 满期前回访率 ---------------------------------------------------------------------------------
@@ -270,10 +312,12 @@ def test_compensation_paid():
         complaint("X", "2013-06-01", "2013-06-03", compensated=True, amount=100),  # age unknown
         complaint("A", "2013-03-01", "2013-03-03", compensated=True, amount=999),  # Q1
     ]
-    m = kpis.compensation_paid(unit(book, complaints=complaints))
+    u = unit(book, complaints=complaints)
+    m = kpis.compensation_paid(u)
     # 1500 + 2500.5 + 100, three paid of five complaints; one to a customer under 50 (A).
-    assert (m.value, m.num, m.den, m.note) == (4100.5, 3, 5, "赔偿3件，其中1件客户不满50岁")
+    assert (m.value, m.num, m.den, m.note) == (4100.5, 3, 5, "赔偿3件")
     assert math.isnan(m.target)
+    assert kpis.young_compensation(u).value == 1
 
 
 def test_compensation_paid_to_older_customers_only():
@@ -287,22 +331,26 @@ def test_compensation_paid_to_older_customers_only():
 
 
 def test_the_table_in_the_summarys_order():
+    # One KPI per conversion target (issue #11: a count and a rate verdict could disagree).
     assert [(k.key, k.title(PLAN), k.unit) for k in KPIS] == [
-        ("policy_conversion_count", "保单转换件数", "件"),
-        ("policy_conversion_rate", "保单转换率", "%"),
-        ("deposit_conversion_count", "存款转换件数", "件"),
-        ("deposit_conversion_rate", "存款转换率", "%"),
+        ("policy_conversion", "保单转换", "件"),
+        ("policy_conversion_other", "保单转换(方案所述件数)", "件"),
+        ("deposit_conversion", "存款转换", "件"),
         ("persistency", "万能险保单持有率", "%"),
         ("complaint_satisfaction", "投诉处理满意度", "%"),
         ("answered_in_time", "7天内答复率", "%"),
         ("calls_per_team_day", "日均回访量(每团队)", "访"),
         ("team_days_short", "回访不足20访的团队日", "天"),
+        ("calls_claimed_over", "工作日志多报回访量", "次"),
         ("phoned_before_maturity", "满期前回访率", "%"),
         ("compensation_paid", "赔偿金额", "元"),
+        ("young_compensation", "例外：赔付客户不满50岁", "件"),
+        ("old_switched", "例外：高龄客户转保", "件"),
     ]
     assert all(k.measure is getattr(kpis, k.key) for k in KPIS)  # each KPI's function
     assert [k.key for k in KPIS if k.rate] == [k.key for k in KPIS if k.unit == "%"]
     assert [k.key for k in KPIS if not k.higher] == ["team_days_short"]
+    assert [k.key for k in KPIS if not k.judged] == ["policy_conversion_other"]
 
 
 def test_labels_follow_the_plan():
@@ -314,25 +362,11 @@ def test_labels_follow_the_plan():
 
 @pytest.mark.parametrize("kpi", KPIS, ids=lambda k: k.key)
 def test_every_kpi_without_tracking(kpi):
-    # A due 分红 and a due 万能 policy and no tracking rows: nothing converted, kept or phoned.
+    # A due 分红 and a due 万能 policy and no tracking rows: 无数据, never a measured 0% or 100%.
     book = policies([("A", "分红", "2013-05-10", 40), ("U", "万能", "2013-05-10", 40)])
     goals = {"policy_conversion": 1, "deposit_conversion": 1}
-    m = kpi.measure(unit(book, goals=goals))
-    expected = {
-        "policy_conversion_count": (0, 1),
-        "policy_conversion_rate": (0.0, 1),
-        "deposit_conversion_count": (0, 1),
-        "deposit_conversion_rate": (0.0, 1),
-        "persistency": (1.0, 1),  # nothing recorded: in force
-        "complaint_satisfaction": (math.nan, 0),
-        "answered_in_time": (math.nan, 0),
-        "calls_per_team_day": (math.nan, 0),
-        "team_days_short": (0, 0),
-        "phoned_before_maturity": (0.0, 2),
-        "compensation_paid": (0.0, 0),
-    }[kpi.key]
-    assert m.value == pytest.approx(expected[0], nan_ok=True)
-    assert m.den == expected[1]
+    m = kpi.measure(unit(book, goals=goals, other_goals={"policy_conversion": 2}))
+    assert m.verdict == "无数据" and math.isnan(m.value)
 
 
 def test_the_units_frames_of_the_period():

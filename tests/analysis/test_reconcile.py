@@ -76,20 +76,35 @@ def test_status(rec, source, stated, status):
 
 
 def test_policy_conversion_count_disagrees_with_its_rate(rec):
-    # Targets: 20% of 12689 = 2537.8, not 3806; 3806 = 30% of 12689 (3806.7, truncated).
-    row = one(rec, "Targets · 保单转换 · 可实现3806件")
+    # 三、目标: 20% of 分红 20-60 12,689 = 2,537.8 → 2,538, not 3,806; 3,806 = 30% of 12,689
+    # (3,806.7, truncated). One verdict: 不一致, the reproduced figure the target count 2,538.
+    row = one(rec, "三、目标 · 保单转换 · 可实现3806件")
     assert row["status"] == "discrepancy"
-    assert row["reproduced"] == pytest.approx(2537.8)
+    assert (row["stated"], row["reproduced"]) == (3806, 2538)
     assert "30% ×" in row["explanation"] and "12,689" in row["explanation"]
-    assert "截尾" in row["explanation"]
+    assert "截尾" in row["explanation"] and "相差+1,268件" in row["explanation"]
 
 
 def test_deposit_conversion_is_30_percent_of_all_participating_rounded_up(rec):
-    # Targets: 4871 = 30% of all 16236 分红 = 4870.8, rounded up; the base is all ages.
-    row = one(rec, "Targets · 存款转换 · 可实现4871件")
-    assert row["status"] == "within rounding"
-    assert row["reproduced"] == pytest.approx(4870.8)
+    # 三、目标: 4,871 = 30% of all 16,236 分红 = 4,870.8, rounded up; the base is every age.
+    # Issue #11: this was 舍入内一致 against a 20-60 base while §1 said the plan states 1,064
+    # more; now the target is 4,871 and the figure is the same: 一致.
+    row = one(rec, "三、目标 · 存款转换 · 可实现4871件")
+    assert row["status"] == "exact"
+    assert row["reproduced"] == 4871
     assert "16,236" in row["explanation"] and "向上取整" in row["explanation"]
+
+
+def test_target_rows_say_the_same_as_the_targets_section(sample_policies, rec):
+    # One verdict per figure: 一致 exactly when the targets section's count is the stated one.
+    from maturity_analysis.analysis.targets import targets
+
+    goals = targets(sample_policies)
+    for key, label in [("policy_conversion", "保单转换"), ("deposit_conversion", "存款转换")]:
+        row = rec[rec["figure"] == f"{label}目标件数"].iloc[0]
+        same = goals.loc[key, "按比率件数"] == goals.loc[key, "方案所述件数"]
+        assert (row["status"] == "exact") == same
+        assert row["reproduced"] == goals.loc[key, "按比率件数"]
 
 
 def test_table2_7074_is_a_typo_for_7047(rec):

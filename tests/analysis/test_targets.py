@@ -1,5 +1,6 @@
-"""Targets from data (PLAN_FIGURES.md, Targets) and their allocation to branches and phases."""
+"""Targets from data (PLAN_FIGURES.md, 三、目标) and their allocation to branches and phases."""
 
+import dataclasses
 import math
 from fractions import Fraction
 
@@ -16,6 +17,7 @@ from maturity_analysis.analysis.targets import (
     branch_targets,
     targets,
 )
+from maturity_analysis.plan.model import load_plan
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +37,16 @@ def sample_targets(sample_policies):
             3806,
             id="Targets · 保单转换 20% of 分红 20-60 (可实现3806件)",
         ),
-        # Same base; 30% = 3806.7 -> 3807; the plan states 4871 (= 30% of all 16236 分红).
+        # 三、目标 "另30%的存款转换(可实现4871件)": the base is all 分红, every age (Table 1
+        # 分红 合计 16236; 30% = 4870.8 -> 4871 = the stated count). Issue #11: the old
+        # expectation (分红 20-60, 3807) was wrong.
         pytest.param(
             "deposit_conversion",
-            12689,
-            3806.7,
-            3807,
+            16236,
+            4870.8,
             4871,
-            id="Targets · 存款转换 30% (可实现4871件)",
+            4871,
+            id="三、目标 · 存款转换 30% of all 分红 (可实现4871件)",
         ),
         # All 万能: 20587 (Table 1 合计); keep at least 60% = 12352.2 -> 12353 policies.
         pytest.param("persistency", 20587, 12352.2, 12353, None, id="Targets · 万能 持有率 60%"),
@@ -52,7 +56,8 @@ def test_targets_from_the_sample(sample_targets, key, base, exact, goal, stated)
     row = sample_targets.loc[key]
     assert row["基数"] == base
     assert row["按比率计算"] == pytest.approx(exact)
-    assert row["目标件数"] == goal
+    assert row["目标件数"] == row["按比率件数"] == goal  # the rate's count binds by default
+    assert row["目标比率"] == pytest.approx(goal / base)
     if stated is None:
         assert pd.isna(row["方案所述件数"])
     else:
@@ -127,12 +132,52 @@ def test_branch_targets_give_the_branch_its_share(make_policies):
     pd.testing.assert_frame_equal(mine["网点分配"], whole.loc[["B01"]])
     share = whole.loc["B01", ("保单转换", "目标件数")].item()
     assert share == 2  # 20% of the 20 eligible = 4, split 10:10
-    assert mine["目标"].loc["保单转换", "本网点分配件数"] == share
+    # The branch's target is its allocated count; its rate is that count over its base.
+    assert mine["目标"].loc["保单转换", "目标件数"] == share
+    assert mine["目标"].loc["保单转换", "目标比率"] == pytest.approx(share / 10)
     phases = mine["阶段分配"][("保单转换", "目标件数")].droplevel([1, 2])
     assert phases.to_dict() == {"Q1": 1, "Q2": 0, "Q3": 1, "Q4": 0, "合计": 2}  # 1.2 and 0.8
     everyone = branch_targets(book)
     pd.testing.assert_frame_equal(everyone["网点分配"], whole)
-    assert "本网点分配件数" not in everyone["目标"].columns
+    assert (
+        everyone["目标"].loc["保单转换", "目标件数"]
+        == whole.loc["合计", ("保单转换", "目标件数")].item()
+    )
+
+
+def test_all_phase_targets_are_the_sum_of_the_branches(sample_policies):
+    # Issue #11: ALL's phase targets were split from the book total on their own and differed
+    # from the sum of the branches' (Q2 550 vs 549); now one allocation, book → branch → phase.
+    whole = allocate_phases(sample_policies)
+    codes = sorted(sample_policies["branch_code"].astype(str).unique())
+    summed = sum(allocate_phases(sample_policies, branch=c) for c in codes[:3])
+    rest = sum(allocate_phases(sample_policies, branch=c) for c in codes[3:])
+    pd.testing.assert_frame_equal(whole, summed + rest, check_dtype=False)
+    long = branch_phase_allocation(sample_policies)
+    q2 = long[long["phase"] == "Q2"].groupby("target")["allocated"].sum()
+    assert whole.loc["Q2", ("存款转换", "目标件数")].item() == q2["deposit_conversion"]
+
+
+def test_the_binding_count_is_a_plan_setting(sample_policies):
+    # 三、目标: 保单转换 "20%" gives 2538 on 分红 20-60, the plan states 3806; binds chooses.
+    plan = load_plan()
+    assert plan.targets["policy_conversion"].binds == "rate"
+    stated = dataclasses.replace(
+        plan,
+        targets={
+            **plan.targets,
+            "policy_conversion": dataclasses.replace(
+                plan.targets["policy_conversion"], binds="stated"
+            ),
+        },
+    )
+    assert (
+        allocate_branches(sample_policies, plan).loc["合计", ("保单转换", "目标件数")].item()
+        == 2538
+    )
+    by_stated = allocate_branches(sample_policies, stated)
+    assert by_stated.loc["合计", ("保单转换", "目标件数")].item() == 3806
+    assert branch_targets(sample_policies, plan=stated)["目标"].loc["保单转换", "目标件数"] == 3806
 
 
 # --- allocate: the largest-remainder method ----------------------------------------------

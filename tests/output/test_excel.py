@@ -177,7 +177,8 @@ def test_branch_workbook(sample_policies, tmp_path):
     alloc = wb["网点分配"]
     codes = [r[0] for r in alloc.iter_rows(min_row=5, values_only=True)]
     assert codes == [branch]
-    assert "本网点分配件数" in [c.value for c in wb["目标"][1]]
+    # Issue #11: a branch's target is its allocated count, its rate that count over its base.
+    assert {"目标件数", "目标比率"} <= {c.value for c in wb["目标"][1]}
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ def test_report_workbook_is_the_tables_workbook(tracked, tmp_path, branch):
         branch,
         dataset="demo",
         complaints=paid_complaints(tracking),
+        tracking=tracking,
     )
     got = _cells(job.output)
     assert got == _cells(expected)

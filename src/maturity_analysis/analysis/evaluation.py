@@ -1,13 +1,17 @@
-"""The quarterly evaluation (阶段性评估): every KPI of the plan against its target, for a period.
+"""The evaluation (阶段性评估): every KPI of the plan against its target, for a month, a
+phase/quarter or the year, and the year to date against the annual target.
 
 A period is a phase/quarter (``"2013Q2"``), a month (``"2013-05"``) or the year (``"2013"``).
 What each KPI counts is in :mod:`~maturity_analysis.analysis.kpis` (one function per KPI, and
 :data:`~maturity_analysis.analysis.kpis.KPIS`, their order); here each unit is evaluated: the
-targets allocated to it (:func:`allocated`: a month gets its phase's allocation split by the
-month's base), each KPI's 达成率 and 达标, the summary, its display and narrative, and every
-branch at once (:func:`by_branch`, :func:`glance`).
+targets allocated to it (:func:`allocated`, from the one allocation
+:func:`~maturity_analysis.analysis.targets.branch_phase_allocation`, each branch's phase split
+over its months by :func:`month_allocation`), each KPI's 达成率 and one verdict (结论), the
+summary, its display and narrative, and every branch at once (:func:`by_branch`, :func:`glance`).
 
-Rates get a Wilson score interval when their base is below ``tracking.wilson_below``.
+Verdicts: 达标, 未达标, 待定 (the base is below ``tracking.wilson_below`` and the Wilson interval
+of the result contains the target: too few to tell), 无数据 (no tracking data of the kind, or an
+empty base), 数据不全 (万能险保单持有率 with too few outcomes recorded), — (no target).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import html
 import math
 import pickle
 from dataclasses import dataclass
+from datetime import date
 from statistics import NormalDist
 from typing import Any
 
@@ -25,11 +30,16 @@ from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tra
 from ..ingest.forms import Tracking
 from ..plan.model import Plan, load_plan
 from ..plan.period import Period, parse_period
-from ..plan.workdays import working_days
-from .book import ALL, ALL_LABEL, check_branches, is_all
-from .kpis import KPIS, Kpi, Unit
+from .book import ALL, branch_label, check_branches, is_all
+from .kpis import INCOMPLETE, KPIS, NO_DATA, Kpi, Unit, exceptions, team_day_grid
 from .markup import md
-from .targets import allocate, branch_phase_allocation, eligible, policy_targets
+from .targets import (
+    allocate,
+    binding,
+    branch_phase_allocation,
+    eligible,
+    policy_targets,
+)
 
 SUMMARY_COLUMNS = [
     "KPI",
@@ -37,6 +47,7 @@ SUMMARY_COLUMNS = [
     "实际",
     "目标",
     "达成率",
+    "结论",
     "达标",
     "分子",
     "分母",
@@ -44,7 +55,9 @@ SUMMARY_COLUMNS = [
     "区间上限",
     "说明",
 ]
-MET, NOT_MET, NO_TARGET = "达标", "未达标", "—"
+MET, NOT_MET, PENDING, NO_TARGET = "达标", "未达标", "待定", "—"
+VERDICTS = (MET, NOT_MET, PENDING, NO_DATA, INCOMPLETE, NO_TARGET)
+BASES = ("rate", "stated")
 
 
 def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -70,62 +83,129 @@ def _for_branch(frame: pd.DataFrame, branch: str) -> pd.DataFrame:
     return frame[frame["branch_code"].astype(str) == branch]
 
 
+def month_allocation(
+    policies: pd.DataFrame, plan: Plan | None = None, basis: str | None = None
+) -> pd.DataFrame:
+    """The one allocation (:func:`~maturity_analysis.analysis.targets.branch_phase_allocation`)
+    with each branch's phase count split over the phase's months by the branch's eligible base
+    in each month (largest remainder). Columns: target, branch_code, phase, month, base,
+    allocated; any period's target is a sum of these rows."""
+    plan = plan or load_plan()
+    long = branch_phase_allocation(policies, plan, basis)
+    code = policies["branch_code"].astype(str)
+    month = policies["maturity_date"].dt.month
+    rows = []
+    for t in policy_targets(plan):
+        counts = pd.crosstab(code[eligible(policies, t)], month[eligible(policies, t)]).reindex(
+            columns=range(1, 13), fill_value=0
+        )
+        for r in long[long["target"] == t.key].itertuples():
+            ph = next(p for p in plan.phases if p.key == r.phase)
+            months = list(range(ph.first_month, ph.last_month + 1))
+            base = (
+                counts.loc[r.branch_code, months]
+                if r.branch_code in counts.index
+                else pd.Series(0, index=months)
+            )
+            parts = allocate(int(r.allocated), base) if r.allocated else base * 0
+            for m in months:
+                rows.append((t.key, r.branch_code, r.phase, m, int(base[m]), int(parts[m])))
+    cols = ["target", "branch_code", "phase", "month", "base", "allocated"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _allocations(policies: pd.DataFrame, plan: Plan) -> dict[str, pd.DataFrame]:
+    return {b: month_allocation(policies, plan, b) for b in BASES}
+
+
+def _sum_goals(alloc: pd.DataFrame, period: Period, branch: str, plan: Plan) -> dict[str, int]:
+    alloc = _for_branch(alloc, branch)
+    if period.start.year == period.end.year == plan.year:
+        alloc = alloc[alloc["month"].between(period.start.month, period.end.month)]
+    sums = alloc.groupby("target")["allocated"].sum()
+    return {t.key: int(sums.get(t.key, 0)) for t in policy_targets(plan)}
+
+
 def allocated(
     policies: pd.DataFrame,
     period: str | Period,
     branch: str = ALL,
     plan: Plan | None = None,
     alloc: pd.DataFrame | None = None,
+    basis: str | None = None,
 ) -> dict[str, int]:
-    """Target counts allocated to ``branch`` (or all) for ``period``, per policy target key.
-
-    The year's allocation by branch and phase (``alloc``, default
-    :func:`targets.branch_phase_allocation` on the whole book); a month takes its phase's
-    share in proportion to the month's eligible base.
-    """
+    """Target counts allocated to ``branch`` (or all) for ``period``, per policy target key:
+    the sum of :func:`month_allocation` (``alloc``, default on the whole book ``policies``)
+    over the unit's branches and the period's months."""
     plan = plan or load_plan()
     period = parse_period(period, plan)
     if alloc is None:
-        alloc = branch_phase_allocation(policies, plan)
-    alloc = _for_branch(alloc, branch)
-    months = range(period.start.month, period.end.month + 1)
-    phases = {plan.phase_of_month(m).key for m in months}
-    out = {}
+        alloc = month_allocation(policies, plan, basis)
+    return _sum_goals(alloc, period, str(branch), plan)
+
+
+def _goals(
+    allocs: dict[str, pd.DataFrame], period: Period, branch: str, plan: Plan
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The binding goals and, for targets whose other basis gives another count, those."""
+    by = {b: _sum_goals(a, period, branch, plan) for b, a in allocs.items()}
+    goals, other = {}, {}
+    year = {b: _sum_goals(a, _year(plan), ALL, plan) for b, a in allocs.items()}
     for t in policy_targets(plan):
-        rows = alloc[(alloc["target"] == t.key) & alloc["phase"].isin(phases)]
-        if period.kind != "month":
-            out[t.key] = int(rows["allocated"].sum())
-            continue
-        phase = plan.phase_of_month(period.start.month)
-        book = _for_branch(policies, branch)
-        flag = eligible(book, t)
-        month = book["maturity_date"].dt.month
-        total = 0
-        for code, n in rows.set_index("branch_code")["allocated"].items():
-            mine = flag & (book["branch_code"].astype(str) == code)
-            weights = pd.Series(
-                {
-                    m: int((mine & (month == m)).sum())
-                    for m in range(phase.first_month, phase.last_month + 1)
-                }
-            )
-            if n:
-                total += int(allocate(int(n), weights)[period.start.month])
-        out[t.key] = total
-    return out
+        mine = binding(t)
+        goals[t.key] = by[mine][t.key]
+        alt = "stated" if mine == "rate" else "rate"
+        if year[alt][t.key] != year[mine][t.key]:
+            other[t.key] = by[alt][t.key]
+    return goals, other
+
+
+def _year(plan: Plan) -> Period:
+    return parse_period(str(plan.year), plan)
+
+
+def year_to_date(period: Period, plan: Plan) -> Period:
+    """From the plan year's first day to the end of ``period`` (the year itself for a year)."""
+    if period.kind == "year":
+        return period
+    return Period(
+        f"{plan.year}年1-{period.end.month}月累计",
+        "ytd",
+        date(plan.year, 1, 1),
+        period.end,
+        "年初至今",
+    )
+
+
+def _share_target(kpi: Kpi, m) -> float:
+    return m.target if kpi.rate else m.share
+
+
+def _verdict(kpi: Kpi, m, lo: float, hi: float) -> str:
+    if m.verdict:
+        return m.verdict
+    if not kpi.judged or pd.isna(m.target):
+        return NO_TARGET
+    if pd.isna(m.value):
+        return NO_DATA
+    share = _share_target(kpi, m)
+    # A target of 0 or 100% is a rule (every one, none), not an estimate: no 待定 there.
+    if not pd.isna(lo) and 0 < share < 1 and lo <= share <= hi:
+        return PENDING
+    ok = m.value >= m.target if kpi.higher else m.value <= m.target
+    return MET if ok else NOT_MET
 
 
 def _row(kpi: Kpi, unit: Unit) -> dict[str, Any]:
-    """One row of the summary: ``kpi`` measured on ``unit``, its 达成率, 达标 and interval."""
+    """One row of the summary: ``kpi`` measured on ``unit``, its 达成率, 结论 and interval."""
     m, s = kpi.measure(unit), unit.settings
     actual, target = m.value, m.target
-    ok = pd.NA
-    if not pd.isna(target) and not pd.isna(actual):
-        ok = actual >= target if kpi.higher else actual <= target
     ratio = actual / target if target and not pd.isna(target) and not pd.isna(actual) else math.nan
     lo = hi = math.nan
-    if kpi.rate and 0 < m.den < s.wilson_below:
+    proportion = kpi.rate or not pd.isna(m.share)
+    if proportion and not pd.isna(m.den) and 0 < m.den < s.wilson_below:
         lo, hi = wilson(int(m.num), int(m.den), s.confidence)
+    verdict = _verdict(kpi, m, lo, hi)
     return {
         "key": kpi.key,
         "KPI": kpi.title(unit.plan),
@@ -133,7 +213,8 @@ def _row(kpi: Kpi, unit: Unit) -> dict[str, Any]:
         "实际": actual,
         "目标": target,
         "达成率": ratio,
-        "达标": ok,
+        "结论": verdict,
+        "达标": True if verdict == MET else False if verdict == NOT_MET else pd.NA,
         "分子": m.num,
         "分母": m.den,
         "区间下限": lo,
@@ -142,15 +223,17 @@ def _row(kpi: Kpi, unit: Unit) -> dict[str, Any]:
     }
 
 
-def _summary(
+def _unit(
     policies: pd.DataFrame,
     tracking: Tracking,
     period: Period,
     branch: str,
     plan: Plan,
-    alloc: pd.DataFrame,
-) -> pd.DataFrame:
-    unit = Unit(
+    allocs: dict[str, pd.DataFrame],
+    sources: frozenset[str],
+) -> Unit:
+    goals, other = _goals(allocs, period, branch, plan)
+    return Unit(
         book=_for_branch(policies, branch),
         tracking=Tracking(
             calls=tracking.calls,  # joined to the unit's policies by policy_no
@@ -160,11 +243,58 @@ def _summary(
         ),
         period=period,
         plan=plan,
-        goals=allocated(policies, period, branch, plan, alloc),
+        goals=goals,
+        other_goals=other,
+        sources=sources,
     )
+
+
+def _table(unit: Unit) -> pd.DataFrame:
     out = pd.DataFrame([_row(kpi, unit) for kpi in KPIS]).set_index("key")
     out["达标"] = out["达标"].astype("boolean")
     return out[SUMMARY_COLUMNS]
+
+
+def _sources(tracking: Tracking) -> frozenset[str]:
+    return frozenset(
+        k for k in ("calls", "complaints", "worklog", "outcomes") if not tracking[k].empty
+    )
+
+
+def _summary(
+    policies: pd.DataFrame,
+    tracking: Tracking,
+    period: Period,
+    branch: str,
+    plan: Plan,
+    allocs: dict[str, pd.DataFrame],
+    sources: frozenset[str] | None = None,
+) -> pd.DataFrame:
+    sources = _sources(tracking) if sources is None else sources
+    return _table(_unit(policies, tracking, period, branch, plan, allocs, sources))
+
+
+def _ytd(
+    policies: pd.DataFrame,
+    tracking: Tracking,
+    period: Period,
+    branch: str,
+    plan: Plan,
+    allocs: dict[str, pd.DataFrame],
+    sources: frozenset[str],
+) -> pd.DataFrame:
+    """Year to date: the summary from January to the period's end, against the targets due
+    by then, with the annual target (年度目标) and the share of it done (年度完成率)."""
+    span = year_to_date(period, plan)
+    out = _summary(policies, tracking, span, branch, plan, allocs, sources)
+    annual = _table(_unit(policies, tracking, _year(plan), branch, plan, allocs, sources))
+    counts = out["单位"] == "件"
+    out["年度目标"] = annual["目标"]
+    out["年度完成率"] = [
+        a / t if t and not pd.isna(t) and not pd.isna(a) and c else math.nan
+        for a, t, c in zip(out["实际"], out["年度目标"], counts, strict=True)
+    ]
+    return out
 
 
 def _shown(value: Any, unit: str) -> str:
@@ -179,39 +309,57 @@ def _shown(value: Any, unit: str) -> str:
     return f"{value:,.0f}"
 
 
+def _display(s: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=s.index)
+    out["KPI"] = s["KPI"]
+    for col in ("实际", "目标"):
+        out[col] = [_shown(v, u) for v, u in zip(s[col], s["单位"], strict=True)]
+    out["达成率"] = [_shown(v, "%") for v in s["达成率"]]
+    if "年度目标" in s.columns:
+        out["年度目标"] = [_shown(v, u) for v, u in zip(s["年度目标"], s["单位"], strict=True)]
+        out["年度完成率"] = [_shown(v, "%") for v in s["年度完成率"]]
+    out["结论"] = s["结论"]
+    out["分子/分母"] = [
+        f"{_shown(a, '件')}/{_shown(b, '件')}" if u in ("%", "件") and not pd.isna(b) else "—"
+        for a, b, u in zip(s["分子"], s["分母"], s["单位"], strict=True)
+    ]
+    out["区间"] = [
+        f"{lo:.1%}–{hi:.1%}" if not pd.isna(lo) else ""
+        for lo, hi in zip(s["区间下限"], s["区间上限"], strict=True)
+    ]
+    out["说明"] = s["说明"]
+    return out.reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class Evaluation:
-    """KPIs of one branch (or ``"ALL"``) for one period; ``summary`` holds them, one per row."""
+    """KPIs of one branch (or ``"ALL"``) for one period (``summary``, one per row) and for the
+    year to date against the annual targets (``ytd``; the same as ``summary`` for the year);
+    ``exceptions`` lists the period's exceptions to the plan's rules (kpis.exceptions)."""
 
     period: Period
     branch: str
     summary: pd.DataFrame
+    ytd: pd.DataFrame
+    exceptions: pd.DataFrame
+    name: str = ""
 
     @property
     def title(self) -> str:
-        """E.g. ``"全部网点 2013Q2 促进期 阶段性评估"``."""
-        who = ALL_LABEL if is_all(self.branch) else f"网点 {self.branch}"
-        return f"{who} {self.period.label} {self.period.name} 阶段性评估"
+        """E.g. ``"全部网点 2013Q2 促进期 阶段性评估"``, ``"城关网点（4203） 2013 全年 阶段性评估"``."""
+        return f"{branch_label(self.branch, self.name)} {self.period.label} {self.period.name} 阶段性评估"
 
     def table(self) -> pd.DataFrame:
-        """The summary as display text: percentages, amounts, 达标 / 未达标, intervals."""
-        s = self.summary
-        out = pd.DataFrame(index=s.index)
-        out["KPI"] = s["KPI"]
-        for col in ("实际", "目标"):
-            out[col] = [_shown(v, u) for v, u in zip(s[col], s["单位"], strict=True)]
-        out["达成率"] = [_shown(v, "%") for v in s["达成率"]]
-        out["达标"] = [NO_TARGET if pd.isna(v) else MET if v else NOT_MET for v in s["达标"]]
-        out["分子/分母"] = [
-            f"{_shown(a, '件')}/{_shown(b, '件')}" if u in ("%", "件") else "—"
-            for a, b, u in zip(s["分子"], s["分母"], s["单位"], strict=True)
-        ]
-        out["区间"] = [
-            f"{lo:.1%}–{hi:.1%}" if not pd.isna(lo) else ""
-            for lo, hi in zip(s["区间下限"], s["区间上限"], strict=True)
-        ]
-        out["说明"] = s["说明"]
-        return out.reset_index(drop=True)
+        """The period's summary as display text: figures, 达成率, 结论, intervals."""
+        return _display(self.summary)
+
+    def ytd_table(self) -> pd.DataFrame:
+        """The year to date as display text, with the annual target and the share done."""
+        return _display(self.ytd)
+
+    def ytd_view(self):
+        """:meth:`ytd_table` for a notebook: one row per KPI, text escaped, no index."""
+        return self.ytd_table().style.format(escape="html").hide(axis="index")
 
     def _repr_html_(self) -> str:
         body = self.table().to_html(index=False, escape=True, border=0, classes="evaluation")
@@ -223,51 +371,90 @@ class Evaluation:
     def narrative(self) -> str:
         """The evaluation in a few sentences (Markdown), every figure computed."""
         s = self.summary
-        rated = s[s["达标"].notna()]
-        missed = list(rated.loc[~rated["达标"].astype(bool), "KPI"])
+        counts = s["结论"].value_counts()
+        judged = [v for v in (MET, NOT_MET, PENDING, NO_DATA, INCOMPLETE) if counts.get(v, 0)]
+        missed = list(s.loc[s["结论"] == NOT_MET, "KPI"])
         v = lambda key, col="实际": _shown(s.at[key, col], s.at[key, "单位"])  # noqa: E731
         lines = [
-            f"**{md(self.title)}**：有目标的{len(rated)}项指标中达标{len(rated) - len(missed)}项"
-            + (f"，未达标：{'、'.join(missed)}。" if missed else "，全部达标。")
+            f"**{md(self.title)}**：有目标的指标中"
+            + "，".join(f"{x}{int(counts[x])}项" for x in judged)
+            + (f"；未达标：{'、'.join(missed)}。" if missed else "。")
         ]
-        if s.at["policy_conversion_rate", "分母"] == 0:
-            lines.append("本期没有满期的转换目标客户。")
-        else:
+        for key in ("policy_conversion", "deposit_conversion"):
+            if s.at[key, "结论"] == NO_DATA:
+                lines.append(f"{s.at[key, 'KPI']}：{NO_DATA}（{s.at[key, '说明']}）。")
+                continue
             lines.append(
-                f"保单转换{v('policy_conversion_count')}件，分配目标"
-                f"{v('policy_conversion_count', '目标')}件（转换率"
-                f"{v('policy_conversion_rate')}，目标{v('policy_conversion_rate', '目标')}）；"
-                f"存款转换{v('deposit_conversion_count')}件，分配目标"
-                f"{v('deposit_conversion_count', '目标')}件（转存率"
-                f"{v('deposit_conversion_rate')}，目标{v('deposit_conversion_rate', '目标')}）。"
+                f"{s.at[key, 'KPI']}{v(key)}件，目标{v(key, '目标')}件，{s.at[key, '结论']}；"
+                f"{s.at[key, '说明']}。"
+            )
+        if "policy_conversion_other" in s.index and not pd.isna(
+            s.at["policy_conversion_other", "目标"]
+        ):
+            lines.append(
+                f"按方案所述件数口径，本期应完成{v('policy_conversion_other', '目标')}件，"
+                f"达成率{_shown(s.at['policy_conversion_other', '达成率'], '%')}（仅列进度）。"
             )
         lines.append(
-            f"万能险保单持有率{v('persistency')}（目标{v('persistency', '目标')}）。"
-            + self._complaints()
+            f"{s.at['persistency', 'KPI']}：{NO_DATA}（{s.at['persistency', '说明']}）。"
+            if s.at["persistency", "结论"] == NO_DATA
+            else f"{s.at['persistency', 'KPI']}{v('persistency')}（目标{v('persistency', '目标')}），"
+            f"{s.at['persistency', '结论']}；{s.at['persistency', '说明']}。"
         )
-        days = int(s.at["calls_per_team_day", "分母"])
-        target = int(s.at["calls_per_team_day", "目标"])
+        lines.append(self._complaints())
+        if s.at["calls_per_team_day", "结论"] == NO_DATA:
+            lines.append(f"电话回访：{NO_DATA}（{s.at['calls_per_team_day', '说明']}）。")
+        else:
+            target = int(s.at["calls_per_team_day", "目标"])
+            lines.append(
+                f"附件一记录每团队每个工作日平均回访{v('calls_per_team_day')}访"
+                f"（方案要求{target}访），{v('team_days_short')}个团队工作日不足{target}访；"
+                f"{s.at['calls_per_team_day', '说明']}。"
+            )
+        if s.at["compensation_paid", "结论"] == NO_DATA:
+            lines.append(f"赔偿：{NO_DATA}（没有附件二数据）。")
+        else:
+            paid = int(s.at["compensation_paid", "分子"])
+            lines.append(
+                f"赔偿{paid}件，共{v('compensation_paid')}元。" if paid else "本期没有赔偿。"
+            )
+        n = len(self.exceptions)
         lines.append(
-            f"附件三记录{days}个团队工作日，每团队日均回访{v('calls_per_team_day')}访"
-            f"（方案要求{target}访），{v('team_days_short')}个团队工作日不足{target}访；"
-            f"满期前回访率{v('phoned_before_maturity')}。"
-            if days
-            else f"本期附件三没有记录；满期前回访率{v('phoned_before_maturity')}。"
+            f"例外{n}件："
+            + "，".join(
+                f"{k}{c}件" for k, c in self.exceptions["例外"].value_counts().sort_index().items()
+            )
+            + "，见例外清单。"
+            if n
+            else "本期没有例外（赔付不满规定年龄的客户、高龄客户转保）。"
         )
-        paid = int(s.at["compensation_paid", "分子"])
-        lines.append(f"赔偿{paid}件，共{v('compensation_paid')}元。" if paid else "本期没有赔偿。")
         return "\n\n".join(lines)
 
     def _complaints(self) -> str:
         s = self.summary
+        if s.at["answered_in_time", "结论"] == NO_DATA and pd.isna(
+            s.at["answered_in_time", "分母"]
+        ):
+            return f"投诉：{NO_DATA}（没有附件二数据）。"
         n = int(s.at["answered_in_time", "分母"])
         if not n:
-            return "本期没有投诉。"
+            return "本期没有投诉，投诉处理满意度无数据。"
         within = s.at["answered_in_time", "KPI"].removesuffix("答复率")
         satisfied = _shown(s.at["complaint_satisfaction", "实际"], "%")
         goal = _shown(s.at["complaint_satisfaction", "目标"], "%")
         answered = _shown(s.at["answered_in_time", "实际"], "%")
-        return f"{n}件投诉，{answered}在{within}答复；处理后满意度{satisfied}（目标{goal}）。"
+        return (
+            f"{n}件投诉，{answered}在{within}答复；处理后满意度{satisfied}（目标{goal}），"
+            f"{s.at['complaint_satisfaction', '结论']}。"
+        )
+
+
+def _exceptions(policies, tracking, period, branch, plan, allocs, sources) -> pd.DataFrame:
+    rows = exceptions(_unit(policies, tracking, period, branch, plan, allocs, sources))
+    names = policies.drop_duplicates("branch_code").set_index(
+        policies.drop_duplicates("branch_code")["branch_code"].astype(str)
+    )["branch_name"]
+    return rows.assign(branch_name=rows["branch_code"].map(names))
 
 
 def evaluate(
@@ -277,7 +464,7 @@ def evaluate(
     branch: str = ALL,
     plan: Plan | None = None,
 ) -> Evaluation:
-    """Evaluate a branch (a ``branch_code``, or ``"ALL"``) for a period.
+    """Evaluate a branch (a ``branch_code``, or ``"ALL"``) for a period, and the year to date.
 
     Parameters
     ----------
@@ -291,14 +478,31 @@ def evaluate(
     Returns
     -------
     Evaluation
-        ``summary`` is indexed by KPI key with columns ``SUMMARY_COLUMNS``; rates are fractions.
+        ``summary`` and ``ytd`` are indexed by KPI key with columns ``SUMMARY_COLUMNS`` (``ytd``
+        adds 年度目标, 年度完成率); rates are fractions.
     """
     plan = plan or load_plan()
     p = parse_period(period, plan)
     branch = str(branch)
     check_branches([branch], policies["branch_code"].astype(str).unique())
-    alloc = branch_phase_allocation(policies, plan)
-    return Evaluation(p, branch, _summary(policies, tracking, p, branch, plan, alloc))
+    allocs = _allocations(policies, plan)
+    sources = _sources(tracking)
+    args = (policies, tracking, p, branch, plan, allocs, sources)
+    return Evaluation(
+        p,
+        branch,
+        _summary(*args),
+        _ytd(*args),
+        _exceptions(*args),
+        _branch_name(policies, branch),
+    )
+
+
+def _branch_name(policies: pd.DataFrame, branch: str) -> str:
+    if is_all(branch) or "branch_name" not in policies.columns:
+        return ""
+    names = policies.loc[policies["branch_code"].astype(str) == branch, "branch_name"].dropna()
+    return str(names.iloc[0]) if len(names) else ""
 
 
 def by_branch(
@@ -307,18 +511,18 @@ def by_branch(
     """Every branch's summary stacked: index (branch_code, key), columns as ``summary``."""
     plan = plan or load_plan()
     p = parse_period(period, plan)
-    alloc = branch_phase_allocation(policies, plan)
+    allocs = _allocations(policies, plan)
+    sources = _sources(tracking)
 
     def split(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
         return dict(tuple(frame.groupby(frame["branch_code"].astype(str), sort=True)))
 
     books = split(policies)
     kinds = {k: split(tracking[k]) for k in ("calls", "complaints", "worklog", "outcomes")}
-    allocs = split(alloc)
     parts = {}
     for code, book in books.items():  # each branch on its own rows: the same as branch=code
         mine = Tracking(**{k: kinds[k].get(code, tracking[k].iloc[:0]) for k in kinds})
-        parts[code] = _summary(book, mine, p, ALL, plan, allocs.get(code, alloc.iloc[:0]))
+        parts[code] = _summary(book, mine, p, code, plan, allocs, sources)
     return pd.concat(parts, names=["branch_code", "key"])
 
 
@@ -354,31 +558,47 @@ def dataset_by_branch(
 
 
 def glance(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`by_branch` at a glance: branches × KPIs, each cell 达标, 未达标 or — (no target),
-    and a last column 达标 with ``met/rated``; for an index page."""
-    met = table["达标"].unstack("key")
-    keys = list(dict.fromkeys(table.index.get_level_values("key")))
-    labels = table["KPI"].droplevel("branch_code").groupby(level=0).first()
-    out = met[keys].map(lambda m: NO_TARGET if pd.isna(m) else MET if m else NOT_MET)
-    out.columns = [labels[k] for k in keys]
-    rated = met[keys].notna().sum(axis=1)
-    out[MET] = [
-        f"{int(m)}/{int(r)}"
-        for m, r in zip(met[keys].fillna(False).sum(axis=1), rated, strict=True)
+    """:func:`by_branch` at a glance: branches × judged KPIs, each cell its 结论 (达标, 未达标,
+    待定, 无数据, 数据不全, —), and a last column 达标 with ``met/judged`` (judged: 达标, 未达标
+    or 待定); for an index page."""
+    verdicts = table["结论"].unstack("key")
+    keys = [
+        k
+        for k in dict.fromkeys(table.index.get_level_values("key"))
+        if (verdicts[k] != NO_TARGET).any()
     ]
+    labels = table["KPI"].droplevel("branch_code").groupby(level=0).first()
+    out = verdicts[keys].copy()
+    out.columns = [labels[k] for k in keys]
+    judged = verdicts[keys].isin([MET, NOT_MET, PENDING]).sum(axis=1)
+    met = (verdicts[keys] == MET).sum(axis=1)
+    out[MET] = [f"{int(m)}/{int(r)}" for m, r in zip(met, judged, strict=True)]
     return out
 
 
 def team_days(
-    tracking: Tracking, period: str | Period, branch: str = ALL, plan: Plan | None = None
+    tracking: Tracking,
+    period: str | Period,
+    branch: str = ALL,
+    plan: Plan | None = None,
+    policies: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """附件三 rows of the period on working days: branch_code, team, work_date, calls, short."""
+    """Every working team-day of the period (:func:`~maturity_analysis.analysis.kpis.team_day_grid`):
+    branch_code, team, work_date, calls (附件一 recorded; 0 on a day without any), claimed
+    (附件三), short (calls below ``calls_per_day``). ``policies`` (the book) joins the calls
+    to branches; without it, the calls' own branch_code is used."""
     plan = plan or load_plan()
     p = parse_period(period, plan)
-    log = _for_branch(tracking.worklog, str(branch))
-    log = log[p.contains(log["work_date"])]
-    log = log[log["work_date"].dt.date.isin(set(working_days(p.start, p.end)))]
-    out = log[["branch_code", "team", "work_date", "calls"]].sort_values(
-        ["branch_code", "team", "work_date"]
+    branch = str(branch)
+    if policies is None:
+        calls = tracking.calls
+        policies = calls[["policy_no", "branch_code"]].drop_duplicates("policy_no")
+    book = _for_branch(policies, branch)
+    mine = Tracking(
+        calls=tracking.calls,
+        complaints=tracking.complaints,
+        worklog=_for_branch(tracking.worklog, branch),
+        outcomes=tracking.outcomes,
     )
-    return out.assign(short=out["calls"] < plan.calls_per_day).reset_index(drop=True)
+    grid = team_day_grid(mine, p, book).rename(columns={"recorded": "calls"})
+    return grid.assign(short=grid["calls"] < plan.calls_per_day)

@@ -2,19 +2,25 @@
 
 What each KPI counts (the plan's words where it has them; this project's reading where not):
 
-- 保单转换 / 存款转换: policies in the target's base (``[targets.*]``: 分红, 20-60岁) maturing in
-  the period whose 满期去向 is 转保 / 转存, whenever recorded; against the target count
-  allocated to the unit and period (:func:`~maturity_analysis.analysis.evaluation.allocated`),
-  and as a rate against the plan's rate.
-- 万能险保单持有率: 万能 policies due in the period not surrendered, cashed in or moved
-  (outcome 续持, or none recorded: a whole-life policy stays in force unless the customer acts).
+- 保单转换 / 存款转换: policies in the target's base (``[targets.*]``: 保单转换 分红 20-60岁,
+  存款转换 all 分红) maturing in the period whose 满期去向 is 转保 / 转存; one KPI per target,
+  against the count allocated to the unit and period
+  (:func:`~maturity_analysis.analysis.evaluation.allocated`), whose rate is allocated ÷ base:
+  the count and the rate cannot disagree. Where the plan states another count (保单转换 3,806),
+  a second row shows progress against it, without a verdict.
+- 万能险保单持有率: 万能 policies due in the period whose recorded outcome is 续持, of those with
+  an outcome recorded; unrecorded ones (未记录) are counted apart, the coverage is in the note,
+  and below ``tracking.coverage_min`` the verdict is 数据不全.
 - 投诉处理满意度: customers who complained in the period and whose complaints are all answered;
   satisfied = none ended in 非常规退保 or 赔偿 (the plan's definition). Pending ones are left
   out and counted in the note.
 - 一周内答复率: complaints of the period answered within ``complaint_answer_days`` calendar
   days; an unanswered complaint is not answered in time.
-- 日均回访量 / 回访不足天数: 附件三 rows on working days: calls per team-day against
-  ``calls_per_day``, and the team-days below it.
+- 日均回访量 / 回访不足天数: calls per team per working day from 附件一 (the evidence), every
+  working day of the period for every team seen (a team-day without a call or a log counts zero),
+  against ``calls_per_day``, and the team-days below it; 附件三's claimed counts beside them.
+- 例外: compensation paid to customers under ``compensation_min_age``, and customers of the age
+  band the playbook sends to deposits (61以上) switched into insurance (转保).
 - 满期前回访率: customers maturing in the period reached (a 附件一 call whose 客户意向 is not
   ``not_reached``) before their maturity date.
 - 赔偿金额: compensation paid on the period's complaints (no target; the plan asks for an
@@ -22,7 +28,9 @@ What each KPI counts (the plan's words where it has them; this project's reading
 
 A KPI is a :class:`Kpi` of :data:`KPIS`: its key, label, unit and the function that measures it
 on a :class:`Unit`, giving a :class:`Measure` (actual, target, numerator, denominator, note).
-The evaluation turns each measure into a row of its summary (达成率, 达标, Wilson interval).
+The evaluation turns each measure into a row of its summary (达成率, 结论, Wilson interval).
+A KPI whose tracking form has no rows at all, or whose base is empty, is 无数据 (never 0% or
+100% as if measured).
 """
 
 from __future__ import annotations
@@ -40,6 +48,9 @@ from ..plan.period import Period
 from ..plan.workdays import working_days
 from .targets import eligible
 
+NO_DATA, INCOMPLETE = "无数据", "数据不全"
+UNNAMED_TEAM = "未填团队"
+
 
 @dataclass(frozen=True, eq=False)
 class Unit:
@@ -48,8 +59,9 @@ class Unit:
 
     ``tracking.complaints`` and ``tracking.worklog`` are the unit's own rows; ``calls`` and
     ``outcomes`` are joined to the unit's policies by ``policy_no``, so they may hold others.
-    ``goals`` is :func:`~maturity_analysis.analysis.evaluation.allocated` (only the count KPIs
-    read it). The period's frames below are derived once per unit.
+    ``goals`` is :func:`~maturity_analysis.analysis.evaluation.allocated` on the binding basis,
+    ``other_goals`` on the other one (targets whose stated count differs from the rate's);
+    ``sources`` the tracking kinds the dataset has rows of (None: judge by the unit's frames).
     """
 
     book: pd.DataFrame
@@ -57,11 +69,19 @@ class Unit:
     period: Period
     plan: Plan
     goals: dict[str, int] = field(default_factory=dict)
+    other_goals: dict[str, int] = field(default_factory=dict)
+    sources: frozenset[str] | None = None
 
     @cached_property
     def settings(self) -> TrackingSettings:
         """The plan's ``[tracking]`` section."""
         return settings(self.plan)
+
+    def has(self, kind: str) -> bool:
+        """Whether the dataset has any rows of tracking ``kind``."""
+        if self.sources is not None:
+            return kind in self.sources
+        return not self.tracking[kind].empty
 
     @cached_property
     def due(self) -> pd.DataFrame:
@@ -88,24 +108,78 @@ class Unit:
         workdays = set(working_days(self.period.start, self.period.end))
         return log[log["work_date"].dt.date.isin(workdays)]
 
+    @cached_property
+    def team_days(self) -> pd.DataFrame:
+        """Every working day of the period for every team seen (附件一 or 附件三): branch_code,
+        team, work_date, recorded (附件一 calls), claimed (附件三 回访量; 0 without a log)."""
+        return team_day_grid(self.tracking, self.period, self.book)
+
+
+def team_day_grid(tracking: Tracking, period: Period, book: pd.DataFrame) -> pd.DataFrame:
+    """The team-day grid of :attr:`Unit.team_days`: teams are those on the unit's 附件三 rows
+    or its 附件一 rows (calls on the unit's policies); a call without a team counts for its
+    branch's first team (or 未填团队 when the branch names none)."""
+    days = pd.to_datetime(pd.Series(working_days(period.start, period.end), dtype=object))
+    log = tracking.worklog
+    log = log[period.contains(log["work_date"]) & log["work_date"].isin(days)]
+    calls = tracking.calls
+    calls = calls[calls["policy_no"].isin(book["policy_no"])]
+    calls = calls[period.contains(calls["call_date"])]
+    branch = _lookup(
+        calls["policy_no"], book.drop_duplicates("policy_no").set_index("policy_no")["branch_code"]
+    )
+    calls = calls.assign(
+        branch_code=branch.astype(str), work_date=calls["call_date"].dt.normalize()
+    )
+    teams = pd.concat(
+        [
+            log[["branch_code", "team"]].astype(str),
+            calls.loc[calls["team"].notna(), ["branch_code", "team"]].astype(str),
+        ]
+    ).drop_duplicates()
+    first_team = teams.sort_values(["branch_code", "team"]).groupby("branch_code")["team"].first()
+    fallback = calls["branch_code"].map(first_team).fillna(UNNAMED_TEAM)
+    calls["team"] = calls["team"].where(calls["team"].notna(), fallback).astype(str)
+    teams = pd.concat([teams, calls[["branch_code", "team"]]]).drop_duplicates()
+    cols = ["branch_code", "team", "work_date", "recorded", "claimed"]
+    if teams.empty or days.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
+    grid = teams.merge(pd.DataFrame({"work_date": days}), how="cross")
+    recorded = calls.groupby(["branch_code", "team", "work_date"]).size().rename("recorded")
+    claimed = (
+        log.assign(branch_code=log["branch_code"].astype(str), team=log["team"].astype(str))
+        .groupby(["branch_code", "team", "work_date"])["calls"]
+        .sum()
+        .rename("claimed")
+    )
+    keys = ["branch_code", "team", "work_date"]
+    grid = grid.join(recorded, on=keys).join(claimed, on=keys)
+    grid[["recorded", "claimed"]] = grid[["recorded", "claimed"]].fillna(0).astype("int64")
+    return grid.sort_values(keys).reset_index(drop=True)[cols]
+
 
 @dataclass(frozen=True)
 class Measure:
     """A KPI measured: ``value`` (实际) against ``target`` (目标, NaN: none), with the numerator
-    and denominator it is counted from (分子, 分母) and a note (说明)."""
+    and denominator it is counted from (分子, 分母) and a note (说明). ``share`` is the target
+    as a share of ``den`` (for the Wilson check of a count target); ``verdict`` forces one
+    (无数据, 数据不全)."""
 
     value: float
     target: float
     num: float = math.nan
     den: float = math.nan
     note: str = ""
+    share: float = math.nan
+    verdict: str | None = None
 
 
 @dataclass(frozen=True)
 class Kpi:
     """A row of the evaluation: ``label`` is formatted with ``plan`` (:meth:`title`); ``rate``
-    KPIs get a Wilson interval on small bases; ``higher`` is False when at most the target
-    is met."""
+    KPIs (and counts on a base, through ``Measure.share``) get a Wilson interval on small bases;
+    ``higher`` is False when at most the target is met; ``judged`` False: progress shown, no
+    verdict (a target that does not bind)."""
 
     key: str
     label: str
@@ -113,6 +187,7 @@ class Kpi:
     measure: Callable[[Unit], Measure]
     rate: bool = False
     higher: bool = True
+    judged: bool = True
 
     def title(self, plan: Plan) -> str:
         """The label for ``plan``, e.g. ``"7天内答复率"``."""
@@ -128,61 +203,99 @@ def _rate(num: int, den: int) -> float:
     return num / den if den else math.nan
 
 
+def _no_data(target: float, form: str) -> Measure:
+    return Measure(math.nan, target, note=f"没有{form}数据", verdict=NO_DATA)
+
+
 def _converted(u: Unit, key: str, kind: str) -> tuple[int, int]:
     """Due policies in target ``key``'s base, and those of them whose outcome is ``kind``."""
     base = eligible(u.due, u.plan.targets[key])
     return int(base.sum()), int((base & (u.outcome == kind)).sum())
 
 
-def _conversion_count(u: Unit, key: str, kind: str) -> Measure:
+def _conversion(u: Unit, key: str, kind: str, goals: dict[str, int], judged: bool) -> Measure:
+    t = u.plan.targets[key]
+    if key not in goals:
+        return Measure(math.nan, math.nan, note="方案未另述件数")
+    goal = goals[key]
+    if not u.has("outcomes"):
+        return _no_data(goal, "满期去向")
     n, done = _converted(u, key, kind)
-    note = f"满期去向为{kind}；目标为分配到本期的件数"
-    return Measure(done, u.goals[key], num=done, den=n, note=note)
+    if not n and not goal:
+        return Measure(0, math.nan, num=0, den=0, note="本期没有满期的目标客户，也没有分配目标")
+    share = goal / n if n else math.nan
+    note = (
+        f"满期去向为{kind}，转换率{_pct(done, n)}；目标为分配到本期的{goal:,}件"
+        f"（占本期基数{n:,}件的{_pct(goal, n)}，方案比率{t.rate:.0%}）"
+        if judged
+        else (
+            f"按比率计算的目标分配到本期为{goal:,}件"
+            if t.binds == "stated"
+            else f"方案所述{t.stated_count:,}件按同一方法分配到本期为{goal:,}件"
+        )
+        + "，仅列进度，不作考核"
+    )
+    return Measure(done, goal, num=done, den=n, note=note, share=share)
 
 
-def _conversion_rate(u: Unit, key: str, kind: str) -> Measure:
-    n, done = _converted(u, key, kind)
-    return Measure(_rate(done, n), u.plan.targets[key].rate, num=done, den=n)
+def _pct(num: float, den: float) -> str:
+    return f"{num / den:.1%}" if den else "—"
 
 
-def policy_conversion_count(u: Unit) -> Measure:
-    """保单转换件数: base policies due whose outcome is 转保, against the allocated count."""
-    return _conversion_count(u, "policy_conversion", u.settings.policy_conversion_outcome)
+def policy_conversion(u: Unit) -> Measure:
+    """保单转换: base policies due whose outcome is 转保, against the allocated count."""
+    return _conversion(u, "policy_conversion", u.settings.policy_conversion_outcome, u.goals, True)
 
 
-def policy_conversion_rate(u: Unit) -> Measure:
-    """保单转换率: the same of the base due, against the plan's rate."""
-    return _conversion_rate(u, "policy_conversion", u.settings.policy_conversion_outcome)
+def policy_conversion_other(u: Unit) -> Measure:
+    """保单转换 against the count of the basis that does not bind (the plan's 3,806)."""
+    return _conversion(
+        u, "policy_conversion", u.settings.policy_conversion_outcome, u.other_goals, False
+    )
 
 
-def deposit_conversion_count(u: Unit) -> Measure:
-    """存款转换件数: base policies due whose outcome is 转存, against the allocated count."""
-    return _conversion_count(u, "deposit_conversion", u.settings.deposit_conversion_outcome)
-
-
-def deposit_conversion_rate(u: Unit) -> Measure:
-    """存款转换率: the same of the base due, against the plan's rate."""
-    return _conversion_rate(u, "deposit_conversion", u.settings.deposit_conversion_outcome)
+def deposit_conversion(u: Unit) -> Measure:
+    """存款转换: base policies due whose outcome is 转存, against the allocated count."""
+    return _conversion(
+        u, "deposit_conversion", u.settings.deposit_conversion_outcome, u.goals, True
+    )
 
 
 def persistency(u: Unit) -> Measure:
-    """万能险保单持有率: 万能 policies due kept (续持, or no outcome recorded)."""
-    t = u.plan.targets["persistency"]
+    """万能险保单持有率: 万能 policies due whose recorded outcome is 续持, of those recorded;
+    未记录 counted apart; 数据不全 when the recorded share is under ``coverage_min``."""
+    t, s = u.plan.targets["persistency"], u.settings
+    if not u.has("outcomes"):
+        return _no_data(t.rate, "满期去向")
     base = eligible(u.due, t)
-    kept = base & (u.outcome.isna() | (u.outcome == u.settings.hold_outcome))
-    unrecorded = int((base & u.outcome.isna()).sum())
+    recorded = base & u.outcome.notna()
+    kept = int((recorded & (u.outcome == s.hold_outcome)).sum())
+    n, k = int(base.sum()), int(recorded.sum())
+    if not k:
+        return Measure(
+            math.nan, t.rate, num=0, den=0, note=f"应评估{n:,}件，均未记录去向", verdict=NO_DATA
+        )
+    coverage = k / n
+    note = f"已记录去向{k:,}件/应评估{n:,}件（覆盖率{coverage:.1%}）"
+    if n > k:
+        note += (
+            f"，未记录{n - k:,}件不计入；若未记录的均未持有为{kept / n:.1%}，"
+            f"均持有为{(kept + n - k) / n:.1%}"
+        )
+    low = coverage < s.coverage_min
+    if low:
+        note += f"；覆盖率低于{s.coverage_min:.0%}，结论为数据不全"
     return Measure(
-        _rate(int(kept.sum()), int(base.sum())),
-        t.rate,
-        num=int(kept.sum()),
-        den=int(base.sum()),
-        note=f"含未登记去向{unrecorded}件(按续持计)" if unrecorded else "",
+        kept / k, t.rate, num=kept, den=k, note=note, verdict=INCOMPLETE if low else None
     )
 
 
 def complaint_satisfaction(u: Unit) -> Measure:
     """投诉处理满意度: customers whose complaints are all answered, none ending in 非常规退保
     or 赔偿; customers with a complaint still open are left out (the note counts them)."""
+    target = u.plan.targets["complaint_satisfaction"].rate
+    if not u.has("complaints"):
+        return _no_data(target, "附件二")
     comp = u.complaints
     per = comp.assign(
         bad=comp["irregular_surrender"].fillna(False) | comp["compensated"].fillna(False),
@@ -194,17 +307,13 @@ def complaint_satisfaction(u: Unit) -> Measure:
     note = "按客户计，未处理至非常规退保或赔偿为满意"
     if pending:
         note += f"；另{pending}人待答复"
-    return Measure(
-        _rate(good, len(handled)),
-        u.plan.targets["complaint_satisfaction"].rate,
-        num=good,
-        den=len(handled),
-        note=note,
-    )
+    return Measure(_rate(good, len(handled)), target, num=good, den=len(handled), note=note)
 
 
 def answered_in_time(u: Unit) -> Measure:
     """N天内答复率: complaints answered within ``complaint_answer_days`` calendar days."""
+    if not u.has("complaints"):
+        return _no_data(u.settings.answer_within_target, "附件二")
     comp = u.complaints
     waited = (comp["answer_date"] - comp["complaint_date"]).dt.days
     in_time = int((waited <= u.plan.complaint_answer_days).sum())
@@ -219,29 +328,61 @@ def answered_in_time(u: Unit) -> Measure:
 
 
 def calls_per_team_day(u: Unit) -> Measure:
-    """日均回访量(每团队): calls per team-day on working days, against ``calls_per_day``."""
-    log = u.worklog
-    calls = log["calls"].astype("float")
-    teams = len(log[["branch_code", "team"]].drop_duplicates())
+    """日均回访量(每团队): 附件一 calls per team per working day (a day without a call or a
+    log counts zero), against ``calls_per_day``; 附件三's claim in the note."""
+    if not (u.has("calls") or u.has("worklog")):
+        return _no_data(u.plan.calls_per_day, "附件一、附件三")
+    days = u.team_days
+    if days.empty:
+        return Measure(
+            math.nan, u.plan.calls_per_day, num=0, den=0, note="本期没有团队记录", verdict=NO_DATA
+        )
+    recorded, claimed = int(days["recorded"].sum()), int(days["claimed"].sum())
+    teams = len(days[["branch_code", "team"]].drop_duplicates())
+    note = (
+        f"{teams}个团队，{len(days)}个团队工作日；附件一记录{recorded:,}访，附件三申报{claimed:,}访"
+    )
+    if claimed > recorded:
+        note += f"，申报多于记录{claimed - recorded:,}访，需核实"
     return Measure(
-        calls.mean() if len(log) else math.nan,
-        u.plan.calls_per_day,
-        num=float(calls.sum()),
-        den=len(log),
-        note=f"{teams}个团队，{len(log)}个团队工作日(附件三)",
+        recorded / len(days), u.plan.calls_per_day, num=recorded, den=len(days), note=note
+    )
+
+
+def calls_claimed_over(u: Unit) -> Measure:
+    """附件三多报回访量: calls the work logs claim beyond those 附件一 records (no target;
+    a positive number flags the unit)."""
+    if not (u.has("calls") or u.has("worklog")):
+        return _no_data(math.nan, "附件一、附件三")
+    days = u.team_days
+    over = int(days["claimed"].sum()) - int(days["recorded"].sum())
+    flagged = int((days["claimed"] > days["recorded"]).sum())
+    note = f"{flagged}个团队日申报多于记录" if flagged else "申报不多于记录"
+    return Measure(
+        max(over, 0),
+        math.nan,
+        num=int(days["claimed"].sum()),
+        den=int(days["recorded"].sum()),
+        note=note,
     )
 
 
 def team_days_short(u: Unit) -> Measure:
-    """回访不足N访的团队日: working team-days below ``calls_per_day`` (target 0)."""
-    log = u.worklog
-    short = int((log["calls"].astype("float") < u.plan.calls_per_day).sum())
-    return Measure(short, 0, num=short, den=len(log))
+    """回访不足N访的团队日: working team-days whose 附件一 calls are below ``calls_per_day``."""
+    if not (u.has("calls") or u.has("worklog")):
+        return _no_data(0, "附件一、附件三")
+    days = u.team_days
+    if days.empty:
+        return Measure(math.nan, 0, num=0, den=0, verdict=NO_DATA)
+    short = int((days["recorded"] < u.plan.calls_per_day).sum())
+    return Measure(short, 0, num=short, den=len(days))
 
 
 def phoned_before_maturity(u: Unit) -> Measure:
     """满期前回访率: due customers first reached (intent not ``not_reached``) before maturity."""
     s, due, calls = u.settings, u.due, u.tracking.calls
+    if not u.has("calls"):
+        return _no_data(s.phoned_before_target, "附件一")
     reached = calls[calls["intent"] != s.not_reached]
     first_call = reached.groupby("policy_no")["call_date"].min()
     n_before = int((_lookup(due["policy_no"], first_call) < due["maturity_date"]).sum())
@@ -255,50 +396,100 @@ def phoned_before_maturity(u: Unit) -> Measure:
 
 
 def compensation_paid(u: Unit) -> Measure:
-    """赔偿金额: compensation on the period's complaints (no target); the note counts those
-    paid to customers under ``compensation_min_age``."""
-    comp, plan = u.complaints, u.plan
+    """赔偿金额: compensation on the period's complaints (no target)."""
+    if not u.has("complaints"):
+        return _no_data(math.nan, "附件二")
+    comp = u.complaints
     paid = comp[comp["compensated"].fillna(False)]
-    age = u.book.drop_duplicates("policy_no").set_index("policy_no")["age"]
-    ages = _lookup(paid["policy_no"], age).astype("Float64")
-    young = int((ages < plan.compensation_min_age).sum())
     return Measure(
         float(paid["compensation"].sum()),
         math.nan,
         num=len(paid),
         den=len(comp),
-        note=f"赔偿{len(paid)}件"
-        + (f"，其中{young}件客户不满{plan.compensation_min_age}岁" if young else ""),
+        note=f"赔偿{len(paid)}件",
     )
 
 
+def exceptions(u: Unit) -> pd.DataFrame:
+    """The unit's exceptions to the plan's rules in the period, one row each: kind (例外),
+    branch_code, policy_no, age, amount. Compensation paid to a customer under
+    ``compensation_min_age`` (the plan pays 50岁以上), and a customer of the age band the
+    playbook sends to deposits (61以上: 60岁以上客户已不适合购买保险产品) switched into insurance."""
+    plan, s = u.plan, u.settings
+    ages = u.book.drop_duplicates("policy_no").set_index("policy_no")["age"]
+    comp = u.complaints
+    paid = comp[comp["compensated"].fillna(False)]
+    paid_age = _lookup(paid["policy_no"], ages).astype("Float64")
+    young = paid[(paid_age < plan.compensation_min_age).fillna(False)]
+    rows = [
+        {
+            "例外": f"赔付客户不满{plan.compensation_min_age}岁",
+            "branch_code": str(r.branch_code),
+            "policy_no": r.policy_no,
+            "age": ages.get(r.policy_no),
+            "amount": r.compensation,
+        }
+        for r in young.itertuples()
+    ]
+    old_age = deposit_only_age(plan)
+    if old_age is not None:
+        due = u.due
+        moved = due[
+            ((u.outcome == s.policy_conversion_outcome) & (due["age"] >= old_age)).fillna(False)
+        ]
+        rows += [
+            {
+                "例外": f"{old_age}岁以上客户转保",
+                "branch_code": str(r.branch_code),
+                "policy_no": r.policy_no,
+                "age": r.age,
+                "amount": math.nan,
+            }
+            for r in moved.itertuples()
+        ]
+    cols = ["例外", "branch_code", "policy_no", "age", "amount"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def deposit_only_age(plan: Plan) -> int | None:
+    """The lowest age of the playbook's band that offers no insurance (amount 0: 61以上 →
+    存款), or None."""
+    for row in plan.playbook:
+        if row["amount_max"] == 0 and row["age_band"] in plan.age_labels:
+            return plan.age_lower[plan.age_labels.index(row["age_band"])]
+    return None
+
+
+def _exception_count(u: Unit, kind_prefix: str) -> Measure:
+    rows = exceptions(u)
+    rows = rows[rows["例外"].str.startswith(kind_prefix)]
+    return Measure(len(rows), math.nan, num=len(rows), note="见例外清单" if len(rows) else "")
+
+
+def young_compensation(u: Unit) -> Measure:
+    """例外：赔付客户不满50岁 (count; no target)."""
+    if not u.has("complaints"):
+        return _no_data(math.nan, "附件二")
+    return _exception_count(u, "赔付客户不满")
+
+
+def old_switched(u: Unit) -> Measure:
+    """例外：61岁以上客户转保 (count; no target)."""
+    if not u.has("outcomes"):
+        return _no_data(math.nan, "满期去向")
+    return _exception_count(u, f"{deposit_only_age(u.plan)}岁以上")
+
+
 KPIS: tuple[Kpi, ...] = (
+    Kpi("policy_conversion", "{plan.targets[policy_conversion].label}", "件", policy_conversion),
     Kpi(
-        "policy_conversion_count",
-        "{plan.targets[policy_conversion].label}件数",
+        "policy_conversion_other",
+        "{plan.targets[policy_conversion].label}(方案所述件数)",
         "件",
-        policy_conversion_count,
+        policy_conversion_other,
+        judged=False,
     ),
-    Kpi(
-        "policy_conversion_rate",
-        "{plan.targets[policy_conversion].label}率",
-        "%",
-        policy_conversion_rate,
-        rate=True,
-    ),
-    Kpi(
-        "deposit_conversion_count",
-        "{plan.targets[deposit_conversion].label}件数",
-        "件",
-        deposit_conversion_count,
-    ),
-    Kpi(
-        "deposit_conversion_rate",
-        "{plan.targets[deposit_conversion].label}率",
-        "%",
-        deposit_conversion_rate,
-        rate=True,
-    ),
+    Kpi("deposit_conversion", "{plan.targets[deposit_conversion].label}", "件", deposit_conversion),
     Kpi("persistency", "{plan.targets[persistency].label}", "%", persistency, rate=True),
     Kpi(
         "complaint_satisfaction",
@@ -322,7 +513,15 @@ KPIS: tuple[Kpi, ...] = (
         team_days_short,
         higher=False,
     ),
+    Kpi("calls_claimed_over", "工作日志多报回访量", "次", calls_claimed_over),
     Kpi("phoned_before_maturity", "满期前回访率", "%", phoned_before_maturity, rate=True),
     Kpi("compensation_paid", "赔偿金额", "元", compensation_paid),
+    Kpi(
+        "young_compensation",
+        "例外：赔付客户不满{plan.compensation_min_age}岁",
+        "件",
+        young_compensation,
+    ),
+    Kpi("old_switched", "例外：高龄客户转保", "件", old_switched),
 )
 """The evaluation's KPIs, in the summary's order."""

@@ -26,7 +26,7 @@ from .tables import (
     table3,
     table4,
 )
-from .targets import describe_base, eligible, policy_targets
+from .targets import binding, describe_base, eligible, goal, policy_targets
 
 EXACT, ROUNDING, DISCREPANCY, UNVERIFIABLE = (
     "exact",
@@ -362,77 +362,94 @@ def _rounded(x: float, stated: int) -> str | None:
     return None
 
 
-def _target_row(policies: pd.DataFrame, plan: Plan, t: Target) -> dict:
+def _text_base(plan: Plan, t: Target) -> Target | None:
+    """The base as the plan's sentence words it, where the target's own base drops its ages:
+    "分红险满期客户(20-60岁)，实现20%的保单转换…另30%的存款转换" gives the deposit target the
+    ages of the other target on the same product. None when the base is the same."""
+    if t.min_age is not None or t.max_age is not None:
+        return None
+    for o in policy_targets(plan):
+        if o.key != t.key and o.product == t.product and (o.min_age, o.max_age) != (None, None):
+            return Target(t.key, t.label, t.rate, t.product, o.min_age, o.max_age)
+    return None
+
+
+def _year_verdict(policies: pd.DataFrame, tracking, plan: Plan, t: Target) -> tuple[int, int]:
+    """(converted, target count) for the whole book's year on ``t``'s base."""
+    kinds = {
+        "policy_conversion": plan.tracking.policy_conversion_outcome,
+        "deposit_conversion": plan.tracking.deposit_conversion_outcome,
+    }
+    first = tracking.outcomes.drop_duplicates("policy_no").set_index("policy_no")["outcome"]
+    outcome = policies["policy_no"].map(first)
+    base = eligible(policies, t)
+    done = int((base & (outcome == kinds.get(t.key, ""))).sum())
+    return done, goal(t.rate, int(base.sum()))
+
+
+def _base_change(policies: pd.DataFrame, plan: Plan, t: Target, tracking) -> str:
+    """Whether the base (all ages vs the sentence's ages) changes the whole book's year verdict."""
+    text = _text_base(plan, t)
+    if text is None or tracking is None or tracking.outcomes.empty:
+        return ""
+    done, need = _year_verdict(policies, tracking, plan, t)
+    old_done, old_need = _year_verdict(policies, tracking, plan, text)
+    verdict = "达标" if done >= need else "未达标"
+    old = "达标" if old_done >= old_need else "未达标"
+    head = (
+        f"全辖全年按{describe_base(t)}口径：{t.label}{done:,}件，目标{need:,}件，{verdict}；"
+        f"若按方案句中{describe_base(text)}口径：{old_done:,}件，目标{old_need:,}件，{old}"
+    )
+    return head + ("：口径改变了全年结论" if old != verdict else "：口径不改变全年结论")
+
+
+def _target_row(policies: pd.DataFrame, plan: Plan, t: Target, tracking=None) -> dict:
+    """The plan's stated count against the count the target takes from its rate (rate × base,
+    rounded up: "at least"); one status, the same the targets section states."""
     own = int(eligible(policies, t).sum())
     value = t.rate * own
-    figure, source = f"{t.label}目标件数", f"Targets · {t.label} · 可实现{t.stated_count}件"
-    how = _rounded(value, t.stated_count)
-    if how == "exact":
-        return _row(
-            figure,
-            source,
-            "件",
-            t.stated_count,
-            value,
-            EXACT,
-            f"{t.rate:.0%} × {describe_base(t)} {own:,}件",
-        )
-    if how:
-        return _row(
-            figure,
-            source,
-            "件",
-            t.stated_count,
-            value,
-            ROUNDING,
-            f"{t.rate:.0%} × {describe_base(t)} {own:,}件 = {value:,.1f}，{how}",
-        )
-    whole_product = Target(t.key, t.label, t.rate, product=t.product)
-    bases = [(describe_base(t), own)]
-    if t.min_age is not None or t.max_age is not None:
-        bases.append(
-            (f"全部{t.product or ''}（不限年龄）", int(eligible(policies, whole_product).sum()))
-        )
-    rates = [t.rate, *sorted({o.rate for o in policy_targets(plan)} - {t.rate})]
+    count = goal(t.rate, own)
+    figure, source = f"{t.label}目标件数", f"三、目标 · {t.label} · 可实现{t.stated_count}件"
     own_text = f"{t.rate:.0%} × {describe_base(t)} {own:,}件 = {value:,.1f}"
-    for rate in rates:
-        for text, base in bases:
-            how = _rounded(rate * base, t.stated_count)
-            if not how:
-                continue
-            found = f"{t.stated_count} = {rate:.0%} × {text} {base:,}件 = {rate * base:,.1f}，{how}"
-            if rate == t.rate:
-                return _row(
-                    figure,
-                    source,
-                    "件",
-                    t.stated_count,
-                    rate * base,
-                    ROUNDING,
-                    f"{found}；方案写的口径为{describe_base(t)}，按此应为{own_text}",
-                )
-            return _row(
-                figure,
-                source,
-                "件",
-                t.stated_count,
-                value,
-                DISCREPANCY,
-                f"方案比率{t.rate:.0%}与件数不符：{own_text}；而{found}",
-            )
-    return _row(
-        figure,
-        source,
-        "件",
-        t.stated_count,
-        value,
-        DISCREPANCY,
-        f"{own_text}，与方案所述{t.stated_count}件不符",
+    rounded = _rounded(value, count)
+    own_text += "" if rounded == "exact" else "，向上取整"
+    change = _base_change(policies, plan, t, tracking)
+    if count == t.stated_count:
+        why = "；".join(x for x in (f"{own_text}，与方案所述{t.stated_count:,}件相同", change) if x)
+        return _row(figure, source, "件", t.stated_count, count, EXACT, why)
+    bases = [(describe_base(t), own)]
+    text = _text_base(plan, t)
+    if text is not None:
+        bases.append((describe_base(text), int(eligible(policies, text).sum())))
+    if t.min_age is not None or t.max_age is not None:
+        whole = Target(t.key, t.label, t.rate, product=t.product)
+        bases.append((f"全部{t.product or ''}（不限年龄）", int(eligible(policies, whole).sum())))
+    rates = [t.rate, *sorted({o.rate for o in policy_targets(plan)} - {t.rate})]
+    found = next(
+        (
+            f"{t.stated_count:,} = {rate:.0%} × {text} {base:,}件 = {rate * base:,.1f}，{how}"
+            for rate in rates
+            for text, base in bases
+            if (how := _rounded(rate * base, t.stated_count))
+            and (rate, text) != (t.rate, bases[0][0])
+        ),
+        "",
     )
+    binds = "方案所述件数" if binding(t) == "stated" else f"按比率计算的{count:,}件"
+    why = (
+        f"方案比率与件数不符：{own_text}为{count:,}件，方案所述{t.stated_count:,}件，"
+        f"相差{t.stated_count - count:+,}件"
+        + (f"；而{found}" if found else "")
+        + f"；考核采用{binds}（可在方案设定中改选），评估同时列出对另一件数的进度"
+    )
+    why = "；".join(x for x in (why, change) if x)
+    return _row(figure, source, "件", t.stated_count, count, DISCREPANCY, why)
 
 
-def reconciliation(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
-    """The plan's stated figures against the data (the whole book).
+def reconciliation(policies: pd.DataFrame, plan: Plan | None = None, tracking=None) -> pd.DataFrame:
+    """The plan's stated figures against the data (the whole book); with ``tracking`` (the
+    year's outcomes), a target whose base differs from the plan's sentence also says whether
+    the base changes the whole book's year verdict.
 
     Returns
     -------
@@ -448,7 +465,9 @@ def reconciliation(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataF
     rows += _table4_rows(table4(policies, plan), plan)
     rows += _segment_rows(segment_table(policies, plan), plan)
     rows += [
-        _target_row(policies, plan, t) for t in plan.targets.values() if t.stated_count is not None
+        _target_row(policies, plan, t, tracking)
+        for t in plan.targets.values()
+        if t.stated_count is not None
     ]
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -22,6 +22,11 @@ from .tables import TOTAL, category_codes
 
 BASE = "基数"
 GOAL = "目标件数"
+RATE = "目标比率"
+PLAN_RATE = "方案比率"
+BY_RATE = "按比率件数"
+STATED = "方案所述件数"
+BASIS_LABELS = {"rate": "按比率计算", "stated": "按方案所述件数"}
 BRANCH_INDEX = ["网点代码", "网点名称"]
 PHASE_INDEX = ["阶段", "名称", "月份"]
 Basis = Literal["rate", "stated"]
@@ -51,7 +56,7 @@ def eligible(policies: pd.DataFrame, target: Target) -> pd.Series:
 
 
 def describe_base(target: Target) -> str:
-    """The base in words, e.g. ``"分红，20-60岁"``."""
+    """The base in words, e.g. ``"分红，20-60岁"``, ``"分红，全部年龄"``."""
     parts = [target.product or "全部"]
     if target.min_age is not None and target.max_age is not None:
         parts.append(f"{target.min_age}-{target.max_age}岁")
@@ -59,6 +64,8 @@ def describe_base(target: Target) -> str:
         parts.append(f"{target.min_age}岁以上")
     elif target.max_age is not None:
         parts.append(f"{target.max_age}岁以下")
+    elif target.product is not None:
+        parts.append("全部年龄")
     return "，".join(parts)
 
 
@@ -74,13 +81,15 @@ def goal(rate: float, base: int) -> int:
 def targets(
     policies: pd.DataFrame, plan: Plan | None = None, complaints: int | None = None
 ) -> pd.DataFrame:
-    """Each target of the plan on the data: base, rate, rate × base, the count that reaches
-    it (rounded up) and the count the plan states.
+    """Each target of the plan on the data: base, the plan's rate, rate × base, the count that
+    reaches it (rounded up), the count the plan states, and the target (the binding count,
+    :func:`binding`) with its rate on the base.
 
     Parameters
     ----------
     policies
-        Canonical policies frame (the whole book or one branch).
+        Canonical policies frame (the whole book or one branch; a branch's own target is its
+        allocated count, :func:`branch_targets`).
     plan
         The plan (default: the shipped plan).
     complaints
@@ -90,8 +99,8 @@ def targets(
     Returns
     -------
     DataFrame
-        Indexed by target key: 目标, 口径, 基数, 目标比率, 按比率计算, 目标件数, 方案所述件数,
-        差额 (stated − 目标件数), 方案原文.
+        Indexed by target key: 目标, 口径, 基数, 方案比率, 按比率计算, 按比率件数, 方案所述件数,
+        差额 (stated − 按比率件数), 考核口径, 目标件数, 目标比率 (目标件数 ÷ 基数), 方案原文.
     """
     plan = plan or load_plan()
     on_policies = {t.key for t in policy_targets(plan)}
@@ -103,21 +112,26 @@ def targets(
             base, base_text = complaints, "投诉处理件数"
         exact = np.nan if base is None else t.rate * base
         count = None if base is None else goal(t.rate, base)
+        basis = binding(t)
+        target = t.stated_count if basis == "stated" else count
         rows.append(
             {
                 "目标": t.label,
                 "口径": base_text,
                 BASE: base,
-                "目标比率": t.rate,
+                PLAN_RATE: t.rate,
                 "按比率计算": exact,
-                GOAL: count,
-                "方案所述件数": t.stated_count,
+                BY_RATE: count,
+                STATED: t.stated_count,
                 "差额": None if t.stated_count is None or count is None else t.stated_count - count,
+                "考核口径": BASIS_LABELS[basis],
+                GOAL: target,
+                RATE: t.rate if not base or target is None else target / base,
                 "方案原文": t.note,
             }
         )
     frame = pd.DataFrame(rows, index=pd.Index(list(plan.targets), name="target"))
-    for col in (BASE, GOAL, "方案所述件数", "差额"):
+    for col in (BASE, BY_RATE, STATED, "差额", GOAL):
         frame[col] = frame[col].astype("Int64")
     return frame
 
@@ -176,11 +190,26 @@ def _flags(policies: pd.DataFrame, plan: Plan) -> dict[str, np.ndarray]:
     return {t.key: _eligible(policies, t) for t in policy_targets(plan)}
 
 
-def _totals(flags: dict[str, np.ndarray], plan: Plan, basis: Basis) -> dict[str, int]:
-    """The count to allocate per policy target: the rate's count, or the plan's stated one."""
+def binding(t: Target, basis: Basis | None = None) -> Basis:
+    """Which count of ``t`` is allocated and judged on: ``basis`` when given, else the plan
+    file's ``binds`` ("rate": rate × base rounded up; "stated": the plan's count, if any)."""
+    chosen = basis or t.binds
+    return "stated" if chosen == "stated" and t.stated_count is not None else "rate"
+
+
+def other_basis(t: Target, basis: Basis | None = None) -> Basis | None:
+    """The basis that does not bind ``t``, when its count differs (e.g. 保单转换 2,538 by the
+    rate, 3,806 as stated), else None."""
+    if t.stated_count is None:
+        return None
+    return "rate" if binding(t, basis) == "stated" else "stated"
+
+
+def _totals(flags: dict[str, np.ndarray], plan: Plan, basis: Basis | None) -> dict[str, int]:
+    """The count to allocate per policy target, on its binding basis (:func:`binding`)."""
     out = {}
     for t in policy_targets(plan):
-        stated = basis == "stated" and t.stated_count is not None
+        stated = binding(t, basis) == "stated"
         out[t.key] = t.stated_count if stated else goal(t.rate, int(flags[t.key].sum()))
     return out
 
@@ -228,13 +257,14 @@ def _with_total(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def allocate_branches(
-    policies: pd.DataFrame, plan: Plan | None = None, basis: Basis = "rate"
+    policies: pd.DataFrame, plan: Plan | None = None, basis: Basis | None = None
 ) -> pd.DataFrame:
-    """Each policy target split over branches in proportion to their eligible base.
+    """Each policy target split over branches in proportion to their eligible base: the first
+    step of the one allocation (book → branch → phase, :func:`branch_phase_allocation`).
 
-    ``basis="rate"`` allocates the count the plan's rate gives on ``policies``;
-    ``"stated"`` the count the plan states (where it states one). Rows are branches
-    (网点代码, 网点名称) and a 合计 row; columns (target, 基数 / 目标件数).
+    The count split is the target's binding one (:func:`binding`: the plan file's ``binds``
+    unless ``basis`` says "rate" or "stated"). Rows are branches (网点代码, 网点名称) and a 合计
+    row; columns (target, 基数 / 目标件数).
     """
     plan = plan or load_plan()
     flags = _flags(policies, plan)
@@ -249,39 +279,15 @@ def allocate_branches(
     return _with_total(_wide(bases, parts, plan, index))
 
 
-def allocate_phases(
-    policies: pd.DataFrame,
-    plan: Plan | None = None,
-    totals: Mapping[str, int] | None = None,
-    basis: Basis = "rate",
-) -> pd.DataFrame:
-    """Each policy target split over the plan's phases by the month policies mature.
-
-    ``totals`` (target key → count) defaults to the targets on ``policies`` (see
-    :func:`allocate_branches` for ``basis``); pass a branch's allocation to get that
-    branch's quarterly milestones. Rows (阶段, 名称, 月份) and 合计; columns as in
-    :func:`allocate_branches`.
-    """
-    plan = plan or load_plan()
-    flags = _flags(policies, plan)
-    bases = _bases(flags, _phases(policies, plan), len(plan.phases))
-    totals = dict(totals) if totals is not None else _totals(flags, plan, basis)
-    rank = np.arange(len(plan.phases))
-    parts = {t.key: _split(totals[t.key], bases[t.key], rank) for t in policy_targets(plan)}
-    index = pd.MultiIndex.from_tuples(
-        [(ph.key, ph.name, f"{ph.first_month}-{ph.last_month}月") for ph in plan.phases],
-        names=PHASE_INDEX,
-    )
-    return _with_total(_wide(bases, parts, plan, index))
-
-
 def branch_phase_allocation(
-    policies: pd.DataFrame, plan: Plan | None = None, basis: Basis = "rate"
+    policies: pd.DataFrame, plan: Plan | None = None, basis: Basis | None = None
 ) -> pd.DataFrame:
-    """Long table of each branch's allocation split over phases, for the evaluation.
+    """THE allocation, computed once: each target's count split over branches
+    (:func:`allocate_branches`), then each branch's count over the phases by the month its
+    policies mature (largest remainder both times). Every unit's phase targets are sums of
+    these rows: ALL's are the sum of its branches'.
 
-    Columns: target (key), branch_code, phase (key), base, allocated. For every target and
-    branch, ``allocated`` sums over phases to the branch's count in :func:`allocate_branches`.
+    Long table; columns: target (key), branch_code, phase (key), base, allocated.
     """
     plan = plan or load_plan()
     by_branch = allocate_branches(policies, plan, basis).drop(index=TOTAL, level=0)
@@ -316,27 +322,57 @@ def branch_phase_allocation(
     return pd.concat(frames, ignore_index=True)
 
 
+def allocate_phases(
+    policies: pd.DataFrame,
+    plan: Plan | None = None,
+    branch: str = ALL,
+    basis: Basis | None = None,
+) -> pd.DataFrame:
+    """A unit's targets over the plan's phases: the sum of its branches' rows of
+    :func:`branch_phase_allocation` on the whole book ``policies`` (``"ALL"``: every branch).
+    Rows (阶段, 名称, 月份) and 合计; columns as in :func:`allocate_branches`."""
+    plan = plan or load_plan()
+    long = branch_phase_allocation(policies, plan, basis)
+    if not is_all(branch):
+        long = long[long["branch_code"] == str(branch)]
+    sums = long.groupby(["target", "phase"])[["base", "allocated"]].sum()
+    keys = [ph.key for ph in plan.phases]
+    bases, parts = {}, {}
+    for t in policy_targets(plan):
+        mine = sums.loc[t.key] if t.key in sums.index.get_level_values(0) else sums.iloc[:0]
+        mine = mine.reindex(keys, fill_value=0)
+        bases[t.key], parts[t.key] = mine["base"].to_numpy(), mine["allocated"].to_numpy()
+    index = pd.MultiIndex.from_tuples(
+        [(ph.key, ph.name, f"{ph.first_month}-{ph.last_month}月") for ph in plan.phases],
+        names=PHASE_INDEX,
+    )
+    return _with_total(_wide(bases, parts, plan, index))
+
+
 def branch_targets(
     policies: pd.DataFrame, branch: str = ALL, plan: Plan | None = None
 ) -> dict[str, pd.DataFrame]:
-    """The targets of the book (``"ALL"``) or one branch, as the tables workbook shows them.
+    """The targets of the book (``"ALL"``) or one branch, as every report and sheet shows them.
 
-    ``policies`` is the whole book. Returns ``"目标"`` (:func:`targets` on the branch, indexed
-    by 目标; a branch adds 本网点分配件数, its allocated count), ``"网点分配"`` (the whole
-    book's targets over branches, :func:`allocate_branches`; a branch: its row) and
-    ``"阶段分配"`` (the branch's allocated counts, or the book's targets, over the phases).
+    ``policies`` is the whole book. Returns ``"目标"`` (:func:`targets` on the unit, indexed by
+    目标, where 目标件数 is the unit's allocated count and 目标比率 = 目标件数 ÷ 基数),
+    ``"网点分配"`` (:func:`allocate_branches`; a branch: its row) and ``"阶段分配"``
+    (:func:`allocate_phases`: the sum of the unit's branches' phase allocations).
     """
     plan = plan or load_plan()
     part = for_branch(policies, branch)
     by_branch = allocate_branches(policies, plan)
     goals = targets(part, plan).set_index("目标")
-    if is_all(branch):
-        return {"目标": goals, "网点分配": by_branch, "阶段分配": allocate_phases(part, plan)}
-    by_branch = by_branch.loc[[branch]]
-    mine = {t.key: int(by_branch[(t.label, GOAL)].iloc[0]) for t in policy_targets(plan)}
-    goals["本网点分配件数"] = pd.array([mine.get(k) for k in plan.targets], dtype="Int64")
+    if not is_all(branch):
+        by_branch = by_branch.loc[[branch]]
+    row = by_branch.iloc[-1] if is_all(branch) else by_branch.iloc[0]
+    for t in policy_targets(plan):
+        n = int(row[(t.label, GOAL)])
+        base = goals.at[t.label, BASE]
+        goals.at[t.label, GOAL] = n
+        goals.at[t.label, RATE] = n / base if base else np.nan
     return {
         "目标": goals,
         "网点分配": by_branch,
-        "阶段分配": allocate_phases(part, plan, totals=mine),
+        "阶段分配": allocate_phases(policies, plan, branch),
     }

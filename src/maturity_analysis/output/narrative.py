@@ -15,7 +15,7 @@ from ..analysis.book import ALL, branch_label, is_all
 from ..analysis.markup import md
 from ..analysis.reconcile import DISCREPANCY, EXACT, STATUS_LABELS, STATUSES, summary
 from ..analysis.tables import AVERAGE_PREMIUM, COUNT, PREMIUM_WAN, SHARE, TOTAL
-from ..analysis.targets import BASE, GOAL
+from ..analysis.targets import BASE, BY_RATE, GOAL, PLAN_RATE, RATE
 from ..plan.model import Plan, load_plan
 from ..plan.programme import period_span
 from .display import format_reconciliation
@@ -230,45 +230,63 @@ def watchlist(rated: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     return shown.reset_index(drop=True).rename(index=lambda i: i + 1)
 
 
-def targets_text(goals: pd.DataFrame, branch: str) -> str:
-    """Each target in words: base × rate = count; against the plan's stated count for the
-    whole book, or this branch's allocated share for a branch.
+EXCEPTION_COLUMNS = {
+    "例外": "例外",
+    "branch_code": "网点代码",
+    "branch_name": "网点",
+    "policy_no": "保单号",
+    "age": "年龄",
+    "amount": "赔偿金额(元)",
+}
 
-    ``goals`` is :func:`maturity_analysis.analysis.targets.targets` (or the tables workbook's 目标
-    sheet, indexed by the target's label, with 本网点分配件数 for a branch).
+
+def exceptions_view(rows: pd.DataFrame) -> pd.DataFrame:
+    """The evaluation's exceptions (``Evaluation.exceptions``) as shown: policy numbers masked,
+    Chinese headers, numbered from 1."""
+    shown = mask_frame(rows[[c for c in EXCEPTION_COLUMNS if c in rows.columns]])
+    return (
+        shown.rename(columns=EXCEPTION_COLUMNS).reset_index(drop=True).rename(index=lambda i: i + 1)
+    )
+
+
+def targets_text(goals: pd.DataFrame, branch: str) -> str:
+    """Each target in words: its base, the plan's rate, the target count and its rate on the
+    base; for the whole book against the plan's stated count, for a branch its allocated share
+    (which is its target: 目标比率 = 目标件数 ÷ 基数).
+
+    ``goals`` is the ``"目标"`` table of :func:`maturity_analysis.analysis.targets.branch_targets`.
     """
     lines = []
     for name, row in goals.iterrows():
         label = row.get("目标", name)
         if pd.isna(row[BASE]):
             lines.append(
-                f"- **{md(label)}** ≥ {row['目标比率']:.0%}：基数为{md(row['口径'])}，"
+                f"- **{md(label)}** ≥ {row[PLAN_RATE]:.0%}：基数为{md(row['口径'])}，"
                 "录入投诉跟踪数据后评估。"
             )
             continue
         line = (
-            f"- **{md(label)}**（{md(row['口径'])}）：{_n(row[BASE])} 件 × "
-            f"{row['目标比率']:.0%} = {row['按比率计算']:,.1f}，至少 {_n(row[GOAL])} 件"
+            f"- **{md(label)}**（{md(row['口径'])}）：基数 {_n(row[BASE])} 件，方案比率 "
+            f"{row[PLAN_RATE]:.0%}，{_n(row[BASE])} × {row[PLAN_RATE]:.0%} = "
+            f"{row['按比率计算']:,.1f}；目标 {_n(row[GOAL])} 件（占基数 {row[RATE]:.1%}）"
         )
-        if branch == ALL and not pd.isna(row[STATED]):
-            diff = int(row[STATED]) - int(row[GOAL])
+        if is_all(branch) and not pd.isna(row[STATED]):
+            diff = int(row[STATED]) - int(row[BY_RATE])
             line += (
-                f"；方案所述 {_n(row[STATED])} 件，比按比率计算"
-                f"{'多' if diff > 0 else '少'} {_n(abs(diff))} 件"
+                f"；方案所述 {_n(row[STATED])} 件，比按比率计算的 {_n(row[BY_RATE])} 件"
+                f"{'多' if diff > 0 else '少'} {_n(abs(diff))} 件，考核采用{row['考核口径']}的"
+                f" {_n(row[GOAL])} 件，评估同时列出对 {_n(row[STATED] if row[GOAL] != row[STATED] else row[BY_RATE])} 件的进度"
                 if diff
                 else f"；与方案所述 {_n(row[STATED])} 件一致"
             )
-        if (
-            branch != ALL
-            and "本网点分配件数" in goals.columns
-            and not pd.isna(row["本网点分配件数"])
-        ):
-            line += f"；本网点分得全辖目标的 {_n(row['本网点分配件数'])} 件"
+        if not is_all(branch):
+            line += "；目标即本网点分得的件数"
         lines.append(line + "。")
-    if branch != ALL:
+    if not is_all(branch):
         lines.append(
-            "\n方案所述件数是全辖数字，本网点不与之直接比较；分配件数按各网点符合条件的"
-            "保单数分全辖目标（最大余数法），各网点之和等于全辖目标。"
+            "\n方案所述件数是全辖数字，本网点不与之直接比较；全辖目标按各网点符合条件的"
+            "保单数分配（最大余数法），各网点之和等于全辖目标，本网点的目标比率为分得件数"
+            "除以本网点基数。"
         )
     return "\n".join(lines)
 
@@ -277,8 +295,8 @@ def targets_view(goals: pd.DataFrame, branch: str) -> pd.DataFrame:
     """The targets table as shown: for a branch without the plan's whole-book stated counts
     (and their difference), which do not apply to one branch."""
     shown = goals.drop(columns=["方案原文"], errors="ignore")
-    if branch != ALL:
-        shown = shown.drop(columns=[STATED, "差额"], errors="ignore")
+    if not is_all(branch):
+        shown = shown.drop(columns=[STATED, "差额", BY_RATE, "考核口径"], errors="ignore")
     return shown
 
 

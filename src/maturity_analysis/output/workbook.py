@@ -12,6 +12,7 @@ import pandas as pd
 from .. import __version__
 from ..analysis.book import ALL, ALL_LABEL, enrich, for_branch, is_all
 from ..analysis.costs import cost_notes, cost_sheets
+from ..analysis.evaluation import evaluate
 from ..analysis.reconcile import reconciliation
 from ..analysis.risk import risk_table
 from ..analysis.tables import plan_tables
@@ -20,6 +21,7 @@ from ..plan.model import Plan, load_plan
 from ..plan.programme import PROGRAMME_NOTES, programme_sheets
 from .display import format_reconciliation
 from .excel import write_workbook
+from .narrative import exceptions_view
 
 
 def tables_workbook(
@@ -28,11 +30,15 @@ def tables_workbook(
     plan: Plan | None = None,
     dataset: str = "",
     complaints: pd.DataFrame | None = None,
+    tracking=None,
+    period: str | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every sheet of the tables workbook for the book (``"ALL"``) or one branch.
 
     ``complaints`` (the 附件二 tracking frame), when given, puts the compensation actually
-    paid beside the compensation estimate.
+    paid beside the compensation estimate. ``tracking`` (every tracking frame) and ``period``
+    add the evaluation (:func:`~maturity_analysis.analysis.evaluation.evaluate`, the report's
+    own): the period's KPIs (评估), the year to date (年初至今) and the exceptions (例外).
 
     The tables, targets and risk summary are computed on the branch's policies; the
     allocation splits the whole book's targets over branches (one branch: its row) and the
@@ -61,9 +67,24 @@ def tables_workbook(
         **plan_tables(enriched, plan),
         **goals,
         "风险评级": risk_table(enriched, plan),
-        "核对": format_reconciliation(reconciliation(policies, plan)).set_index("指标"),
+        "核对": format_reconciliation(reconciliation(policies, plan, tracking)).set_index("指标"),
         **cost_sheets(enriched, plan, complaints=complaints),
         **programme_sheets(plan),
+        **evaluation_sheets(policies, tracking, period, branch, plan),
+    }
+
+
+def evaluation_sheets(
+    policies: pd.DataFrame, tracking, period: str | None, branch: str, plan: Plan
+) -> dict[str, pd.DataFrame]:
+    """The evaluation as sheets of display text (empty without tracking or a period)."""
+    if tracking is None or period is None:
+        return {}
+    result = evaluate(policies, tracking, period, branch, plan)
+    return {
+        "评估": result.table().set_index("KPI"),
+        "年初至今": result.ytd_table().set_index("KPI"),
+        "例外": exceptions_view(result.exceptions),
     }
 
 
@@ -74,15 +95,23 @@ def write_tables_workbook(
     plan: Plan | None = None,
     dataset: str = "",
     complaints: pd.DataFrame | None = None,
+    tracking=None,
+    period: str | None = None,
 ) -> Path:
     """Write :func:`tables_workbook` to ``path`` (atomically) and return the path."""
-    sheets = tables_workbook(policies, branch, plan, dataset, complaints)
+    sheets = tables_workbook(policies, branch, plan, dataset, complaints, tracking, period)
     notes = {
         "网点分配": [
             "目标按各网点符合条件的保单数按比例分配（最大余数法），各网点之和等于总目标。"
         ],
         "阶段分配": ["目标按保单满期月份所在阶段分配（最大余数法）。"],
-        "核对": ["方案所述数字与数据重现的对照（全部数据）；出处见 PLAN_FIGURES.md。"],
+        "核对": ["方案所述数字与数据重现的对照（全部数据）；出处为方案的表格与段落。"],
+        "评估": [
+            "本期各项目标的结论：达标、未达标、待定（基数小，置信区间包含目标）、无数据、"
+            "数据不全；件数目标为分配到本期的件数，与目标与分配表相同。"
+        ],
+        "年初至今": ["年初至本期末的累计结果，对照到期末应完成的目标与年度目标。"],
+        "例外": ["赔付给不满50岁客户的、高龄客户转保的，逐件列出（保单号已脱敏）。"],
         **cost_notes(plan),
         **PROGRAMME_NOTES,
     }

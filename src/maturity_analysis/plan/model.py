@@ -33,6 +33,7 @@ RISK_RULES: dict[str, tuple[str, ...]] = {
 }
 RISK_RATINGS = ("A", "B", "C")
 TARGET_BASES = ("policies", "complaints")
+TARGET_BINDS = ("rate", "stated")  # which count a target with both binds: its rate's or the plan's
 REPLACEMENT_AMOUNTS = ("min", "mid", "max")
 PAYOUT_BASES = ("shortfall", "fixed")
 
@@ -75,6 +76,7 @@ class Target:
     stated_count: int | None = None
     note: str = ""
     base: str = "policies"
+    binds: str = "rate"
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class TrackingSettings:
     phoned_before_target: float
     confidence: float
     wilson_below: int
+    coverage_min: float
     template_rows: int
 
     def choices(self, key: str) -> tuple[str, ...]:
@@ -450,6 +453,7 @@ def _targets(top: _Table, products: tuple[str, ...]) -> dict[str, Target]:
             stated_count=t.whole("stated_count", default=None),
             note=t.text("note", ""),
             base=t.choice("base", TARGET_BASES, "policies"),
+            binds=t.choice("binds", TARGET_BINDS, "rate"),
         )
         t.done()
     return targets
@@ -516,6 +520,7 @@ def _tracking(top: _Table, products: tuple[str, ...]) -> TrackingSettings:
         phoned_before_target=t.share("phoned_before_target"),
         confidence=t.share("confidence"),
         wilson_below=t.whole("wilson_below"),
+        coverage_min=t.share("coverage_min"),
         template_rows=t.whole("template_rows"),
     )
     t.done()

@@ -297,7 +297,7 @@ def plan_jobs(
                 branch_name=name,
                 output=folder / WORKBOOK_NAME,
                 dataset=dataset,
-                parameters={"dataset": dataset.name, "branch": code},
+                parameters={"dataset": dataset.name, "branch": code, "period": period},
                 key=job_key(kind=WORKBOOK, branch=code, dataset=dataset.name, **base),
             )
         )

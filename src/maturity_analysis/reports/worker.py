@@ -236,6 +236,8 @@ def _run_workbook(job: Job) -> tuple[JobError | None, int]:
         job.branch,
         dataset=job.dataset.name,
         complaints=None if tracking is None else paid_complaints(tracking),
+        tracking=tracking,
+        period=job.parameters.get("period"),
     )
     return None, job.output.stat().st_size
 
