@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tracking
 from ..ingest.forms import Tracking
-from ..plan.model import Plan, load_plan
+from ..plan.model import Plan, load_plan, plan_file
 from ..plan.period import Period, parse_period
 from ..plan.workdays import working_days
 from .book import ALL, ALL_LABEL, check_branches, is_all
@@ -337,15 +337,16 @@ def dataset_by_branch(
     every branch's evaluation report shows every branch, and a warm report kernel computes them
     once per dataset and period instead of once per report.
     """
-    plan = plan or load_plan()
+    plan = plan or load_plan(plan_file(dataset=dataset, raw_dir=raw_dir))
+    used = plan.source  # the dataset is prepared on this plan file
     key = (
-        dataset_fingerprint(dataset, raw_dir, processed_dir),
+        dataset_fingerprint(dataset, raw_dir, processed_dir, used),
         parse_period(period, plan),
         pickle.dumps(plan),
     )
     if key not in _by_branch_memo:
-        book = read_dataset(dataset, raw_dir, processed_dir)
-        tracking = read_dataset_tracking(dataset, raw_dir, processed_dir)
+        book = read_dataset(dataset, raw_dir, processed_dir, used)
+        tracking = read_dataset_tracking(dataset, raw_dir, processed_dir, used)
         if len(_by_branch_memo) >= 4:
             _by_branch_memo.pop(next(iter(_by_branch_memo)))
         _by_branch_memo[key] = by_branch(book, tracking, period, plan)
@@ -376,7 +377,7 @@ def team_days(
     p = parse_period(period, plan)
     log = _for_branch(tracking.worklog, str(branch))
     log = log[p.contains(log["work_date"])]
-    log = log[log["work_date"].dt.date.isin(set(working_days(p.start, p.end)))]
+    log = log[log["work_date"].dt.date.isin(set(working_days(p.start, p.end, plan.holiday_notices)))]
     out = log[["branch_code", "team", "work_date", "calls"]].sort_values(
         ["branch_code", "team", "work_date"]
     )

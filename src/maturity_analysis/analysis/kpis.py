@@ -85,7 +85,7 @@ class Unit:
         """The unit's 附件三 rows in the period on working days."""
         log = self.tracking.worklog
         log = log[self.period.contains(log["work_date"])]
-        workdays = set(working_days(self.period.start, self.period.end))
+        workdays = set(working_days(self.period.start, self.period.end, self.plan.holiday_notices))
         return log[log["work_date"].dt.date.isin(workdays)]
 
 

@@ -18,10 +18,9 @@ import pandas as pd
 
 from .. import __version__
 from .. import config
-from ..config import PLAN_FILE
 from ..exceptions import MaturityDataError
 from ..files import atomic_path, write_atomic
-from ..plan.model import Plan
+from ..plan.model import Plan, load_plan, plan_file
 from .forms import (
     KINDS,
     TRACKING_DIR,
@@ -74,8 +73,13 @@ def prepare(
     counts are the manifest's ``tracking``.
 
     The default output folder is ``data/processed/<dataset name>/``. An old manifest is removed
-    first, so an interrupted run never leaves a manifest that looks finished.
+    first, so an interrupted run never leaves a manifest that looks finished. ``plan`` default:
+    the dataset folder's own ``plan.toml`` when present, else the shipped plan; the manifest
+    records the plan in force (``plan_file``, ``plan_year``, ``plan_sha256``).
     """
+    if plan is None:
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        plan = load_plan(plan_file(folder=folder))
     loaded = load_policies(path, plan=plan)
     out_dir = Path(out) if out is not None else config.processed_dir() / loaded.manifest["dataset"]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -99,10 +103,12 @@ def prepare(
     return Prepared(out_dir, manifest, loaded.policies, rejects)
 
 
-def _is_fresh(manifest: dict, raw: Path) -> bool:
+def _is_fresh(manifest: dict, raw: Path, plan: Path) -> bool:
     """True when the manifest was made from these very raw files, plan and package version."""
-    if manifest.get("package_version") != __version__ or manifest.get("plan_sha256") != (
-        hashlib.sha256(PLAN_FILE.read_bytes()).hexdigest()
+    if (
+        manifest.get("package_version") != __version__
+        or manifest.get("plan_sha256") != hashlib.sha256(plan.read_bytes()).hexdigest()
+        or manifest.get("plan_file") != str(plan)
     ):
         return False
     before = sorted((i["file"], i["sha256"]) for i in manifest.get("inputs", []))
@@ -129,25 +135,32 @@ def _stats(*paths: Path) -> tuple:
     return tuple(out)
 
 
-def _ensure(name: str, raw_dir: str | Path | None, processed_dir: str | Path | None) -> Path:
+def _ensure(
+    name: str,
+    raw_dir: str | Path | None,
+    processed_dir: str | Path | None,
+    plan: str | Path | None = None,
+) -> Path:
     """The processed folder of a dataset, prepared anew when missing or stale.
 
     Freshness is decided on the files' SHA-256 (:func:`_is_fresh`); when neither the raw
     files, the processed folder, the plan file nor the package version changed since the last
-    check in this process (same sizes and modification times), that check stands.
+    check in this process (same sizes and modification times), that check stands. The plan
+    is ``plan`` when given, else the dataset's own ``plan.toml``, else the shipped plan.
     """
     raw = Path(raw_dir or config.raw_dir()) / name
     out = Path(processed_dir or config.processed_dir()) / name
-    key = (str(raw.resolve()), str(out.resolve()))
-    state = (__version__, _stats(raw, out, PLAN_FILE))
+    used = plan_file(plan, folder=raw)
+    key = (str(raw.resolve()), str(out.resolve()), str(used))
+    state = (__version__, _stats(raw, out, used))
     if _checked.get(key) == state:
         return out
-    _ensure_fresh(name, raw, out)
-    _checked[key] = (__version__, _stats(raw, out, PLAN_FILE))
+    _ensure_fresh(name, raw, out, used)
+    _checked[key] = (__version__, _stats(raw, out, used))
     return out
 
 
-def _ensure_fresh(name: str, raw: Path, out: Path) -> None:
+def _ensure_fresh(name: str, raw: Path, out: Path, plan: Path) -> None:
     manifest = out / "manifest.json"
     if not raw.is_dir():
         if manifest.is_file():
@@ -157,18 +170,22 @@ def _ensure_fresh(name: str, raw: Path, out: Path) -> None:
             f"{raw}: no dataset {name!r} (known: {', '.join(known) or 'none'}); "
             "run `maturity-analysis sample` or put an export in data/raw/<name>/"
         )
-    if not manifest.is_file() or not _is_fresh(json.loads(manifest.read_text("utf-8")), raw):
-        prepare(raw, out)
+    if not manifest.is_file() or not _is_fresh(json.loads(manifest.read_text("utf-8")), raw, plan):
+        prepare(raw, out, plan=load_plan(plan))
 
 
 def read_dataset(
-    name: str = "sample", raw_dir: str | Path | None = None, processed_dir: str | Path | None = None
+    name: str = "sample",
+    raw_dir: str | Path | None = None,
+    processed_dir: str | Path | None = None,
+    plan: str | Path | None = None,
 ) -> pd.DataFrame:
-    """The prepared policies of ``data/raw/<name>/``, preparing them when missing or stale.
+    """The prepared policies of ``data/raw/<name>/``, preparing them when missing or stale
+    (``plan``: the plan file in force, default the dataset's own plan.toml or the shipped one).
 
     Read once per process while ``policies.parquet`` is unchanged; each call gets its own copy.
     """
-    path = _ensure(name, raw_dir, processed_dir) / "policies.parquet"
+    path = _ensure(name, raw_dir, processed_dir, plan) / "policies.parquet"
     key = _stats(path)
     hit = _frames.get(str(path.resolve()))
     if hit is None or hit[0] != key:
@@ -179,36 +196,48 @@ def read_dataset(
 
 
 def dataset_fingerprint(
-    name: str = "sample", raw_dir: str | Path | None = None, processed_dir: str | Path | None = None
+    name: str = "sample",
+    raw_dir: str | Path | None = None,
+    processed_dir: str | Path | None = None,
+    plan: str | Path | None = None,
 ) -> str:
     """A key of a prepared dataset's current files (paths, sizes, modification times), after
     preparing it when missing or stale: it changes whenever the prepared files are rewritten.
     For keeping results computed from the dataset within one process."""
-    out = _ensure(name, raw_dir, processed_dir)
+    out = _ensure(name, raw_dir, processed_dir, plan)
     return hashlib.sha256(repr(_stats(out.resolve())).encode()).hexdigest()
 
 
 def dataset_manifest(
-    name: str = "sample", raw_dir: str | Path | None = None, processed_dir: str | Path | None = None
+    name: str = "sample",
+    raw_dir: str | Path | None = None,
+    processed_dir: str | Path | None = None,
+    plan: str | Path | None = None,
 ) -> dict:
-    """The manifest of a prepared dataset (rows read, accepted, rejected, inputs' SHA-256)."""
-    out = _ensure(name, raw_dir, processed_dir)
+    """The manifest of a prepared dataset (rows read, accepted, rejected, inputs' SHA-256,
+    the plan in force)."""
+    out = _ensure(name, raw_dir, processed_dir, plan)
     return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
 
 
 def read_dataset_tracking(
-    name: str = "sample", raw_dir: str | Path | None = None, processed_dir: str | Path | None = None
+    name: str = "sample",
+    raw_dir: str | Path | None = None,
+    processed_dir: str | Path | None = None,
+    plan: str | Path | None = None,
 ) -> Tracking:
     """The tracking frames of a dataset, like :func:`read_dataset` for its policies.
 
     Prepares the dataset when it is missing or stale, then reads ``<kind>.parquet`` from
     ``data/processed/<name>/``; if those are absent, reads ``data/raw/<name>/tracking/``.
     """
-    policies = read_dataset(name, raw_dir, processed_dir)
+    policies = read_dataset(name, raw_dir, processed_dir, plan)
     prepared = read_prepared_tracking(Path(processed_dir or config.processed_dir()) / name)
     if prepared is not None:
         return prepared
-    return read_tracking(Path(raw_dir or config.raw_dir()) / name / TRACKING_DIR, policies).tracking
+    raw = Path(raw_dir or config.raw_dir()) / name
+    used = load_plan(plan_file(plan, folder=raw))
+    return read_tracking(raw / TRACKING_DIR, policies, used).tracking
 
 
 def read_prepared_tracking(folder: str | Path) -> Tracking | None:
