@@ -37,7 +37,7 @@ from ..exceptions import PlanError
 from ..files import atomic_path
 from ..ingest.forms import FORMS, settings
 from ..plan.model import Plan, load_plan
-from ..plan.period import parse_month
+from ..plan.period import in_plan_year, parse_month, parse_period
 from ..plan.workdays import month_bounds, shift_month, working_days
 from .display import display_width
 from .excel import no_formulas
@@ -539,6 +539,7 @@ def write_templates(
     """
     plan = plan or load_plan()
     year, mon = parse_month(month)
+    in_plan_year(parse_period(f"{year}-{mon:02d}", plan), plan)  # forms of another year: error
     if "beats_deposit" not in policies.columns:
         policies = add_yields(policies)
     calls = schedule_calls(policies, (year, mon), teams=teams, plan=plan)

@@ -171,6 +171,7 @@ FIXED_TIME = datetime(2013, 1, 1)
 _PLAN_YEAR = re.compile(r"(?m)^(year = )\d{4}(\s)")
 _FIGURES_START = "# --- Figures the plan states"
 _FIGURES_END = "# --- Costs"
+_STATED_COUNT = re.compile(r"(?m)^stated_count = \d+\n")
 
 SHEET = "满期保单清单"
 NAME_POOL = 4000  # names per sex drawn once for scaled_policies
@@ -586,6 +587,7 @@ def shifted_plan(year: int) -> tuple[Plan, str]:
     if n != 1 or not figures or not tail:
         raise PlanError(f"{PLAN_FILE}: cannot find plan.year and the figures block to shift")
     drawn = parse_plan(tomllib.loads(text), source=f"{PLAN_FILE} (year {year})")
+    head = _STATED_COUNT.sub("", head)
     own = (
         f"# Plan year {year}: the sample's plan (maturity-analysis sample --year {year}), the\n"
         f"# shipped plan with its year changed.\n{head}"
