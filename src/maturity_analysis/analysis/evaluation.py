@@ -377,7 +377,9 @@ def team_days(
     p = parse_period(period, plan)
     log = _for_branch(tracking.worklog, str(branch))
     log = log[p.contains(log["work_date"])]
-    log = log[log["work_date"].dt.date.isin(set(working_days(p.start, p.end, plan.holiday_notices)))]
+    log = log[
+        log["work_date"].dt.date.isin(set(working_days(p.start, p.end, plan.holiday_notices)))
+    ]
     out = log[["branch_code", "team", "work_date", "calls"]].sort_values(
         ["branch_code", "team", "work_date"]
     )

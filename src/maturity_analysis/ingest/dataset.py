@@ -16,8 +16,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from .. import __version__
-from .. import config
+from .. import __version__, config
 from ..exceptions import MaturityDataError
 from ..files import atomic_path, write_atomic
 from ..plan.model import Plan, load_plan, plan_file

@@ -769,7 +769,9 @@ def _holiday_notices(top: _Table, year: int) -> tuple[HolidayNotice, ...]:
         both = sorted(days["holidays"] & days["workdays"])
         if both:
             raise r.error("workdays", f"{both[0]} is also listed as a holiday")
-        out[y] = HolidayNotice(y, r.text("title", nonempty=True), days["holidays"], days["workdays"])
+        out[y] = HolidayNotice(
+            y, r.text("title", nonempty=True), days["holidays"], days["workdays"]
+        )
         r.done()
     return tuple(out[y] for y in sorted(out))
 
@@ -790,7 +792,9 @@ def parse_plan(raw: dict[str, Any], source: str = "<plan>") -> Plan:
     products = tuple(g("plan.products", list))
     year = g("plan.year", int)
     if not YEARS[0] <= year <= YEARS[1]:
-        raise PlanError(f"{source}: key 'plan.year' should be a year {YEARS[0]}-{YEARS[1]}, got {year}")
+        raise PlanError(
+            f"{source}: key 'plan.year' should be a year {YEARS[0]}-{YEARS[1]}, got {year}"
+        )
     phases = _phases(top)
     return Plan(
         title=g("plan.title", str),

@@ -123,7 +123,11 @@ def calendar_notes(notices: Notices) -> list[str]:
     first, last = covered_years()
     out = []
     for n in notices:
-        how = "覆盖 chinesecalendar 的同年数据" if first <= n.year <= last else "chinesecalendar 无该年数据"
+        how = (
+            "覆盖 chinesecalendar 的同年数据"
+            if first <= n.year <= last
+            else "chinesecalendar 无该年数据"
+        )
         out.append(
             f"{n.year}年节假日按方案文件所附通知（{n.title}）：放假 {len(n.holidays)} 天、"
             f"调休上班 {len(n.workdays)} 天（{how}）"

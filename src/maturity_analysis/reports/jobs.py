@@ -306,7 +306,11 @@ def plan_jobs(
                 branch_name=name,
                 output=folder / WORKBOOK_NAME,
                 dataset=dataset,
-                parameters={"dataset": dataset.name, "branch": code, "plan_file": str(dataset.plan)},
+                parameters={
+                    "dataset": dataset.name,
+                    "branch": code,
+                    "plan_file": str(dataset.plan),
+                },
                 key=job_key(kind=WORKBOOK, branch=code, dataset=dataset.name, **base),
             )
         )

@@ -69,7 +69,9 @@ class ReportPage:
     parameters: str
     generated: str
     inputs: tuple[tuple[str, str], ...] = field(default_factory=tuple)
-    plan: str = ""  # the plan file in force, as :func:`~maturity_analysis.plan.model.plan_label` names it
+    plan: str = (
+        ""  # the plan file in force, as :func:`~maturity_analysis.plan.model.plan_label` names it
+    )
 
 
 def make_exporter() -> HTMLExporter:

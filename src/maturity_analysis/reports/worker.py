@@ -181,7 +181,9 @@ def _page(job: Job):
         dataset=job.dataset.name,
         version=__version__,
         parameters=", ".join(
-            f"{k}={v!r}" for k, v in job.parameters.items() if k not in ("processed_dir", "plan_file")
+            f"{k}={v!r}"
+            for k, v in job.parameters.items()
+            if k not in ("processed_dir", "plan_file")
         ),
         generated=datetime.now().astimezone().isoformat(timespec="seconds"),
         inputs=job.dataset.inputs,

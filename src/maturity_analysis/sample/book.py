@@ -44,8 +44,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from ..analysis.yields import add_years
 from .. import config
+from ..analysis.yields import add_years
 from ..config import PLAN_FILE
 from ..exceptions import PlanError
 from ..files import write_atomic
