@@ -33,7 +33,7 @@ from maturity_analysis.plan.programme import programme_sheets
 from maturity_analysis.plan.workdays import calendar_notes, working_days
 from maturity_analysis.reports.executors import LocalExecutor
 from maturity_analysis.reports.run import run_reports
-from maturity_analysis.sample.book import scaled_policies, shifted_plan
+from maturity_analysis.sample.book import scaled_policies, shifted_plan, write_sample
 from maturity_analysis.sample.tracking import write_tracking
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -332,3 +332,32 @@ def test_dataset_plan_is_used_and_a_change_rebuilds(tmp_path):
     assert "own/plan.toml" in page
     manifest = json.loads((tmp_path / "data" / "processed" / "own" / "manifest.json").read_text())
     assert manifest["plan_file"] == str(plan.resolve()) and manifest["plan_year"] == 2024
+
+
+def test_sample_for_a_year_without_a_calendar_stops_before_writing(tmp_path):
+    with pytest.raises(PlanError, match="no holiday calendar for 2027"):
+        write_sample(tmp_path / "s", year=2027)
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_notice_overriding_the_package_says_so(tmp_path):
+    _, text = shifted_plan(YEAR)
+    notice = (
+        '\n[[holiday_notice]]\nyear = 2025\ntitle = "测试数据（虚构）"\n'
+        "holidays = [2025-03-03]\nworkdays = []\n"
+    )
+    path = tmp_path / "plan.toml"
+    path.write_text(text + notice, encoding="utf-8")
+    plan = load_plan(path)
+    assert date(2025, 3, 3) not in working_days("2025-03-01", "2025-03-07", plan.holiday_notices)
+    assert date(2025, 3, 3) in working_days("2025-03-01", "2025-03-07")  # the package's own
+    assert any("覆盖" in n for n in calendar_notes(plan.holiday_notices))
+
+
+def test_a_notice_date_of_another_year_is_a_plan_error(tmp_path):
+    _, text = shifted_plan(YEAR)
+    bad = '\n[[holiday_notice]]\nyear = 2025\ntitle = "x"\nholidays = [2024-10-01]\nworkdays = []\n'
+    path = tmp_path / "plan.toml"
+    path.write_text(text + bad, encoding="utf-8")
+    with pytest.raises(PlanError, match=r"holiday_notice\[0\]\.holidays.*2025"):
+        load_plan(path)
