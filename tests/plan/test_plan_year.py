@@ -325,7 +325,7 @@ def test_dataset_plan_is_used_and_a_change_rebuilds(tmp_path):
     finally:
         executor.close()
     assert first.ok and len(first.results) == len(first.jobs) == 2
-    assert first.out_dir.name == "2024"
+    assert first.jobs[0].parameters["period"] == "2024"  # the dataset plan's year
     assert not again.results and len(again.up_to_date) == 2
     assert len(edited.results) == 2 and edited.ok
     page = (tmp_path / "r" / "ALL" / "02_probe.html").read_text("utf-8")
