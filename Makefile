@@ -11,7 +11,7 @@ UV_BOOT := .uv-bootstrap
 UV := $(or $(shell command -v uv 2>/dev/null),$(UV_BOOT)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 DATA ?= sample
-PERIOD ?= 2013
+PERIOD ?=
 JOBS ?=
 SCHEDULER ?=
 QUICK ?=
@@ -42,7 +42,7 @@ data: $(STAMP) ## generate the sample dataset into data/raw/sample/
 
 reports: $(STAMP) ## build every branch's reports (DATA=name, PERIOD=2013Q2, JOBS=n, SCHEDULER=tcp://host:8786)
 	@if [ "$(DATA)" = sample ] && [ ! -f data/raw/sample/policies.xlsx ]; then $(BIN)/maturity-analysis sample --out data/raw/sample; fi
-	$(BIN)/maturity-analysis reports --dataset $(DATA) --period $(PERIOD) $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+	$(BIN)/maturity-analysis reports --dataset $(DATA) $(if $(PERIOD),--period $(PERIOD)) $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 test: $(STAMP) ## run the test suite (notebooks included)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

@@ -102,6 +102,7 @@ def test_public_api_is_pinned():
         "load_plan",
         "load_policies",
         "parse_period",
+        "plan_file",
         "prepare",
         "read_dataset",
         "read_dataset_tracking",

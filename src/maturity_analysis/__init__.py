@@ -32,6 +32,7 @@ from .exceptions import (  # noqa: E402
 _FACE = {
     "Plan": "plan.model",
     "load_plan": "plan.model",
+    "plan_file": "plan.model",
     "Period": "plan.period",
     "parse_period": "plan.period",
     "prepare": "ingest.dataset",
@@ -75,6 +76,7 @@ __all__ = [
     "load_plan",
     "load_policies",
     "parse_period",
+    "plan_file",
     "prepare",
     "read_dataset",
     "read_dataset_tracking",

@@ -7,22 +7,41 @@ import sys
 
 from .exceptions import MaturityError
 
+PLAN_HELP = "plan file (default: data/raw/<dataset>/plan.toml when present, else the shipped plan)"
+
+
+def _plan(args: argparse.Namespace):
+    """The plan in force for the command's dataset, and its notes on the holiday calendar."""
+    from .plan.model import load_plan, plan_file
+    from .plan.workdays import calendar_notes
+
+    plan = load_plan(plan_file(args.plan, args.dataset))
+    for note in calendar_notes(plan.holiday_notices):
+        print(f"note: {note}", file=sys.stderr)
+    return plan
+
 
 def _cmd_sample(args: argparse.Namespace) -> int:
     from .sample.book import write_sample
 
-    written = write_sample(args.out, seed=args.seed)
+    written = write_sample(args.out, seed=args.seed, year=args.year)
     for path in written:
         print(f"wrote {path}")
     return 0
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .ingest.dataset import prepare
     from .ingest.forms import KINDS
+    from .plan.model import load_plan, plan_file
 
+    path = Path(args.path)
+    folder = path if path.is_dir() else path.parent
+    plan = load_plan(plan_file(args.plan, folder=folder))
     try:
-        result = prepare(args.path, out=args.out, progress=sys.stderr.isatty())
+        result = prepare(path, out=args.out, plan=plan, progress=sys.stderr.isatty())
     except KeyboardInterrupt:
         print("interrupted: nothing new was written; run prepare again", file=sys.stderr)
         return 130
@@ -31,6 +50,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         f"{m['dataset']}: {m['rows_accepted']} accepted, {m['rows_rejected']} rejected "
         f"of {m['rows_read']} rows read → {result.out_dir}"
     )
+    print(f"  plan {m['plan_file']} (plan year {m['plan_year']})")
     if m["rows_footer"] or m["rows_blank"]:
         print(f"  skipped {m['rows_footer']} summary (合计) and {m['rows_blank']} blank rows")
     for inp in m["inputs"]:
@@ -54,9 +74,11 @@ def _cmd_templates(args: argparse.Namespace) -> int:
     from .ingest.dataset import read_dataset
     from .output.calllist import parse_month, write_templates
 
-    year, month = parse_month(args.month)
+    plan = _plan(args)
+    year, month = parse_month(args.month, plan)
     out = args.out or config.processed_dir() / args.dataset / "templates" / f"{year}-{month:02d}"
-    written = write_templates(read_dataset(args.dataset), (year, month), out, teams=args.teams)
+    policies = read_dataset(args.dataset, plan=plan.source)
+    written = write_templates(policies, (year, month), out, teams=args.teams, plan=plan)
     for path in written:
         print(f"wrote {path}")
     print(f"{len(written)} branch workbooks (call list: 内部资料，含客户联系方式，严禁外传)")
@@ -67,15 +89,15 @@ def _cmd_tables(args: argparse.Namespace) -> int:
     from .analysis.costs import paid_complaints
     from .ingest.dataset import read_dataset, read_dataset_tracking
     from .output.workbook import write_tables_workbook
-    from .plan.model import load_plan
 
-    policies = read_dataset(args.dataset)
-    tracking = read_dataset_tracking(args.dataset)
+    plan = _plan(args)
+    policies = read_dataset(args.dataset, plan=plan.source)
+    tracking = read_dataset_tracking(args.dataset, plan=plan.source)
     path = write_tables_workbook(
         policies,
         args.out,
         branch=args.branch,
-        plan=load_plan(args.plan),
+        plan=plan,
         dataset=args.dataset,
         complaints=paid_complaints(tracking),
         tracking=tracking,
@@ -88,9 +110,12 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     from .analysis.reconcile import reconciliation
     from .ingest.dataset import read_dataset
     from .output.display import render_text
-    from .plan.model import load_plan
 
-    print(render_text(reconciliation(read_dataset(args.dataset), load_plan(args.plan))))
+    plan = _plan(args)
+    if not plan.figures:
+        print(f"{plan.source}: the plan file states no figures ([figures]); nothing to reconcile")
+        return 0
+    print(render_text(reconciliation(read_dataset(args.dataset, plan=plan.source), plan)))
     return 0
 
 
@@ -108,6 +133,7 @@ def _cmd_reports(args: argparse.Namespace) -> int:
             args.period,
             args.branch,
             out_dir=args.out,
+            plan=args.plan,
             jobs=args.jobs,
             force=args.force,
             executor=executor,
@@ -141,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default=None, help="output folder (default data/raw/sample/)")
     p.add_argument("--seed", type=int, default=2013, help="random seed (default 2013)")
+    p.add_argument(
+        "--year",
+        type=int,
+        default=None,
+        help="plan year to shift the sample to, with a matching plan.toml in the dataset "
+        "folder (default 2013, the shipped plan's year)",
+    )
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser(
@@ -151,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("path", help="a policies file or a dataset folder (e.g. data/raw/sample)")
     p.add_argument("--out", default=None, help="output folder (default data/processed/<dataset>/)")
+    p.add_argument("--plan", default=None, help=PLAN_HELP.replace("data/raw/<dataset>", "PATH"))
     p.set_defaults(func=_cmd_prepare)
 
     p = sub.add_parser(
@@ -174,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="1+1 teams per branch (default: the plan's rule, enough to fit the calls)",
     )
+    p.add_argument("--plan", default=None, help=PLAN_HELP)
     p.set_defaults(func=_cmd_templates)
 
     p = sub.add_parser(
@@ -187,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
     p.add_argument("--branch", default=ALL, help="a 网点代码, or ALL (default)")
-    p.add_argument("--plan", default=None, help="plan file (default: the shipped plan.toml)")
+    p.add_argument("--plan", default=None, help=PLAN_HELP)
     p.add_argument("--out", required=True, help="the workbook to write (.xlsx)")
     p.set_defaults(func=_cmd_tables)
 
@@ -198,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reproduced from the dataset, with its status and explanation.",
     )
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
-    p.add_argument("--plan", default=None, help="plan file (default: the shipped plan.toml)")
+    p.add_argument("--plan", default=None, help=PLAN_HELP)
     p.set_defaults(func=_cmd_reconcile)
 
     p = sub.add_parser(
@@ -210,8 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
     p.add_argument(
-        "--period", default="2013", help="2013 (year, default), 2013Q2 (quarter) or 2013-05 (month)"
+        "--period",
+        default=None,
+        help="the plan year (2013, default), a phase (2013Q2) or a month (2013-05) of it",
     )
+    p.add_argument("--plan", default=None, help=PLAN_HELP)
     p.add_argument(
         "--branch",
         nargs="+",

@@ -246,7 +246,7 @@ def test_cli_templates(book, tmp_path, monkeypatch, capsys):
     import maturity_analysis.ingest.dataset as load
     from maturity_analysis.cli import main
 
-    monkeypatch.setattr(load, "read_dataset", lambda name: book)
+    monkeypatch.setattr(load, "read_dataset", lambda name, plan=None: book)
     assert main(["templates", "--month", "2013-02", "--out", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "forms_B01_2013-02.xlsx",

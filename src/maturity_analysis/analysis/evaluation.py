@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tracking
 from ..ingest.forms import Tracking
-from ..plan.model import Plan, load_plan
+from ..plan.model import Plan, load_plan, plan_file
 from ..plan.period import Period, parse_period
 from .book import ALL, branch_label, check_branches, is_all
 from .kpis import INCOMPLETE, KPIS, NO_DATA, Kpi, Unit, exceptions, team_day_grid
@@ -542,15 +542,16 @@ def dataset_by_branch(
     every branch's evaluation report shows every branch, and a warm report kernel computes them
     once per dataset and period instead of once per report.
     """
-    plan = plan or load_plan()
+    plan = plan or load_plan(plan_file(dataset=dataset, raw_dir=raw_dir))
+    used = plan.source  # the dataset is prepared on this plan file
     key = (
-        dataset_fingerprint(dataset, raw_dir, processed_dir),
+        dataset_fingerprint(dataset, raw_dir, processed_dir, used),
         parse_period(period, plan),
         pickle.dumps(plan),
     )
     if key not in _by_branch_memo:
-        book = read_dataset(dataset, raw_dir, processed_dir)
-        tracking = read_dataset_tracking(dataset, raw_dir, processed_dir)
+        book = read_dataset(dataset, raw_dir, processed_dir, used)
+        tracking = read_dataset_tracking(dataset, raw_dir, processed_dir, used)
         if len(_by_branch_memo) >= 4:
             _by_branch_memo.pop(next(iter(_by_branch_memo)))
         _by_branch_memo[key] = by_branch(book, tracking, period, plan)
@@ -600,5 +601,5 @@ def team_days(
         worklog=_for_branch(tracking.worklog, branch),
         outcomes=tracking.outcomes,
     )
-    grid = team_day_grid(mine, p, book).rename(columns={"recorded": "calls"})
+    grid = team_day_grid(mine, p, book, plan.holiday_notices).rename(columns={"recorded": "calls"})
     return grid.assign(short=grid["calls"] < plan.calls_per_day)

@@ -45,7 +45,7 @@ import pandas as pd
 from ..ingest.forms import Tracking, settings
 from ..plan.model import Plan, TrackingSettings
 from ..plan.period import Period
-from ..plan.workdays import working_days
+from ..plan.workdays import Notices, working_days
 from .targets import eligible
 
 NO_DATA, INCOMPLETE = "无数据", "数据不全"
@@ -105,21 +105,23 @@ class Unit:
         """The unit's 附件三 rows in the period on working days."""
         log = self.tracking.worklog
         log = log[self.period.contains(log["work_date"])]
-        workdays = set(working_days(self.period.start, self.period.end))
+        workdays = set(working_days(self.period.start, self.period.end, self.plan.holiday_notices))
         return log[log["work_date"].dt.date.isin(workdays)]
 
     @cached_property
     def team_days(self) -> pd.DataFrame:
         """Every working day of the period for every team seen (附件一 or 附件三): branch_code,
         team, work_date, recorded (附件一 calls), claimed (附件三 回访量; 0 without a log)."""
-        return team_day_grid(self.tracking, self.period, self.book)
+        return team_day_grid(self.tracking, self.period, self.book, self.plan.holiday_notices)
 
 
-def team_day_grid(tracking: Tracking, period: Period, book: pd.DataFrame) -> pd.DataFrame:
+def team_day_grid(
+    tracking: Tracking, period: Period, book: pd.DataFrame, notices: Notices = ()
+) -> pd.DataFrame:
     """The team-day grid of :attr:`Unit.team_days`: teams are those on the unit's 附件三 rows
     or its 附件一 rows (calls on the unit's policies); a call without a team counts for its
     branch's first team (or 未填团队 when the branch names none)."""
-    days = pd.to_datetime(pd.Series(working_days(period.start, period.end), dtype=object))
+    days = pd.to_datetime(pd.Series(working_days(period.start, period.end, notices), dtype=object))
     log = tracking.worklog
     log = log[period.contains(log["work_date"]) & log["work_date"].isin(days)]
     calls = tracking.calls

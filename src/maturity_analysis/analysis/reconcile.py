@@ -459,6 +459,8 @@ def reconciliation(policies: pd.DataFrame, plan: Plan | None = None, tracking=No
         Percentages are in percent (95.98), stated is NaN where the source lost the digits.
     """
     plan = plan or load_plan()
+    if not plan.figures:  # a plan file without stated figures: nothing to reconcile
+        return pd.DataFrame(columns=COLUMNS)
     rows = _table1_rows(table1(policies, plan), plan)
     rows += _table2_rows(policies, table2(policies, plan), plan)
     rows += _table3_rows(policies, table3(policies, plan), plan)

@@ -22,10 +22,9 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import __version__, config
-from ..config import PLAN_FILE
 from ..exceptions import MaturityDataError
 from ..files import atomic_path
-from ..plan.model import Plan
+from ..plan.model import Plan, load_plan, plan_file
 from .forms import (
     KINDS,
     TRACKING_DIR,
@@ -100,7 +99,12 @@ def prepare(
     first and every file is written beside its name, all renamed into place at the end (the
     manifest last): an interrupted or failed run (Ctrl-C included) leaves the earlier files
     whole and no manifest that looks finished. ``progress``: show reading and validating bars.
+    ``plan`` default: the dataset folder's own ``plan.toml`` when present, else the shipped
+    plan; the manifest records the plan in force (``plan_file``, ``plan_year``, ``plan_sha256``).
     """
+    if plan is None:
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        plan = load_plan(plan_file(folder=folder))
     loaded = load_policies(path, plan=plan, progress=progress)
     out_dir = Path(out) if out is not None else config.processed_dir() / loaded.manifest["dataset"]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -131,10 +135,12 @@ def prepare(
     return Prepared(out_dir, manifest, loaded.policies, rejects)
 
 
-def _is_fresh(manifest: dict, raw: Path) -> bool:
+def _is_fresh(manifest: dict, raw: Path, plan: Path) -> bool:
     """True when the manifest was made from these very raw files, plan and package version."""
-    if manifest.get("package_version") != __version__ or manifest.get("plan_sha256") != (
-        hashlib.sha256(PLAN_FILE.read_bytes()).hexdigest()
+    if (
+        manifest.get("package_version") != __version__
+        or manifest.get("plan_sha256") != hashlib.sha256(plan.read_bytes()).hexdigest()
+        or manifest.get("plan_file") != str(plan)
     ):
         return False
     before = sorted((i["file"], i["sha256"]) for i in manifest.get("inputs", []))
@@ -161,21 +167,28 @@ def _stats(*paths: Path) -> tuple:
     return tuple(out)
 
 
-def _ensure(name: str, raw_dir: str | Path | None, processed_dir: str | Path | None) -> Path:
+def _ensure(
+    name: str,
+    raw_dir: str | Path | None,
+    processed_dir: str | Path | None,
+    plan: str | Path | None = None,
+) -> Path:
     """The processed folder of a dataset, prepared anew when missing or stale.
 
     Freshness is decided on the files' SHA-256 (:func:`_is_fresh`); when neither the raw
     files, the processed folder, the plan file nor the package version changed since the last
-    check in this process (same sizes and modification times), that check stands.
+    check in this process (same sizes and modification times), that check stands. The plan
+    is ``plan`` when given, else the dataset's own ``plan.toml``, else the shipped plan.
     """
     raw = Path(raw_dir or config.raw_dir()) / name
     out = Path(processed_dir or config.processed_dir()) / name
-    key = (str(raw.resolve()), str(out.resolve()))
-    state = (__version__, _stats(raw, out, PLAN_FILE))
+    used = plan_file(plan, folder=raw)
+    key = (str(raw.resolve()), str(out.resolve()), str(used))
+    state = (__version__, _stats(raw, out, used))
     if _checked.get(key) == state:
         return out
-    _ensure_fresh(name, raw, out)
-    _checked[key] = (__version__, _stats(raw, out, PLAN_FILE))
+    _ensure_fresh(name, raw, out, used)
+    _checked[key] = (__version__, _stats(raw, out, used))
     return out
 
 
@@ -199,7 +212,7 @@ def _make_sample(raw: Path) -> None:
     importlib.import_module("maturity_analysis.sample.book").write_sample(raw)
 
 
-def _ensure_fresh(name: str, raw: Path, out: Path) -> None:
+def _ensure_fresh(name: str, raw: Path, out: Path, plan: Path) -> None:
     manifest = out / "manifest.json"
     if not raw.is_dir() and not manifest.is_file() and name == "sample":
         _make_sample(raw)
@@ -212,14 +225,16 @@ def _ensure_fresh(name: str, raw: Path, out: Path) -> None:
             f"`make data` (the sample) or `maturity-analysis prepare data/raw/{name}` after "
             f"putting the export there"
         )
-    if not manifest.is_file() or not _is_fresh(_load_manifest(manifest), raw):
+    if not manifest.is_file() or not _is_fresh(_load_manifest(manifest), raw, plan):
         _say(
             f"preparing dataset {name!r} from {raw} (its raw files, the plan or the package changed)"
         )
-        prepare(raw, out)
+        prepare(raw, out, plan=load_plan(plan))
 
 
-def _read_parquet(name: str, path: Path, raw_dir: str | Path | None) -> pd.DataFrame:
+def _read_parquet(
+    name: str, path: Path, raw_dir: str | Path | None, plan: str | Path | None
+) -> pd.DataFrame:
     """A prepared parquet file; missing or damaged, it is prepared again from the raw files
     when they are there, else a one-line error."""
     try:
@@ -233,59 +248,75 @@ def _read_parquet(name: str, path: Path, raw_dir: str | Path | None) -> pd.DataF
             f"restore the raw files and run `maturity-analysis prepare {raw}`"
         )
     _say(f"{path} is {why}: preparing dataset {name!r} again from {raw}")
-    prepare(raw, path.parent)
+    prepare(raw, path.parent, plan=load_plan(plan_file(plan, folder=raw)))
     return pd.read_parquet(path)
 
 
 def read_dataset(
-    name: str = "sample", raw_dir: str | Path | None = None, processed_dir: str | Path | None = None
+    name: str = "sample",
+    raw_dir: str | Path | None = None,
+    processed_dir: str | Path | None = None,
+    plan: str | Path | None = None,
 ) -> pd.DataFrame:
-    """The prepared policies of ``data/raw/<name>/``, preparing them when missing or stale.
+    """The prepared policies of ``data/raw/<name>/``, preparing them when missing or stale
+    (``plan``: the plan file in force, default the dataset's own plan.toml or the shipped one).
 
     Read once per process while ``policies.parquet`` is unchanged; each call gets its own copy.
     """
-    path = _ensure(name, raw_dir, processed_dir) / "policies.parquet"
+    path = _ensure(name, raw_dir, processed_dir, plan) / "policies.parquet"
     key = _stats(path)
     hit = _frames.get(str(path.resolve()))
     if hit is None or hit[0] != key:
         if len(_frames) >= 4:
             _frames.pop(next(iter(_frames)))
-        frame_ = _read_parquet(name, path, raw_dir)
+        frame_ = _read_parquet(name, path, raw_dir, plan)
         hit = _frames[str(path.resolve())] = (_stats(path), frame_)
     return hit[1].copy()
 
 
 def dataset_fingerprint(
-    name: str = "sample", raw_dir: str | Path | None = None, processed_dir: str | Path | None = None
+    name: str = "sample",
+    raw_dir: str | Path | None = None,
+    processed_dir: str | Path | None = None,
+    plan: str | Path | None = None,
 ) -> str:
     """A key of a prepared dataset's current files (paths, sizes, modification times), after
     preparing it when missing or stale: it changes whenever the prepared files are rewritten.
     For keeping results computed from the dataset within one process."""
-    out = _ensure(name, raw_dir, processed_dir)
+    out = _ensure(name, raw_dir, processed_dir, plan)
     return hashlib.sha256(repr(_stats(out.resolve())).encode()).hexdigest()
 
 
 def dataset_manifest(
-    name: str = "sample", raw_dir: str | Path | None = None, processed_dir: str | Path | None = None
+    name: str = "sample",
+    raw_dir: str | Path | None = None,
+    processed_dir: str | Path | None = None,
+    plan: str | Path | None = None,
 ) -> dict:
-    """The manifest of a prepared dataset (rows read, accepted, rejected, inputs' SHA-256)."""
-    out = _ensure(name, raw_dir, processed_dir)
+    """The manifest of a prepared dataset (rows read, accepted, rejected, inputs' SHA-256,
+    the plan in force)."""
+    out = _ensure(name, raw_dir, processed_dir, plan)
     return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
 
 
 def read_dataset_tracking(
-    name: str = "sample", raw_dir: str | Path | None = None, processed_dir: str | Path | None = None
+    name: str = "sample",
+    raw_dir: str | Path | None = None,
+    processed_dir: str | Path | None = None,
+    plan: str | Path | None = None,
 ) -> Tracking:
     """The tracking frames of a dataset, like :func:`read_dataset` for its policies.
 
     Prepares the dataset when it is missing or stale, then reads ``<kind>.parquet`` from
     ``data/processed/<name>/``; if those are absent, reads ``data/raw/<name>/tracking/``.
     """
-    policies = read_dataset(name, raw_dir, processed_dir)
+    policies = read_dataset(name, raw_dir, processed_dir, plan)
     prepared = read_prepared_tracking(Path(processed_dir or config.processed_dir()) / name)
     if prepared is not None:
         return prepared
-    return read_tracking(Path(raw_dir or config.raw_dir()) / name / TRACKING_DIR, policies).tracking
+    raw = Path(raw_dir or config.raw_dir()) / name
+    used = load_plan(plan_file(plan, folder=raw))
+    return read_tracking(raw / TRACKING_DIR, policies, used).tracking
 
 
 def read_prepared_tracking(folder: str | Path) -> Tracking | None:

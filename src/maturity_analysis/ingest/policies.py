@@ -11,7 +11,6 @@ missing data; the branch code ``ALL`` is reserved for the whole book.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -23,10 +22,9 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..config import PLAN_FILE
 from ..exceptions import MaturityDataError
 from ..plan.bands import age_at, age_band, principal_band
-from ..plan.model import Plan, load_plan
+from ..plan.model import Plan, load_plan, plan_sha256
 from .ids import birth_from_id, check_digit_ok, upgrade_15
 from .readers import (
     EXCEL_EPOCH,
@@ -83,6 +81,7 @@ REASONS = {
     "born_after": "出生日期晚于承保日期 / birth date after issue date",
     "age": "年龄不合理 / impossible age",
     "duplicate": "保单号重复 / duplicate policy number",
+    "plan_year": "满期日不在方案年度({year}) / maturity date outside the plan year {year}",
     "extra": (
         "单元格比表头多，可能有未加引号的逗号导致错列 / "
         "more cells than the header: an unquoted comma may have shifted the row"
@@ -459,6 +458,14 @@ def _rejects(
     return out.astype({c: "str" for c in out if c not in ("row", "_pos")}), rejected
 
 
+def _plan_year(maturity: pd.Series, plan: Plan) -> _Check:
+    """Rows maturing outside the plan year: the plan's tables, targets and phases are that
+    year's, so they are counted apart, never phased by month alone."""
+    year = maturity.dt.year
+    outside = (year.notna() & (year != plan.year)).to_numpy()
+    return _Check(outside, "maturity_date", REASONS["plan_year"].format(year=plan.year))
+
+
 def _counts(ids: np.ndarray, k: int) -> np.ndarray:
     return np.bincount(ids, minlength=k).astype(int)
 
@@ -471,6 +478,7 @@ def _manifest(
     rejected: np.ndarray,
     rejects: pd.DataFrame,
     warned: dict[str, np.ndarray],
+    plan: Plan,
 ) -> dict:
     k = len(sheets)
     read, rej = _counts(sheet_id, k), _counts(sheet_id[rejected], k)
@@ -522,8 +530,9 @@ def _manifest(
         "dataset": dataset_name(path),
         "source": str(path),
         "package_version": __version__,
-        "plan_file": PLAN_FILE.name,
-        "plan_sha256": hashlib.sha256(PLAN_FILE.read_bytes()).hexdigest(),
+        "plan_file": plan.source,
+        "plan_year": plan.year,
+        "plan_sha256": plan_sha256(plan),
         "accounting": ACCOUNTING,
         **{c: sum(i[c] for i in inputs) for c in counts},
         "reject_reasons": {str(r): int(n) for r, n in reasons.value_counts().sort_index().items()},
@@ -586,10 +595,11 @@ def _validate(
     checks.insert(0, _Check(extra.notna().to_numpy(), "", REASONS["extra"], values=extra))
     labels = np.array([_sheet_label(s) for s in sheets], dtype=object)
     checks.append(_duplicates(values["policy_no"], pd.Series(labels[sheet_id]), rows))
-    rejects, rejected = _rejects(raw, checks, sheets, sheet_id, rows)
     plan = plan or load_plan()
+    checks.append(_plan_year(values["maturity_date"], plan))
+    rejects, rejected = _rejects(raw, checks, sheets, sheet_id, rows)
     policies = values.loc[~rejected, POLICY_FRAME[:-2]].reset_index(drop=True)
     policies["age_band"] = age_band(policies["age"], plan)
     policies["principal_band"] = principal_band(policies["premium"], plan)
-    manifest = _manifest(path, sheets, infos, sheet_id, rejected, rejects, warned)
+    manifest = _manifest(path, sheets, infos, sheet_id, rejected, rejects, warned, plan)
     return Loaded(policies, rejects[REJECT_COLUMNS], manifest)

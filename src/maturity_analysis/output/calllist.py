@@ -37,7 +37,7 @@ from ..exceptions import PlanError
 from ..files import atomic_path
 from ..ingest.forms import FORMS, settings
 from ..plan.model import Plan, load_plan
-from ..plan.period import parse_month
+from ..plan.period import in_plan_year, parse_month, parse_period
 from ..plan.workdays import month_bounds, shift_month, working_days
 from .display import display_width
 from .excel import no_formulas
@@ -74,7 +74,7 @@ def call_days(year: int, month: int, plan: Plan | None = None) -> list[date]:
     plan = plan or load_plan()
     first = month_bounds(*shift_month(year, month, -plan.call_lead_months))[0]
     last = month_bounds(*shift_month(year, month, -1))[1]
-    return working_days(first, last)
+    return working_days(first, last, plan.holiday_notices)
 
 
 def teams_needed(customers: int, days: int, plan: Plan | None = None) -> int:
@@ -164,7 +164,7 @@ def schedule_calls(
         due = rate_risk(due, plan)
     due = _ordered(due)
     days = call_days(year, mon, plan)
-    extra = working_days(first, last) if teams is not None else []
+    extra = working_days(first, last, plan.holiday_notices) if teams is not None else []
     plan_rows, n_teams = [], []
     maturities = due["maturity_date"].dt.date.to_numpy()
     codes = due["branch_code"].to_numpy()
@@ -539,6 +539,7 @@ def write_templates(
     """
     plan = plan or load_plan()
     year, mon = parse_month(month)
+    in_plan_year(parse_period(f"{year}-{mon:02d}", plan), plan)  # forms of another year: error
     if "beats_deposit" not in policies.columns:
         policies = add_yields(policies)
     calls = schedule_calls(policies, (year, mon), teams=teams, plan=plan)

@@ -319,6 +319,8 @@ def phases_text(phases: pd.DataFrame, period: str) -> str:
 def reconciliation_text(rec: pd.DataFrame, branch: str, limit: int = 8) -> str:
     """How the plan's stated figures compare with the data, and the discrepancies explained
     (the first ``limit`` of them; the table below the text lists them all)."""
+    if rec.empty:
+        return "本方案文件未列示方案数字（无 [figures] 一节），不做核对。"
     counts = summary(rec)
     text = (
         f"方案所述的 {_n(len(rec))} 个数字中："

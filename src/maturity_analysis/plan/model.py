@@ -8,6 +8,7 @@ plan fails when it is loaded, never halfway through a report.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from calendar import monthrange
@@ -18,9 +19,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .. import config
 from ..config import PLAN_FILE
 from ..exceptions import PlanError
-from .workdays import month_bounds, shift_month
+from .workdays import HolidayNotice, month_bounds, shift_month
+
+#: The plan file a dataset folder may carry (``data/raw/<dataset>/plan.toml``), used for it
+#: when no other plan file is given.
+DATASET_PLAN = "plan.toml"
+#: Plan years the package accepts (a plan file's ``plan.year``).
+YEARS = (2000, 2099)
 
 #: Risk rules the rating knows (``[risk.rules.*]``), in the order their reasons are joined,
 #: and the setting each one takes besides ``points`` and ``reason``.
@@ -303,6 +311,7 @@ class Plan:
     programme: Programme
     figures: dict[str, Any]
     source: str
+    holiday_notices: tuple[HolidayNotice, ...] = ()
 
     def phase_of_month(self, month: int) -> Phase:
         """The phase a calendar month falls in."""
@@ -743,6 +752,35 @@ def _programme(top: _Table, year: int, phases: tuple[Phase, ...]) -> Programme:
     )
 
 
+def _holiday_notices(top: _Table, year: int) -> tuple[HolidayNotice, ...]:
+    """``[[holiday_notice]]``: a year's State Council notice, its days off and 调休 days, each
+    a date of that year; at most one notice a year, within the plan's window."""
+    if "holiday_notice" not in top.data:
+        return ()
+    out: dict[int, HolidayNotice] = {}
+    for r in top.rows("holiday_notice"):
+        y = r.whole("year")
+        if not year - 1 <= y <= year + 1:
+            raise r.error("year", f"should be {year - 1}..{year + 1} (the plan year {year} ± 1)")
+        if y in out:
+            raise r.error("year", f"repeats {y}: one notice a year")
+        days = {}
+        for k in ("holidays", "workdays"):
+            v = r.value(k, lambda v: isinstance(v, list), "a list of dates (2027-01-01)")
+            bad = [d for d in v if type(d) is not date or d.year != y]
+            if bad:
+                raise r.error(k, f"should hold dates of {y} (2027-01-01, unquoted), got {bad[0]!r}")
+            days[k] = frozenset(v)
+        both = sorted(days["holidays"] & days["workdays"])
+        if both:
+            raise r.error("workdays", f"{both[0]} is also listed as a holiday")
+        out[y] = HolidayNotice(
+            y, r.text("title", nonempty=True), days["holidays"], days["workdays"]
+        )
+        r.done()
+    return tuple(out[y] for y in sorted(out))
+
+
 def parse_plan(raw: dict[str, Any], source: str = "<plan>") -> Plan:
     """Validate a parsed plan file and return the typed :class:`Plan`."""
     top = _Table(raw, "", source)
@@ -758,6 +796,10 @@ def parse_plan(raw: dict[str, Any], source: str = "<plan>") -> Plan:
         _increasing(lower, f"{key}.lower", source)
     products = tuple(g("plan.products", list))
     year = g("plan.year", int)
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise PlanError(
+            f"{source}: key 'plan.year' should be a year {YEARS[0]}-{YEARS[1]}, got {year}"
+        )
     phases = _phases(top)
     return Plan(
         title=g("plan.title", str),
@@ -781,8 +823,9 @@ def parse_plan(raw: dict[str, Any], source: str = "<plan>") -> Plan:
         costs=_costs(top),
         compensation=_compensation(top),
         programme=_programme(top, year, phases),
-        figures=g("figures", dict),
+        figures=g("figures", dict) if "figures" in raw else {},
         source=source,
+        holiday_notices=_holiday_notices(top, year),
     )
 
 
@@ -805,3 +848,49 @@ def load_plan(path: str | Path | None = None) -> Plan:
     0.6
     """
     return _load_cached(str(Path(path or PLAN_FILE).resolve()))
+
+
+def plan_file(
+    plan: str | Path | None = None,
+    dataset: str | None = None,
+    raw_dir: str | Path | None = None,
+    *,
+    folder: str | Path | None = None,
+) -> Path:
+    """The plan file in force: ``plan`` when given, else the dataset's own ``plan.toml`` when
+    present (in ``folder``, or in ``<raw_dir>/<dataset>/``, default ``data/raw``), else the
+    shipped plan.
+
+    >>> plan_file().name
+    'plan.toml'
+    """
+    if plan:
+        path = Path(plan)
+        if not path.is_file():
+            raise PlanError(f"{path}: plan file not found")
+        return path.resolve()
+    if folder is None and dataset is not None:
+        folder = Path(raw_dir or config.raw_dir()) / dataset
+    if folder is not None:
+        own = Path(folder) / DATASET_PLAN
+        if own.is_file():
+            return own.resolve()
+    return PLAN_FILE
+
+
+def plan_sha256(plan: Plan) -> str | None:
+    """SHA-256 of the file a plan was loaded from (``None`` for a plan not read from a file)."""
+    path = Path(plan.source)
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def plan_label(path: str | Path) -> str:
+    """How reports name a plan file: relative to the project root when inside it, the shipped
+    plan as such, else the full path."""
+    path = Path(path).resolve()
+    if path == PLAN_FILE:
+        return f"{PLAN_FILE.name}（随软件提供）"
+    try:
+        return path.relative_to(config.root()).as_posix()
+    except ValueError:
+        return str(path)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 
@@ -119,10 +120,29 @@ def report_period(text: object, plan: Plan | None = None) -> Period:
     >>> report_period("2013q2").label
     '2013Q2'
     """
-    p = parse_period(text, plan)
+    plan = plan or load_plan()
+    p = in_plan_year(parse_period(text, plan), plan)
     if p.kind == "day":
         raise PlanError(f"period '{text}': reports are made for {_EXPECTED.rsplit(' or ', 1)[0]}")
     return p
+
+
+def in_plan_year(period: Period, plan: Plan) -> Period:
+    """``period`` when it lies in the plan year, else a :class:`PlanError` naming both: the
+    plan's targets, phases and programme are that year's.
+
+    >>> in_plan_year(parse_period("2014"), load_plan())
+    Traceback (most recent call last):
+    ...
+    maturity_analysis.exceptions.PlanError: period '2014' is outside the plan year 2013 of plan.toml; give a period of 2013 or the plan file for 2014 (--plan)
+    """
+    if period.start.year != plan.year or period.end.year != plan.year:
+        raise PlanError(
+            f"period '{period.label}' is outside the plan year {plan.year} of "
+            f"{Path(plan.source).name}; give a period of {plan.year} or the plan file for "
+            f"{period.start.year} (--plan)"
+        )
+    return period
 
 
 def parse_month(month: object, plan: Plan | None = None) -> tuple[int, int]:

@@ -66,7 +66,7 @@ def _dates(plan: Plan, key: str) -> pd.DataFrame:
     out = []
     for row in _rows(plan, key):
         start, end = row.start, row.end  # read from 时间 once, at load_plan
-        days = working_days(start, end)
+        days = working_days(start, end, plan.holiday_notices)
         out.append(
             {
                 "开始日期": start,

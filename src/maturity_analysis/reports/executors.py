@@ -180,9 +180,10 @@ def run_remote(
     with tempfile.TemporaryDirectory(prefix="maturity-job-") as tmp:
         dataset = replace(job.dataset, policies=root / job.dataset.name / "policies.parquet")
         local = replace(job, output=Path(tmp) / job.output.name, dataset=dataset)
+        parameters = job.parameters | {k: str(v) for k, v in staged.items() if k in FILE_PARAMETERS}
+        local = replace(local, parameters=parameters)
         if "notebook" in staged:
-            parameters = {**job.parameters, "processed_dir": str(root)}
-            parameters |= {k: str(v) for k, v in staged.items() if k in FILE_PARAMETERS}
+            parameters = {**parameters, "processed_dir": str(root)}
             local = replace(local, notebook=staged["notebook"], parameters=parameters)
         result = fn(local)
         outputs = {role: p.read_bytes() for role, p in _outputs(local).items() if p.exists()}

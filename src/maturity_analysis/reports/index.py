@@ -200,13 +200,13 @@ def _templates() -> jinja2.Environment:
     return env
 
 
-def kpi_glance(policies: pd.DataFrame, tracking, period: str) -> pd.DataFrame | None:
+def kpi_glance(policies: pd.DataFrame, tracking, period: str, plan=None) -> pd.DataFrame | None:
     """Each branch's KPIs against target for ``period`` (达标 / 未达标 / —), ``None`` when the
     dataset has no tracking data (nothing to evaluate)."""
 
     if all(tracking[k].empty for k in ("calls", "complaints", "worklog", "outcomes")):
         return None
-    return glance(by_branch(policies, tracking, period))
+    return glance(by_branch(policies, tracking, period, plan))
 
 
 def _glance_block(table: pd.DataFrame | None, period: str) -> str:

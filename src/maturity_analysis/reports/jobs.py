@@ -20,17 +20,18 @@ import pandas as pd
 
 from .. import __version__, config
 from ..analysis.book import ALL, ALL_LABEL, branch_label, check_branches, is_all
+from ..plan.model import load_plan
 from ..plan.period import period_kind, report_period
 
 NOTEBOOK = "notebook"
 WORKBOOK = "workbook"
-DEFAULT_PERIOD = "2013"
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 METADATA_KEY = "maturity_analysis"
 WORKBOOK_NAME = "workbook.xlsx"
 RUN_RECORD = "run.json"
 # Parameters that say where the data is, not what it is (its inputs' SHA-256 are keyed).
-UNKEYED = frozenset({"processed_dir"})
+# The plan file is keyed by its content (``plan`` in every key), not by its path.
+UNKEYED = frozenset({"processed_dir", "plan_file"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class Dataset:
     name: str
     policies: Path
     inputs: tuple[tuple[str, str], ...] = ()
+    plan: Path = config.PLAN_FILE  # the plan file in force
+    plan_name: str = ""  # how the footers name it (its label and SHA-256)
 
 
 @dataclass(frozen=True)
@@ -256,11 +259,11 @@ def plan_jobs(
     parameters
         Extra notebook parameters, beside ``dataset``, ``branch`` and ``period``.
     """
-    period = report_period(period).label
+    period = report_period(period, load_plan(dataset.plan)).label
     out_dir = Path(out_dir).resolve()
     base = {
         "inputs": dataset.inputs,
-        "plan": _sha256(config.PLAN_FILE.read_bytes()),
+        "plan": _sha256(Path(dataset.plan).read_bytes()),
         "version": __version__,
         "package": package_fingerprint(),
         "period": period,
@@ -274,7 +277,13 @@ def plan_jobs(
     jobs = []
     for code, name in branches.items():
         folder = out_dir / _safe(code)
-        params = {"dataset": dataset.name, "branch": code, "period": period, **(parameters or {})}
+        params = {
+            "dataset": dataset.name,
+            "branch": code,
+            "period": period,
+            "plan_file": str(dataset.plan),
+            **(parameters or {}),
+        }
         keyed = {k: v for k, v in params.items() if k not in UNKEYED}
         for path, digest, title in sources:
             jobs.append(
@@ -297,7 +306,12 @@ def plan_jobs(
                 branch_name=name,
                 output=folder / WORKBOOK_NAME,
                 dataset=dataset,
-                parameters={"dataset": dataset.name, "branch": code, "period": period},
+                parameters={
+                    "dataset": dataset.name,
+                    "branch": code,
+                    "period": period,
+                    "plan_file": str(dataset.plan),
+                },
                 key=job_key(kind=WORKBOOK, branch=code, dataset=dataset.name, **base),
             )
         )

@@ -72,6 +72,7 @@ body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC",
 {%- for name, sha in resources.report.inputs %}
 <dt>输入 SHA-256</dt><dd>{{ name | e }}: {{ sha | e }}</dd>
 {%- endfor %}
+<dt>方案文件</dt><dd>{{ resources.report.plan | e }}</dd>
 <dt>版本</dt><dd>maturity-analysis {{ resources.report.version | e }}</dd>
 <dt>参数</dt><dd>{{ resources.report.parameters | e }}</dd>
 <dt>生成时间</dt><dd>{{ resources.report.generated | e }}</dd>
@@ -93,6 +94,9 @@ class ReportPage:
     parameters: str
     generated: str
     inputs: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    plan: str = (
+        ""  # the plan file in force, as :func:`~maturity_analysis.plan.model.plan_label` names it
+    )
 
 
 def make_exporter() -> HTMLExporter:

@@ -38,11 +38,12 @@ from ..files import remove_temp_files, write_atomic
 from ..ingest.dataset import dataset_manifest, read_dataset, read_dataset_tracking
 from ..ingest.schema import PII_COLUMNS
 from ..output.privacy import PiiIndex
+from ..plan.model import load_plan, plan_file, plan_label
 from ..plan.period import report_period
+from ..plan.workdays import calendar_notes
 from .executors import LocalExecutor
 from .index import kpi_glance, write_index
 from .jobs import (
-    DEFAULT_PERIOD,
     NOTEBOOK,
     RUN_RECORD,
     Dataset,
@@ -101,21 +102,25 @@ def default_out_dir(dataset: str, period: str) -> Path:
     return config.reports_dir() / dataset / period
 
 
-def prepare_dataset(name: str, raw_dir: Path, processed_dir: Path) -> tuple[Dataset, pd.DataFrame]:
-    """Prepare ``name`` (when its processed copy is missing or stale) and read its policies.
+def prepare_dataset(
+    name: str, raw_dir: Path, processed_dir: Path, plan: Path | None = None
+) -> tuple[Dataset, pd.DataFrame]:
+    """Prepare ``name`` on the plan file ``plan`` (default: the dataset's own plan.toml, else
+    the shipped plan) when its processed copy is missing or stale, and read its policies.
 
     The dataset's inputs are its policy files and its tracking forms, each with its SHA-256.
     """
-
-    manifest = dataset_manifest(name, raw_dir=raw_dir, processed_dir=processed_dir)
+    plan = plan_file(plan, name, raw_dir)
+    manifest = dataset_manifest(name, raw_dir=raw_dir, processed_dir=processed_dir, plan=plan)
     policies_file = (processed_dir / name / manifest["outputs"]["policies"]).resolve()
     tracked = manifest.get("tracking", {}).get("inputs", [])
     inputs = tuple((f["file"], f["sha256"]) for f in manifest["inputs"]) + tuple(
         (f"tracking/{name}", sha) for name, sha in tracked
     )
-    dataset = Dataset(name=name, policies=policies_file, inputs=inputs)
+    name_of_plan = f"{plan_label(plan)} · SHA-256 {manifest['plan_sha256']}"
+    dataset = Dataset(name, policies_file, inputs, plan=plan, plan_name=name_of_plan)
     # read once: read_dataset keeps it for this process (the index's tracking read reuses it)
-    return dataset, read_dataset(name, raw_dir=raw_dir, processed_dir=processed_dir)
+    return dataset, read_dataset(name, raw_dir=raw_dir, processed_dir=processed_dir, plan=plan)
 
 
 def _redacted(results: list[JobResult], policies: pd.DataFrame) -> list[JobResult]:
@@ -170,9 +175,10 @@ def _write_record(result: RunResult, dataset: str, period: str) -> None:
 
 def run_reports(
     dataset: str = "sample",
-    period: str = DEFAULT_PERIOD,
+    period: str | None = None,
     branches: Sequence[str] | None = None,
     *,
+    plan: str | Path | None = None,
     out_dir: Path | None = None,
     jobs: int | None = None,
     force: bool = False,
@@ -187,7 +193,11 @@ def run_reports(
     Parameters
     ----------
     dataset, period
-        The dataset name (``data/raw/<dataset>/``) and the period reported on.
+        The dataset name (``data/raw/<dataset>/``) and the period reported on, within the plan
+        year (default: the plan year).
+    plan
+        The plan file (default: ``data/raw/<dataset>/plan.toml`` when present, else the
+        shipped plan); its content keys every output, its name is in every footer.
     branches
         Branch codes (``"ALL"`` for the whole book); default every branch and ``ALL``.
     out_dir
@@ -209,11 +219,12 @@ def run_reports(
     """
 
     start = time.perf_counter()
-    period = report_period(period).label
-    out_dir = Path(out_dir or default_out_dir(dataset, period))
     raw_dir = Path(raw_dir or config.raw_dir()).resolve()
     processed_dir = Path(processed_dir or config.processed_dir()).resolve()
-    data, policies = prepare_dataset(dataset, raw_dir, processed_dir)
+    used = load_plan(plan_file(plan, dataset, raw_dir))
+    period = report_period(period or str(used.year), used).label
+    out_dir = Path(out_dir or default_out_dir(dataset, period))
+    data, policies = prepare_dataset(dataset, raw_dir, processed_dir, Path(used.source))
     selected = select_units(branch_names(policies), branches)
     extra = {"processed_dir": str(processed_dir)}
     planned = plan_jobs(data, period, selected, notebooks or find_notebooks(), out_dir, extra)
@@ -242,9 +253,11 @@ def run_reports(
         up_to_date=[j for j, ok in zip(planned, fresh, strict=True) if ok],
         seconds=0.0,
     )
+    result.notes += calendar_notes(used.holiday_notices)
     kpis = None
     try:  # the index is written without the KPI glance rather than not at all
-        kpis = kpi_glance(policies, read_dataset_tracking(dataset, raw_dir, processed_dir), period)
+        tracking = read_dataset_tracking(dataset, raw_dir, processed_dir, data.plan)
+        kpis = kpi_glance(policies, tracking, period, used)
     except Exception as exc:  # noqa: BLE001
         result.notes.append(f"index: KPIs not shown ({type(exc).__name__}: {exc})")
     result.notes += write_index(result, policies, dataset=dataset, period=period, kpis=kpis)

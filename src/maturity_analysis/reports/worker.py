@@ -31,6 +31,7 @@ from ..ingest.dataset import read_prepared_tracking
 from ..ingest.schema import PII_COLUMNS
 from ..output.privacy import PiiIndex
 from ..output.workbook import write_tables_workbook
+from ..plan.model import load_plan
 from .jobs import NOTEBOOK, Dataset, Job, JobError, JobResult
 from .kernels import WarmKernel
 from .render import ReportPage, make_exporter, to_html
@@ -180,10 +181,13 @@ def _page(job: Job):
         dataset=job.dataset.name,
         version=__version__,
         parameters=", ".join(
-            f"{k}={v!r}" for k, v in job.parameters.items() if k != "processed_dir"
+            f"{k}={v!r}"
+            for k, v in job.parameters.items()
+            if k not in ("processed_dir", "plan_file")
         ),
         generated=datetime.now().astimezone().isoformat(timespec="seconds"),
         inputs=job.dataset.inputs,
+        plan=job.dataset.plan_name,
     )
 
 
@@ -234,6 +238,7 @@ def _run_workbook(job: Job) -> tuple[JobError | None, int]:
         _policies(job.dataset),
         job.output,
         job.branch,
+        plan=load_plan(job.parameters.get("plan_file") or job.dataset.plan),
         dataset=job.dataset.name,
         complaints=None if tracking is None else paid_complaints(tracking),
         tracking=tracking,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import tomllib
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -43,12 +44,15 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from ..analysis.yields import add_years
 from .. import config
+from ..analysis.yields import add_years
+from ..config import PLAN_FILE
 from ..exceptions import PlanError
+from ..files import write_atomic
 from ..ingest.schema import SAMPLE_HEADERS, WHOLE_LIFE
 from ..output.excel import data_row
-from ..plan.model import Plan, load_plan
+from ..plan.model import DATASET_PLAN, Plan, load_plan, parse_plan
+from ..plan.workdays import working_days
 from .tracking import write_tracking
 
 PARTICIPATING, UNIVERSAL = "分红", "万能"
@@ -163,6 +167,12 @@ MOBILE_PREFIXES = (
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 FIXED_TIME = datetime(2013, 1, 1)
+# Where the shipped plan file holds its year and its stated figures (see shifted_plan).
+_PLAN_YEAR = re.compile(r"(?m)^(year = )\d{4}(\s)")
+_FIGURES_START = "# --- Figures the plan states"
+_FIGURES_END = "# --- Costs"
+_STATED_COUNT = re.compile(r"(?m)^stated_count = \d+\n")
+
 SHEET = "满期保单清单"
 NAME_POOL = 4000  # names per sex drawn once for scaled_policies
 
@@ -565,21 +575,59 @@ def _normalise_zip(src: Path, dst: Path, shape: tuple[int, int]) -> None:
             zout.writestr(info, data)
 
 
-def write_sample(out: str | Path | None = None, seed: int = 2013) -> list[Path]:
+def shifted_plan(year: int) -> tuple[Plan, str]:
+    """The shipped plan moved to plan year ``year``: the plan the sample is drawn on (with the
+    2013 figures it reproduces) and the text of the dataset's ``plan.toml`` — the shipped file
+    with its ``plan.year`` changed and without the 2013 plan's stated figures, which belong to
+    the 2013 plan only."""
+    text = PLAN_FILE.read_text(encoding="utf-8")
+    text, n = _PLAN_YEAR.subn(rf"\g<1>{year}\g<2>", text, count=1)
+    head, figures, rest = text.partition(_FIGURES_START)
+    tail = rest.partition(_FIGURES_END)[2]
+    if n != 1 or not figures or not tail:
+        raise PlanError(f"{PLAN_FILE}: cannot find plan.year and the figures block to shift")
+    drawn = parse_plan(tomllib.loads(text), source=f"{PLAN_FILE} (year {year})")
+    head = _STATED_COUNT.sub("", head)
+    own = (
+        f"# Plan year {year}: the sample's plan (maturity-analysis sample --year {year}), the\n"
+        f"# shipped plan with its year changed.\n{head}"
+        "# The 2013 plan's stated figures are left out: a plan's figures are its own.\n\n"
+        f"{_FIGURES_END}{tail}"
+    )
+    return drawn, own
+
+
+def write_sample(
+    out: str | Path | None = None, seed: int = 2013, year: int | None = None
+) -> list[Path]:
     """Write the sample maturity list to ``out/policies.xlsx`` (default ``data/raw/sample/``),
     and a year of filled tracking forms to ``out/tracking/`` (:mod:`sample_tracking`).
 
-    Each file appears atomically (written beside it, then renamed) and is byte-identical for
-    the same seed. Returns the paths written, policies.xlsx first.
+    ``year``: the plan year to shift the sample to (default the shipped plan's, 2013); for
+    another year the same book is drawn in that year (same counts, same Tables 1-4) and the
+    matching plan file is written as ``out/plan.toml`` (:func:`shifted_plan`), which the
+    dataset then uses. Each file appears atomically (written beside it, then renamed) and is
+    byte-identical for the same seed. Returns the paths written, policies.xlsx first.
     """
     out = Path(out) if out is not None else config.raw_dir() / "sample"
+    plan, own = load_plan(), None
+    if year is not None and year != plan.year:
+        plan, own = shifted_plan(year)
+        window = plan.tracking.window(year)
+        working_days(*window, plan.holiday_notices)  # a year without a calendar fails here
     out.mkdir(parents=True, exist_ok=True)
     target = out / "policies.xlsx"
-    frame = generate_policies(seed)
+    frame = generate_policies(seed, plan)
     with tempfile.TemporaryDirectory(dir=out, prefix=".policies-") as tmp:
         raw, final = Path(tmp) / "raw.xlsx", Path(tmp) / "policies.xlsx"
         _write_xlsx(frame, raw)
         _normalise_zip(raw, final, (len(frame) + 1, frame.shape[1]))
         os.replace(final, target)
 
-    return [target, *write_tracking(out, frame, seed)]
+    written = [target]
+    if own is not None:
+        write_atomic(out / DATASET_PLAN, own)
+        written.append(out / DATASET_PLAN)
+    else:
+        (out / DATASET_PLAN).unlink(missing_ok=True)  # the 2013 sample uses the shipped plan
+    return [*written, *write_tracking(out, frame, seed, plan)]

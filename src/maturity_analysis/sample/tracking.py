@@ -181,7 +181,7 @@ def _calls(
 ) -> pd.DataFrame:
     s = settings(plan)
     first, window_end = s.window(plan.year)
-    workdays = working_days(first, window_end)
+    workdays = working_days(first, window_end, plan.holiday_notices)
     cover = prof.reindex(cust["branch_code"])["coverage"].to_numpy()
     rows = []
     cols = [
@@ -387,7 +387,7 @@ def _worklog(
             year, month = shift_month(plan.year, 1, m - 1)
             key = min(m + 1, 12)  # calls in month m are for month m + 1's maturities
             k = int(teams.get((code, key), 1))
-            for day in working_days(*month_bounds(year, month)):
+            for day in working_days(*month_bounds(year, month), plan.holiday_notices):
                 ts = pd.Timestamp(day)
                 for t in range(1, k + 1):
                     label = team_label(t)
