@@ -172,6 +172,7 @@ class WarmKernel:
             timeout=self.cell_timeout,
             interrupt_on_timeout=True,
             startup_timeout=self.startup_timeout,
+            record_timing=False,  # no execution times in the notebook: same run, same bytes
         )
         client.kc = self.kc
         try:

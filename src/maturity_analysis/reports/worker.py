@@ -26,10 +26,10 @@ import pandas as pd
 
 from .. import __version__
 from ..analysis.costs import paid_complaints
-from ..files import write_atomic
+from ..files import atomic_path, write_atomic
 from ..ingest.dataset import read_prepared_tracking
 from ..ingest.schema import PII_COLUMNS
-from ..output.privacy import PiiIndex
+from ..output.privacy import PiiIndex, PrivacyError, check_file, redact_notebook
 from ..output.workbook import write_tables_workbook
 from .jobs import NOTEBOOK, Dataset, Job, JobError, JobResult
 from .kernels import WarmKernel
@@ -37,6 +37,8 @@ from .render import ReportPage, make_exporter, to_html
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 ERROR_TAIL = 2000
+# The injected-parameters cell's id: fixed, so reruns write the same bytes (papermill's is random).
+INJECTED_ID = "injected-parameters"
 
 
 class _WorkerState(threading.local):
@@ -160,8 +162,14 @@ def _parameterize(job: Job):
     from papermill.parameterize import parameterize_notebook
 
     nb = _source(job.notebook)
-    nb.metadata.papermill.update(input_path=str(job.notebook), output_path=str(job.executed))
-    return parameterize_notebook(nb, job.parameters, kernel_name="python3", language="python")
+    # the output's place in the report folder, not the machine's path: same run, same bytes
+    output = f"{job.executed.parent.name}/{job.executed.name}"
+    nb.metadata.papermill.update(input_path=str(job.notebook), output_path=output)
+    nb = parameterize_notebook(nb, job.parameters, kernel_name="python3", language="python")
+    for cell in nb.cells:
+        if INJECTED_ID in cell.metadata.get("tags", []):
+            cell.id = INJECTED_ID
+    return nb
 
 
 def _notebook_json(nb) -> str:
@@ -197,6 +205,26 @@ def _write_stamp(job: Job, seconds: float) -> None:
     write_atomic(job.stamp, json.dumps(record, ensure_ascii=False, indent=1))
 
 
+def _keep(job: Job, path: Path, data: str | bytes) -> int:
+    """Write ``data`` to ``path`` atomically once the leak check passed; its size in bytes."""
+    data = data.encode("utf-8") if isinstance(data, str) else data
+    check_file(path, pii_index(job.dataset), data)
+    write_atomic(path, data)
+    return len(data)
+
+
+def _keep_failed(job: Job, nb) -> None:
+    """Keep a failed job's executed notebook for diagnosis, every customer value masked and
+    its images dropped; if it still would show PII it is not kept."""
+    import nbformat
+
+    masked = redact_notebook(nb, pii_index(job.dataset))
+    try:
+        _keep(job, job.failed_notebook, _notebook_json(nbformat.from_dict(masked)))
+    except PrivacyError:
+        job.failed_notebook.unlink(missing_ok=True)
+
+
 def _run_notebook(job: Job) -> tuple[JobError | None, int]:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -205,7 +233,7 @@ def _run_notebook(job: Job) -> tuple[JobError | None, int]:
         _kernel().execute(nb, cwd=str(job.notebook.parent))
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         cell, source = _failing_cell(nb)
-        write_atomic(job.failed_notebook, _notebook_json(nb))
+        _keep_failed(job, nb)
         return JobError(
             error=getattr(exc, "ename", type(exc).__name__),
             message=_ANSI.sub("", str(getattr(exc, "evalue", exc))).strip()[:ERROR_TAIL],
@@ -214,29 +242,33 @@ def _run_notebook(job: Job) -> tuple[JobError | None, int]:
             traceback=_ANSI.sub("", str(exc))[-ERROR_TAIL:],
         ), 0
     html = to_html(nb, _page(job), _exporter())
-    found = pii_index(job.dataset).find(html)
-    if found:
-        write_atomic(job.failed_notebook, _notebook_json(nb))
-        shown = ", ".join(f"{f.column} {f.masked}" for f in found[:5])
-        return JobError(
-            error="PrivacyError",
-            message=f"the rendered report shows {len(found)} customer value(s) unmasked: {shown}",
-        ), 0
-    write_atomic(job.executed, _notebook_json(nb))
-    write_atomic(job.output, html)
-    return None, len(html.encode("utf-8"))
+    executed = _notebook_json(nb)
+    index = pii_index(job.dataset)
+    try:  # both checked before either is kept
+        check_file(job.output, index, html.encode("utf-8"))
+        check_file(job.executed, index, executed.encode("utf-8"))
+    except PrivacyError as exc:
+        _keep_failed(job, nb)
+        return JobError(error="PrivacyError", message=str(exc)), 0
+    write_atomic(job.executed, executed)
+    return None, _keep(job, job.output, html)
 
 
 def _run_workbook(job: Job) -> tuple[JobError | None, int]:
 
     tracking = read_prepared_tracking(Path(job.dataset.policies).parent)
-    write_tables_workbook(
-        _policies(job.dataset),
-        job.output,
-        job.branch,
-        dataset=job.dataset.name,
-        complaints=None if tracking is None else paid_complaints(tracking),
-    )
+    try:
+        with atomic_path(job.output) as tmp:  # checked before it takes the workbook's name
+            write_tables_workbook(
+                _policies(job.dataset),
+                tmp,
+                job.branch,
+                dataset=job.dataset.name,
+                complaints=None if tracking is None else paid_complaints(tracking),
+            )
+            check_file(job.output, pii_index(job.dataset), tmp.read_bytes())
+    except PrivacyError as exc:  # the workbook was removed with its temporary name
+        return JobError(error="PrivacyError", message=str(exc)), 0
     return None, job.output.stat().st_size
 
 
