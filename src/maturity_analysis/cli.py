@@ -85,14 +85,24 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum, frame) -> None:
+    """SIGTERM ends a report run as Ctrl-C does: the index lists what finished."""
+    raise KeyboardInterrupt
+
+
 def _cmd_reports(args: argparse.Namespace) -> int:
-    from .reports.run import run_reports
+    import signal
+    import threading
+
+    from .reports.run import RunInterrupted, run_reports
 
     executor = None
     if args.scheduler:
         from .reports.executors import DaskExecutor
 
         executor = DaskExecutor(args.scheduler)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
         result = run_reports(
             args.dataset,
@@ -103,12 +113,16 @@ def _cmd_reports(args: argparse.Namespace) -> int:
             force=args.force,
             executor=executor,
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, RunInterrupted) and exc.result is not None:
+            print(exc.result.summary())
         print(
             "interrupted: finished reports are kept; the next run builds the rest", file=sys.stderr
         )
         return 130
     finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
         if executor is not None:
             executor.close()
     print(result.summary())

@@ -61,6 +61,12 @@ def _shutdown_kernels() -> None:
         _kernels.pop().shutdown()
 
 
+def kill_kernels() -> None:
+    """Kill this worker's kernels at once and remove their folders (the worker is ending)."""
+    for kernel in list(_kernels):
+        kernel.kill()
+
+
 def _kernel(wait: bool = True):
     if _local.kernel is None:
         _local.kernel = WarmKernel()
