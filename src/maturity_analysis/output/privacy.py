@@ -16,8 +16,8 @@ characters, anywhere inside Chinese text — except when the name is also a word
 report's own fixed text: the Chinese of the package's code, notebooks, templates and plan
 (:func:`report_vocabulary`; e.g. 万元, 万能, 方案, 原文, 时间). Such a name cannot be told from
 the word by looking at it, so it counts only where the text also shows another identifier of
-*that* customer (her phone, ID or policy number, in full or masked) within
-``CONTEXT`` characters — as in a listing row, a call-list line or a contact note. A customer
+*that* customer (her phone, ID or policy number) within ``CONTEXT`` characters, or
+masked within ``MASKED_CONTEXT`` — as in a listing row, a call-list line or a contact note. A customer
 called 时间 therefore does not stop every report that prints 时间, while a row naming her
 beside her (masked) phone is still refused. The residual risk is a vocabulary-word name shown
 alone, with nothing else identifying her; the masking in the notebooks is the first line
@@ -48,8 +48,10 @@ from ..exceptions import MaturityError
 from ..ingest.schema import PII_COLUMNS
 
 MASK = "*"
-# Characters either side of a vocabulary-word name searched for another identifier of hers.
+# Characters either side of a vocabulary-word name searched for another identifier of hers:
+# in full, and masked (a listing row of hers; closer, as masked rows of others are allowed).
 CONTEXT = 120
+MASKED_CONTEXT = 40
 # File kinds whose text the package's own vocabulary is read from.
 VOCABULARY_FILES = ("*.py", "*.toml", "*.ipynb", "*.j2", "*.html")
 VOCABULARY_EXCLUDED = "sample"
@@ -194,8 +196,8 @@ class PiiIndex:
     ):
         self._sets: dict[str, np.ndarray] = {}
         self._name_lengths: list[int] = []
-        # vocabulary-word name → the customer's other identifiers, in full and masked
-        self._word_names: dict[str, list[str]] = {}
+        # vocabulary-word name → the customer's other identifiers: in full, masked
+        self._word_names: dict[str, tuple[list[str], list[str]]] = {}
         columns = [c for c in columns if c in policies.columns]
         for column in columns:
             values = policies[column].dropna().astype(str).str.strip().str.upper()
@@ -211,11 +213,11 @@ class PiiIndex:
             for name, row in zip(
                 clash, policies.loc[clash.index, others].itertuples(), strict=True
             ):
-                found = self._word_names.setdefault(name, [])
+                full, masked = self._word_names.setdefault(name, ([], []))
                 for column, value in zip(others, row[1:], strict=True):
                     if not _is_missing(value) and len(str(value).strip()) >= 4:
-                        raw = str(value).strip().upper()
-                        found += [raw, MASKERS[column](raw)]
+                        full.append(str(value).strip().upper())
+                        masked.append(MASKERS[column](full[-1]))
 
     def _found(self, text: str) -> dict[str, str]:
         """Each PII value in ``text`` (as written there) → its column: whole tokens in order of
@@ -253,9 +255,10 @@ class PiiIndex:
             return True
         upper = text.upper()
         for match in re.finditer(re.escape(name.upper()), upper):
-            near = upper[max(match.start() - CONTEXT, 0) : match.end() + CONTEXT]
-            if any(i in near for i in identifiers):
-                return True
+            for values, width in zip(identifiers, (CONTEXT, MASKED_CONTEXT), strict=True):
+                near = upper[max(match.start() - width, 0) : match.end() + width]
+                if any(v in near for v in values):
+                    return True
         return False
 
     def find(self, text: str) -> list[Finding]:
