@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import subprocess
 
 import pytest
 
@@ -52,8 +54,16 @@ def _unwritable(tmp_path, how: str):
         blocker = tmp_path / "a-file"
         blocker.write_text("")
         return blocker / "reports"
-    folder = tmp_path / "read-only"
+    folder = tmp_path / how
     folder.mkdir()
+    if how == "immutable":
+        chattr = shutil.which("chattr")
+        if (
+            not chattr
+            or subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode
+        ):
+            pytest.skip("chattr +i is not available here")
+        return folder
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
     if os.access(folder, os.W_OK):  # root writes anyway
         folder.chmod(stat.S_IRWXU)
@@ -61,13 +71,15 @@ def _unwritable(tmp_path, how: str):
     return folder
 
 
-@pytest.mark.parametrize("how", ["read-only", "under a file"])
+@pytest.mark.parametrize("how", ["read-only", "immutable", "under a file"])
 def test_unwritable_output_folder_is_one_line(root, tmp_path, monkeypatch, capsys, how):
     out = _unwritable(tmp_path, how)
     monkeypatch.setenv(config.ROOT_ENV, str(root))
     try:
         code = cli.main(["reports", "--dataset", DATASET, "--out", str(out)])
     finally:
+        if how == "immutable":
+            subprocess.run([shutil.which("chattr"), "-i", str(out)], check=True)
         if out.exists():
             out.chmod(stat.S_IRWXU)
     err = capsys.readouterr().err

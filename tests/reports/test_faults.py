@@ -163,3 +163,39 @@ def test_killed_parent_leaves_nothing_running(book, tmp_path, sig):
         assert parent.returncode == 130
         index = (out / "index.html").read_text(encoding="utf-8")
         assert 'href="ALL/05_fault.html"' in index
+
+
+def _tracker(pid: int) -> int | None:
+    for child in _children(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" in cmdline:
+            return child
+    return None
+
+
+def test_killed_resource_tracker_does_not_flood_stderr(book, tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (notebooks / "05_fault.ipynb").write_bytes((FIXTURES / "05_fault.ipynb").read_bytes())
+    env = {**os.environ, "MATURITY_ANALYSIS_ROOT": str(book), "MATURITY_TEST_SLEEP": "1"}
+    script = SCRIPT.replace('"--jobs", "2"', '"--jobs", "1"')
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, str(notebooks), str(tmp_path / "out")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _wait_for(lambda: _tracker(parent.pid) and len(_children(parent.pid)) >= 3, 120)
+        os.kill(_tracker(parent.pid), signal.SIGKILL)
+        _, stderr = parent.communicate(timeout=300)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+    assert parent.returncode == 0, stderr
+    assert "Traceback" not in stderr and "KeyError" not in stderr
+    assert len([line for line in stderr.splitlines() if "reports:" not in line]) <= 3, stderr

@@ -38,7 +38,7 @@ from .. import __version__
 from ..exceptions import ReportError
 from ..files import write_atomic
 from .jobs import Dataset, Job, JobResult
-from .lifeline import TERMINATED, die_with_parent
+from .lifeline import TERMINATED, die_with_parent, quiet_resource_tracker
 from .worker import kill_kernels, warm_up
 
 
@@ -52,6 +52,7 @@ def _start_worker(parent: int, started) -> None:
     global _started
     _started = started
     die_with_parent(parent, cleanup=kill_kernels)
+    quiet_resource_tracker()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         warm_up()
@@ -96,6 +97,7 @@ class LocalExecutor:
 
     def __init__(self, workers: int | None = None):
         self.workers = workers or os.cpu_count() or 1
+        quiet_resource_tracker()
         self._context = multiprocessing.get_context("spawn")
         self._started = self._context.SimpleQueue()
         self._count = 0

@@ -11,6 +11,10 @@ the kernel's folder in the environment): a watchdog thread that, when the worker
 removes the folder and exits. Kernels use the watchdog only: ``PR_SET_PDEATHSIG`` fires when
 the *thread* that started the process ends, and a kernel is started from whichever thread of
 the worker ran the job.
+
+:func:`quiet_resource_tracker` keeps a killed multiprocessing resource tracker from flooding
+stderr: the tracker multiprocessing relaunches never saw the semaphores registered with the
+dead one and prints a traceback for each as it is released.
 """
 
 from __future__ import annotations
@@ -77,3 +81,40 @@ def kernel_lifeline() -> None:
     if os.getppid() != int(parent):
         end()
     threading.Thread(target=_watch, args=(int(parent), end), name="lifeline", daemon=True).start()
+
+
+def quiet_resource_tracker() -> None:
+    """Give a *relaunched* resource tracker no stderr, and say once that it was relaunched.
+
+    The first tracker keeps stderr (its warnings about leaked resources matter); one that
+    replaces a killed tracker would print a ``KeyError`` traceback for every semaphore
+    released afterwards. Call once per process (the parent and each worker).
+    """
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker  # the process's tracker (no public handle)
+    if getattr(tracker, "_maturity_quiet", False):
+        return
+    launch = tracker.ensure_running
+
+    def ensure_running():
+        if tracker._fd is None or tracker._check_alive():
+            return launch()
+        # the tracker inherits file descriptor 2: point it at /dev/null while it starts
+        sys.stderr.flush()
+        shown, quiet = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(quiet, 2)
+            launch()
+        finally:
+            os.dup2(shown, 2)
+            os.close(shown)
+            os.close(quiet)
+        print(
+            "note: the multiprocessing resource tracker was killed and has been restarted; "
+            "its messages about what it lost are not shown",
+            file=sys.stderr,
+        )
+
+    tracker.ensure_running = ensure_running
+    tracker._maturity_quiet = True
