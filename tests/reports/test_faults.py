@@ -112,7 +112,7 @@ def test_killed_worker_fails_only_its_job(book, tmp_path, monkeypatch):
     for r in result.built:  # every finished job's outputs are there
         assert r.job.output.is_file() and r.job.stamp.is_file()
     # the dead worker's kernel notices and leaves, removing its folder
-    assert _wait_for(lambda: not _kernel_folders(temp), 20), _kernel_folders(temp)
+    assert _wait_for(lambda: not _kernel_folders(temp), 60), _kernel_folders(temp)
 
 
 SCRIPT = """

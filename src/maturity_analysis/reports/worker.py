@@ -2,8 +2,12 @@
 
 :func:`run_job` is what an executor runs, in a local worker process or on a Dask worker. It
 never raises: every failure becomes a :class:`JobResult` naming the notebook cell and error.
-Outputs are written atomically and only when the job succeeded; a failed job leaves no
-finished-looking file for itself (its executed notebook is kept as ``*.failed.ipynb``).
+Outputs are written atomically and only when the job succeeded and the leak check
+(:func:`maturity_analysis.output.privacy.check_file`) passed on each of them; a failed job
+leaves no finished-looking file for itself. Its executed notebook is kept for diagnosis as
+``*.failed.ipynb`` with every customer value masked and its images dropped (and not at all if
+it still would show one), so what reviewers can open never shows PII. A refused output is
+never written under its name: the error says which values, masked, and nothing publishes it.
 
 Each worker thread keeps its own warm state (kernel, HTML exporter, PII index) in
 :data:`_local`, so a Dask worker running several threads gets one kernel per thread.
@@ -31,7 +35,7 @@ from ..ingest.dataset import read_prepared_tracking
 from ..ingest.schema import PII_COLUMNS
 from ..output.privacy import PiiIndex, PrivacyError, check_file, redact_notebook
 from ..output.workbook import write_tables_workbook
-from .jobs import NOTEBOOK, Dataset, Job, JobError, JobResult
+from .jobs import NOTEBOOK, Dataset, Job, JobError, JobResult, unit_folder
 from .kernels import WarmKernel
 from .render import ReportPage, make_exporter, to_html
 
@@ -169,7 +173,7 @@ def _parameterize(job: Job):
 
     nb = _source(job.notebook)
     # the output's place in the report folder, not the machine's path: same run, same bytes
-    output = f"{job.executed.parent.name}/{job.executed.name}"
+    output = f"{unit_folder(job.branch)}/{job.executed.name}"
     nb.metadata.papermill.update(input_path=str(job.notebook), output_path=output)
     nb = parameterize_notebook(nb, job.parameters, kernel_name="python3", language="python")
     for cell in nb.cells:
@@ -211,24 +215,19 @@ def _write_stamp(job: Job, seconds: float) -> None:
     write_atomic(job.stamp, json.dumps(record, ensure_ascii=False, indent=1))
 
 
-def _keep(job: Job, path: Path, data: str | bytes) -> int:
-    """Write ``data`` to ``path`` atomically once the leak check passed; its size in bytes."""
-    data = data.encode("utf-8") if isinstance(data, str) else data
-    check_file(path, pii_index(job.dataset), data)
-    write_atomic(path, data)
-    return len(data)
-
-
 def _keep_failed(job: Job, nb) -> None:
     """Keep a failed job's executed notebook for diagnosis, every customer value masked and
     its images dropped; if it still would show PII it is not kept."""
     import nbformat
 
-    masked = redact_notebook(nb, pii_index(job.dataset))
+    index = pii_index(job.dataset)
+    text = _notebook_json(nbformat.from_dict(redact_notebook(nb, index)))
     try:
-        _keep(job, job.failed_notebook, _notebook_json(nbformat.from_dict(masked)))
+        check_file(job.failed_notebook, index, text.encode("utf-8"))
     except PrivacyError:
         job.failed_notebook.unlink(missing_ok=True)
+        return
+    write_atomic(job.failed_notebook, text)
 
 
 def _run_notebook(job: Job) -> tuple[JobError | None, int]:
@@ -257,7 +256,8 @@ def _run_notebook(job: Job) -> tuple[JobError | None, int]:
         _keep_failed(job, nb)
         return JobError(error="PrivacyError", message=str(exc)), 0
     write_atomic(job.executed, executed)
-    return None, _keep(job, job.output, html)
+    write_atomic(job.output, html)
+    return None, len(html.encode("utf-8"))
 
 
 def _run_workbook(job: Job) -> tuple[JobError | None, int]:
