@@ -64,7 +64,7 @@ def test_every_file_kind_is_checked(index, tmp_path, kind):
             "a.html",
             f'<img alt="{CONTACT}" src="data:image/png;base64,AA">'.encode(),
         ),
-        "html-entity": ("a.html", "<td>&#24352;&#31168;&#33521;</td>".encode()),  # 张秀英
+        "html-entity": ("a.html", b"<td>&#24352;&#31168;&#33521;</td>"),  # 张秀英
         "notebook": ("01.failed.ipynb", _notebook("网点", CONTACT)),
         "workbook": ("workbook.xlsx", _workbook(tmp_path, CONTACT)),
         "workbook-number": ("workbook.xlsx", _workbook(tmp_path, 13812345678)),
