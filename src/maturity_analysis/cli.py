@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from .exceptions import MaturityError
@@ -119,14 +120,24 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum, frame) -> None:
+    """SIGTERM ends a report run as Ctrl-C does: the index lists what finished."""
+    raise KeyboardInterrupt
+
+
 def _cmd_reports(args: argparse.Namespace) -> int:
-    from .reports.run import run_reports
+    import signal
+    import threading
+
+    from .reports.run import RunInterrupted, run_reports
 
     executor = None
     if args.scheduler:
         from .reports.executors import DaskExecutor
 
         executor = DaskExecutor(args.scheduler)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
         result = run_reports(
             args.dataset,
@@ -138,16 +149,53 @@ def _cmd_reports(args: argparse.Namespace) -> int:
             force=args.force,
             executor=executor,
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, RunInterrupted) and exc.result is not None:
+            print(exc.result.summary())
         print(
             "interrupted: finished reports are kept; the next run builds the rest", file=sys.stderr
         )
         return 130
     finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
         if executor is not None:
             executor.close()
     print(result.summary())
     return 0 if result.ok else 1
+
+
+_ADDRESS = re.compile(r"(?:(?:tcp|tls|ucx|ws|wss)://)?[\w.-]+:\d{1,5}")
+
+
+def _positive_int(text: str) -> int:
+    """``--jobs``: a whole number of worker processes, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of 1 or more")
+    return value
+
+
+def _scheduler(text: str) -> str:
+    """``--scheduler``: a Dask scheduler address, ``[tcp|tls|ucx|ws|wss://]HOST:PORT``."""
+    if not _ADDRESS.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Dask scheduler address: give tcp://HOST:PORT "
+            "(or tls://, ucx://, ws://, wss://), e.g. tcp://10.0.0.5:8786"
+        )
+    return text
+
+
+def _xlsx(text: str) -> str:
+    """``tables --out``: the workbook to write, an ``.xlsx`` file."""
+    if not text.lower().endswith(".xlsx"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the tables are written as an Excel workbook; give a file ending in .xlsx"
+        )
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
     p.add_argument("--branch", default=ALL, help="a 网点代码, or ALL (default)")
     p.add_argument("--plan", default=None, help=PLAN_HELP)
-    p.add_argument("--out", required=True, help="the workbook to write (.xlsx)")
+    p.add_argument("--out", required=True, type=_xlsx, help="the workbook to write (.xlsx)")
     p.set_defaults(func=_cmd_tables)
 
     p = sub.add_parser(
@@ -258,7 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="only these 网点代码 (ALL: the whole book); default every branch + ALL",
     )
     p.add_argument(
-        "--jobs", type=int, default=None, help="worker processes (default: the number of cores)"
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        help="worker processes, 1 or more (default: the number of cores)",
     )
     p.add_argument(
         "--out", default=None, help="output folder (default reports/<dataset>/<period>/)"
@@ -267,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scheduler",
         default=None,
+        type=_scheduler,
         metavar="tcp://HOST:PORT",
         help="send the jobs to this Dask scheduler instead of local workers",
     )
@@ -282,4 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except MaturityError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file or folder the command cannot write (or read)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2

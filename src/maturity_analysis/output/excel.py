@@ -7,8 +7,12 @@ and pass them here, with ``notes`` for lines above the table (e.g. "内部资料
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +40,41 @@ _HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True
 _HEADER_BORDER = Border(bottom=Side(style="thin"))
 _BOLD = Font(bold=True)
 _INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+# A workbook's times (docProps created/modified, the zip entries' dates) say nothing about its
+# content; they are fixed so the same tables give the same bytes. SOURCE_DATE_EPOCH (the
+# reproducible-builds convention, seconds since 1970) sets them when given.
+FIXED_TIME = datetime(1980, 1, 1)
+_CORE_TIME = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def workbook_time() -> datetime:
+    """The time written into workbooks: ``SOURCE_DATE_EPOCH`` when set, else 1980-01-01."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return max(datetime.fromtimestamp(int(epoch), UTC).replace(tzinfo=None), FIXED_TIME)
+    return FIXED_TIME
+
+
+def save_workbook(wb: Workbook, path: str | Path) -> Path:
+    """Save ``wb`` to ``path`` with the fixed :func:`workbook_time` wherever openpyxl would
+    write the current time, so the same workbook is the same bytes."""
+    when = workbook_time()
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    wb.properties.created = when
+    buffer = io.BytesIO()
+    wb.save(buffer)  # sets docProps modified to now: replaced below
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = _CORE_TIME.sub(lambda m: m.group(1) + stamp + m.group(3), data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = info.external_attr
+            out.writestr(fixed, data)
+    return Path(path)
 
 
 _FORMATS = {"share": PERCENT, "count": INTEGER, "amount": DECIMAL, "date": DATE}
@@ -269,5 +308,5 @@ def write_workbook(
         sheet_formats = {_rename(k, names): v for k, v in (formats or {}).get(name, {}).items()}
         _write_sheet(wb.create_sheet(name), shown, show, sheet_formats, (notes or {}).get(name, ()))
     with atomic_path(path) as tmp:
-        wb.save(tmp)
+        save_workbook(wb, tmp)
     return path

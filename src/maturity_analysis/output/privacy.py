@@ -1,23 +1,61 @@
 """Masking of customer PII (names, phones, ID and policy numbers) and a leak check for reports.
 
 Rendered reports never show a full name, phone number, ID number or policy number. Notebooks
-that list customers mask them with :func:`mask_frame`; the report runner checks every HTML it
-writes with :func:`find_pii` as a second line of defence.
+that list customers mask them with :func:`mask_frame`; the report runner checks every file it
+writes under ``reports/`` with :func:`check_file` before keeping it, as a second line of
+defence: HTML (text *and* attribute values, entities decoded), workbooks (every cell's text,
+sheet names), notebooks (every string of the JSON), PDF (its extracted text, through
+:data:`EXTRACTORS`) and plain text. A file kind without an extractor is refused, never waved
+through.
+
+What counts as a leak
+---------------------
+Numbers (phones, ID and policy numbers) count wherever they stand as a whole run of letters
+and digits. A customer's name counts as a whole run of Chinese characters and, from three
+characters, anywhere inside Chinese text — except when the name is also a word of the
+report's own fixed text: the Chinese of the package's code, notebooks, templates and plan
+(:func:`report_vocabulary`; e.g. 万元, 万能, 方案, 原文, 时间). Such a name cannot be told from
+the word by looking at it, so it counts only where the text also shows another identifier of
+*that* customer (her phone, ID or policy number) within ``CONTEXT`` characters, or
+masked within ``MASKED_CONTEXT`` — as in a listing row, a call-list line or a contact note. A customer
+called 时间 therefore does not stop every report that prints 时间, while a row naming her
+beside her (masked) phone is still refused. The residual risk is a vocabulary-word name shown
+alone, with nothing else identifying her; the masking in the notebooks is the first line
+against that. The vocabulary comes from the package only, never from the data (a branch name
+carrying a contact person must not make her name "vocabulary").
+
+A refused file is not kept; findings and error texts show values masked only, and there is no
+option to publish a refused file unmasked. Embedded images (base64) cannot be read and are
+skipped; charts take their labels from masked or aggregated data.
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
+from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from pandas.util import hash_array
 
+from ..exceptions import MaturityError
 from ..ingest.schema import PII_COLUMNS
 
 MASK = "*"
+# Characters either side of a vocabulary-word name searched for another identifier of hers:
+# in full, and masked (a listing row of hers; closer, as masked rows of others are allowed).
+CONTEXT = 120
+MASKED_CONTEXT = 40
+# File kinds whose text the package's own vocabulary is read from.
+VOCABULARY_FILES = ("*.py", "*.toml", "*.ipynb", "*.j2", "*.html")
+VOCABULARY_EXCLUDED = "sample"
+_LONGEST_WORD = 8
 
 # Two-character surnames, so that 欧阳*锋 keeps the whole surname.
 COMPOUND_SURNAMES = frozenset(
@@ -150,17 +188,36 @@ class PiiIndex:
     a text for a human to look at.
     """
 
-    def __init__(self, policies: pd.DataFrame, columns: Iterable[str] = PII_COLUMNS):
+    def __init__(
+        self,
+        policies: pd.DataFrame,
+        columns: Iterable[str] = PII_COLUMNS,
+        vocabulary: frozenset[str] | None = None,
+    ):
         self._sets: dict[str, np.ndarray] = {}
         self._name_lengths: list[int] = []
+        # vocabulary-word name → the customer's other identifiers: in full, masked
+        self._word_names: dict[str, tuple[list[str], list[str]]] = {}
+        columns = [c for c in columns if c in policies.columns]
         for column in columns:
-            if column not in policies.columns:
-                continue
             values = policies[column].dropna().astype(str).str.strip().str.upper()
             lengths = values.str.len()
             self._sets[column] = np.unique(_hashes(values[lengths >= 2]))
             if column == "holder_name":
                 self._name_lengths = sorted(int(n) for n in lengths.unique() if n >= 3)
+        if "holder_name" in columns:
+            words = report_vocabulary() if vocabulary is None else vocabulary
+            names = policies["holder_name"].dropna().astype(str).str.strip().str.upper()
+            clash = names[names.isin(words)]
+            others = [c for c in columns if c != "holder_name"]
+            for name, row in zip(
+                clash, policies.loc[clash.index, others].itertuples(), strict=True
+            ):
+                full, masked = self._word_names.setdefault(name, ([], []))
+                for column, value in zip(others, row[1:], strict=True):
+                    if not _is_missing(value) and len(str(value).strip()) >= 4:
+                        full.append(str(value).strip().upper())
+                        masked.append(MASKERS[column](full[-1]))
 
     def _found(self, text: str) -> dict[str, str]:
         """Each PII value in ``text`` (as written there) → its column: whole tokens in order of
@@ -188,7 +245,21 @@ class PiiIndex:
                 column = next((c for c, hit in zip(columns, hits, strict=True) if hit[i]), None)
                 if column is not None:
                     found.setdefault(word, column)
-        return found
+        return {w: c for w, c in found.items() if c != "holder_name" or self._named(text, w)}
+
+    def _named(self, text: str, name: str) -> bool:
+        """Whether ``name`` found in ``text`` is a customer's name there: always, unless it is a
+        word of the report's vocabulary; then only beside another identifier of hers."""
+        identifiers = self._word_names.get(name.upper())
+        if identifiers is None:
+            return True
+        upper = text.upper()
+        for match in re.finditer(re.escape(name.upper()), upper):
+            for values, width in zip(identifiers, (CONTEXT, MASKED_CONTEXT), strict=True):
+                near = upper[max(match.start() - width, 0) : match.end() + width]
+                if any(v in near for v in values):
+                    return True
+        return False
 
     def find(self, text: str) -> list[Finding]:
         """Every distinct PII value in ``text``, masked."""
@@ -217,3 +288,202 @@ def find_pii(text: str, policies: pd.DataFrame | PiiIndex) -> list[Finding]:
     """
     index = policies if isinstance(policies, PiiIndex) else PiiIndex(policies)
     return index.find(text)
+
+
+# ------------------------------------------------------------------ the report's own words
+
+
+def _literals(source: str) -> list[str]:
+    """The string literals of Python ``source`` that are not docstrings (nor comments)."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
+
+
+@cache
+def report_vocabulary(root: Path | None = None) -> frozenset[str]:
+    """The words the reports print by themselves, whatever the data: every piece (2 to
+    ``_LONGEST_WORD`` characters) of the Chinese in the package's string literals (not its
+    docstrings or comments), notebooks, templates and plan file (``root`` defaults to the
+    package; the sample generator, whose name lists are made-up people, is left out)."""
+    root = Path(root or Path(__file__).resolve().parents[1])
+    words: set[str] = set()
+    for pattern in VOCABULARY_FILES:
+        for path in root.rglob(pattern):
+            if VOCABULARY_EXCLUDED in path.relative_to(root).parts:
+                continue
+            text = path.read_text(encoding="utf-8", errors="ignore")
+            texts = _literals(text) if path.suffix == ".py" else [text]
+            for run in (r for t in texts for r in _CJK_RUN.findall(t)):
+                for n in range(2, min(len(run), _LONGEST_WORD) + 1):
+                    words.update(run[i : i + n] for i in range(len(run) - n + 1))
+    return frozenset(words)
+
+
+# ---------------------------------------------------------------- every file kind's text
+
+
+class PrivacyError(MaturityError):
+    """A file would show customer PII unmasked; it is not kept."""
+
+
+class _HtmlText(HTMLParser):
+    """The text and attribute values of an HTML page, entities decoded, scripts' and styles'
+    text included, embedded images left out."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.parts += [v for _, v in attrs if v and not v.startswith("data:")]
+
+    handle_startendtag = handle_starttag
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def html_text(html: str) -> str:
+    """What a reader (or a script) of ``html`` can see: its text and attribute values."""
+    parser = _HtmlText()
+    parser.feed(html)
+    parser.close()
+    return "\n".join(parser.parts)
+
+
+def _strings(node) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from _strings(value)
+    elif isinstance(node, list):
+        yield from _strings_joined(node)
+
+
+def _strings_joined(items: list) -> Iterator[str]:
+    # nbformat splits multi-line text into a list of lines: check it as one text
+    if items and all(isinstance(i, str) for i in items):
+        yield "".join(items)
+    else:
+        for item in items:
+            yield from _strings(item)
+
+
+def notebook_text(data: bytes) -> str:
+    """Every string of a notebook's JSON (sources, outputs, metadata), HTML outputs as read."""
+    texts = []
+    for text in _strings(json.loads(data.decode("utf-8"))):
+        if text.startswith(("iVBOR", "/9j/", "R0lGOD")):  # base64 PNG, JPEG, GIF
+            continue
+        texts.append(text)
+        if "<" in text:
+            texts.append(html_text(text))
+    return "\n".join(texts)
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a phone or ID stored as a number
+    return "" if value is None else str(value)
+
+
+def workbook_text(data: bytes) -> str:
+    """Every sheet's name and every cell's text (numbers as written), a row per line."""
+    import io
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    lines = []
+    for ws in wb.worksheets:
+        lines.append(ws.title)
+        lines += ["\t".join(map(_cell_text, row)) for row in ws.iter_rows(values_only=True)]
+    wb.close()
+    return "\n".join(lines)
+
+
+def pdf_text(data: bytes) -> str:
+    """A PDF's extracted text (pypdf); without pypdf a PDF cannot be checked, so it is refused."""
+    import io
+
+    try:
+        from pypdf import PdfReader
+    except ImportError as exc:
+        raise PrivacyError("a PDF cannot be checked for customer PII without pypdf") from exc
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def plain_text(data: bytes) -> str:
+    """A text file's content (UTF-8)."""
+    return data.decode("utf-8", errors="replace")
+
+
+EXTRACTORS: dict[str, Callable[[bytes], str]] = {
+    ".html": lambda data: html_text(data.decode("utf-8")),
+    ".ipynb": notebook_text,
+    ".xlsx": workbook_text,
+    ".pdf": pdf_text,
+    ".csv": plain_text,
+    ".json": plain_text,
+    ".txt": plain_text,
+}
+
+
+def file_text(name: str | Path, data: bytes) -> str:
+    """The text of a file of kind ``name`` (its suffix) holding ``data``, as the leak check
+    reads it; a kind without an extractor in :data:`EXTRACTORS` is a :class:`PrivacyError`."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in EXTRACTORS:
+        raise PrivacyError(f"{Path(name).name}: no PII check for {suffix or 'this'} files")
+    return EXTRACTORS[suffix](data)
+
+
+def check_text(name: str | Path, text: str, index: PiiIndex) -> None:
+    """Raise :class:`PrivacyError` naming the masked values when ``text`` shows any PII."""
+    found = index.find(text)
+    if found:
+        shown = ", ".join(f"{f.column} {f.masked}" for f in found[:5])
+        raise PrivacyError(
+            f"{Path(name).name} would show {len(found)} customer value(s) unmasked: {shown}"
+        )
+
+
+def check_file(path: str | Path, index: PiiIndex, data: bytes | None = None) -> None:
+    """Check the file at ``path`` (or ``data``, to be written there) before it is kept."""
+    data = Path(path).read_bytes() if data is None else data
+    check_text(path, file_text(path, data), index)
+
+
+def redact_notebook(nb, index: PiiIndex):
+    """A copy of notebook ``nb`` (a dict or node) with every PII value in its strings masked,
+    images dropped (they cannot be checked): what a failed job keeps for diagnosis."""
+
+    def clean(node):
+        if isinstance(node, str):
+            return index.redact(node)
+        if isinstance(node, dict):
+            return {
+                k: ("[image removed]" if k.startswith("image/") else clean(v))
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [clean(v) for v in node]
+        return node
+
+    return clean(json.loads(json.dumps(nb)))

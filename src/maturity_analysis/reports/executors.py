@@ -28,7 +28,8 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -37,16 +38,21 @@ from .. import __version__
 from ..exceptions import ReportError
 from ..files import write_atomic
 from .jobs import Dataset, Job, JobResult
-from .worker import warm_up
+from .lifeline import TERMINATED, die_with_parent, quiet_resource_tracker
+from .worker import kill_kernels, warm_up
 
 
-def _start_worker() -> None:
-    """Initializer of a local worker: leave Ctrl-C to the parent, which lets running jobs end
-    and cancels the rest; then warm up.
+def _start_worker(parent: int, started) -> None:
+    """Initializer of a local worker: die with the parent (killing its kernels), leave Ctrl-C
+    to the parent, which lets running jobs end and cancels the rest; then warm up.
 
     A failure to warm up must not break the pool: each job then starts the kernel itself and
     reports what goes wrong.
     """
+    global _started
+    _started = started
+    die_with_parent(parent, cleanup=kill_kernels)
+    quiet_resource_tracker()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         warm_up()
@@ -54,8 +60,34 @@ def _start_worker() -> None:
         pass
 
 
+_started = None  # in a local worker: the queue telling the parent which job it starts
+
+
+def _tracked(number: int, fn, *args):
+    """In a local worker: say "job ``number`` runs in this process", then run it."""
+    _started.put((number, os.getpid()))
+    return fn(*args)
+
+
+class WorkerDied(ReportError):
+    """The worker process running a job died (killed, or out of memory)."""
+
+
+class LocalFuture(Future):
+    """A job submitted to :class:`LocalExecutor`; it survives the pool being replaced."""
+
+    def __init__(self, number: int, fn, args: tuple):
+        super().__init__()
+        self.number, self.fn, self.args = number, fn, args
+        self.inner: Future | None = None
+
+
 class LocalExecutor:
     """Worker processes on this machine, each with one warm kernel (started as it starts).
+
+    A worker that dies (killed, out of memory) fails only the job it was running: the pool
+    is replaced and the jobs it had not finished are run again on the new one. Workers die
+    with the process that started them (:mod:`maturity_analysis.reports.lifeline`).
 
     Parameters
     ----------
@@ -65,23 +97,106 @@ class LocalExecutor:
 
     def __init__(self, workers: int | None = None):
         self.workers = workers or os.cpu_count() or 1
-        self._pool = ProcessPoolExecutor(
+        quiet_resource_tracker()
+        self._context = multiprocessing.get_context("spawn")
+        self._started = self._context.SimpleQueue()
+        self._count = 0
+        self._seen: dict = {}  # pid → Process of the current pool, as last seen
+        self._pool = self._new_pool()
+
+    def _processes(self) -> dict:
+        # the pool's processes by pid (a private attribute: the pool names no dead worker)
+        return dict(getattr(self._pool, "_processes", None) or {})
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=self._context,
             initializer=_start_worker,
+            initargs=(os.getpid(), self._started),
         )
+
+    def _send(self, future: LocalFuture) -> None:
+        future.inner = self._pool.submit(_tracked, future.number, future.fn, *future.args)
 
     def submit(self, fn, *args) -> Future:
         """Run ``fn(*args)`` in a worker."""
-        return self._pool.submit(fn, *args)
+        self._count += 1
+        future = LocalFuture(self._count, fn, args)
+        self._send(future)
+        return future
+
+    def _replace_pool(self, pending: list[LocalFuture]) -> None:
+        """The pool broke: fail the jobs the dead worker held, run the others on a new pool."""
+        processes = {**self._seen, **self._processes()}
+        self._seen = {}
+        wait([f.inner for f in pending])
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for process in processes.values():
+            process.join(timeout=5)
+        running: dict[int, int] = {}  # job number → pid
+        while not self._started.empty():
+            number, pid = self._started.get()
+            running[number] = pid
+        # the pool ends the other workers with SIGTERM: the dead one is the one it did not end
+        dead = {
+            pid: p.exitcode
+            for pid, p in processes.items()
+            if p.exitcode not in (None, -signal.SIGTERM, TERMINATED)
+        }
+        held = [f for f in pending if running.get(f.number) in dead]
+        if not held:  # no worker stands out: every job that was running is suspect
+            held = [f for f in pending if f.number in running]
+        self._pool = self._new_pool()
+        for future in pending:
+            if future in held:
+                pid = running[future.number]
+                future.set_exception(
+                    WorkerDied(
+                        f"the worker process running this job (pid {pid}) died "
+                        f"(exit code {dead.get(pid, processes[pid].exitcode)}); "
+                        "the other jobs ran on a new worker"
+                    )
+                )
+            elif future.inner.exception() is not None and isinstance(
+                future.inner.exception(), BrokenProcessPool
+            ):
+                self._send(future)
+            else:
+                self._settle(future)
+
+    @staticmethod
+    def _settle(future: LocalFuture) -> None:
+        exc = future.inner.exception()
+        if exc is None:
+            future.set_result(future.inner.result())
+        else:
+            future.set_exception(exc)
 
     def as_completed(self, futures: Iterable[Future]) -> Iterator[Future]:
-        """The futures as they finish."""
-        return as_completed(list(futures))
+        """The futures as they finish (a job whose worker died finishes with
+        :class:`WorkerDied`)."""
+        pending = list(futures)
+        while pending:
+            self._seen.update(self._processes())
+            done, _ = wait([f.inner for f in pending], return_when=FIRST_COMPLETED)
+            broken = [f for f in pending if f.inner in done and _broke(f.inner)]
+            if broken:
+                self._replace_pool([f for f in pending if not f.done()])
+            else:
+                for future in [f for f in pending if f.inner in done]:
+                    self._settle(future)
+            for future in [f for f in pending if f.done()]:
+                pending.remove(future)
+                yield future
 
     def close(self) -> None:
         """Stop the workers (and their kernels); pending jobs are cancelled."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _broke(future: Future) -> bool:
+    return not future.cancelled() and isinstance(future.exception(), BrokenProcessPool)
 
 
 CONNECT_TIMEOUT = 30

@@ -23,7 +23,6 @@ from .. import __version__
 from ..analysis.book import ALL, ALL_LABEL
 from ..analysis.evaluation import MET, NOT_MET, by_branch, glance
 from ..analysis.targets import GOAL, TOTAL, allocate_branches
-from ..files import write_atomic
 from .jobs import NOTEBOOK, Job, RunResult, branch_names, find_notebooks, plan_jobs
 
 NAME, POLICIES = "网点名称", "保单件数"
@@ -267,16 +266,3 @@ def render_index(
         )
     )
     return html, notes
-
-
-def write_index(
-    result: RunResult,
-    policies: pd.DataFrame,
-    dataset: str,
-    period: str,
-    kpis: pd.DataFrame | None = None,
-) -> list[str]:
-    """Write ``result.index`` atomically; returns notes on anything left out of it."""
-    html, notes = render_index(result, policies, dataset, period, kpis)
-    write_atomic(result.index, html)
-    return notes

@@ -228,9 +228,39 @@ def job_key(**parts: object) -> str:
     return _sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode())
 
 
-def _safe(name: str) -> str:
-    """A branch code as a folder name (path separators and control characters replaced)."""
-    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", str(name)).strip(". ") or "_"
+_PLAIN = re.compile(r"[0-9A-Z][0-9A-Z_-]{0,63}")
+_UNSAFE = re.compile(r"[^0-9A-Za-z_\-\u3400-\u4dbf\u4e00-\u9fff]")
+_RESERVED = frozenset(
+    "CON PRN AUX NUL COM1 COM2 COM3 COM4 COM5 COM6 COM7 COM8 COM9 "
+    "LPT1 LPT2 LPT3 LPT4 LPT5 LPT6 LPT7 LPT8 LPT9".split()
+)
+SAFE_LENGTH = 40
+
+
+def unit_folder(code: str) -> str:
+    """The folder name of a report unit: its code when plain, else a safe name + short hash.
+
+    A plain code (upper-case letters, digits, ``_`` and ``-``, at most 64 characters, not a
+    name Windows reserves) is its own folder. Any other code becomes its first
+    ``SAFE_LENGTH`` characters with every character but letters, digits, ``_``, ``-`` and
+    Chinese replaced by ``_``, then ``~`` and 10 hex digits of the code's SHA-256. Plain
+    names hold no ``~`` and no lower case, so two codes never share a folder, even on a
+    file system that ignores case.
+
+    >>> [unit_folder(c) for c in ["4203_04", "ALL"]]
+    ['4203_04', 'ALL']
+    >>> unit_folder("4203/04")
+    '4203_04~e00ca9eb83'
+    >>> [unit_folder(c) for c in [".", ".."]]
+    ['_~cdb4ee2aea', '__~5ec1f7e700']
+    >>> len(unit_folder("9" * 300))
+    51
+    """
+    code = str(code)
+    if _PLAIN.fullmatch(code) and code not in _RESERVED:
+        return code
+    safe = _UNSAFE.sub("_", code[:SAFE_LENGTH]) or "_"
+    return f"{safe}~{_sha256(code.encode('utf-8'))[:10]}"
 
 
 def plan_jobs(
@@ -276,7 +306,7 @@ def plan_jobs(
             sources.append((path, _sha256(data), notebook_title(nb, path.stem)))
     jobs = []
     for code, name in branches.items():
-        folder = out_dir / _safe(code)
+        folder = out_dir / unit_folder(code)
         params = {
             "dataset": dataset.name,
             "branch": code,

@@ -10,8 +10,10 @@ works.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from contextlib import asynccontextmanager
@@ -25,10 +27,15 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
 from ..exceptions import ReportError
+from .lifeline import FOLDER_ENV, PARENT_ENV
 
 KERNEL_ARGS = ("--HistoryManager.enabled=False", "--Application.log_level=WARN")
-# Run by the kernel as it starts, before it answers: preload the libraries, record the baseline.
-PRELOAD_LINE = "import maturity_analysis.reports.kernelstate as _ks; _ks.warm_up(); del _ks"
+# Run by the kernel as it starts, before it answers: die with the worker (its lifeline), preload
+# the libraries, record the baseline.
+PRELOAD_LINE = (
+    "import maturity_analysis.reports.lifeline as _ll; _ll.kernel_lifeline(); del _ll; "
+    "import maturity_analysis.reports.kernelstate as _ks; _ks.warm_up(); del _ks"
+)
 PRELOAD_ARG = f"--IPKernelApp.exec_lines={PRELOAD_LINE}"
 
 
@@ -107,7 +114,12 @@ class WarmKernel:
             ip=os.path.join(self._sockets, "kernel"),
             connection_file=os.path.join(self._sockets, "kernel.json"),
         )
-        env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        env = {
+            **os.environ,
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            PARENT_ENV: str(os.getpid()),
+            FOLDER_ENV: self._sockets,
+        }
         await self.km.start_kernel(extra_arguments=[*KERNEL_ARGS, PRELOAD_ARG], env=env)
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -143,6 +155,18 @@ class WarmKernel:
         finally:
             shutil.rmtree(self._sockets, ignore_errors=True)
 
+    def kill(self) -> None:
+        """Kill the kernel at once and remove its folder: for a worker that is being ended
+        (no messages, no event loop; safe from a signal handler or another thread)."""
+        km, self.km, self.kc = self.km, None, None
+        pid = getattr(getattr(km, "provisioner", None), "pid", None)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)  # its own session (jupyter_client starts it so)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self._sockets, ignore_errors=True)
+
     def restart(self) -> None:
         """Replace the kernel with a fresh, warmed-up one."""
         self.shutdown()
@@ -172,6 +196,7 @@ class WarmKernel:
             timeout=self.cell_timeout,
             interrupt_on_timeout=True,
             startup_timeout=self.startup_timeout,
+            record_timing=False,  # no execution times in the notebook: same run, same bytes
         )
         client.kc = self.kc
         try:

@@ -9,7 +9,7 @@
 3. :func:`run_jobs`: the jobs go to an executor — by default :class:`LocalExecutor`, worker
    processes each keeping one warm kernel — and :func:`maturity_analysis.reports.worker.run_job`
    executes, renders, checks and writes each one atomically;
-4. :func:`maturity_analysis.reports.index.write_index` writes ``index.html``, and a summary says what
+4. :func:`maturity_analysis.reports.index.render_index` makes ``index.html`` (checked, then written), and a summary says what
    was built, what was up to date and what failed.
 
 Executors
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -37,12 +38,12 @@ from ..exceptions import ReportError
 from ..files import remove_temp_files, write_atomic
 from ..ingest.dataset import dataset_manifest, read_dataset, read_dataset_tracking
 from ..ingest.schema import PII_COLUMNS
-from ..output.privacy import PiiIndex
+from ..output.privacy import PiiIndex, check_text, html_text
 from ..plan.model import load_plan, plan_file, plan_label
 from ..plan.period import report_period
 from ..plan.workdays import calendar_notes
 from .executors import LocalExecutor
-from .index import kpi_glance, write_index
+from .index import kpi_glance, render_index
 from .jobs import (
     NOTEBOOK,
     RUN_RECORD,
@@ -71,10 +72,21 @@ def _infrastructure_failure(job: Job, exc: BaseException) -> JobResult:
     )
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) during :func:`run_jobs`; ``results`` holds the jobs that finished
+    and, once :func:`run_reports` has written the index, ``result`` the run."""
+
+    def __init__(self, results: list[JobResult]):
+        super().__init__("interrupted")
+        self.results = results
+        self.result: RunResult | None = None
+
+
 def run_jobs(jobs: Sequence[Job], executor, progress: bool = True) -> list[JobResult]:
     """Run ``jobs`` on ``executor``, one progress bar; results in the order of ``jobs``.
 
-    One failing job never stops the others: failures come back as results.
+    One failing job never stops the others: failures come back as results. An interrupt
+    raises :class:`RunInterrupted` with the results of the jobs that finished.
     """
     from tqdm.auto import tqdm
 
@@ -82,15 +94,18 @@ def run_jobs(jobs: Sequence[Job], executor, progress: bool = True) -> list[JobRe
     results: list[JobResult | None] = [None] * len(jobs)
     failed = 0
     with tqdm(total=len(jobs), unit="job", desc="reports", disable=not progress) as bar:
-        for future in executor.as_completed(futures):
-            i = futures[future]
-            try:
-                results[i] = future.result()
-            except Exception as exc:  # noqa: BLE001 - a dead worker fails its job only
-                results[i] = _infrastructure_failure(jobs[i], exc)
-            failed += not results[i].ok
-            bar.set_postfix(failed=failed, refresh=False)
-            bar.update()
+        try:
+            for future in executor.as_completed(futures):
+                i = futures[future]
+                try:
+                    results[i] = future.result()
+                except Exception as exc:  # noqa: BLE001 - a dead worker fails its job only
+                    results[i] = _infrastructure_failure(jobs[i], exc)
+                failed += not results[i].ok
+                bar.set_postfix(failed=failed, refresh=False)
+                bar.update()
+        except KeyboardInterrupt:
+            raise RunInterrupted([r for r in results if r is not None]) from None
     return results
 
 
@@ -123,9 +138,25 @@ def prepare_dataset(
     return dataset, read_dataset(name, raw_dir=raw_dir, processed_dir=processed_dir, plan=plan)
 
 
-def _redacted(results: list[JobResult], policies: pd.DataFrame) -> list[JobResult]:
+def _pii_index(policies: pd.DataFrame) -> PiiIndex:
+    return PiiIndex(policies[[c for c in PII_COLUMNS if c in policies.columns]])
+
+
+def _writable(out_dir: Path) -> None:
+    """Make ``out_dir`` and check a file can be created in it, or say so in one line."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as exc:
+        raise ReportError(
+            f"cannot write reports to {out_dir}: {exc.strerror or exc} "
+            "(a read-only or immutable folder?); give a writable one with --out"
+        ) from exc
+
+
+def _redacted(results: list[JobResult], pii: PiiIndex) -> list[JobResult]:
     """Results whose error texts show no customer's PII (they go to the terminal and index)."""
-    pii = PiiIndex(policies[[c for c in PII_COLUMNS if c in policies.columns]])
 
     def clean(r: JobResult) -> JobResult:
         if r.ok:
@@ -142,7 +173,21 @@ def _redacted(results: list[JobResult], policies: pd.DataFrame) -> list[JobResul
     return [clean(r) for r in results]
 
 
-def _write_record(result: RunResult, dataset: str, period: str) -> None:
+def _write_index(result: RunResult, policies, pii: PiiIndex, dataset: str, period: str, kpis):
+    """Write ``index.html`` once it shows no customer's PII: values from the data (a branch
+    name carrying a contact person) are masked in it, and the run says which."""
+    html, notes = render_index(result, policies, dataset=dataset, period=period, kpis=kpis)
+    found = pii.find(html_text(html))
+    if found:
+        html = pii.redact(html)
+        shown = ", ".join(f"{f.column} {f.masked}" for f in found[:5])
+        notes.append(f"index: {len(found)} customer value(s) from the data masked: {shown}")
+    check_text(result.index, html_text(html), pii)  # what could not be masked stops it
+    write_atomic(result.index, html)
+    return notes
+
+
+def _write_record(result: RunResult, dataset: str, period: str, pii: PiiIndex) -> None:
     def entry(r: JobResult) -> dict:
         record = {
             "job": r.job.name,
@@ -154,23 +199,22 @@ def _write_record(result: RunResult, dataset: str, period: str) -> None:
             record.update(cell=r.error.cell, error=r.error.error, message=r.error.message)
         return record
 
-    write_atomic(
-        result.out_dir / RUN_RECORD,
-        json.dumps(
-            {
-                "dataset": dataset,
-                "period": period,
-                "version": __version__,
-                "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
-                "seconds": round(result.seconds, 3),
-                "built": [entry(r) for r in result.built],
-                "up_to_date": [j.name for j in result.up_to_date],
-                "failed": [entry(r) for r in result.failed],
-            },
-            ensure_ascii=False,
-            indent=1,
-        ),
+    text = json.dumps(
+        {
+            "dataset": dataset,
+            "period": period,
+            "version": __version__,
+            "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "seconds": round(result.seconds, 3),
+            "built": [entry(r) for r in result.built],
+            "up_to_date": [j.name for j in result.up_to_date],
+            "failed": [entry(r) for r in result.failed],
+        },
+        ensure_ascii=False,
+        indent=1,
     )
+    check_text(RUN_RECORD, text, pii)
+    write_atomic(result.out_dir / RUN_RECORD, text)
 
 
 def run_reports(
@@ -230,21 +274,25 @@ def run_reports(
     planned = plan_jobs(data, period, selected, notebooks or find_notebooks(), out_dir, extra)
     if not any(j.kind == NOTEBOOK for j in planned):
         raise ReportError(f"no report notebook applies to period {period}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _writable(out_dir)
     remove_temp_files(out_dir)
     fresh = [not force and j.up_to_date() for j in planned]
     todo = [j for j, ok in zip(planned, fresh, strict=True) if not ok]
     results: list[JobResult] = []
+    interrupted: RunInterrupted | None = None
     if todo:
         own = executor is None
         executor = executor or LocalExecutor(min(jobs or os.cpu_count() or 1, len(todo)))
         try:
             results = run_jobs(todo, executor, progress=progress)
+        except RunInterrupted as exc:  # the index still lists what finished
+            results, interrupted = exc.results, exc
         finally:
             if own:
                 executor.close()
+    pii = _pii_index(policies)
     if any(not r.ok for r in results):
-        results = _redacted(results, policies)
+        results = _redacted(results, pii)
     result = RunResult(
         out_dir=out_dir,
         index=out_dir / "index.html",
@@ -253,6 +301,8 @@ def run_reports(
         up_to_date=[j for j, ok in zip(planned, fresh, strict=True) if ok],
         seconds=0.0,
     )
+    if interrupted is not None:
+        result.notes.append(f"interrupted: {len(todo) - len(results)} job(s) not run")
     result.notes += calendar_notes(used.holiday_notices)
     kpis = None
     try:  # the index is written without the KPI glance rather than not at all
@@ -260,7 +310,10 @@ def run_reports(
         kpis = kpi_glance(policies, tracking, period, used)
     except Exception as exc:  # noqa: BLE001
         result.notes.append(f"index: KPIs not shown ({type(exc).__name__}: {exc})")
-    result.notes += write_index(result, policies, dataset=dataset, period=period, kpis=kpis)
+    result.notes += _write_index(result, policies, pii, dataset, period, kpis)
     result.seconds = time.perf_counter() - start
-    _write_record(result, dataset, period)
+    _write_record(result, dataset, period, pii)
+    if interrupted is not None:
+        interrupted.result = result
+        raise interrupted
     return result

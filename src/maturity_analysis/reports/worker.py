@@ -2,8 +2,12 @@
 
 :func:`run_job` is what an executor runs, in a local worker process or on a Dask worker. It
 never raises: every failure becomes a :class:`JobResult` naming the notebook cell and error.
-Outputs are written atomically and only when the job succeeded; a failed job leaves no
-finished-looking file for itself (its executed notebook is kept as ``*.failed.ipynb``).
+Outputs are written atomically and only when the job succeeded and the leak check
+(:func:`maturity_analysis.output.privacy.check_file`) passed on each of them; a failed job
+leaves no finished-looking file for itself. Its executed notebook is kept for diagnosis as
+``*.failed.ipynb`` with every customer value masked and its images dropped (and not at all if
+it still would show one), so what reviewers can open never shows PII. A refused output is
+never written under its name: the error says which values, masked, and nothing publishes it.
 
 Each worker thread keeps its own warm state (kernel, HTML exporter, PII index) in
 :data:`_local`, so a Dask worker running several threads gets one kernel per thread.
@@ -26,18 +30,20 @@ import pandas as pd
 
 from .. import __version__
 from ..analysis.costs import paid_complaints
-from ..files import write_atomic
+from ..files import atomic_path, write_atomic
 from ..ingest.dataset import read_prepared_tracking
 from ..ingest.schema import PII_COLUMNS
-from ..output.privacy import PiiIndex
+from ..output.privacy import PiiIndex, PrivacyError, check_file, redact_notebook
 from ..output.workbook import write_tables_workbook
 from ..plan.model import load_plan
-from .jobs import NOTEBOOK, Dataset, Job, JobError, JobResult
+from .jobs import NOTEBOOK, Dataset, Job, JobError, JobResult, unit_folder
 from .kernels import WarmKernel
 from .render import ReportPage, make_exporter, to_html
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 ERROR_TAIL = 2000
+# The injected-parameters cell's id: fixed, so reruns write the same bytes (papermill's is random).
+INJECTED_ID = "injected-parameters"
 
 
 class _WorkerState(threading.local):
@@ -58,6 +64,12 @@ _kernels: list = []
 def _shutdown_kernels() -> None:
     while _kernels:
         _kernels.pop().shutdown()
+
+
+def kill_kernels() -> None:
+    """Kill this worker's kernels at once and remove their folders (the worker is ending)."""
+    for kernel in list(_kernels):
+        kernel.kill()
 
 
 def _kernel(wait: bool = True):
@@ -161,8 +173,14 @@ def _parameterize(job: Job):
     from papermill.parameterize import parameterize_notebook
 
     nb = _source(job.notebook)
-    nb.metadata.papermill.update(input_path=str(job.notebook), output_path=str(job.executed))
-    return parameterize_notebook(nb, job.parameters, kernel_name="python3", language="python")
+    # the output's place in the report folder, not the machine's path: same run, same bytes
+    output = f"{unit_folder(job.branch)}/{job.executed.name}"
+    nb.metadata.papermill.update(input_path=str(job.notebook), output_path=output)
+    nb = parameterize_notebook(nb, job.parameters, kernel_name="python3", language="python")
+    for cell in nb.cells:
+        if INJECTED_ID in cell.metadata.get("tags", []):
+            cell.id = INJECTED_ID
+    return nb
 
 
 def _notebook_json(nb) -> str:
@@ -201,6 +219,21 @@ def _write_stamp(job: Job, seconds: float) -> None:
     write_atomic(job.stamp, json.dumps(record, ensure_ascii=False, indent=1))
 
 
+def _keep_failed(job: Job, nb) -> None:
+    """Keep a failed job's executed notebook for diagnosis, every customer value masked and
+    its images dropped; if it still would show PII it is not kept."""
+    import nbformat
+
+    index = pii_index(job.dataset)
+    text = _notebook_json(nbformat.from_dict(redact_notebook(nb, index)))
+    try:
+        check_file(job.failed_notebook, index, text.encode("utf-8"))
+    except PrivacyError:
+        job.failed_notebook.unlink(missing_ok=True)
+        return
+    write_atomic(job.failed_notebook, text)
+
+
 def _run_notebook(job: Job) -> tuple[JobError | None, int]:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -209,7 +242,7 @@ def _run_notebook(job: Job) -> tuple[JobError | None, int]:
         _kernel().execute(nb, cwd=str(job.notebook.parent))
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         cell, source = _failing_cell(nb)
-        write_atomic(job.failed_notebook, _notebook_json(nb))
+        _keep_failed(job, nb)
         return JobError(
             error=getattr(exc, "ename", type(exc).__name__),
             message=_ANSI.sub("", str(getattr(exc, "evalue", exc))).strip()[:ERROR_TAIL],
@@ -218,15 +251,15 @@ def _run_notebook(job: Job) -> tuple[JobError | None, int]:
             traceback=_ANSI.sub("", str(exc))[-ERROR_TAIL:],
         ), 0
     html = to_html(nb, _page(job), _exporter())
-    found = pii_index(job.dataset).find(html)
-    if found:
-        write_atomic(job.failed_notebook, _notebook_json(nb))
-        shown = ", ".join(f"{f.column} {f.masked}" for f in found[:5])
-        return JobError(
-            error="PrivacyError",
-            message=f"the rendered report shows {len(found)} customer value(s) unmasked: {shown}",
-        ), 0
-    write_atomic(job.executed, _notebook_json(nb))
+    executed = _notebook_json(nb)
+    index = pii_index(job.dataset)
+    try:  # both checked before either is kept
+        check_file(job.output, index, html.encode("utf-8"))
+        check_file(job.executed, index, executed.encode("utf-8"))
+    except PrivacyError as exc:
+        _keep_failed(job, nb)
+        return JobError(error="PrivacyError", message=str(exc)), 0
+    write_atomic(job.executed, executed)
     write_atomic(job.output, html)
     return None, len(html.encode("utf-8"))
 
@@ -234,16 +267,21 @@ def _run_notebook(job: Job) -> tuple[JobError | None, int]:
 def _run_workbook(job: Job) -> tuple[JobError | None, int]:
 
     tracking = read_prepared_tracking(Path(job.dataset.policies).parent)
-    write_tables_workbook(
-        _policies(job.dataset),
-        job.output,
-        job.branch,
-        plan=load_plan(job.parameters.get("plan_file") or job.dataset.plan),
-        dataset=job.dataset.name,
-        complaints=None if tracking is None else paid_complaints(tracking),
-        tracking=tracking,
-        period=job.parameters.get("period"),
-    )
+    try:
+        with atomic_path(job.output) as tmp:  # checked before it takes the workbook's name
+            write_tables_workbook(
+                _policies(job.dataset),
+                tmp,
+                job.branch,
+                plan=load_plan(job.parameters.get("plan_file") or job.dataset.plan),
+                dataset=job.dataset.name,
+                complaints=None if tracking is None else paid_complaints(tracking),
+                tracking=tracking,
+                period=job.parameters.get("period"),
+            )
+            check_file(job.output, pii_index(job.dataset), tmp.read_bytes())
+    except PrivacyError as exc:  # the workbook was removed with its temporary name
+        return JobError(error="PrivacyError", message=str(exc)), 0
     return None, job.output.stat().st_size
 
 
