@@ -276,13 +276,16 @@ def compensation_scenarios(
 
 def observed_rates(
     policies: pd.DataFrame,
-    complaints: pd.DataFrame,
+    complaints: pd.DataFrame | None,
     plan: Plan | None = None,
     period: Any = None,
-) -> pd.Series:
+) -> pd.Series | None:
     """The scenario rates as the tracking data shows them, on the at-risk customers
     (:func:`at_risk`) maturing in ``period``: 风险客户件数, 投诉件数 (customers who complained),
-    赔付件数 (compensated), 投诉率, 赔付率 (of those who complained) and 综合赔付率."""
+    赔付件数 (compensated), 投诉率, 赔付率 (of those who complained) and 综合赔付率. ``None``
+    when ``complaints`` is (no tracking data, :func:`paid_complaints`)."""
+    if complaints is None:
+        return None
     plan = plan or load_plan()
     f = _with_shortfall(policies, plan)
     if "risk_rating" not in f.columns:
@@ -463,7 +466,7 @@ def cost_sheets(
     实际 when ``complaints`` are given)."""
     plan = plan or load_plan()
     f = _with_shortfall(policies, plan)
-    observed = None if complaints is None else observed_rates(f, complaints, plan, period)
+    observed = observed_rates(f, complaints, plan, period)
     return {
         "低于存款差额(年龄)": shortfall_table(f, "age_band", plan),
         "低于存款差额(险种期限)": shortfall_table(f, "product", plan),
