@@ -203,15 +203,12 @@ def _factors(start: np.ndarray, end: np.ndarray, rates, tax) -> np.ndarray:
 
 
 def _schedule(iss: np.ndarray, end: np.ndarray, payments: np.ndarray) -> np.ndarray:
-    """(rows, most payments) int days of each instalment; -1 past a row's last payment."""
-    most = int(payments.max(initial=1))
-    k = np.arange(most)
-    days = (
-        np.stack([add_years(iss, np.full(len(iss), j)) for j in k], axis=1)
-        if len(iss)
-        else (np.zeros((0, most), dtype="int64"))
-    )
-    return np.where((k[None, :] < payments[:, None]) & (days < end[:, None]), days, -1)
+    """(rows, most payments) int days of each instalment, on the issue date and the
+    anniversaries before ``end``; -1 past a row's last payment."""
+    due = np.minimum(payments, whole_years(iss, end) + 1)  # anniversaries up to ``end``
+    k = np.arange(int(due.max(initial=1)))
+    days = np.stack([add_years(iss, np.full(len(iss), j)) for j in k], axis=1)
+    return np.where((k[None, :] < due[:, None]) & (days < end[:, None]), days, -1)
 
 
 def payment_counts(policies: pd.DataFrame) -> np.ndarray:
