@@ -24,7 +24,9 @@ STEMS = ("01_portfolio_structure", "02_segments_and_products", "03_targets")
 FILE_NAME = re.compile(r"[\w-]+\.(?:toml|md|csv|xlsx|parquet|py|ipynb|json)\b", re.IGNORECASE)
 KEY_NAME = re.compile(r"\[[a-z_.]+\]|\b[a-z]+(?:_[a-z]+)+\b|playbook|PLAN_FIGURES", re.IGNORECASE)
 ENGLISH = re.compile(r"[A-Za-z]{2,}(?:[ ,;:'()-]+[A-Za-z]{2,}){3,}")  # four English words
-FRACTIONAL = re.compile(r"\d+\.\d+\s*件")
+# a count with decimals: "0.45 件" in a sentence, or "7.80" beside a 件 unit cell (not a
+# figure followed by the next table's 件数 / 件均 header)
+FRACTIONAL = re.compile(r"\d+\.\d+\s*件(?![数均])")
 
 
 class _Text(HTMLParser):
