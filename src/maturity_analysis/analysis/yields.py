@@ -211,6 +211,12 @@ def _schedule(iss: np.ndarray, end: np.ndarray, payments: np.ndarray) -> np.ndar
     return np.where((k[None, :] < due[:, None]) & (days < end[:, None]), days, -1)
 
 
+def _widths(payments: np.ndarray) -> list[np.ndarray]:
+    """Single-premium rows apart from the instalment rows, so a book of mostly 趸交 never
+    builds a payment matrix as wide as its longest 期交 schedule."""
+    return [rows for rows in (payments <= 1, payments > 1) if rows.any()]
+
+
 def payment_counts(policies: pd.DataFrame) -> np.ndarray:
     """Yearly instalments per policy: 1 for 趸交 (or no ``payment_mode``); for 期交 the
     ``payment_years`` column when the frame has one, else ``term_years``; a 期交 policy with
@@ -269,13 +275,16 @@ def deposit_value(
     if ok.any():
         start = iss[ok].astype("int64")
         end = term_end(start, mat[ok].astype("int64"))
-        dates = _schedule(start, end, n[ok])
-        paid = dates >= 0
-        factor = np.zeros(dates.shape)
-        factor[paid] = _factors(
-            dates[paid], np.broadcast_to(end[:, None], dates.shape)[paid], rates, tax
-        )
-        value[ok] = p[ok] / paid.sum(axis=1) * factor.sum(axis=1)
+        found = np.empty(len(start))
+        for rows in _widths(n[ok]):
+            dates = _schedule(start[rows], end[rows], n[ok][rows])
+            paid = dates >= 0
+            factor = np.zeros(dates.shape)
+            factor[paid] = _factors(
+                dates[paid], np.broadcast_to(end[rows][:, None], dates.shape)[paid], rates, tax
+            )
+            found[rows] = p[ok][rows] / paid.sum(axis=1) * factor.sum(axis=1)
+        value[ok] = found
     return pd.Series(np.round(value, 2), index=index, name="deposit_value")
 
 
@@ -320,11 +329,14 @@ def annualised(value, principal, issue_date, maturity_date, payments=None) -> pd
     if ok.any():
         start = iss[ok].astype("int64")
         end = term_end(start, mat[ok].astype("int64"))
-        dates = _schedule(start, end, n[ok])
-        paid = dates >= 0
-        amounts = np.where(paid, (p[ok] / paid.sum(axis=1))[:, None], 0.0)
-        years = np.where(paid, (end[:, None] - dates) / DAYS_PER_YEAR, 0.0)
-        out[ok] = irr(amounts, years, v[ok])
+        found = np.empty(len(start))
+        for rows in _widths(n[ok]):
+            dates = _schedule(start[rows], end[rows], n[ok][rows])
+            paid = dates >= 0
+            amounts = np.where(paid, (p[ok][rows] / paid.sum(axis=1))[:, None], 0.0)
+            years = np.where(paid, (end[rows][:, None] - dates) / DAYS_PER_YEAR, 0.0)
+            found[rows] = irr(amounts, years, v[ok][rows])
+        out[ok] = found
     index = value.index if isinstance(value, pd.Series) else None
     return pd.Series(out, index=index)
 
