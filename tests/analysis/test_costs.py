@@ -88,7 +88,7 @@ def book():
             ("p2", "B1", 35, "分红", 5, 200_000.0, 212_000.0, "B"),  # 12000 / 10000 -> capped 100%
             ("p3", "B1", 45, "分红", 5, 10_900.0, 11_500.0, "C"),  # 600 / 30000 = 2%
             ("p4", "B2", 45, "分红", 8, 12_000.0, 11_500.0, "C"),  # beats the deposit: 0
-            ("p5", "B2", 55, "万能", None, 20_000.0, 21_000.0, "A"),  # 1000 / 50000 = 2%
+            ("p5", "B2", 55, "万能", None, 20_000.0, 21_000.0, "A"),  # 万能: apart, 1000
             ("p6", "B2", 65, "分红", 5, 9_600.0, 10_000.0, "A"),  # 400, 61以上: no product
         ]
     )
@@ -96,8 +96,11 @@ def book():
 
 def test_shortfall_and_discount_per_policy(book, test_plan):
     s = costs.shortfall(book, test_plan).set_index("policy_no")
-    assert s["short"].tolist() == [True, True, True, False, True, True]
-    assert s["shortfall_yuan"].tolist() == [300.0, 12_000.0, 600.0, 0.0, 1_000.0, 400.0]
+    # 万能 (p5) does not mature: never short, no shortfall; its 1000 below the deposit is
+    # the surrender risk, apart
+    assert s["short"].tolist() == [True, True, True, False, False, True]
+    assert s["shortfall_yuan"].fillna(-1).tolist() == [300.0, 12_000.0, 600.0, 0.0, -1, 400.0]
+    assert s["surrender_gap_yuan"].fillna(-1).tolist() == [-1, -1, -1, -1, 1_000.0, -1]
     assert s["replacement_premium"].tolist()[:5] == [
         10_000.0,
         10_000.0,
@@ -105,7 +108,8 @@ def test_shortfall_and_discount_per_policy(book, test_plan):
         30_000.0,
         50_000.0,
     ]
-    assert s["required_discount"].iloc[:5].tolist() == pytest.approx([0.03, 1.0, 0.02, 0.0, 0.02])
+    assert s["required_discount"].iloc[:4].tolist() == pytest.approx([0.03, 1.0, 0.02, 0.0])
+    assert np.isnan(s.at["p5", "required_discount"])
     assert s["discount_capped"].tolist() == [False, True, False, False, False, False]
     # 61以上: the playbook offers a deposit (保单转存单), not a policy to discount
     assert np.isnan(s.at["p6", "required_discount"]) and np.isnan(s.at["p6", "replacement_premium"])
@@ -136,22 +140,31 @@ def test_shortfall_by_age_band(book, test_plan):
     t = costs.shortfall_table(book, "age_band", test_plan)
     assert t.index.tolist() == ["20-30", "31-40", "41-50", "51-60", "61以上", "合计"]
     assert t["件数"].tolist() == [1, 1, 2, 1, 1, 6]
-    assert t["低于存款件数"].tolist() == [1, 1, 1, 1, 1, 5]
+    # 分红 only: the 51-60 万能 policy is not among the short ones nor in the share's base
+    assert t["低于存款件数"].tolist() == [1, 1, 1, 0, 1, 4]
     assert t.loc["41-50", "低于存款占比"] == 0.5
-    assert t["差额合计(元)"].tolist() == [300.0, 12_000.0, 600.0, 1_000.0, 400.0, 14_300.0]
-    assert t.loc["合计", "件均差额(元)"] == 14_300 / 5
-    # the average discount is over short policies with a product: (3% + 100% + 2% + 2%) / 4
-    assert t.loc["合计", "平均所需优惠率"] == pytest.approx(1.07 / 4)
+    assert np.isnan(t.loc["51-60", "低于存款占比"])
+    assert t.loc["合计", "低于存款占比"] == 4 / 5
+    assert t["差额合计(元)"].tolist() == [300.0, 12_000.0, 600.0, 0.0, 400.0, 13_300.0]
+    assert t.loc["合计", "件均差额(元)"] == 13_300 / 4
+    # the average discount is over short policies with a product: (3% + 100% + 2%) / 3
+    assert t.loc["合计", "平均所需优惠率"] == pytest.approx(1.05 / 3)
     assert t.loc["合计", "最高所需优惠率"] == 1.0
     assert (t.loc["合计", "优惠封顶件数"], t.loc["合计", "无对接产品件数"]) == (1, 1)
     assert t.loc["51-60", "对接保单保费(元)"] == 50_000
+    # 万能 apart: 1 policy, 1 below the deposit by 1000, not in 差额合计
+    assert t["万能件数"].tolist() == [0, 0, 0, 1, 0, 1]
+    assert t["万能低于存款件数"].tolist() == [0, 0, 0, 1, 0, 1]
+    assert t["万能差额合计(元)"].tolist() == [0.0, 0.0, 0.0, 1_000.0, 0.0, 1_000.0]
 
 
 def test_shortfall_by_product_and_term(book, test_plan):
     t = costs.shortfall_table(book, "product", test_plan)
     assert t.index.tolist() == [("分红", "5年"), ("分红", "8年"), ("万能", "终身"), ("合计", "")]
-    assert t["低于存款件数"].tolist() == [4, 0, 1, 5]
+    assert t["低于存款件数"].tolist() == [4, 0, 0, 4]
+    assert t["万能低于存款件数"].tolist() == [0, 0, 1, 1]
     assert t.loc[("分红", "5年"), "差额合计(元)"] == 13_300.0
+    assert t.loc[("合计", ""), "差额合计(元)"] == 13_300.0
 
 
 def test_shortfall_by_maturity_group(book, test_plan):
@@ -168,8 +181,10 @@ def test_shortfall_by_maturity_group(book, test_plan):
 def test_shortfall_by_branch(book, test_plan):
     t = costs.shortfall_table(book, "branch", test_plan)
     assert t.index.tolist() == [("B1", "一支局"), ("B2", "二支局"), ("合计", "")]
-    assert t["差额合计(元)"].tolist() == [12_900.0, 1_400.0, 14_300.0]
-    assert t["低于存款占比"].tolist() == pytest.approx([1.0, 2 / 3, 5 / 6])
+    # B2: p4 beats, p6 short by 400 (分红); p5 (万能, 1000) apart
+    assert t["差额合计(元)"].tolist() == [12_900.0, 400.0, 13_300.0]
+    assert t["低于存款占比"].tolist() == pytest.approx([1.0, 1 / 2, 4 / 5])
+    assert t["万能差额合计(元)"].tolist() == [0.0, 1_000.0, 1_000.0]
 
 
 def test_shortfall_table_rejects_an_unknown_grouping(book):
@@ -187,6 +202,7 @@ def test_shortfall_computes_the_deposit_when_absent(test_plan):
             "maturity_date": pd.to_datetime(["2009-12-23"]),
             "maturity_value": [10_100.0],
             "age": pd.array([30], dtype="Int64"),
+            "product_type": ["分红"],
         }
     )
     df["age_band"] = age_band(df["age"])
@@ -212,7 +228,7 @@ def portfolio():
             ("c2", "B1", 50, "分红", 5, 10_000.0, 10_500.0, "A"),  # at risk (50 counts), 500
             ("c3", "B1", 49, "分红", 5, 10_000.0, 10_800.0, "A"),  # too young
             ("c4", "B1", 60, "分红", 5, 12_000.0, 11_000.0, "A"),  # beats the deposit
-            ("c5", "B2", 65, "万能", None, 10_000.0, 12_000.0, "A"),  # at risk, 2000
+            ("c5", "B2", 65, "分红", 5, 10_000.0, 12_000.0, "A"),  # at risk, 2000
             ("c6", "B2", 58, "分红", 5, 10_000.0, 10_300.0, "B"),  # not rated high risk
             ("c7", "B2", 70, "分红", 5, 10_000.0, 10_700.0, "C"),  # not rated high risk
         ]
@@ -224,19 +240,28 @@ def test_at_risk_policies(portfolio, test_plan):
     assert risk.tolist() == [True, True, False, False, True, False, False]
 
 
+def test_universal_policies_are_not_in_the_compensation_estimate(portfolio, test_plan):
+    # c5 as a 万能 policy (aged 65, A, 2000 below the deposit): it does not mature, so it is not
+    # among the policies whose 满期分红 fell below the deposit; B2 is left with no one at risk.
+    wan = portfolio.assign(
+        product_type=np.where(portfolio["policy_no"] == "c5", "万能", portfolio["product_type"])
+    )
+    est = costs.compensation_estimate(wan, test_plan)
+    assert est[("风险客户", "件数")].tolist() == [2, 0, 2]
+    assert est[("风险客户", "赔付基数合计(元)")].tolist() == [1_500.0, 0.0, 1_500.0]
+
+
 @pytest.mark.parametrize(
     ("header", "complaints", "payouts", "cost"),
     [
         # B1: 2 at risk, 1500 元; B2: 1 at risk, 2000 元; complaints = at risk x 投诉率,
-        # payouts = complaints x 赔付率, cost = payout amounts x 投诉率 x 赔付率.
-        ("低情景(投诉率10%，赔付率10%)", [0.2, 0.1, 0.3], [0.02, 0.01, 0.03], [15.0, 20.0, 35.0]),
-        (
-            "中情景(投诉率25%，赔付率20%)",
-            [0.5, 0.25, 0.75],
-            [0.1, 0.05, 0.15],
-            [75.0, 100.0, 175.0],
-        ),
-        (H, [1.0, 0.5, 1.5], [0.3, 0.15, 0.45], [225.0, 300.0, 525.0]),
+        # payouts = complaints x 赔付率, both rounded half up to whole 件; cost = payout
+        # amounts x 投诉率 x 赔付率. Low: 0.2, 0.1, 0.3 -> 0; payouts 0.02.. -> 0.
+        ("低情景(投诉率10%，赔付率10%)", [0, 0, 0], [0, 0, 0], [15.0, 20.0, 35.0]),
+        # central: complaints 0.5, 0.25, 0.75 -> 1, 0, 1; payouts 0.1, 0.05, 0.15 -> 0
+        ("中情景(投诉率25%，赔付率20%)", [1, 0, 1], [0, 0, 0], [75.0, 100.0, 175.0]),
+        # high: complaints 1.0, 0.5, 1.5 -> 1, 1, 2; payouts 0.3, 0.15, 0.45 -> 0
+        (H, [1, 1, 2], [0, 0, 0], [225.0, 300.0, 525.0]),
     ],
 )
 def test_compensation_estimate_per_scenario(
@@ -246,8 +271,8 @@ def test_compensation_estimate_per_scenario(
     assert est.index.tolist() == [("B1", "一支局"), ("B2", "二支局"), ("合计", "")]
     assert est[("风险客户", "件数")].tolist() == [2, 1, 3]
     assert est[("风险客户", "赔付基数合计(元)")].tolist() == [1_500.0, 2_000.0, 3_500.0]
-    assert est[(header, "预计投诉件数")].tolist() == pytest.approx(complaints)
-    assert est[(header, "预计赔付件数")].tolist() == pytest.approx(payouts)
+    assert est[(header, "预计投诉件数")].tolist() == complaints
+    assert est[(header, "预计赔付件数")].tolist() == payouts
     assert est[(header, "预计赔付金额(元)")].tolist() == pytest.approx(cost)
 
 
@@ -349,7 +374,7 @@ def test_shortfall_chart_draws_a_bar_per_group(book, test_plan):
 
     ax = shortfall_chart(costs.shortfall_table(book, "age_band", test_plan))
     heights = [round(b.get_height(), 4) for b in ax.patches]
-    assert heights == [0.03, 1.2, 0.06, 0.1, 0.04]  # 万元, 20-30 .. 61以上
+    assert heights == [0.03, 1.2, 0.06, 0.0, 0.04]  # 万元, 20-30 .. 61以上 (万能 apart)
     assert [t.get_text() for t in ax.texts][-1] == "无对接产品"
 
 
@@ -416,16 +441,18 @@ def test_tables_workbook_carries_the_cost_and_programme_sheets(make_policies):
 
 def test_shortfall_text_states_the_totals(book, test_plan):
     text = costs.shortfall_text(costs.shortfall_table(book, "age_band", test_plan))
-    # 5 of 6 short (83.33%), 14,300 元 = 1.43 万元, 2,860 元 each; discounts 3%, 100%, 2%, 2%
+    # 分红: 4 of 5 short (80.00%), 13,300 元 = 1.33 万元, 3,325 元 each; discounts 3%, 100%,
+    # 2% (average 35.00%); 万能 apart: 1 of 1 below the deposit by 1000 元 = 0.10 万元
     for part in (
-        "6 件",
-        "5 件(83.33%)",
-        "1.43 万元",
-        "2,860.00 元",
-        "26.75%",
+        "5 件分红险满期保单",
+        "4 件(80.00%)",
+        "1.33 万元",
+        "3,325.00 元",
+        "35.00%",
         "100.00%",
         "1 件差额超过对接保单保费",
         "另有 1 件",
+        "万能险为终身产品，不满期，不计入上述差额：1 件中 1 件账户价值低于同期存款(差额 0.10 万元)",
     ):
         assert part in text
 
@@ -433,7 +460,7 @@ def test_shortfall_text_states_the_totals(book, test_plan):
 def test_shortfall_text_without_any_shortfall(book, test_plan):
     fine = book[book["policy_no"] == "p4"]
     assert costs.shortfall_text(costs.shortfall_table(fine, "branch", test_plan)) == (
-        "1 件满期保单中没有收益低于同期存款的保单。"
+        "1 件分红险满期保单中没有满期金低于同期存款的保单。"
     )
 
 
@@ -453,9 +480,10 @@ def test_compensation_text_names_each_scenario_and_the_paid(portfolio, test_plan
         "50岁以上",
         "评级A) 3 件",
         "0.35 万元",
-        "低情景预计赔付 0.03 件、0.00 万元",
-        "中情景预计赔付 0.15 件、0.02 万元",
-        "高情景预计赔付 0.45 件、0.05 万元",
+        # expected payouts 0.03, 0.15, 0.45 件: under one each, said so rather than as fractions
+        "低情景预计赔付不足 1 件、0.00 万元",
+        "中情景预计赔付不足 1 件、0.02 万元",
+        "高情景预计赔付不足 1 件、0.05 万元",
         "投诉 1 件，赔付 1 件、0.09 万元",
     ):
         assert part in text
@@ -470,3 +498,26 @@ def test_paid_complaints_only_when_there_is_tracking_data(calls, expected_none):
     assert (got is None) is expected_none
     if got is not None:
         assert got.empty
+
+
+def test_observed_rates_sit_beside_the_assumed_scenarios(portfolio, test_plan):
+    # at risk: c1, c2, c5 (3). Complaints: c1 paid, c5 not paid, c6 (not at risk) paid.
+    # observed 投诉率 2/3, 赔付率 1/2 of those complaining, 综合 1/3.
+    complaints = pd.DataFrame(
+        {
+            "complaint_date": pd.to_datetime(["2013-05-03", "2013-05-20", "2013-06-02"]),
+            "policy_no": ["c1", "c5", "c6"],
+            "compensated": [True, False, True],
+            "compensation": [900.0, 0.0, 300.0],
+            "branch_code": ["B1", "B2", "B2"],
+        }
+    )
+    seen = costs.observed_rates(portfolio, complaints, test_plan)
+    assert seen[["风险客户件数", "投诉件数", "赔付件数"]].tolist() == [3, 2, 1]
+    assert seen[["投诉率", "赔付率", "综合赔付率"]].tolist() == pytest.approx([2 / 3, 1 / 2, 1 / 3])
+    sc = costs.compensation_scenarios(test_plan, seen)
+    assert sc["情景"].tolist() == ["低", "中", "高", "实际"]
+    assert sc.loc["observed", "投诉率"] == pytest.approx(2 / 3)
+    est = costs.compensation_estimate(portfolio, test_plan, complaints=complaints)
+    text = costs.compensation_text(est, test_plan, seen)
+    assert "风险客户 3 件有 2 件投诉(实际投诉率 66.67%)，赔付 1 件(占投诉的 50.00%)" in text

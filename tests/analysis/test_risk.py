@@ -148,3 +148,33 @@ def test_risk_table_counts_by_age_band(make_policies):
     assert table.loc["20-30"].tolist() == [0, 1, 1, 2]  # A, B, C, 合计
     assert table.loc["51-60", "A"] == 1
     assert table.loc["合计", "合计"] == 3
+
+
+def test_backtest_gives_each_ratings_complaint_and_payout_rates():
+    from maturity_analysis.analysis.risk import backtest
+
+    # 4 A, 3 B, 3 C customers. Complaints: a1 (paid), a1 again (not paid: a customer counts
+    # once), a2 (not paid), b1 (paid), c9 (not rated: ignored).
+    # A: 2 of 4 complained = 50%, 1 paid = 50% of complaints, 25% of A;
+    # B: 1 of 3 = 33.33%, 1 paid = 100%, 33.33%; C: 0 of 3, payout rate undefined (NaN).
+    rated = pd.DataFrame(
+        {
+            "policy_no": ["a1", "a2", "a3", "a4", "b1", "b2", "b3", "c1", "c2", "c3"],
+            "risk_rating": pd.Categorical(list("AAAABBBCCC"), categories=list("ABC")),
+        }
+    )
+    complaints = pd.DataFrame(
+        {
+            "policy_no": ["a1", "a1", "a2", "b1", "c9"],
+            "compensated": [True, False, False, True, True],
+        }
+    )
+    t = backtest(rated, complaints)
+    assert t.index.tolist() == ["A", "B", "C", "合计"]
+    assert t["件数"].tolist() == [4, 3, 3, 10]
+    assert t["投诉件数"].tolist() == [2, 1, 0, 3]
+    assert t["赔付件数"].tolist() == [1, 1, 0, 2]
+    assert t["投诉率"].tolist() == pytest.approx([0.5, 1 / 3, 0.0, 0.3])
+    assert t.loc[["A", "B", "合计"], "赔付率"].tolist() == pytest.approx([0.5, 1.0, 2 / 3])
+    assert pd.isna(t.loc["C", "赔付率"])
+    assert t["综合赔付率"].tolist() == pytest.approx([0.25, 1 / 3, 0.0, 0.2])

@@ -94,8 +94,8 @@ def test_rate_in_force_on_the_effective_day_itself(issue, maturity, expected):
 def test_leftover_days_after_the_last_anniversary_earn_nothing():
     # 2008-03-01..2013-06-15: 5 whole years (as the 2008 example), 106 leftover days earn nothing.
     assert value("2008-03-01", "2013-06-15") == pytest.approx(12907.22, abs=0.01)
-    # Less than a year: the premium comes back unchanged.
-    assert value("2012-07-06", "2013-07-05") == pytest.approx(10000.00, abs=0.01)
+    # Less than a year (two days short of the anniversary): the premium comes back unchanged.
+    assert value("2012-07-06", "2013-07-04") == pytest.approx(10000.00, abs=0.01)
 
 
 def test_value_is_proportional_to_the_premium():
@@ -193,3 +193,65 @@ def test_add_yields_does_not_mutate_its_input(policies):
 def test_add_yields_names_missing_columns(policies):
     with pytest.raises(MaturityDataError, match="maturity_value"):
         add_yields(policies.drop(columns="maturity_value"))
+
+
+def test_a_maturity_one_day_before_the_anniversary_counts_the_whole_year():
+    # 2008-03-10..2013-03-09 is a 5-year deposit (not 3 + 1 years): 5.85% (2007-12-21 row),
+    # 2008-03-10..2013-03-10 = 1826 days. Interest 10000 x 5.85% x 5 = 2925; 213 of the days
+    # (2008-03-10..2008-10-08: 22+30+31+30+31+31+30+8) pay 5% tax: 2925 x 213/1826 x 5% = 17.06.
+    # 12925 - 17.06 = 12907.94. (As 3 + 1 years it would be 10000 x (1 + 5.40% x 3 x (1 - tax))
+    # rolled into 1 year at 3.00%.)
+    assert value("2008-03-10", "2013-03-09") == pytest.approx(12907.94, abs=0.01)
+    # Two days short of the anniversary: 4 whole years, 3 + 1, a different figure.
+    assert value("2008-03-10", "2013-03-08") != pytest.approx(12907.94, abs=1)
+
+
+@pytest.fixture
+def regular():
+    """A 3-year 期交 policy: 30,000 paid as 10,000 on 2007-12-21, 2008-12-21 and 2009-12-21."""
+    return pd.DataFrame(
+        {
+            "policy_no": ["R"],
+            "premium": [30_000.0],
+            "issue_date": pd.to_datetime(["2007-12-21"]),
+            "maturity_date": pd.to_datetime(["2010-12-21"]),
+            "maturity_value": [32_000.0],
+            "payment_mode": ["期交"],
+            "term_years": pd.array([3], dtype="Int64"),
+        }
+    )
+
+
+def test_regular_premium_deposit_is_a_ladder_of_the_instalments(regular):
+    # Each 10,000 goes into deposits on its own date for the time left, at that date's rate:
+    # - 2007-12-21, 3 years at 5.40% (2007-12-21 row): interest 1620 over 1096 days, of which
+    #   293 (2007-12-21..2008-10-08: 11+31+29+31+30+31+30+31+31+30+8) pay 5% tax:
+    #   1620 x 293/1096 x 5% = 21.6542 -> 11598.3458;
+    # - 2008-12-21, 2 years at 3.06% (2008-11-27 row), no tax: 10612;
+    # - 2009-12-21, 1 year at 2.25% (2008-12-23 row): 10225.
+    # Ladder 11598.3458 + 10612 + 10225 = 32435.35 (all 30,000 on the issue date would be
+    # 30000 x (1 + 5.40% x 3) less tax = 34795.04).
+    out = add_yields(regular)
+    assert out.loc[0, "deposit_value"] == pytest.approx(32435.35, abs=0.01)
+    assert out.loc[0, "gap_yuan"] == pytest.approx(32000 - 32435.35, abs=0.01)
+    assert not out.loc[0, "beats_deposit"]
+
+
+def test_regular_premium_yield_is_the_irr_on_the_payment_dates(regular):
+    # Times to maturity 1096, 730 and 365 days = 3.000684, 1.998631, 0.999316 years.
+    # Policy: 10000 x ((1+r)^3.000684 + (1+r)^1.998631 + (1+r)^0.999316) = 32000; at r = 3.2625%:
+    # 1.101127 + 1.066268 + 1.032602 = 3.199997 (3.26% gives 3.199840), so r = 3.2625%.
+    # Deposit: the same equation = 32435.35 gives r = 3.9545%. Gap -0.692 pp.
+    # (Counted as 30,000 paid on the issue date, the policy would yield only (32000/30000)^(1/3.000684) - 1 = 2.17%.)
+    out = add_yields(regular).iloc[0]
+    assert out["policy_yield"] == pytest.approx(0.032625, abs=1e-6)
+    assert out["deposit_yield"] == pytest.approx(0.039545, abs=1e-6)
+    assert out["gap_pp"] == pytest.approx(-0.692, abs=1e-3)
+
+
+def test_payment_years_column_overrides_the_term(regular):
+    # Paid in 2 instalments of 15,000 (2007-12-21, 2008-12-21) when the frame says so:
+    # 15000 x (1 + 5.40% x 3) - 2430 x 293/1096 x 5% = 17430 - 32.48 = 17397.52 and
+    # 15000 x (1 + 3.06% x 2) = 15918; ladder 33315.52.
+    out = add_yields(regular.assign(payment_years=[2])).iloc[0]
+    assert out["deposit_value"] == pytest.approx(17397.52 + 15918.00, abs=0.01)

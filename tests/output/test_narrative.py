@@ -104,8 +104,11 @@ def test_table3_text_gives_the_lowest_band_share_and_average_premium(book):
 
     text = narrative.table3_text(table3(book))
     # Below 5万: 10k, 20k, 30k, 5k (分红) + 10k, 10k, 10k (万能) = 7 of 10 policies.
-    # Average premium: (10+60+150+20+30+5 + 10+80+10+10) 万元 / 10 = 38,500 元.
-    assert text.startswith("满期本金 5万以下 的保单 7 件，占 70.00%；件均保费 38,500 元")
+    # That band's own average premium: (10 + 20 + 30 + 5 + 10 + 10 + 10) 千元 / 7 = 13,571 元,
+    # beside its share; then the book's: (10+60+150+20+30+5 + 10+80+10+10) 万元 / 10 = 38,500 元.
+    assert text.startswith(
+        "满期本金 5万以下 的保单 7 件，占 70.00%，该区间件均保费 13,571 元；全部保单件均保费 38,500 元"
+    )
     assert "分红 45,833 元，万能 27,500 元" in text
 
 
@@ -135,8 +138,12 @@ def test_yields_text_counts_policies_short_of_the_deposit(book):
     from maturity_analysis.analysis.tables import maturity_product_table
 
     text = narrative.yields_text(maturity_product_table(book), book)
-    short = int((~book["beats_deposit"].astype("boolean")).sum())
-    assert f"共有 **{short} 件**保单的满期收益低于同期存款" in text
+    below = ~book["beats_deposit"].astype("boolean")
+    wan = (book["product_type"] == "万能").to_numpy()
+    # 分红 only among the policies that matured below the deposit; 万能 (which does not
+    # mature) on a line of its own, as the surrender risk
+    assert f"分红险共有 **{int(below[~wan].sum())} 件**保单的满期金低于同期存款" in text
+    assert f"{int(wan.sum())} 件中 {int(below[wan].sum())} 件账户价值低于同期存款" in text
     assert "**万能**：4 件" in text
     assert text.count("\n- ") + text.startswith("- ") == 3  # one line per product group
 

@@ -1,14 +1,17 @@
 """The plan's costs: the shortfall against deposits and the compensation estimate.
 
-产品研发: "用新产品保费优惠的概念，抵消满期分红低于存款的部分" — a policy that returned less
-than the benchmark deposit (:mod:`maturity_analysis.analysis.yields`) falls short by
+产品研发: "用新产品保费优惠的概念，抵消满期分红低于存款的部分" — a maturing (分红) policy that
+returned less than the benchmark deposit (:mod:`maturity_analysis.analysis.yields`) falls short by
 ``deposit_value - maturity_value`` 元; a replacement policy of the age band's playbook amount
 makes the customer whole with a premium discount of ``shortfall / replacement premium``
-(capped; ``[costs]`` in the plan file says which playbook amount and the cap).
+(capped; ``[costs]`` in the plan file says which playbook amount and the cap). Products that do
+not mature (``[tracking] hold_products``: 万能, whole-life) are not in the shortfall: a 万能
+customer who cashes in gets the cash value, so a cash value below the deposit is shown apart as
+the surrender risk (退保风险), never added to the shortfall.
 
 赔付预估: "对50岁以上的客户群体，确因销售不妥而引发的投诉进行及时赔付，做好相关费用的预估" —
 per branch, the policies at risk (aged at least ``compensation_min_age``, below the deposit,
-rated high risk by :mod:`maturity_analysis.analysis.risk`) times each scenario's complaint and payout
+rated high risk by :mod:`maturity_analysis.analysis.risk`; 分红 only, as the shortfall) times each scenario's complaint and payout
 rates, at the amount per payout the plan file sets (``[compensation]``); the compensation paid
 (附件二, :mod:`maturity_analysis.ingest.forms`) beside it once tracking data exists.
 """
@@ -23,11 +26,12 @@ import pandas as pd
 from ..exceptions import MaturityDataError
 from ..plan.model import Plan, load_plan
 from ..plan.programme import period_span
-from .risk import rate_risk
+from .risk import complained, rate_risk
 from .tables import maturity_groups
 from .yields import add_yields
 
 TOTAL = "合计"
+OBSERVED = "实际"
 SHORTFALL_COLUMNS = (
     "short",
     "shortfall_yuan",
@@ -35,6 +39,7 @@ SHORTFALL_COLUMNS = (
     "required_discount",
     "discount_capped",
     "no_replacement",
+    "surrender_gap_yuan",
 )
 #: shortfall_table(by=...) -> index level names
 GROUPINGS = {
@@ -74,8 +79,12 @@ def shortfall(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     Needs ``maturity_value``, ``deposit_value`` (computed by
     :func:`~maturity_analysis.analysis.yields.add_yields` when absent) and ``age_band``. Adds:
 
-    - ``short``: the policy returned less than the deposit (False where either is unknown);
-    - ``shortfall_yuan``: ``deposit_value - maturity_value`` when short, 0 when not, NaN unknown;
+    - ``short``: a maturing policy (not of ``[tracking] hold_products``) returned less than the
+      deposit (False where either is unknown, and for 万能);
+    - ``shortfall_yuan``: ``deposit_value - maturity_value`` when short, 0 when not, NaN when
+      unknown or the product does not mature;
+    - ``surrender_gap_yuan``: for a product that does not mature (万能), the cash value's gap
+      to the deposit when below it, 0 when not, NaN otherwise (the surrender risk);
     - ``replacement_premium``: the age band's replacement premium (:func:`replacement_premiums`);
     - ``required_discount``: ``shortfall_yuan / replacement_premium``, capped at
       ``[costs] max_discount``; 0 when not short; NaN where there is no replacement policy;
@@ -85,7 +94,9 @@ def shortfall(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     plan = plan or load_plan()
     cap = plan.costs.max_discount
     premiums = replacement_premiums(plan)
-    missing = [c for c in ("maturity_value", "age_band") if c not in policies.columns]
+    missing = [
+        c for c in ("maturity_value", "age_band", "product_type") if c not in policies.columns
+    ]
     if missing:
         raise MaturityDataError(f"policies lack column(s) {', '.join(missing)} for the shortfall")
     if "deposit_value" not in policies.columns:
@@ -93,9 +104,11 @@ def shortfall(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     out = policies.copy()
     value = pd.to_numeric(out["maturity_value"], errors="coerce").astype(float)
     deposit = pd.to_numeric(out["deposit_value"], errors="coerce").astype(float)
-    gap = (deposit - value).round(2)
-    out["short"] = (gap > 0).to_numpy(dtype=bool)
-    out["shortfall_yuan"] = gap.clip(lower=0.0)
+    gap = (deposit - value).round(2).clip(lower=0.0)
+    held = out["product_type"].isin(plan.tracking.hold_products).to_numpy(dtype=bool)
+    out["short"] = ((gap > 0) & ~held).to_numpy(dtype=bool)
+    out["shortfall_yuan"] = gap.where(~held)
+    out["surrender_gap_yuan"] = gap.where(held)
     prem = out["age_band"].astype(object).map(premiums).astype(float)
     out["replacement_premium"] = prem
     discount = out["shortfall_yuan"] / prem
@@ -143,6 +156,7 @@ def _summary_columns(f: pd.DataFrame) -> pd.DataFrame:
     short = f["short"].to_numpy(dtype=bool)
     disc = f["required_discount"].to_numpy(dtype=float)
     has_disc = short & ~np.isnan(disc)
+    surrender = f["surrender_gap_yuan"].to_numpy(dtype=float)
     return pd.DataFrame(
         {
             "件数": 1,
@@ -154,6 +168,9 @@ def _summary_columns(f: pd.DataFrame) -> pd.DataFrame:
             "最高所需优惠率": np.where(has_disc, disc, np.nan),
             "优惠封顶件数": short & f["discount_capped"].to_numpy(dtype=bool),
             "无对接产品件数": f["no_replacement"].to_numpy(dtype=bool),
+            "万能件数": ~np.isnan(surrender),
+            "万能低于存款件数": surrender > 0,
+            "万能差额合计(元)": np.where(surrender > 0, surrender, 0.0),
         },
         index=f.index,
     )
@@ -168,8 +185,9 @@ def _finish(sums: pd.DataFrame) -> pd.DataFrame:
     out["件均差额(元)"] = (sums["差额合计(元)"] / sums["低于存款件数"].replace(0, np.nan)).round(2)
     out["平均所需优惠率"] = sums["_disc_sum"] / sums["_disc_n"].replace(0, np.nan)
     out["最高所需优惠率"] = sums["最高所需优惠率"].astype(float)
-    for col in ("优惠封顶件数", "无对接产品件数"):
+    for col in ("优惠封顶件数", "无对接产品件数", "万能件数", "万能低于存款件数"):
         out[col] = sums[col].astype("int64")
+    out["万能差额合计(元)"] = sums["万能差额合计(元)"].round(2)
     return out
 
 
@@ -190,10 +208,12 @@ def shortfall_table(
     Returns
     -------
     DataFrame
-        One row per group and a 合计 row: 件数, 低于存款件数, 低于存款占比 (of the policies
-        with a deposit comparison), 差额合计(元), 件均差额(元) (per short policy),
-        平均所需优惠率 and 最高所需优惠率 (short policies with a replacement product),
-        优惠封顶件数, 无对接产品件数; by age band also 对接保单保费(元).
+        One row per group and a 合计 row: 件数 (every product), then the maturing (分红)
+        policies' 低于存款件数, 低于存款占比 (of those with a deposit comparison), 差额合计(元),
+        件均差额(元) (per short policy), 平均所需优惠率 and 最高所需优惠率 (short policies with
+        a replacement product), 优惠封顶件数, 无对接产品件数; then, apart and not in those sums,
+        the surrender risk of the products that do not mature: 万能件数, 万能低于存款件数
+        (cash value below the deposit), 万能差额合计(元). By age band also 对接保单保费(元).
     """
     if by not in GROUPINGS:
         raise ValueError(f"by={by!r}: expected one of {', '.join(GROUPINGS)}")
@@ -223,12 +243,15 @@ def shortfall_table(
     return table
 
 
-def compensation_scenarios(plan: Plan | None = None) -> pd.DataFrame:
+def compensation_scenarios(
+    plan: Plan | None = None, observed: pd.Series | None = None
+) -> pd.DataFrame:
     """The plan file's compensation scenarios (``[compensation.scenarios.*]``), in file order.
 
     Columns: 情景, 投诉率 (share of at-risk customers who complain), 赔付率 (share of those
     complaints that end in compensation), 综合赔付率 (their product: share of at-risk customers
-    paid). Indexed by the scenario key (low, central, high).
+    paid). Indexed by the scenario key (low, central, high). With ``observed``
+    (:func:`observed_rates`) a last row ``observed`` (情景 实际) holds the tracked rates.
 
     >>> compensation_scenarios()[["情景", "投诉率", "赔付率"]]
             情景   投诉率  赔付率
@@ -246,7 +269,44 @@ def compensation_scenarios(plan: Plan | None = None) -> pd.DataFrame:
         }
         for key, sc in plan.compensation.scenarios.items()
     }
+    if observed is not None:
+        rows["observed"] = {"情景": OBSERVED, **observed[["投诉率", "赔付率", "综合赔付率"]]}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def observed_rates(
+    policies: pd.DataFrame,
+    complaints: pd.DataFrame | None,
+    plan: Plan | None = None,
+    period: Any = None,
+) -> pd.Series | None:
+    """The scenario rates as the tracking data shows them, on the at-risk customers
+    (:func:`at_risk`) maturing in ``period``: 风险客户件数, 投诉件数 (customers who complained),
+    赔付件数 (compensated), 投诉率, 赔付率 (of those who complained) and 综合赔付率. ``None``
+    when ``complaints`` is (no tracking data, :func:`paid_complaints`)."""
+    if complaints is None:
+        return None
+    plan = plan or load_plan()
+    f = _with_shortfall(policies, plan)
+    if "risk_rating" not in f.columns:
+        f = rate_risk(f, plan)
+    if period is not None:
+        start, end = period_span(period)
+        day = pd.to_datetime(f["maturity_date"]).dt.normalize()
+        f = f[(day >= start) & (day <= end)]
+    f = f[at_risk(f, plan).to_numpy()]
+    said, paid = complained(f, complaints)
+    n, c, p = len(f), int(said.sum()), int(paid.sum())
+    return pd.Series(
+        {
+            "风险客户件数": n,
+            "投诉件数": c,
+            "赔付件数": p,
+            "投诉率": c / n if n else np.nan,
+            "赔付率": p / c if c else np.nan,
+            "综合赔付率": p / n if n else np.nan,
+        }
+    )
 
 
 def at_risk(policies: pd.DataFrame, plan: Plan | None = None) -> pd.Series:
@@ -316,6 +376,11 @@ def _paid(complaints: pd.DataFrame, policies: pd.DataFrame, period: Any) -> pd.D
     return parts.groupby(branch.to_numpy()).sum()
 
 
+def _whole(counts: pd.Series) -> pd.Series:
+    """Expected counts rounded half up to whole 件."""
+    return np.floor(counts + 0.5).astype("int64")
+
+
 def compensation_estimate(
     policies: pd.DataFrame,
     plan: Plan | None = None,
@@ -341,8 +406,8 @@ def compensation_estimate(
     -------
     DataFrame
         Rows: 网点代码 × 网点名称 and a 合计 row. Columns (two header levels): 满期保单/件数;
-        风险客户/件数, 赔付基数合计(元), 件均赔付基数(元); for each scenario 预计投诉件数,
-        预计赔付件数 (= at-risk × 投诉率 × 赔付率) and 预计赔付金额(元) (= the at-risk payout
+        风险客户/件数, 赔付基数合计(元), 件均赔付基数(元); for each scenario 预计投诉件数 and
+        预计赔付件数 (= at-risk × 投诉率 × 赔付率), rounded to whole 件, and 预计赔付金额(元) (= the at-risk payout
         amounts × 投诉率 × 赔付率); with ``complaints``, 实际/投诉件数, 赔付件数, 赔付金额(元).
     """
     plan = plan or load_plan()
@@ -372,8 +437,9 @@ def compensation_estimate(
     }
     for _, sc in scenarios.iterrows():
         head = _scenario_header(sc)
-        cols[(head, "预计投诉件数")] = sums["risk"] * sc["投诉率"]
-        cols[(head, "预计赔付件数")] = sums["risk"] * sc["综合赔付率"]
+        # expected counts in whole 件 (the amount keeps the exact product)
+        cols[(head, "预计投诉件数")] = _whole(sums["risk"] * sc["投诉率"])
+        cols[(head, "预计赔付件数")] = _whole(sums["risk"] * sc["综合赔付率"])
         cols[(head, "预计赔付金额(元)")] = (sums["amount"] * sc["综合赔付率"]).round(2)
     if complaints is not None:
         paid = _paid(complaints, policies, period)
@@ -396,15 +462,16 @@ def cost_sheets(
     period: Any = None,
 ) -> dict[str, pd.DataFrame]:
     """The cost tables as workbook sheets: the shortfall by age band, product and term, and
-    branch; the compensation scenarios; the compensation estimate (with 实际 when
-    ``complaints`` are given)."""
+    branch; the compensation scenarios; the compensation estimate (with the observed rates and
+    实际 when ``complaints`` are given)."""
     plan = plan or load_plan()
     f = _with_shortfall(policies, plan)
+    observed = observed_rates(f, complaints, plan, period)
     return {
         "低于存款差额(年龄)": shortfall_table(f, "age_band", plan),
         "低于存款差额(险种期限)": shortfall_table(f, "product", plan),
         "低于存款差额(网点)": shortfall_table(f, "branch", plan),
-        "赔付情景": compensation_scenarios(plan).set_index("情景"),
+        "赔付情景": compensation_scenarios(plan, observed).set_index("情景"),
         "赔付预估": compensation_estimate(f, plan, complaints=complaints, period=period),
     }
 
@@ -418,19 +485,22 @@ def cost_notes(plan: Plan | None = None) -> dict[str, list[str]]:
     basis = "低于存款差额" if c.payout_basis == "shortfall" else f"固定{c.payout_fixed_yuan:,}元"
     share = "" if c.payout_share == 1 else f"×{c.payout_share:.0%}"
     discount = (
-        f"差额=同期整存整取存款本息(税后)-满期金；所需优惠率=差额÷对接保单保费(年龄段建议"
-        f"额度{which})，上限{cap:.0%}；无对接产品(如61以上建议转存款)的不计优惠率。"
+        f"差额=同期整存整取存款本息(税后)-满期金，只计分红险满期保单；所需优惠率=差额÷对接保单"
+        f"保费(年龄段建议额度{which})，上限{cap:.0%}；无对接产品(如61以上建议转存款)的不计"
+        "优惠率。万能险为终身产品、不满期，不计入差额合计：其账户价值低于同期存款的单列为"
+        "退保风险(客户提前领取仅得现金价值)。"
     )
     return {
         "低于存款差额(年龄)": [discount],
         "低于存款差额(险种期限)": [discount],
         "低于存款差额(网点)": [discount],
         "赔付情景": [
-            "投诉率、赔付率为预算假设(plan.toml [compensation.scenarios])，非方案原文数字。"
+            "投诉率、赔付率为预算假设，非方案原文数字；有跟踪数据时，“实际”一行为期内风险客户"
+            "的实际投诉率与赔付率。"
         ],
         "赔付预估": [
-            f"风险客户：满期时{plan.compensation_min_age}岁以上、收益低于同期存款、风险评级"
-            f"{'/'.join(c.at_risk_ratings)}。每件赔付额={basis}{share}；预计赔付金额="
+            f"风险客户：分红险满期时{plan.compensation_min_age}岁以上、满期金低于同期存款、"
+            f"风险评级{'/'.join(c.at_risk_ratings)}。每件赔付额={basis}{share}；预计赔付金额="
             "风险客户赔付额合计×投诉率×赔付率。"
         ],
     }
@@ -451,18 +521,26 @@ def _n(count: float) -> str:
     return f"{int(count):,}"
 
 
+def _about(count: float) -> str:
+    """An expected count in whole 件: ``约 3 件``, or ``不足 1 件`` when it rounds to 0."""
+    return "不足 1 件" if 0 < count < 0.5 else f"约 {int(count + 0.5):,} 件"
+
+
 def shortfall_text(table: pd.DataFrame) -> str:
-    """One paragraph on the 合计 row of :func:`shortfall_table` (any grouping), for a report."""
+    """One paragraph on the 合计 row of :func:`shortfall_table` (any grouping), for a report:
+    the 分红 shortfall, then the 万能 surrender risk apart."""
     t = table.loc[TOTAL]
     t = t.iloc[0] if isinstance(t, pd.DataFrame) else t
+    maturing = t["件数"] - t["万能件数"]
     if t["低于存款件数"] == 0:
-        return f"{_n(t['件数'])} 件满期保单中没有收益低于同期存款的保单。"
-    text = (
-        f"{_n(t['件数'])} 件满期保单中，{_n(t['低于存款件数'])} 件({t['低于存款占比']:.2%})的满期金"
-        f"低于同期整存整取存款本息，差额合计 {_wan(t['差额合计(元)'])}，件均 "
-        f"{t['件均差额(元)']:,.2f} 元。"
-    )
-    if not pd.isna(t["平均所需优惠率"]):
+        text = f"{_n(maturing)} 件分红险满期保单中没有满期金低于同期存款的保单。"
+    else:
+        text = (
+            f"{_n(maturing)} 件分红险满期保单中，{_n(t['低于存款件数'])} 件"
+            f"({t['低于存款占比']:.2%})的满期金低于同期整存整取存款本息，差额合计 "
+            f"{_wan(t['差额合计(元)'])}，件均 {t['件均差额(元)']:,.2f} 元。"
+        )
+    if t["低于存款件数"] and not pd.isna(t["平均所需优惠率"]):
         text += (
             f"以各年龄段建议额度的对接保单弥补差额，平均需保费优惠 "
             f"{t['平均所需优惠率']:.2%}，最高 {t['最高所需优惠率']:.2%}"
@@ -474,26 +552,43 @@ def shortfall_text(table: pd.DataFrame) -> str:
         )
     if t["无对接产品件数"]:
         text += f"另有 {_n(t['无对接产品件数'])} 件所在年龄段建议转存款，无对接保险产品，不计优惠。"
+    if t["万能件数"]:
+        text += (
+            f"万能险为终身产品，不满期，不计入上述差额：{_n(t['万能件数'])} 件中 "
+            f"{_n(t['万能低于存款件数'])} 件账户价值低于同期存款(差额 "
+            f"{_wan(t['万能差额合计(元)'])})，客户如提前领取只能按现金价值退保，"
+            "回访时应讲清并建议继续持有。"
+        )
     return text
 
 
-def compensation_text(estimate: pd.DataFrame, plan: Plan | None = None) -> str:
-    """One paragraph on the 合计 row of :func:`compensation_estimate`, for a report."""
+def compensation_text(
+    estimate: pd.DataFrame, plan: Plan | None = None, observed: pd.Series | None = None
+) -> str:
+    """One paragraph on the 合计 row of :func:`compensation_estimate`, for a report; with
+    ``observed`` (:func:`observed_rates`) the tracked rates beside the assumed ones."""
     plan = plan or load_plan()
     t = estimate.iloc[-1]
     ratings = "/".join(plan.compensation.at_risk_ratings)
     n = t[("风险客户", "件数")]
     text = (
-        f"风险客户(满期时{plan.compensation_min_age}岁以上、收益低于同期存款、风险评级{ratings})"
-        f" {_n(n)} 件，赔付基数合计 {_wan(t[('风险客户', '赔付基数合计(元)')])}。"
+        f"风险客户(分红险满期时{plan.compensation_min_age}岁以上、满期金低于同期存款、风险评级"
+        f"{ratings}) {_n(n)} 件，赔付基数合计 {_wan(t[('风险客户', '赔付基数合计(元)')])}。"
     )
     parts = [
-        f"{head.split('(')[0]}预计赔付 {t[(head, '预计赔付件数')]:,.2f} 件、"
-        f"{_wan(t[(head, '预计赔付金额(元)')])}"
-        for head, m in estimate.columns
-        if m == "预计赔付金额(元)"
+        f"{sc['情景']}情景预计赔付{_about(n * sc['综合赔付率'])}、"
+        f"{_wan(t[(_scenario_header(sc), '预计赔付金额(元)')])}"
+        for _, sc in compensation_scenarios(plan).iterrows()
     ]
     text += "；".join(parts) + "。"
+    if observed is not None and observed["风险客户件数"]:
+        text += (
+            f"跟踪数据中，风险客户 {_n(observed['风险客户件数'])} 件有 "
+            f"{_n(observed['投诉件数'])} 件投诉(实际投诉率 {observed['投诉率']:.2%})，"
+            f"赔付 {_n(observed['赔付件数'])} 件"
+            + (f"(占投诉的 {observed['赔付率']:.2%})" if not pd.isna(observed["赔付率"]) else "")
+            + "，可与各情景的假设对照。"
+        )
     if ("实际", "赔付金额(元)") in estimate.columns:
         text += (
             f"期内实际受理投诉 {_n(t[('实际', '投诉件数')])} 件，赔付 {_n(t[('实际', '赔付件数')])} 件、"

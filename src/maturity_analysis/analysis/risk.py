@@ -88,3 +88,37 @@ def risk_table(rated: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     counts["合计"] = counts.sum(axis=1)
     counts.index.name, counts.columns.name = "年龄", "风险评级"
     return counts.astype("int64")
+
+
+def complained(rated: pd.DataFrame, complaints: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per rated policy: did its customer complain, and was any complaint compensated."""
+    policy = complaints["policy_no"].astype(str)
+    paid = set(policy[complaints["compensated"].astype(bool).to_numpy()])
+    numbers = rated["policy_no"].astype(str)
+    return numbers.isin(set(policy)).to_numpy(), numbers.isin(paid).to_numpy()
+
+
+def backtest(rated: pd.DataFrame, complaints: pd.DataFrame | None) -> pd.DataFrame:
+    """The rating against what happened: per rating (A, B, C) and 合计, 件数, 投诉件数 (customers
+    with at least one complaint in the tracking data), 投诉率, 赔付件数 (customers compensated),
+    赔付率 (of those who complained) and 综合赔付率 (of all the rating's customers).
+
+    ``rated`` is :func:`rate_risk`'s output; ``complaints`` the 附件二 frame (``policy_no``,
+    ``compensated``), or ``None`` without tracking data: then only 件数, the rest empty (no
+    data is not zero complaints). A rating that works shows A's rates above B's above C's.
+    """
+    known = complaints is not None
+    complained_, paid = complained(rated, complaints) if known else (False, False)
+    parts = pd.DataFrame({"件数": 1, "投诉件数": complained_, "赔付件数": paid}, index=rated.index)
+    counts = parts.groupby(rated["risk_rating"], observed=False).sum()
+    counts = counts.reindex(list(RATINGS), fill_value=0)
+    counts.loc["合计"] = counts.sum()
+    counts = counts.astype("int64")
+    counts.index.name = "风险评级"
+    n, c = counts["件数"].replace(0, np.nan), counts["投诉件数"].replace(0, np.nan)
+    counts.insert(2, "投诉率", counts["投诉件数"] / n)
+    counts["赔付率"] = counts["赔付件数"] / c
+    counts["综合赔付率"] = counts["赔付件数"] / n
+    if not known:  # no tracking data: unknown, not zero
+        counts[["投诉件数", "投诉率", "赔付件数", "赔付率", "综合赔付率"]] = np.nan
+    return counts

@@ -2,9 +2,10 @@
 
 The alternative to a policy is the same premium put into 整存整取 deposits on the issue date:
 
-* the holding period is counted in **whole years** from the issue date to the last issue-date
-  anniversary on or before the maturity date; the leftover days (if any) earn nothing, as money
-  taken out of a time deposit early earns next to nothing;
+* the holding period is counted in **whole years** from the money's deposit date to the last
+  anniversary on or before the maturity date; a maturity date one day before an anniversary
+  (a common export convention: 2008-03-10 to 2013-03-09) counts that whole year. The leftover
+  days (if any) earn nothing, as money taken out of a time deposit early earns next to nothing;
 * whole years are covered by 5-year deposits rolled over at maturity at the rate then in force,
   the remainder in the longest term that fits (see :func:`rollover_terms`);
 * interest is simple within each deposit (rate x term, fixed on the day of deposit) and compounds
@@ -13,12 +14,17 @@ The alternative to a policy is the same premium put into 整存整取 deposits o
   per day over its term, and each day's share pays the tax rate in force that day;
 * no rounding to 分 until the end (the result is rounded to 0.01 元).
 
+Regular-premium (期交) policies: ``已交保费`` was paid in equal yearly instalments on the issue
+date and its anniversaries, over the payment years (``payment_years`` when the frame has it; the
+export's 缴费年期 is not read today, so the term ``term_years`` stands in; a whole-life policy
+without either pays every year it was held). The deposit is a **ladder**: each instalment goes
+into deposits on its own date, at the rates then in force, for the time left to maturity, with
+the tax of its own accrual period. The yields are internal rates of return on the instalments'
+dates (:func:`irr`); for a single premium (趸交) that is ``(value / premium) ** (1 / years) - 1``.
+
 The rate and tax tables are package data (``data/deposit_rates.csv`` with a ``source`` column,
 ``data/interest_tax.csv``). A term whose benchmark was no longer published (blank in the table)
 uses the last published rate for that term. Dates before the table's first row give NaN.
-
-``已交保费`` is treated as paid on the issue date; for regular-premium (期交) policies this favours
-the deposit, which had the money earlier.
 """
 
 from __future__ import annotations
@@ -169,14 +175,74 @@ def _deposit_factor(
     return factor
 
 
+def term_end(issue_days: np.ndarray, maturity_days: np.ndarray) -> np.ndarray:
+    """The maturity date as a deposit counts it: the day after when that day is an anniversary.
+
+    >>> d = _days(["2008-03-10", "2013-03-09"]).astype("int64")
+    >>> str(term_end(d[:1], d[1:]).astype("datetime64[D]")[0])
+    '2013-03-10'
+    """
+    after = maturity_days + 1
+    return np.where(
+        add_years(issue_days, whole_years(issue_days, after)) == after, after, maturity_days
+    )
+
+
+def _factors(start: np.ndarray, end: np.ndarray, rates, tax) -> np.ndarray:
+    """:func:`_deposit_factor` for int day arrays, computed once per (start, end) pair."""
+    # factorize hashes (O(n)); np.unique would sort ten million keys
+    key = (start + _SHIFT) * 2 * _SHIFT + end + _SHIFT
+    inverse, pairs = pd.factorize(key)
+    pair_start, pair_end = pairs // (2 * _SHIFT) - _SHIFT, pairs % (2 * _SHIFT) - _SHIFT
+    return _deposit_factor(
+        pair_start,
+        pair_end,
+        load_rates() if rates is None else rates,
+        load_tax_periods() if tax is None else tax,
+    )[inverse]
+
+
+def _schedule(iss: np.ndarray, end: np.ndarray, payments: np.ndarray) -> np.ndarray:
+    """(rows, most payments) int days of each instalment, on the issue date and the
+    anniversaries before ``end``; -1 past a row's last payment."""
+    due = np.minimum(payments, whole_years(iss, end) + 1)  # anniversaries up to ``end``
+    k = np.arange(int(due.max(initial=1)))
+    days = np.stack([add_years(iss, np.full(len(iss), j)) for j in k], axis=1)
+    return np.where((k[None, :] < due[:, None]) & (days < end[:, None]), days, -1)
+
+
+def _widths(payments: np.ndarray) -> list[np.ndarray]:
+    """Single-premium rows apart from the instalment rows, so a book of mostly 趸交 never
+    builds a payment matrix as wide as its longest 期交 schedule."""
+    return [rows for rows in (payments <= 1, payments > 1) if rows.any()]
+
+
+def payment_counts(policies: pd.DataFrame) -> np.ndarray:
+    """Yearly instalments per policy: 1 for 趸交 (or no ``payment_mode``); for 期交 the
+    ``payment_years`` column when the frame has one, else ``term_years``; a 期交 policy with
+    neither (whole-life) paid every year it was held (see :func:`deposit_value`, which caps the
+    count at the instalments due before maturity)."""
+    n = len(policies)
+    if "payment_mode" not in policies.columns:
+        return np.ones(n, dtype="int64")
+    regular = (policies["payment_mode"].astype(object) == "期交").to_numpy(dtype=bool)
+    years = pd.Series(np.nan, index=policies.index)
+    for column in ("payment_years", "term_years"):
+        if column in policies.columns:
+            years = years.fillna(pd.to_numeric(policies[column], errors="coerce").astype(float))
+    years = years.fillna(10_000).to_numpy(float)  # no term: every year up to maturity
+    return np.where(regular, np.maximum(years, 1), 1).astype("int64")
+
+
 def deposit_value(
     premium,
     issue_date,
     maturity_date,
     rates: pd.DataFrame | None = None,
     tax: pd.DataFrame | None = None,
+    payments=None,
 ) -> pd.Series:
-    """After-tax value at maturity of ``premium`` put into 整存整取 deposits on ``issue_date``.
+    """After-tax value at maturity of ``premium`` put into 整存整取 deposits.
 
     Parameters
     ----------
@@ -185,6 +251,9 @@ def deposit_value(
     rates, tax
         Rate and tax tables as :func:`load_rates` / :func:`load_tax_periods` return them
         (default: the shipped tables).
+    payments
+        Yearly instalments per row (default 1: all on ``issue_date``): ``premium / payments`` is
+        deposited on the issue date and each anniversary before maturity (a ladder).
 
     Returns
     -------
@@ -200,31 +269,74 @@ def deposit_value(
     iss, mat = _days(issue_date), _days(maturity_date)
     if not len(p) == len(iss) == len(mat):
         raise ValueError("premium, issue_date and maturity_date must have equal length")
+    n = np.ones(len(p), dtype="int64") if payments is None else np.asarray(payments, dtype="int64")
     ok = ~(np.isnan(iss) | np.isnan(mat)) & (mat >= iss)
-    factor = np.full(len(p), np.nan)
+    value = np.full(len(p), np.nan)
     if ok.any():
-        # The factor depends only on the dates: compute it once per (issue, maturity) pair.
-        key = (iss[ok].astype("int64") + _SHIFT) * 2 * _SHIFT + mat[ok].astype("int64") + _SHIFT
-        # factorize hashes (O(n)); np.unique would sort ten million keys
-        inverse, pairs = pd.factorize(key)
-        pair_iss, pair_mat = pairs // (2 * _SHIFT) - _SHIFT, pairs % (2 * _SHIFT) - _SHIFT
-        factor[ok] = _deposit_factor(
-            pair_iss,
-            pair_mat,
-            load_rates() if rates is None else rates,
-            load_tax_periods() if tax is None else tax,
-        )[inverse]
-    return pd.Series(np.round(p * factor, 2), index=index, name="deposit_value")
+        start = iss[ok].astype("int64")
+        end = term_end(start, mat[ok].astype("int64"))
+        found = np.empty(len(start))
+        for rows in _widths(n[ok]):
+            dates = _schedule(start[rows], end[rows], n[ok][rows])
+            paid = dates >= 0
+            factor = np.zeros(dates.shape)
+            factor[paid] = _factors(
+                dates[paid], np.broadcast_to(end[rows][:, None], dates.shape)[paid], rates, tax
+            )
+            found[rows] = p[ok][rows] / paid.sum(axis=1) * factor.sum(axis=1)
+        value[ok] = found
+    return pd.Series(np.round(value, 2), index=index, name="deposit_value")
 
 
-def annualised(value, principal, issue_date, maturity_date) -> pd.Series:
-    """``(value / principal) ** (1 / years) - 1`` with ``years = days / 365.25`` (NaN if 0 days)."""
+def irr(amounts: np.ndarray, years: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Annual rate ``r`` with ``sum(amounts * (1 + r) ** years) == value``, per row.
+
+    ``amounts`` and ``years`` (time from each payment to maturity) are (rows, payments) arrays,
+    0 amounts padding the short rows. Solved by Newton's method on ``log(1 + r)``, where the
+    left side's logarithm is convex and increasing, so the iteration converges from any start.
+    NaN where the value, the amounts or the times do not allow a rate.
+
+    >>> irr(np.array([[5000.0, 5000.0]]), np.array([[2.0, 1.0]]), np.array([10762.5])).round(6)
+    array([0.05])
+    """
+    total = amounts.sum(axis=1)
+    mean_t = (amounts * years).sum(axis=1) / np.where(total > 0, total, np.nan)
+    good = (total > 0) & (value > 0) & (mean_t > 0)
+    with np.errstate(all="ignore"):
+        x = np.where(good, np.log(value / total) / mean_t, 0.0)  # log(1 + r), first guess
+        target = np.log(np.where(good, value, 1.0))
+        for _ in range(60):
+            w = amounts * np.exp(x[:, None] * years)
+            s = w.sum(axis=1)
+            step = (np.log(s) - target) / ((w * years).sum(axis=1) / s)
+            step = np.where(good, step, 0.0)
+            x = x - step
+            if np.nanmax(np.abs(step), initial=0.0) < 1e-13:
+                break
+        return np.where(good, np.expm1(x), np.nan)
+
+
+def annualised(value, principal, issue_date, maturity_date, payments=None) -> pd.Series:
+    """The yield of ``principal`` (in ``payments`` yearly instalments, default 1) growing to
+    ``value`` by the maturity date (:func:`term_end`): :func:`irr` on the instalments' dates,
+    years counted as days / 365.25."""
     v = pd.to_numeric(pd.Series(value), errors="coerce").to_numpy(float)
     p = pd.to_numeric(pd.Series(principal), errors="coerce").to_numpy(float)
-    years = (_days(maturity_date) - _days(issue_date)) / DAYS_PER_YEAR
-    good = (years > 0) & (p > 0) & (v >= 0)
-    with np.errstate(all="ignore"):
-        out = np.where(good, (v / p) ** (1 / years) - 1, np.nan)
+    iss, mat = _days(issue_date), _days(maturity_date)
+    n = np.ones(len(p), dtype="int64") if payments is None else np.asarray(payments, dtype="int64")
+    ok = ~(np.isnan(iss) | np.isnan(mat)) & (mat >= iss) & ~np.isnan(v) & ~np.isnan(p)
+    out = np.full(len(p), np.nan)
+    if ok.any():
+        start = iss[ok].astype("int64")
+        end = term_end(start, mat[ok].astype("int64"))
+        found = np.empty(len(start))
+        for rows in _widths(n[ok]):
+            dates = _schedule(start[rows], end[rows], n[ok][rows])
+            paid = dates >= 0
+            amounts = np.where(paid, (p[ok][rows] / paid.sum(axis=1))[:, None], 0.0)
+            years = np.where(paid, (end[rows][:, None] - dates) / DAYS_PER_YEAR, 0.0)
+            found[rows] = irr(amounts, years, v[ok][rows])
+        out[ok] = found
     index = value.index if isinstance(value, pd.Series) else None
     return pd.Series(out, index=index)
 
@@ -232,10 +344,12 @@ def annualised(value, principal, issue_date, maturity_date) -> pd.Series:
 def add_yields(policies: pd.DataFrame, rates: pd.DataFrame | None = None) -> pd.DataFrame:
     """Return a copy of ``policies`` with the policy-versus-deposit columns added.
 
-    Uses ``premium``, ``issue_date``, ``maturity_date`` and ``maturity_value`` and adds
-    ``policy_yield`` and ``deposit_yield`` (annualised fractions), ``deposit_value`` (元),
-    ``gap_yuan`` (maturity_value - deposit_value), ``gap_pp`` (yield gap in percentage points)
-    and ``beats_deposit`` (maturity_value >= deposit_value; <NA> where either is missing).
+    Uses ``premium``, ``issue_date``, ``maturity_date`` and ``maturity_value`` (and, for 期交,
+    ``payment_mode`` with ``payment_years`` or ``term_years``: :func:`payment_counts`) and adds
+    ``policy_yield`` and ``deposit_yield`` (annual rates of return on the payment dates),
+    ``deposit_value`` (元), ``gap_yuan`` (maturity_value - deposit_value), ``gap_pp`` (yield gap
+    in percentage points) and ``beats_deposit`` (maturity_value >= deposit_value; <NA> where
+    either is missing).
     """
     missing = [
         c
@@ -246,10 +360,11 @@ def add_yields(policies: pd.DataFrame, rates: pd.DataFrame | None = None) -> pd.
         raise MaturityDataError(f"policies lack column(s) {', '.join(missing)} for the yields")
     out = policies.copy(deep=False)  # copy-on-write: new columns never touch the input
     prem, iss, mat = out["premium"], out["issue_date"], out["maturity_date"]
+    n = payment_counts(out)
     value = pd.to_numeric(out["maturity_value"], errors="coerce").astype(float)
-    out["policy_yield"] = annualised(value, prem, iss, mat).to_numpy()
-    out["deposit_value"] = deposit_value(prem, iss, mat, rates=rates).to_numpy()
-    out["deposit_yield"] = annualised(out["deposit_value"], prem, iss, mat).to_numpy()
+    out["policy_yield"] = annualised(value, prem, iss, mat, n).to_numpy()
+    out["deposit_value"] = deposit_value(prem, iss, mat, rates=rates, payments=n).to_numpy()
+    out["deposit_yield"] = annualised(out["deposit_value"], prem, iss, mat, n).to_numpy()
     out["gap_yuan"] = (value - out["deposit_value"]).round(2)
     out["gap_pp"] = (out["policy_yield"] - out["deposit_yield"]) * 100
     beats = pd.array(value >= out["deposit_value"], dtype="boolean")

@@ -12,9 +12,10 @@ from __future__ import annotations
 import pandas as pd
 
 from ..analysis.book import ALL, branch_label, is_all
+from ..analysis.costs import replacement_premiums
 from ..analysis.markup import md
 from ..analysis.reconcile import DISCREPANCY, EXACT, STATUS_LABELS, STATUSES, summary
-from ..analysis.tables import AVERAGE_PREMIUM, COUNT, PREMIUM_WAN, SHARE, TOTAL
+from ..analysis.tables import AVERAGE_PREMIUM, COUNT, PREMIUM_WAN, RANK_ROW, SHARE, TOTAL
 from ..analysis.targets import BASE, BY_RATE, GOAL, PLAN_RATE, RATE
 from ..plan.model import Plan, load_plan
 from ..plan.programme import period_span
@@ -113,17 +114,20 @@ def table2_text(t2: pd.DataFrame) -> str:
 
 
 def table3_text(t3: pd.DataFrame) -> str:
-    """The share of the lowest principal band and the average premium per policy."""
+    """The share of the lowest principal band with that band's own average premium, then the
+    whole book's average premium per policy (per product)."""
     first = _body(t3).index[0]
     averages = "，".join(
         f"{md(p)} {_n(t3.loc[TOTAL, (p, AVERAGE_PREMIUM)])} 元"
         for p in _products(t3)
         if t3.loc[TOTAL, (p, COUNT)] > 0
     )
+    own = t3.loc[first, (TOTAL, AVERAGE_PREMIUM)]
     return (
         f"满期本金 {md(first)} 的保单 {_n(t3.loc[first, (TOTAL, COUNT)])} 件，"
-        f"占 {_pct(t3.loc[first, (TOTAL, SHARE)])}；件均保费 "
-        f"{_n(t3.loc[TOTAL, (TOTAL, AVERAGE_PREMIUM)])} 元（{averages}）。"
+        f"占 {_pct(t3.loc[first, (TOTAL, SHARE)])}"
+        + ("" if pd.isna(own) else f"，该区间件均保费 {_n(own)} 元")
+        + f"；全部保单件均保费 {_n(t3.loc[TOTAL, (TOTAL, AVERAGE_PREMIUM)])} 元（{averages}）。"
     )
 
 
@@ -161,7 +165,7 @@ def segment_text(seg: pd.DataFrame, plan: Plan | None = None) -> str:
     counts, shares = body[f"{product}{COUNT}"], body[f"{middle}{SHARE}"]
     most = counts.idxmax()
     text = f"{md(product)}保单最多的年龄段是 {md(_age(most))}，{_n(counts[most])} 件。"
-    if shares.notna().any():
+    if shares.fillna(0).max() > 0:
         high = shares.idxmax()
         text += (
             f"{md(middle)}保单占比最高的是 {md(_age(high))}："
@@ -171,9 +175,11 @@ def segment_text(seg: pd.DataFrame, plan: Plan | None = None) -> str:
     return text
 
 
-def yields_text(table: pd.DataFrame, policies: pd.DataFrame) -> str:
+def yields_text(table: pd.DataFrame, policies: pd.DataFrame, plan: Plan | None = None) -> str:
     """Per maturity-product group its average return against the deposit's and the share
-    that beat it; then how many policies fell short of the deposit."""
+    that beat it; then how many maturing (分红) policies fell short of the deposit, and apart
+    the 万能 policies (which do not mature) whose account value is below it."""
+    plan = plan or load_plan()
     lines = []
     for group, row in _body(table).iterrows():
         if row[COUNT] == 0 or pd.isna(row["平均年化收益率"]):
@@ -185,12 +191,20 @@ def yields_text(table: pd.DataFrame, policies: pd.DataFrame) -> str:
             f"{'高出' if gap >= 0 else '低'} {abs(gap):.2f} 个百分点；"
             f"跑赢存款 {_n(row['跑赢存款件数'])} 件（{_pct(row['跑赢存款占比'])}）。"
         )
+    held = policies["product_type"].isin(plan.tracking.hold_products).to_numpy(dtype=bool)
     beats = policies["beats_deposit"].astype("boolean")
-    short, known = int((~beats).sum()), int(beats.notna().sum())
+    maturing, kept = beats[~held], beats[held]
+    short, known = int((~maturing).sum()), int(maturing.notna().sum())
     lines.append(
-        f"\n共有 **{_n(short)} 件**保单的满期收益低于同期存款"
-        f"（占可比较保单 {_n(known)} 件的 {_pct(short / known if known else float('nan'))}）。"
+        f"\n分红险共有 **{_n(short)} 件**保单的满期金低于同期存款"
+        f"（占可比较的分红险保单 {_n(known)} 件的 "
+        f"{_pct(short / known if known else float('nan'))}）。"
     )
+    if held.any():
+        lines.append(
+            f"万能险为终身产品，不满期，不计入上述件数：{_n(held.sum())} 件中 "
+            f"{_n((~kept).sum())} 件账户价值低于同期存款，客户如提前领取只能按现金价值退保。"
+        )
     return "\n".join(lines)
 
 
@@ -210,6 +224,105 @@ def risk_text(table: pd.DataFrame) -> str:
         top = body.idxmax()
         text += f"{md(first)} 级客户最多的年龄段是 {md(_age(top))}，{_n(body[top])} 件。"
     return text
+
+
+def backtest_text(table: pd.DataFrame) -> str:
+    """The risk rating against the tracked complaints (:func:`maturity_analysis.analysis.risk.
+    backtest`): each rating's complaint and payout rates, and whether they fall with the rating."""
+    ratings = [r for r in table.index if r != TOTAL]
+    if pd.isna(table.loc[TOTAL, "投诉件数"]):
+        return "尚无投诉跟踪数据，评级待录入投诉后用实际结果检验。"
+    if table.loc[TOTAL, "投诉件数"] == 0:
+        return "跟踪数据中尚无投诉，评级暂无法用实际结果检验。"
+    parts = [
+        f"{r} 级 {_n(table.loc[r, '件数'])} 件中投诉 {_n(table.loc[r, '投诉件数'])} 件"
+        f"（{_pct(table.loc[r, '投诉率'])}），获赔 {_n(table.loc[r, '赔付件数'])} 件"
+        for r in ratings
+    ]
+    rates = table.loc[ratings, "投诉率"].dropna()
+    falling = rates.is_monotonic_decreasing and len(rates) == len(ratings)
+    verdict = (
+        "投诉率随评级由高到低依次下降，评级能区分投诉风险。"
+        if falling
+        else "投诉率并未随评级由高到低依次下降，评级规则宜结合实际投诉调整。"
+    )
+    return "按跟踪数据检验评级：" + "；".join(parts) + "。" + verdict
+
+
+def standing_view(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`maturity_analysis.analysis.tables.standing_table` as shown: counts, shares and
+    元 written out."""
+
+    def cell(label: str, value: float) -> str:
+        if pd.isna(value):
+            return "—"
+        return _pct(value) if "占" in label else f"{value:,.0f}"
+
+    return pd.DataFrame(
+        {col: [cell(lab, v) for lab, v in table[col].items()] for col in table.columns},
+        index=table.index,
+    )
+
+
+def standing_text(
+    table: pd.DataFrame, policies: pd.DataFrame, branch: str, plan: Plan | None = None
+) -> str:
+    """Where the unit stands against the whole book and what to do next, from
+    :func:`maturity_analysis.analysis.tables.standing_table` and the unit's enriched policies (``risk_rating``, ``beats_deposit``, ``age_band``)."""
+    plan = plan or load_plan()
+    lines = []
+    if branch == ALL:
+        book = table["全辖"]
+        lines.append(
+            f"全辖 {_n(book[RANK_ROW])} 个网点共满期保单 {_n(book.iloc[0])} 件；分红险低于存款的"
+            f"占比 {_pct(book['分红险低于存款占比'])}，高风险（A 级）客户占 "
+            f"{_pct(book['高风险(A级)占比'])}。各网点的位置见其各自报告的本节。"
+        )
+    else:
+        mine, book = table["本网点"], table["全辖"]
+        lines.append(
+            f"本网点满期保单 {_n(mine.iloc[0])} 件，占全辖的 {_pct(mine['占全辖件数'])}，"
+            f"在全辖 {_n(book[RANK_ROW])} 个网点中按件数排第 {_n(mine[RANK_ROW])} 位。"
+        )
+        compare = []
+        for label in ("分红险低于存款占比", "高风险(A级)占比", "满期时50岁以上占比", "万能险占比"):
+            a, b = mine[label], book[label]
+            if pd.isna(a) or pd.isna(b):
+                continue
+            word = "高于" if a > b else "低于" if a < b else "持平于"
+            compare.append(
+                f"{label.removesuffix('占比')}的占比为 {_pct(a)}，{word}全辖的 {_pct(b)}"
+            )
+        if compare:
+            lines.append("；".join(compare) + "。")
+    rating = policies["risk_rating"].astype(object)
+    held = policies["product_type"].isin(plan.tracking.hold_products).to_numpy(dtype=bool)
+    beats = policies["beats_deposit"].astype("boolean").fillna(True).to_numpy(dtype=bool)
+    short = ~beats & ~held
+    premiums = replacement_premiums(plan)
+    to_deposit = policies["age_band"].astype(object).isin(premiums[premiums.isna()].index)
+    steps = [
+        f"先回访 {_n((rating == 'A').sum())} 位高风险（A 级）客户，按“优先回访的客户”的顺序在"
+        "满期前接通，讲清已购产品收益与同期存款的差别；"
+    ]
+    if short.any():
+        steps.append(
+            f"分红险满期金低于存款的 {_n(short.sum())} 位客户，按年龄段推荐对接产品并说明保费"
+            f"优惠，其中 {_n((short & to_deposit.to_numpy()).sum())} 位按方案建议转存款；"
+        )
+    if held.any():
+        steps.append(
+            f"万能险 {_n(held.sum())} 位客户，说明其为终身产品、提前领取只能按现金价值退保，"
+            "建议继续持有；"
+        )
+    if (
+        branch != ALL
+        and table.loc["分红险低于存款占比", "本网点"] > table.loc["分红险低于存款占比", "全辖"]
+    ):
+        steps.append("本网点低于存款的占比高于全辖，投诉风险偏高，应提前备好解释口径和赔付预案；")
+    steps.append("每日完成回访量，并在工作日志和回访统计表中如实登记结果。")
+    lines.append("\n**下一步**：\n\n" + "\n".join(f"- {s}" for s in steps))
+    return "\n".join(lines)
 
 
 def watchlist(rated: pd.DataFrame, n: int = 10) -> pd.DataFrame:
