@@ -116,12 +116,14 @@ def _cmd_reports(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per job."""
+    from . import __version__
     from .analysis.book import ALL  # the one spelling of the whole book
 
     parser = argparse.ArgumentParser(
         prog="maturity-analysis",
         description="满期客户二次开发: plan tables, targets, call lists and quarterly reports.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
