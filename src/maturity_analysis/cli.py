@@ -101,6 +101,7 @@ def _cmd_reports(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             force=args.force,
             executor=executor,
+            pdf=args.pdf,
         )
     except KeyboardInterrupt:
         print(
@@ -218,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=None, help="output folder (default reports/<dataset>/<period>/)"
     )
     p.add_argument("--force", action="store_true", help="rebuild even what is up to date")
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print each report to an A4 PDF beside its HTML (headless Chromium/Chrome/Edge)",
+    )
     p.add_argument(
         "--scheduler",
         default=None,
