@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape
 
 from ..exceptions import PrivacyError, ReportError
 from ..files import atomic_path
+from ..output.plots import FONT_FAMILY, font_path
 from ..output.privacy import PiiIndex
 
 BROWSERS = (
@@ -75,8 +76,6 @@ def find_browser() -> str | None:
 
 def _font_config(folder: Path) -> dict[str, str]:
     """Environment that adds the packaged CJK font to the system's fontconfig fonts."""
-    from ..output.plots import font_path
-
     conf = folder / "fonts.conf"
     conf.write_text(
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
@@ -134,8 +133,6 @@ def _same_glyph() -> dict[int, str]:
     """Characters past U+2E80 that the packaged SC face draws with the glyph of a unified
     ideograph (the Kangxi radical ⼾ and 户, …) → that ideograph."""
     from fontTools.ttLib import TTCollection
-
-    from ..output.plots import FONT_FAMILY, font_path
 
     faces = TTCollection(font_path(), lazy=True).fonts
     cmap = next(f for f in faces if f["name"].getDebugName(1) == FONT_FAMILY).getBestCmap()
