@@ -16,8 +16,13 @@ JOBS ?=
 SCHEDULER ?=
 QUICK ?=
 PYTEST_ARGS ?=
+PDF ?=
+LAB_ARGS ?=
+# make test-lowest: the declared floors (lowest direct versions) in their own venv, on this subset.
+LOWEST := .venv-lowest
+LOWEST_TESTS ?= tests/plan tests/ingest tests/analysis tests/output tests/sample tests/reports/test_run.py
 
-.PHONY: help venv lock data reports test lint lab bench clean
+.PHONY: help venv lock data reports test test-lowest lint lab bench clean
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -40,23 +45,30 @@ data/raw/sample/policies.xlsx: | $(STAMP)
 data: $(STAMP) ## generate the sample dataset into data/raw/sample/
 	$(BIN)/maturity-analysis sample --out data/raw/sample
 
-reports: $(STAMP) ## build every branch's reports (DATA=name, PERIOD=2013Q2, JOBS=n, SCHEDULER=tcp://host:8786)
+reports: $(STAMP) ## build every branch's reports (DATA=name, PERIOD=2013Q2, JOBS=n, SCHEDULER=tcp://host:8786, PDF=1)
 	@if [ "$(DATA)" = sample ] && [ ! -f data/raw/sample/policies.xlsx ]; then $(BIN)/maturity-analysis sample --out data/raw/sample; fi
-	$(BIN)/maturity-analysis reports --dataset $(DATA) $(if $(PERIOD),--period $(PERIOD)) $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+	$(BIN)/maturity-analysis reports --dataset $(DATA) $(if $(PERIOD),--period $(PERIOD)) $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(PDF),--pdf)
 
 test: $(STAMP) ## run the test suite (notebooks included)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+test-lowest: | $(UV) ## run LOWEST_TESTS on the lowest versions pyproject.toml allows (in .venv-lowest/)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(LOWEST)
+	$(UV) pip compile --quiet pyproject.toml --extra test --resolution lowest-direct --python $(LOWEST)/bin/python -o $(LOWEST)/requirements.txt
+	$(UV) pip sync --quiet --python $(LOWEST)/bin/python $(LOWEST)/requirements.txt
+	$(UV) pip install --quiet --python $(LOWEST)/bin/python --no-deps -e .
+	$(LOWEST)/bin/python -m pytest -n 2 -p no:cacheprovider $(LOWEST_TESTS) $(PYTEST_ARGS)
 
 lint: $(STAMP) ## lint code and notebooks with ruff
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 
-lab: $(STAMP) ## start JupyterLab with the project's environment
-	MATURITY_ANALYSIS_ROOT=$(CURDIR) $(BIN)/jupyter lab src/maturity_analysis/notebooks
+lab: $(STAMP) data/raw/sample/policies.xlsx ## start JupyterLab on the notebooks (LAB_ARGS="--no-browser --port 8899 --ip 127.0.0.1")
+	MATURITY_ANALYSIS_ROOT=$(CURDIR) $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) src/maturity_analysis/notebooks
 
 bench: $(STAMP) ## run the benchmarks, write benchmarks/RESULTS.md (QUICK=1: a smaller set)
 	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick)
 
 clean: ## remove generated data, reports and caches (keeps .venv)
-	rm -rf data/processed/* data/raw/sample reports/* .pytest_cache $(UV_BOOT)
+	rm -rf data/processed/* data/raw/sample reports/* .pytest_cache $(UV_BOOT) $(LOWEST)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -148,6 +148,7 @@ def _cmd_reports(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             force=args.force,
             executor=executor,
+            pdf=args.pdf,
         )
     except KeyboardInterrupt as exc:
         if isinstance(exc, RunInterrupted) and exc.result is not None:
@@ -200,12 +201,14 @@ def _xlsx(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per job."""
+    from . import __version__
     from .analysis.book import ALL  # the one spelling of the whole book
 
     parser = argparse.ArgumentParser(
         prog="maturity-analysis",
         description="满期客户二次开发: plan tables, targets, call lists and quarterly reports.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -315,6 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=None, help="output folder (default reports/<dataset>/<period>/)"
     )
     p.add_argument("--force", action="store_true", help="rebuild even what is up to date")
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print each report to an A4 PDF beside its HTML (headless Chromium/Chrome/Edge)",
+    )
     p.add_argument(
         "--scheduler",
         default=None,

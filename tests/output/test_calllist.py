@@ -20,6 +20,7 @@ from maturity_analysis.output.calllist import (
     teams_needed,
     write_templates,
 )
+from maturity_analysis.output.excel import PORTRAIT_WIDTH
 from maturity_analysis.plan.workdays import is_workday, working_days
 
 PLAN = load_plan()
@@ -260,3 +261,21 @@ def test_cli_templates_bad_month(capsys):
 
     assert main(["templates", "--month", "Feb"]) == 2
     assert "should look like 2013-02" in capsys.readouterr().err
+
+
+def test_every_sheet_of_the_branch_workbook_prints_one_page_wide(book, tmp_path):
+    wb = load_workbook(write_templates(book, "2013-02", tmp_path)[1])
+    firsts = {"序号", *(FORMS[k].headers[0] for k in ("calls", "complaints", "worklog"))}
+    for ws in wb.worksheets:
+        head = 1 + next(i for i, r in enumerate(ws.iter_rows(values_only=True)) if r[0] in firsts)
+        setup = ws.page_setup
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), ws.title  # as many pages down
+        assert setup.paperSize == 9  # A4 in OOXML's numbering
+        assert ws.print_title_rows == f"${head}:${head}", ws.title  # the header row on every page
+        assert "B02" in ws.oddFooter.left.text  # the unit
+        assert "&P" in ws.oddFooter.right.text and "&N" in ws.oddFooter.right.text
+    # The call list's 17 columns are wider than an A4 page across: it prints landscape.
+    calls = wb["回访名单"]
+    width = sum(d.width for d in calls.column_dimensions.values())
+    assert width > PORTRAIT_WIDTH and calls.page_setup.orientation == "landscape"

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from maturity_analysis import cli
+from maturity_analysis.analysis.book import ALL_LABEL
 from maturity_analysis.output.display import column_kind
-from maturity_analysis.output.excel import INTEGER, PERCENT, write_workbook
+from maturity_analysis.output.excel import INTEGER, PERCENT, PORTRAIT_WIDTH, write_workbook
 from maturity_analysis.output.workbook import write_tables_workbook
 
 
@@ -179,6 +180,24 @@ def test_branch_workbook(sample_policies, tmp_path):
     assert codes == [branch]
     # Issue #11: a branch's target is its allocated count, its rate that count over its base.
     assert {"目标件数", "目标比率"} <= {c.value for c in wb["目标"][1]}
+    for ws in wb.worksheets:  # every sheet prints with the branch's code in the footer
+        assert ws.oddFooter.left.text == branch, ws.title
+
+
+def test_every_tables_sheet_prints_one_page_wide_with_its_header_repeated(workbook):
+    for ws in workbook.worksheets:
+        setup = ws.page_setup
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), ws.title
+        assert ws.oddFooter.left.text == ALL_LABEL, ws.title  # the whole book
+        assert "&P" in ws.oddFooter.right.text and "&N" in ws.oddFooter.right.text
+        width = sum(d.width for d in ws.column_dimensions.values())
+        want = "landscape" if width > PORTRAIT_WIDTH else "portrait"
+        assert setup.orientation == want, ws.title
+    # Table 2's two header rows (product over measure) repeat on every page.
+    assert workbook["表2 年龄险种占比"].print_title_rows == "$1:$2"
+    # A sheet with a note above the table repeats the header, not the note.
+    assert workbook["网点分配"].print_title_rows.startswith("$3:")
 
 
 @pytest.fixture

@@ -29,13 +29,29 @@ def _glyph_warnings(fig) -> list[str]:
     return [str(w.message) for w in caught if "missing from font" in str(w.message)]
 
 
-def test_font_comes_from_mplfonts_not_the_system():
+def test_font_is_the_shipped_simplified_chinese_face_not_a_system_font():
     name = plots.setup()
-    path = Path(font_manager.findfont(font_manager.FontProperties(family=["sans-serif"])))
-    assert path.name == plots.FONT_FILE
-    assert "mplfonts" in path.parts
+    fig, ax = plt.subplots()
+    title = ax.set_title(CHINESE)
+    assert _glyph_warnings(fig) == []
+    # The font matplotlib picks for a CJK label is the SC face of the packaged collection.
+    found = font_manager.findfont(title.get_fontproperties(), fallback_to_default=False)
+    assert Path(found) == Path(plots.font_path())
+    assert "noto_cjk_sans_otc" in Path(found).parts
+    assert font_manager.get_font(found).family_name == name == "Noto Sans CJK SC"
     assert matplotlib.rcParams["font.sans-serif"][0] == name
     assert matplotlib.rcParams["axes.unicode_minus"] is False
+
+
+def test_the_font_licence_allows_redistribution_and_nothing_proprietary_is_installed():
+    from importlib.metadata import distribution, distributions
+
+    dist = distribution("noto-cjk-sans-otc")
+    assert dist.metadata["License-Expression"] == "OFL-1.1"
+    licence = next(f for f in dist.files if f.name == "LICENSE")
+    assert "SIL OPEN FONT LICENSE" in licence.read_text().upper()
+    names = {d.metadata["Name"].lower() for d in distributions()}
+    assert "mplfonts" not in names  # it shipped SimHei.ttf, a proprietary font
 
 
 def test_chinese_renders_without_missing_glyphs():

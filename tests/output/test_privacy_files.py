@@ -82,16 +82,6 @@ def test_a_file_kind_without_a_check_is_refused(index, tmp_path):
         check_file(tmp_path / "report.docx", index, b"anything")
 
 
-def test_pdf_is_checked_through_its_text_or_refused(index, tmp_path):
-    try:
-        import pypdf  # noqa: F401
-    except ImportError:
-        with pytest.raises(PrivacyError, match="pypdf"):
-            file_text("report.pdf", b"%PDF-1.4")
-    else:  # pragma: no cover - with the PDF extra installed
-        pytest.skip("pypdf installed: covered by the PDF module's tests")
-
-
 def test_clean_files_pass(index, tmp_path):
     masked = "城关网点（联系人：张*英 138****5678）"
     check_file(tmp_path / "a.html", index, f"<td>{masked}</td>".encode())

@@ -40,7 +40,7 @@ from ..plan.model import Plan, load_plan
 from ..plan.period import in_plan_year, parse_month, parse_period
 from ..plan.workdays import month_bounds, shift_month, working_days
 from .display import display_width
-from .excel import no_formulas
+from .excel import no_formulas, print_setup
 
 INTERNAL = "内部资料，含客户联系方式，严禁外传"
 RISK_ORDER = ("A", "B", "C")
@@ -262,8 +262,10 @@ def _sheet(
     headers: list[str],
     rows: list[list[Any]],
     kinds: list[str],
+    unit: str = "",
 ) -> tuple[Any, int]:
-    """A sheet: internal notice, title lines, header row, data; returns (sheet, header row)."""
+    """A sheet: internal notice, title lines, header row, data, set up to print
+    (:func:`~maturity_analysis.output.excel.print_setup`); returns (sheet, header row)."""
     ws = wb.create_sheet(title)
     ws.append([INTERNAL])
     ws["A1"].font = _WARN
@@ -286,11 +288,12 @@ def _sheet(
                     ws.cell(r, j + 1).number_format = fmt
                 shown = f"{value:%Y-%m-%d}" if kinds[j] == "date" else str(value)
                 widths[j] = max(widths[j], display_width(shown))
+    widths = [min(48, max(8, w + 2)) for w in widths]
     for j, w in enumerate(widths):
-        ws.column_dimensions[get_column_letter(j + 1)].width = min(48, max(8, w + 2))
+        ws.column_dimensions[get_column_letter(j + 1)].width = w
     ws.freeze_panes = ws.cell(head + 1, 1)
     ws.oddHeader.center.text = INTERNAL
-    ws.oddFooter.center.text = "&P / &N"
+    print_setup(ws, (head, head), sum(widths), unit)
     return ws, head
 
 
@@ -435,6 +438,7 @@ def templates_workbook(
         headers,
         rows,
         kinds,
+        unit=where,
     )
     policy_col = get_column_letter(headers.index("保单号") + 1)
     policy_range = f"'回访名单'!${policy_col}${head + 1}:${policy_col}${head + max(len(rows), 1)}"
@@ -469,6 +473,7 @@ def templates_workbook(
         form.headers,
         rows1,
         [f.kind for f in form.fields],
+        unit=where,
     )
     for j in (6, 7):
         for row in ws1.iter_rows(min_row=head1 + 1, min_col=j, max_col=j):
@@ -487,6 +492,7 @@ def templates_workbook(
         form2.headers,
         [],
         [f.kind for f in form2.fields],
+        unit=where,
     )
     policy_dv = DataValidation(
         type="list",
@@ -516,6 +522,7 @@ def templates_workbook(
         form3.headers,
         [],
         [f.kind for f in form3.fields],
+        unit=where,
     )
     extra = {"branch_code": _choice([code], "网点代码")} if code else {}
     if n_teams:

@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from ..files import atomic_path
 from ..ingest.schema import COLUMNS_BY_NAME
@@ -78,6 +79,9 @@ def save_workbook(wb: Workbook, path: str | Path) -> Path:
 
 
 _FORMATS = {"share": PERCENT, "count": INTEGER, "amount": DECIMAL, "date": DATE}
+# Column widths (characters) that fit an A4 page across in portrait; wider sheets print landscape.
+PORTRAIT_WIDTH = 95
+PAGE_FOOTER = "第 &P 页，共 &N 页"
 
 
 def as_text(cell: Any) -> Any:
@@ -101,6 +105,19 @@ def no_formulas(wb: Workbook) -> Workbook:
             for cell in row:
                 as_text(cell)
     return wb
+
+
+def print_setup(ws: Any, title_rows: tuple[int, int], width: float, unit: str = "") -> None:
+    """Set ``ws`` up to print: A4, landscape when wider than :data:`PORTRAIT_WIDTH`, fit to
+    one page wide (as many pages down as needed), rows ``title_rows`` repeated on every page,
+    the unit's name and the page number in the footer."""
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if width > PORTRAIT_WIDTH else "portrait"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{title_rows[0]}:{title_rows[1]}"
+    ws.oddFooter.left.text = unit.replace("&", "&&")
+    ws.oddFooter.right.text = PAGE_FOOTER
 
 
 def _validate_names(names: Sequence[str]) -> None:
@@ -200,6 +217,7 @@ def _write_sheet(
     show_index: bool,
     formats: Mapping[Any, str],
     notes: Sequence[str],
+    unit: str = "",
 ) -> None:
     n_idx = frame.index.nlevels if show_index else 0
     first_header = len(notes) + (1 if notes else 0) + 1
@@ -222,8 +240,10 @@ def _write_sheet(
     for _bold, row in body:
         for j, value in enumerate(row):
             widths[j] = max(widths[j], display_width(_shown(value, col_fmt[j])))
+    widths = [min(MAX_WIDTH, max(6, w + 2)) for w in widths]
     for j, w in enumerate(widths):
-        ws.column_dimensions[get_column_letter(j + 1)].width = min(MAX_WIDTH, max(6, w + 2))
+        ws.column_dimensions[get_column_letter(j + 1)].width = w
+    print_setup(ws, (first_header, first_header + len(header) - 1), sum(widths), unit)
     ws.freeze_panes = f"{get_column_letter(n_idx + 1)}{first_header + len(header)}"
     for lvl, ref in merges:
         ws.merged_cells.add(ref.format(r=first_header + lvl))
@@ -265,8 +285,9 @@ def write_workbook(
     formats: Mapping[str, Mapping[Any, str]] | None = None,
     notes: Mapping[str, Sequence[str]] | None = None,
     index: bool | None = None,
+    unit: str = "",
 ) -> Path:
-    """Write frames as the sheets of one workbook, atomically, formatted for reading.
+    """Write frames as the sheets of one workbook, atomically, formatted for reading and printing.
 
     Parameters
     ----------
@@ -287,6 +308,9 @@ def write_workbook(
         Per sheet, lines written above the table (e.g. "内部资料，含客户联系方式").
     index
         Write the index; default: unless it is an unnamed RangeIndex.
+    unit
+        The unit (branch) the workbook is about, printed in every page's footer
+        (:func:`print_setup`).
 
     Returns
     -------
@@ -306,7 +330,9 @@ def write_workbook(
         shown = frame.rename(columns=lambda c: _rename(c, names))
         shown.index = shown.index.set_names([_rename(n, names) for n in frame.index.names])
         sheet_formats = {_rename(k, names): v for k, v in (formats or {}).get(name, {}).items()}
-        _write_sheet(wb.create_sheet(name), shown, show, sheet_formats, (notes or {}).get(name, ()))
+        _write_sheet(
+            wb.create_sheet(name), shown, show, sheet_formats, (notes or {}).get(name, ()), unit
+        )
     with atomic_path(path) as tmp:
         save_workbook(wb, tmp)
     return path

@@ -1,4 +1,4 @@
-"""Charts of the plan's tables, with Chinese labels from the font shipped in ``mplfonts``.
+"""Charts of the plan's tables, with Chinese labels in Noto Sans CJK SC (``noto-cjk-sans-otc``, SIL OFL).
 
 Every helper takes one of the library's tables and ``ax=None`` and returns the ``Axes``
 it drew on. The font is registered on first use (:func:`setup`), so no system font is
@@ -22,15 +22,19 @@ from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 from ..analysis.tables import COUNT, PREMIUM_WAN, SHARE, TOTAL
 from ..analysis.targets import BASE, GOAL
 
-FONT_FILE = "NotoSansCJKsc-Regular.otf"
+FONT_FAMILY = "Noto Sans CJK SC"
 RISK_COLORS = {"A": "#c0392b", "B": "#f0a030", "C": "#4a9a5c"}
+
+
+def font_path() -> str:
+    """The shipped Noto Sans CJK collection (JP, KR, SC, TC, HK faces; licence in its dist-info)."""
+    return str(resources.files("noto_cjk_sans_otc") / "NotoSansCJK-Regular.ttc")
 
 
 @cache
 def _register_font() -> str:
-    path = str(resources.files("mplfonts") / "fonts" / FONT_FILE)
-    font_manager.fontManager.addfont(path)
-    return font_manager.FontProperties(fname=path).get_name()
+    font_manager.fontManager.addfont(font_path())
+    return FONT_FAMILY
 
 
 def setup() -> str:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -44,7 +45,7 @@ import numpy as np
 import pandas as pd
 from pandas.util import hash_array
 
-from ..exceptions import MaturityError
+from ..exceptions import PrivacyError
 from ..ingest.schema import PII_COLUMNS
 
 MASK = "*"
@@ -336,10 +337,6 @@ def report_vocabulary(root: Path | None = None) -> frozenset[str]:
 # ---------------------------------------------------------------- every file kind's text
 
 
-class PrivacyError(MaturityError):
-    """A file would show customer PII unmasked; it is not kept."""
-
-
 class _HtmlText(HTMLParser):
     """The text and attribute values of an HTML page, entities decoded, scripts' and styles'
     text included, embedded images left out."""
@@ -418,15 +415,43 @@ def workbook_text(data: bytes) -> str:
     return "\n".join(lines)
 
 
+_UNIFIED = (0x4E00, 0x9FFF)  # CJK Unified Ideographs
+
+
+@cache
+def _same_glyph() -> dict[int, str]:
+    """Characters past U+2E80 that the packaged SC face draws with the glyph of a unified
+    ideograph (the Kangxi radical ⼾ and 户, …) → that ideograph."""
+    from fontTools.ttLib import TTCollection
+
+    from .plots import FONT_FAMILY, font_path
+
+    faces = TTCollection(font_path(), lazy=True).fonts
+    cmap = next(f for f in faces if f["name"].getDebugName(1) == FONT_FAMILY).getBestCmap()
+    unified = {}
+    for code, glyph in sorted(cmap.items()):
+        if _UNIFIED[0] <= code <= _UNIFIED[1]:
+            unified.setdefault(glyph, chr(code))
+    return {
+        code: unified[glyph]
+        for code, glyph in cmap.items()
+        if code >= 0x2E80 and not _UNIFIED[0] <= code <= _UNIFIED[1] and glyph in unified
+    }
+
+
 def pdf_text(data: bytes) -> str:
-    """A PDF's extracted text (pypdf); without pypdf a PDF cannot be checked, so it is refused."""
+    """A PDF's extracted text (pypdf), as the PII check must read it.
+
+    The CJK font draws some ideographs and their radicals with one glyph (户 and ⼾), and the
+    PDF's text may give the radical back; those are read as the ideograph, then the text is
+    NFKC-normalised (full-width digits as ASCII), so neither hides a value from the check.
+    """
     import io
 
-    try:
-        from pypdf import PdfReader
-    except ImportError as exc:
-        raise PrivacyError("a PDF cannot be checked for customer PII without pypdf") from exc
-    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+    from pypdf import PdfReader
+
+    text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+    return unicodedata.normalize("NFKC", text.translate(_same_glyph()))
 
 
 def plain_text(data: bytes) -> str:

@@ -115,4 +115,4 @@ def write_tables_workbook(
         **cost_notes(plan),
         **PROGRAMME_NOTES,
     }
-    return write_workbook(sheets, path, notes=notes)
+    return write_workbook(sheets, path, notes=notes, unit=ALL_LABEL if is_all(branch) else branch)

@@ -57,6 +57,7 @@ from .jobs import (
     plan_jobs,
     select_units,
 )
+from .pdf import write_pdfs
 from .worker import run_job
 
 # --------------------------------------------------------------------------------- planning
@@ -231,6 +232,7 @@ def run_reports(
     raw_dir: Path | None = None,
     processed_dir: Path | None = None,
     progress: bool = True,
+    pdf: bool = False,
 ) -> RunResult:
     """Build every report of ``dataset`` for ``period``: the whole pipeline.
 
@@ -260,6 +262,8 @@ def run_reports(
         notebooks get ``processed_dir`` as a parameter.
     progress
         Show the progress bar.
+    pdf
+        Also print each report to an A4 PDF beside its HTML (:mod:`.pdf`).
     """
 
     start = time.perf_counter()
@@ -311,6 +315,9 @@ def run_reports(
     except Exception as exc:  # noqa: BLE001
         result.notes.append(f"index: KPIs not shown ({type(exc).__name__}: {exc})")
     result.notes += _write_index(result, policies, pii, dataset, period, kpis)
+    if pdf:
+        reports = [j.output for j in planned if j.kind == NOTEBOOK and j.output.exists()]
+        result.notes += write_pdfs(reports, pii)
     result.seconds = time.perf_counter() - start
     _write_record(result, dataset, period, pii)
     if interrupted is not None:
