@@ -282,7 +282,10 @@ def _approximate(value: float, stated: float, digits: int) -> tuple[str, str]:
             f"{shown}；方案的{stated:g}万元是约数，相差{off:.0%}，"
             f"在约数允许的{APPROX_TOLERANCE:.0%}以内"
         )
-    return DISCREPANCY, f"{shown}；与方案的约数{stated:g}万元相差{off:.0%}，超出{APPROX_TOLERANCE:.0%}"
+    return (
+        DISCREPANCY,
+        f"{shown}；与方案的约数{stated:g}万元相差{off:.0%}，超出{APPROX_TOLERANCE:.0%}",
+    )
 
 
 def _table4_rows(t4: pd.DataFrame, plan: Plan) -> list[dict]:

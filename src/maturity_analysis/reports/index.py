@@ -223,9 +223,7 @@ def _glance_block(table: pd.DataFrame | None, period: str) -> str:
     if table is None:
         return ""
     return (
-        _templates()
-        .get_template("glance.html.j2")
-        .render(table=table, period=period, **VERDICTS)
+        _templates().get_template("glance.html.j2").render(table=table, period=period, **VERDICTS)
     )
 
 
