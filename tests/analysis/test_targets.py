@@ -55,7 +55,7 @@ def sample_targets(sample_policies):
 def test_targets_from_the_sample(sample_targets, key, base, exact, goal, stated):
     row = sample_targets.loc[key]
     assert row["基数"] == base
-    assert row["按比率计算"] == pytest.approx(exact)
+    assert row["比率×基数"] == pytest.approx(exact)
     assert row["目标件数"] == row["按比率件数"] == goal  # the rate's count binds by default
     assert row["目标比率"] == pytest.approx(goal / base)
     if stated is None:

@@ -220,7 +220,10 @@ def checks():
 @pytest.mark.parametrize(("branch", "rows"), [("ALL", 4), ("B02", 2)])
 def test_reconciliation_is_summarised_and_explained(checks, branch, rows):
     text = narrative.reconciliation_text(checks, branch)
-    assert "方案所述的 4 个数字中：一致 2 个，舍入内一致 0 个，不一致 1 个，无法核实 1 个。" in text
+    assert (
+        "方案所述的 4 个数字中：一致 2 个，舍入内一致 0 个，近似 0 个，不一致 1 个，无法核实 1 个。"
+        in text
+    )
     assert "- c：原文印作7074，应为7047" in text
     assert ("不是本网点的数字" in text) == (branch != "ALL")
     assert len(narrative.reconciliation_view(checks, branch)) == rows

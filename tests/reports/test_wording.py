@@ -1,8 +1,10 @@
-"""What a branch head reads: the rendered reports 01-03 on a small book with a tracking year.
+"""What a branch head reads: the rendered reports 01-04 and the index on a small book with a
+tracking year.
 
-One module-scoped run (one warm kernel) builds 01-03 for ALL and one branch; every test reads
-the rendered HTML's visible text: scripts, styles, the provenance footer (file names and
-hashes on purpose) and image alt text (the charts' own descriptions, output/plots.py) left out.
+One module-scoped fixture (one warm kernel) builds 01-03 for the year and 04 for a quarter, for
+ALL and one branch; every test reads the rendered HTML's visible text: scripts, styles, the
+provenance footer (file names and hashes on purpose) and image alt text left out. The alt text
+is checked on its own: each chart's Chinese title (output/plots.py ``describe``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pytest
 
 from maturity_analysis import config
 from maturity_analysis.analysis.book import ALL
+from maturity_analysis.analysis.evaluation import VERDICTS
 from maturity_analysis.reports.executors import LocalExecutor
 from maturity_analysis.reports.run import run_reports
 from maturity_analysis.sample.book import scaled_policies
@@ -21,6 +24,7 @@ from maturity_analysis.sample.tracking import write_tracking
 
 DATASET = "wording"
 STEMS = ("01_portfolio_structure", "02_segments_and_products", "03_targets")
+QUARTER, EVALUATION = "2013Q2", "04_quarterly_evaluation"
 FILE_NAME = re.compile(r"[\w-]+\.(?:toml|md|csv|xlsx|parquet|py|ipynb|json)\b", re.IGNORECASE)
 KEY_NAME = re.compile(r"\[[a-z_.]+\]|\b[a-z]+(?:_[a-z]+)+\b|playbook|PLAN_FIGURES", re.IGNORECASE)
 ENGLISH = re.compile(r"[A-Za-z]{2,}(?:[ ,;:'()-]+[A-Za-z]{2,}){3,}")  # four English words
@@ -68,68 +72,65 @@ def run(tmp_path_factory):
     branch = sorted(frame["网点代码"].astype(str).unique())[0]
     name = frame.loc[frame["网点代码"].astype(str) == branch, "网点名称"].iloc[0]
     executor = LocalExecutor(1)
+    results = {}
     try:
-        result = run_reports(
-            DATASET,
-            "2013",
-            [ALL, branch],
-            out_dir=root / "out",
-            raw_dir=raw,
-            processed_dir=root / "processed",
-            notebooks=[config.NOTEBOOKS_DIR / f"{s}.ipynb" for s in STEMS],
-            executor=executor,
-            progress=False,
-        )
+        for period, stems in (("2013", STEMS), (QUARTER, (EVALUATION,))):
+            results[period] = run_reports(
+                DATASET,
+                period,
+                [ALL, branch],
+                out_dir=root / f"out-{period}",
+                raw_dir=raw,
+                processed_dir=root / "processed",
+                notebooks=[config.NOTEBOOKS_DIR / f"{s}.ipynb" for s in stems],
+                executor=executor,
+                progress=False,
+            )
     finally:
         executor.close()
-    assert result.ok, result.summary()
+    for result in results.values():
+        assert result.ok, result.summary()
+    out = {period: result.out_dir for period, result in results.items()}
     pages = {
-        (b, s): (result.out_dir / b / f"{s}.html").read_text(encoding="utf-8")
+        (b, s): (out["2013"] / b / f"{s}.html").read_text(encoding="utf-8")
         for b in (ALL, branch)
         for s in STEMS
+    }
+    pages |= {
+        (b, EVALUATION): (out[QUARTER] / b / f"{EVALUATION}.html").read_text(encoding="utf-8")
+        for b in (ALL, branch)
+    }
+    pages |= {
+        ("index", period): result.index.read_text(encoding="utf-8")
+        for period, result in results.items()
     }
     return {"pages": pages, "branch": branch, "name": name}
 
 
-PAGES = [(b, s) for b in ("ALL", "branch") for s in STEMS]
-# The reconciliation table of 03 (analysis/reconcile.py, the targets work's scope) still shows
-# "PLAN_FIGURES.md" in one explanation and target counts such as "7.80 件"; strict, so these
-# marks fail (and must go) once that table is fixed.
-RECONCILE = pytest.mark.xfail(
-    strict=True, reason="03's reconciliation rows (reconcile.py) name PLAN_FIGURES.md, show 7.80 件"
-)
-PAGES_03 = [pytest.param(b, s, marks=RECONCILE) if s == "03_targets" else (b, s) for b, s in PAGES]
+PAGES = [(b, s) for b in ("ALL", "branch") for s in (*STEMS, EVALUATION)]
+INDEXES = [("index", "2013"), ("index", QUARTER)]
 
 
 def _page(run, who, stem):
-    return run["pages"][(ALL if who == "ALL" else run["branch"], stem)]
+    unit = {"ALL": ALL, "branch": run["branch"]}.get(who, who)
+    return run["pages"][(unit, stem)]
 
 
-@pytest.mark.parametrize(("who", "stem"), PAGES_03)
+@pytest.mark.parametrize(("who", "stem"), PAGES + INDEXES)
 def test_report_body_names_no_file_or_key(run, who, stem):
     text = visible(_page(run, who, stem))
     assert FILE_NAME.findall(text) == []
     assert KEY_NAME.findall(text) == []
 
 
-@pytest.mark.parametrize(("who", "stem"), PAGES)
+@pytest.mark.parametrize(("who", "stem"), PAGES + INDEXES)
 def test_report_body_has_no_english_sentence(run, who, stem):
     assert ENGLISH.findall(visible(_page(run, who, stem))) == []
 
 
-@pytest.mark.parametrize(("who", "stem"), PAGES_03)
+@pytest.mark.parametrize(("who", "stem"), PAGES + INDEXES)
 def test_report_body_has_no_fractional_count(run, who, stem):
     assert FRACTIONAL.findall(visible(_page(run, who, stem))) == []
-
-
-def test_costs_section_names_no_file_or_key_and_no_fraction(run):
-    # the parts of 03 that are this work's (sections 4 and 5) are checked without the mark
-    for who in ("ALL", "branch"):
-        text = visible(_page(run, who, "03_targets"))
-        costs = text[text.index("4 产品研发") : text.index("6 推动安排")]
-        assert FILE_NAME.findall(costs) == []
-        assert KEY_NAME.findall(costs) == []
-        assert FRACTIONAL.findall(costs) == []
 
 
 def test_branch_report_says_where_it_stands_and_what_next(run):
@@ -148,3 +149,54 @@ def test_branch_report_is_titled_by_the_branch_name(run, stem):
     html = _page(run, "branch", stem)
     title = re.search(r"<title>([^<]*)</title>", html).group(1)
     assert run["name"] in title
+
+
+@pytest.mark.parametrize(("who", "stem"), PAGES)
+def test_report_body_has_no_invented_term(run, who, stem):
+    text = visible(_page(run, who, stem))
+    assert [t for t in ("满期审视日", "到期复核", "复核日") if t in text] == []
+
+
+@pytest.mark.parametrize(("who", "stem"), PAGES)
+def test_every_chart_is_described_by_its_chinese_title(run, who, stem):
+    html = _page(run, who, stem)
+    images = re.findall(r"<img\b[^>]*>", html)
+    alts = [re.search(r'alt="([^"]*)"', img) for img in images]
+    assert all(alts), images
+    texts = [a.group(1) for a in alts]
+    assert [t for t in texts if not t.startswith("图表：") or ENGLISH.search(t)] == []
+    assert "No description" not in html
+    if stem in ("03_targets", EVALUATION):
+        assert texts  # these reports have charts, and each says what it shows
+
+
+def test_reconciliation_reads_as_chinese(run):
+    text = visible(_page(run, "ALL", "03_targets"))
+    assert "方案表1 · 20-30 · 分红 合计" in text and "Table 1" not in text
+    assert "按方案表3件数重建" in text
+    # 件均1万元 against the book's average: a round figure, 近似 (not 舍入内一致) or 不一致
+    row = text[text.index("方案表3 · 正文“件均1万元”") :].split("\n")[:6]
+    assert row[4] in ("近似", "不一致", "舍入内一致") and "约数" in row[5]
+
+
+@pytest.mark.parametrize("period", ["2013", QUARTER])
+def test_index_glance_explains_every_verdict_it_shows(run, period):
+    text = visible(_page(run, "index", period))
+    legend = text[text.index("各网点KPI达标情况") :].split("\n")[1]
+    for verdict in VERDICTS:
+        assert f"{verdict} = " in legend, verdict
+    assert "置信区间包含目标" in legend
+    # every cell of the glance (code, verdicts, met/judged) is one of the explained verdicts
+    html = _page(run, "index", period)
+    block = html[html.index("各网点KPI达标情况") :]
+    block = block[: block.index("</table>")]
+    rows = [re.findall(r"<td[^>]*>([^<]*)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", block)]
+    cells = [v for r in rows[1:] for v in r[1:-1]]
+    assert cells and set(cells) <= set(VERDICTS)
+    assert all(re.fullmatch(r"\d+/\d+", r[-1]) for r in rows[1:])
+    assert re.search(r'<td class="pending">待定</td>', html) or "待定" not in cells
+
+
+def test_evaluation_period_work_has_no_english_line(run):
+    text = visible(_page(run, "branch", EVALUATION))
+    assert "本阶段的推动安排" in text and "网点代码" in text

@@ -574,7 +574,7 @@ def glance(table: pd.DataFrame) -> pd.DataFrame:
     judged = verdicts[keys].isin([MET, NOT_MET, PENDING]).sum(axis=1)
     met = (verdicts[keys] == MET).sum(axis=1)
     out[MET] = [f"{int(m)}/{int(r)}" for m, r in zip(met, judged, strict=True)]
-    return out
+    return out.rename_axis("网点代码")
 
 
 def team_days(

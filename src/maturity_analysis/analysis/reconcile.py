@@ -1,9 +1,12 @@
 """Every figure the plan states against the figure reproduced from data.
 
 Each row has a status: ``exact``; ``within rounding`` (agrees once rounded as the plan
-rounds, or on a base the explanation names); ``discrepancy`` (with the explanation); or
-``not verifiable`` (the source text is garbled: the digits of a percentage were stripped,
-or a table survived only in part). Sources cite PLAN_FIGURES.md's table and cell.
+rounds, or on a base the explanation names); ``approximate`` (a round figure the plan words
+as such, "件均1万元": the data differs from it beyond rounding at one digit past the plan's
+last, but by no more than :data:`APPROX_TOLERANCE` of it); ``discrepancy`` (with the
+explanation); or ``not verifiable`` (the source text is garbled: the digits of a percentage
+were stripped, or a table survived only in part). Sources cite the plan's table and cell in
+the reader's words (方案表1 · 20-30 · 分红 合计; 三、目标 · …), as PLAN_FIGURES.md numbers them.
 """
 
 from __future__ import annotations
@@ -28,13 +31,17 @@ from .tables import (
 )
 from .targets import binding, describe_base, eligible, goal, policy_targets
 
-EXACT, ROUNDING, DISCREPANCY, UNVERIFIABLE = (
+EXACT, ROUNDING, APPROXIMATE, DISCREPANCY, UNVERIFIABLE = (
     "exact",
     "within rounding",
+    "approximate",
     "discrepancy",
     "not verifiable",
 )
-STATUSES = (EXACT, ROUNDING, DISCREPANCY, UNVERIFIABLE)
+STATUSES = (EXACT, ROUNDING, APPROXIMATE, DISCREPANCY, UNVERIFIABLE)
+# A round figure the plan states as such (件均1万元) is 近似 when the data is within this share
+# of it (0.83万 against 1万: 17%), 不一致 beyond.
+APPROX_TOLERANCE = 0.2
 COLUMNS = ["figure", "source", "unit", "stated", "reproduced", "status", "explanation"]
 HEADERS = {
     "figure": "指标",
@@ -48,6 +55,7 @@ HEADERS = {
 STATUS_LABELS = {
     EXACT: "一致",
     ROUNDING: "舍入内一致",
+    APPROXIMATE: "近似",
     DISCREPANCY: "不一致",
     UNVERIFIABLE: "无法核实",
 }
@@ -112,7 +120,7 @@ def _table1_rows(t1: pd.DataFrame, plan: Plan) -> list[dict]:
                 rows.append(
                     _count_row(
                         f"{age} {product} {col}",
-                        f"Table 1 · {age} · {product} {col}",
+                        f"方案表1 · {age} · {product} {col}",
                         stated,
                         _lookup(t1, age, (product, col)),
                         note,
@@ -136,7 +144,7 @@ def _typo_row(t2: pd.DataFrame, plan: Plan) -> dict:
     if cell is None:
         return _row(
             f"原文印作{printed}",
-            "Table 2",
+            "方案表2",
             "件",
             printed,
             np.nan,
@@ -153,7 +161,7 @@ def _typo_row(t2: pd.DataFrame, plan: Plan) -> dict:
     )
     return _row(
         f"{age} {product} {COUNT}（原文{printed}）",
-        f"Table 2 · {age} · {product} 件数",
+        f"方案表2 · {age} · {product} 件数",
         "件",
         printed,
         _lookup(t2, age, (product, COUNT)),
@@ -166,7 +174,7 @@ def _table2_rows(policies: pd.DataFrame, t2: pd.DataFrame, plan: Plan) -> list[d
     f = plan.figures["table2"]
     rows = [
         _count_row(
-            f"{age} 总件数", f"Table 2 · {age} · 总件数", stated, _lookup(t2, age, (TOTAL, COUNT))
+            f"{age} 总件数", f"方案表2 · {age} · 总件数", stated, _lookup(t2, age, (TOTAL, COUNT))
         )
         for age, stated in f["totals"].items()
     ]
@@ -174,7 +182,7 @@ def _table2_rows(policies: pd.DataFrame, t2: pd.DataFrame, plan: Plan) -> list[d
         rows.append(
             _row(
                 f"{age} 总占比",
-                f"Table 2 · {age} · 总占比",
+                f"方案表2 · {age} · 总占比",
                 "%",
                 np.nan,
                 100 * _lookup(t2, age, (TOTAL, SHARE)),
@@ -186,7 +194,7 @@ def _table2_rows(policies: pd.DataFrame, t2: pd.DataFrame, plan: Plan) -> list[d
     rows.append(
         _row(
             "合计 总占比",
-            "Table 2 · 合计 · 总占比",
+            "方案表2 · 合计 · 总占比",
             "%",
             100.0,
             share,
@@ -199,7 +207,7 @@ def _table2_rows(policies: pd.DataFrame, t2: pd.DataFrame, plan: Plan) -> list[d
     rows.append(
         _count_row(
             f"{second}件数高于{first}",
-            "Table 2 · text “万能险件数高于分红险4351件”",
+            "方案表2 · 正文“万能险件数高于分红险4351件”",
             f["universal_minus_participating"],
             diff,
         )
@@ -207,7 +215,7 @@ def _table2_rows(policies: pd.DataFrame, t2: pd.DataFrame, plan: Plan) -> list[d
     rows.append(
         _row(
             f"{second}高于{first}占总件数",
-            "Table 2 · text “4351件,%”",
+            "方案表2 · 正文“4351件,%”",
             "%",
             np.nan,
             100 * diff_share,
@@ -222,7 +230,7 @@ def _table3_rows(policies: pd.DataFrame, t3: pd.DataFrame, plan: Plan) -> list[d
     f = plan.figures["table3"]
     rows = [
         _count_row(
-            f"{band} 件数", f"Table 3 · {band} · 件数", stated, _lookup(t3, band, (TOTAL, COUNT))
+            f"{band} 件数", f"方案表3 · {band} · 件数", stated, _lookup(t3, band, (TOTAL, COUNT))
         )
         for band, stated in f["counts"].items()
     ]
@@ -239,29 +247,45 @@ def _table3_rows(policies: pd.DataFrame, t3: pd.DataFrame, plan: Plan) -> list[d
     rows.append(
         _row(
             f"{first}占比",
-            "Table 3 · text “[95.98]%”",
+            "方案表3 · 正文“[95.98]%”",
             "%",
             stated,
             share,
             status,
-            "原文只剩“%”；95.98%为PLAN_FIGURES.md按表3件数重建的数字，按两位小数比较",
+            "原文只剩“%”；95.98%为按方案表3件数重建的数字，按两位小数比较",
         )
     )
     average = _lookup(t3, TOTAL, (TOTAL, "件均保费(元)")) / 10_000
     stated = f["average_premium_wan"]
-    close = abs(average - stated) < 0.5
     rows.append(
         _row(
             "件均保费",
-            "Table 3 · text “件均1万元”",
+            "方案表3 · 正文“件均1万元”",
             "万元",
             stated,
             average,
-            ROUNDING if close else DISCREPANCY,
-            f"件均{average * 10_000:,.0f}元；方案说的是约数（万元取整）",
+            *_approximate(average, stated, 1),
         )
     )
     return rows
+
+
+def _approximate(value: float, stated: float, digits: int) -> tuple[str, str]:
+    """Status and explanation of ``value`` against a round figure the plan states with
+    ``digits`` decimals fewer than it is compared at (件均1万元 is compared at 0.1万元)."""
+    shown = f"数据为{value:,.{digits}f}万元（{value * 10_000:,.0f}元）"
+    if round(value, digits) == round(stated, digits):
+        return ROUNDING, f"{shown}，与方案的约数{stated:g}万元在舍入内一致"
+    off = abs(value - stated) / abs(stated) if stated else math.inf
+    if off <= APPROX_TOLERANCE:
+        return APPROXIMATE, (
+            f"{shown}；方案的{stated:g}万元是约数，相差{off:.0%}，"
+            f"在约数允许的{APPROX_TOLERANCE:.0%}以内"
+        )
+    return (
+        DISCREPANCY,
+        f"{shown}；与方案的约数{stated:g}万元相差{off:.0%}，超出{APPROX_TOLERANCE:.0%}",
+    )
 
 
 def _table4_rows(t4: pd.DataFrame, plan: Plan) -> list[dict]:
@@ -273,28 +297,28 @@ def _table4_rows(t4: pd.DataFrame, plan: Plan) -> list[dict]:
         (
             "over61_participating_wan",
             f"{old} {first}保费",
-            f"Table 4 · {old} · {first} 保费",
+            f"方案表4 · {old} · {first} 保费",
             _lookup(t4, old, (first, PREMIUM_WAN)),
             "另见年龄段表“保费3880万元，3547件”",
         ),
         (
             "over61_universal_wan",
             f"{old} {second}保费",
-            f"Table 4 · {old} · {second} 保费",
+            f"方案表4 · {old} · {second} 保费",
             _lookup(t4, old, (second, PREMIUM_WAN)),
             "2219是推断值：与表2的2219重复而被删",
         ),
         (
             "over61_total_wan",
             f"{old} 保费合计",
-            f"Table 4 · {old} · 保费合计",
+            f"方案表4 · {old} · 保费合计",
             _lookup(t4, old, (TOTAL, PREMIUM_WAN)),
             "",
         ),
         (
             "grand_total_wan",
             "保费共计",
-            "Table 4 · 共计",
+            "方案表4 · 共计",
             _lookup(t4, TOTAL, (TOTAL, PREMIUM_WAN)),
             f"另一读法视30721为{second}合计，数据中{second}合计为"
             f"{_lookup(t4, TOTAL, (second, PREMIUM_WAN)):,.0f}万元",
@@ -330,7 +354,7 @@ def _segment_rows(seg: pd.DataFrame, plan: Plan) -> list[dict]:
         rows.append(
             _count_row(
                 f"{age} {product} {middle}件数",
-                f"Segment table · {age} · {middle}",
+                f"客户细分表 · {age} · {middle}",
                 stated,
                 _lookup(seg, age, f"{middle}{COUNT}"),
             )
@@ -339,7 +363,7 @@ def _segment_rows(seg: pd.DataFrame, plan: Plan) -> list[dict]:
         rows.append(
             _row(
                 f"{age} {product} {middle}占比",
-                f"Segment table · {age} · {middle} %",
+                f"客户细分表 · {age} · {middle} 占比",
                 "%",
                 np.nan,
                 100 * _lookup(seg, age, f"{middle}{SHARE}"),
@@ -454,7 +478,7 @@ def reconciliation(policies: pd.DataFrame, plan: Plan | None = None, tracking=No
     Returns
     -------
     DataFrame
-        One row per figure: figure, source (PLAN_FIGURES.md table · row · column), unit
+        One row per figure: figure, source (the plan's table · row · column, in Chinese), unit
         (件, 万元, %), stated, reproduced, status (one of :data:`STATUSES`), explanation.
         Percentages are in percent (95.98), stated is NaN where the source lost the digits.
     """

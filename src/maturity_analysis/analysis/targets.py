@@ -99,8 +99,8 @@ def targets(
     Returns
     -------
     DataFrame
-        Indexed by target key: 目标, 口径, 基数, 方案比率, 按比率计算, 按比率件数, 方案所述件数,
-        差额 (stated − 按比率件数), 考核口径, 目标件数, 目标比率 (目标件数 ÷ 基数), 方案原文.
+        Indexed by target key: 目标, 口径, 基数, 方案比率, 比率×基数 (the unrounded product),
+        按比率件数, 方案所述件数, 差额 (stated − 按比率件数), 考核口径, 目标件数, 目标比率 (目标件数 ÷ 基数), 方案原文.
     """
     plan = plan or load_plan()
     on_policies = {t.key for t in policy_targets(plan)}
@@ -120,7 +120,7 @@ def targets(
                 "口径": base_text,
                 BASE: base,
                 PLAN_RATE: t.rate,
-                "按比率计算": exact,
+                "比率×基数": exact,
                 BY_RATE: count,
                 STATED: t.stated_count,
                 "差额": None if t.stated_count is None or count is None else t.stated_count - count,

@@ -33,11 +33,11 @@ def column_kind(label: Any, dtype: Any) -> str:
 
     A float column whose (last-level) header contains 占比 or 比例, or ends in 率 (达成率,
     赔付率), holds fractions shown as percentages; integer columns are counts; other floats are
-    amounts (按比率计算 is a count computed from a rate, not a rate).
+    amounts (比率×基数 is the unrounded product of a rate and a base, not a rate).
 
     >>> column_kind(("分红", "占比"), np.dtype(float)), column_kind("件数", np.dtype("int64"))
     ('share', 'count')
-    >>> column_kind("达成率", np.dtype(float)), column_kind("按比率计算", np.dtype(float))
+    >>> column_kind("达成率", np.dtype(float)), column_kind("比率×基数", np.dtype(float))
     ('share', 'amount')
     """
     if pd.api.types.is_bool_dtype(dtype):

@@ -381,7 +381,7 @@ def targets_text(goals: pd.DataFrame, branch: str) -> str:
         line = (
             f"- **{md(label)}**（{md(row['口径'])}）：基数 {_n(row[BASE])} 件，方案比率 "
             f"{row[PLAN_RATE]:.0%}，{_n(row[BASE])} × {row[PLAN_RATE]:.0%} = "
-            f"{row['按比率计算']:,.1f}；目标 {_n(row[GOAL])} 件（占基数 {row[RATE]:.1%}）"
+            f"{row['比率×基数']:,.1f}；目标 {_n(row[GOAL])} 件（占基数 {row[RATE]:.1%}）"
         )
         if is_all(branch) and not pd.isna(row[STATED]):
             diff = int(row[STATED]) - int(row[BY_RATE])

@@ -21,7 +21,8 @@ import pandas as pd
 
 from .. import __version__
 from ..analysis.book import ALL, ALL_LABEL
-from ..analysis.evaluation import MET, NOT_MET, by_branch, glance
+from ..analysis.evaluation import MET, NOT_MET, PENDING, by_branch, glance
+from ..analysis.kpis import INCOMPLETE, NO_DATA
 from ..analysis.targets import GOAL, TOTAL, allocate_branches
 from .jobs import NOTEBOOK, Job, RunResult, branch_names, find_notebooks, plan_jobs
 
@@ -199,9 +200,19 @@ def _templates() -> jinja2.Environment:
     return env
 
 
+# The glance's verdicts, by the names its template colours and explains them.
+VERDICTS = {
+    "met": MET,
+    "not_met": NOT_MET,
+    "pending": PENDING,
+    "no_data": NO_DATA,
+    "incomplete": INCOMPLETE,
+}
+
+
 def kpi_glance(policies: pd.DataFrame, tracking, period: str, plan=None) -> pd.DataFrame | None:
-    """Each branch's KPIs against target for ``period`` (达标 / 未达标 / —), ``None`` when the
-    dataset has no tracking data (nothing to evaluate)."""
+    """Each branch's KPIs against target for ``period`` (达标, 未达标, 待定, 无数据, 数据不全,
+    —), ``None`` when the dataset has no tracking data (nothing to evaluate)."""
 
     if all(tracking[k].empty for k in ("calls", "complaints", "worklog", "outcomes")):
         return None
@@ -212,9 +223,7 @@ def _glance_block(table: pd.DataFrame | None, period: str) -> str:
     if table is None:
         return ""
     return (
-        _templates()
-        .get_template("glance.html.j2")
-        .render(table=table, period=period, met=MET, not_met=NOT_MET)
+        _templates().get_template("glance.html.j2").render(table=table, period=period, **VERDICTS)
     )
 
 
@@ -260,8 +269,7 @@ def render_index(
             stale=STALE,
             failed=failed,
             glance=kpis,
-            met=MET,
-            not_met=NOT_MET,
+            **VERDICTS,
             stale_count=sum(row.stale for row in rows),
         )
     )
