@@ -443,6 +443,24 @@ def test_sample_branches_differ_on_every_kpi(sample_year, key):
     assert met.any() and not met.all()
 
 
+def test_sample_work_log_over_claims_only_where_it_means_to(small_sample):
+    # 附件三 claims what 附件一 records, but for the deliberate over-claims (OVER_CLAIMED)
+    from maturity_analysis.analysis.evaluation import team_days
+    from maturity_analysis.sample.tracking import OVER_CLAIMED
+
+    _, _, _, policies, read = small_sample
+    days = team_days(read.tracking, "2013", policies=policies)
+    codes = sorted(policies["branch_code"].unique())
+    flagged = days[days["claimed"] > days["calls"]]
+    assert sorted(flagged["branch_code"].unique()) == [codes[i] for i in OVER_CLAIMED]
+    logged = days[days["claimed"] > 0]
+    honest = logged[logged["claimed"] <= logged["calls"]]
+    assert (honest["claimed"] == honest["calls"]).all()  # no under-claim either
+    unlogged = days[(days["claimed"] == 0) & (days["calls"] > 0)]
+    assert 0 < len(unlogged) < 0.05 * len(days)  # a few team-days without a log
+    assert days["claimed"].sum() < 1.05 * days["calls"].sum()
+
+
 def test_sample_misses_some_customers_before_maturity(sample_year):
     share = sample_year["实际"].xs("phoned_before_maturity", level="key")
     assert (share < 1).all() and share.min() < 0.95 < share.max()

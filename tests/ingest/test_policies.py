@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from maturity_analysis import __version__
+from maturity_analysis.analysis.yields import payment_counts
 from maturity_analysis.cli import main
 from maturity_analysis.exceptions import MaturityDataError
 from maturity_analysis.ingest.dataset import (
@@ -70,6 +71,7 @@ def good(i: int = 0, **changes: object) -> dict:
         "product_name": "千里马",
         "term_years": 5,
         "payment_mode": "趸交",
+        "payment_years": None,
         "premium": 50000,
         "issue_date": dt.datetime(2008, 3, 5),
         "maturity_date": dt.datetime(2013, 3, 5),
@@ -368,6 +370,22 @@ def birth(y: int, m: int = 1, d: int = 1) -> dict:
         ({"maturity_date": dt.datetime(2008, 3, 5)}, "maturity_date", REASONS["order"]),
         ({"product_type": "健康险"}, "product_type", REASONS["product"]),
         ({"payment_mode": "月缴"}, "payment_mode", REASONS["payment"]),
+        (
+            {"payment_mode": "期交", "payment_years": "半年"},
+            "payment_years",
+            REASONS["payment_years"],
+        ),
+        (
+            {"payment_mode": "期交", "payment_years": 6},
+            "payment_years",
+            REASONS["payment_years_term"],
+        ),
+        (
+            {"payment_mode": "期交", "payment_years": 0},
+            "payment_years",
+            REASONS["payment_years_term"],
+        ),
+        ({"payment_years": 5}, "payment_years", REASONS["payment_years_single"]),
         ({"term_years": "长期"}, "term_years", REASONS["term"]),
         ({"term_years": 0}, "term_years", REASONS["term"]),
         (
@@ -394,6 +412,20 @@ def test_bad_rows_are_rejected_with_their_reason(tmp_path, changes, column, reas
     assert reason_of(got) == (column, reason, 3)  # row 3: header, good(0), then this
     rej = got.rejects.iloc[0]
     assert (rej["file"], rej["sheet"], rej["header"]) == ("policies.xlsx", "清单", HEADERS[column])
+
+
+def test_payment_years_are_read(tmp_path):
+    rows = [
+        good(0, payment_mode="期交", payment_years="3年"),
+        good(1, payment_mode="期交", payment_years=5),  # the whole term
+        good(2, payment_mode="期交"),  # not given: the term stands in (yields)
+        good(3, payment_years=1),  # 趸交 pays once
+        good(4, product_type="万能", term_years="终身", payment_mode="期交", payment_years=10),
+    ]
+    p = accounted(load_policies(write_xlsx(tmp_path / "policies.xlsx", rows)), 5).policies
+    assert p["payment_years"].tolist() == [3, 5, pd.NA, 1, 10]
+    assert str(p["payment_years"].dtype) == "Int64"
+    assert payment_counts(p).tolist() == [3, 5, 5, 1, 10]
 
 
 def test_value_is_shown_as_written(tmp_path):
@@ -467,12 +499,12 @@ def test_merged_two_row_header(tmp_path):
     ws.append(sub)
     for rng in ("B2:E2", "F2:G2", "A2:A3", *(f"{c}2:{c}3" for c in "HIJKLMNOPQ")):
         ws.merge_cells(rng)
-    ws.append([good(0)[n] for n in CANONICAL])
+    ws.append([good(0)[n] for n in CANONICAL if n != "payment_years"])  # no 缴费年期 here
     wb.save(tmp_path / "policies.xlsx")
     got = accounted(load_policies(tmp_path / "policies.xlsx"), 1)
     [sheet] = got.manifest["inputs"][0]["sheets"]
     assert sheet["header_rows"] == [2, 3]
-    assert set(sheet["columns"]) == set(CANONICAL)
+    assert set(sheet["columns"]) == set(CANONICAL) - {"payment_years"}
     p = got.policies
     assert (p.loc[0, "holder_name"], p.loc[0, "branch_code"], p.loc[0, "branch_name"]) == (
         "张三",

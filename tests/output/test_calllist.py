@@ -1,6 +1,7 @@
 """Call lists: the 20-a-day cap, working days only, before maturity, risk order, the workbook."""
 
 import dataclasses
+import zipfile
 from datetime import date
 
 import pandas as pd
@@ -173,6 +174,21 @@ def test_templates_workbook(book, tmp_path):
     head = next(i for i, r in enumerate(rows) if r[0] == "序号")
     assert "手机号码" in rows[head]
     assert len(rows) - head - 1 == 45  # B02's 45 customers
+
+
+def test_templates_are_the_same_bytes_on_rerun(book, tmp_path, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    first = write_templates(book, "2013-02", tmp_path / "a")
+    again = write_templates(book, "2013-02", tmp_path / "b")
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in again]
+    with zipfile.ZipFile(first[0]) as z:
+        core = z.read("docProps/core.xml").decode()
+        dates = {i.date_time for i in z.infolist()}
+    # the fixed time, not the clock's: created and modified, and every zip entry
+    assert core.count("1980-01-01T00:00:00Z") == 2 and dates == {(1980, 1, 1, 0, 0, 0)}
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1356998400")  # 2013-01-01 00:00 UTC
+    with zipfile.ZipFile(write_templates(book, "2013-02", tmp_path / "c")[0]) as z:
+        assert "2013-01-01T00:00:00Z" in z.read("docProps/core.xml").decode()
 
 
 def _sheet_rows(ws):

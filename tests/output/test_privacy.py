@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from maturity_analysis.ingest.ids import mask_value
 from maturity_analysis.ingest.schema import PII_COLUMNS
 from maturity_analysis.output.privacy import (
     PiiIndex,
@@ -128,3 +129,19 @@ def test_redact_masks_every_value_in_a_message():
     index = PiiIndex(PEOPLE)
     message = "KeyError: '欧阳建锋' (13812345678, 保单 P2008000123)"
     assert index.redact(message) == "KeyError: '欧阳*锋' (138****5678, 保单 *******0123)"
+
+
+def test_rejects_and_reports_mask_by_the_same_rule():
+    values = {
+        "holder_name": ["欧阳锋", "欧阳建锋", "李四", "张"],
+        "holder_id": ["11010519491231002X", "1234"],
+        "holder_mobile": ["13812345678", "12"],
+        "policy_no": ["P2008000123", "P1"],
+    }
+    people = pd.DataFrame({c: pd.Series(v) for c, v in values.items()})
+    masked = mask_frame(people)
+    for column, column_values in values.items():
+        for i, value in enumerate(column_values):
+            assert mask_value(column, value) == masked.at[i, column]
+    assert mask_value("holder_name", "欧阳锋") == "欧阳*"  # the whole compound surname kept
+    assert mask_value("premium", "5万") == "5万"

@@ -15,9 +15,8 @@ The alternative to a policy is the same premium put into 整存整取 deposits o
 * no rounding to 分 until the end (the result is rounded to 0.01 元).
 
 Regular-premium (期交) policies: ``已交保费`` was paid in equal yearly instalments on the issue
-date and its anniversaries, over the payment years (``payment_years`` when the frame has it; the
-export's 缴费年期 is not read today, so the term ``term_years`` stands in; a whole-life policy
-without either pays every year it was held). The deposit is a **ladder**: each instalment goes
+date and its anniversaries, over the payment years (``payment_years``, the export's 缴费年期, when given; else the term
+``term_years`` stands in; a whole-life policy without either pays every year it was held). The deposit is a **ladder**: each instalment goes
 into deposits on its own date, at the rates then in force, for the time left to maturity, with
 the tax of its own accrual period. The yields are internal rates of return on the instalments'
 dates (:func:`irr`); for a single premium (趸交) that is ``(value / premium) ** (1 / years) - 1``.

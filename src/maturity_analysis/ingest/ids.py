@@ -84,27 +84,98 @@ def upgrade_15(ids: pd.Series) -> pd.Series:
 
 
 # --------------------------------------------------------------------------------- masking
-# The rule output.privacy masks reports with, for files written at ingest (rejects.csv):
-# names keep the surname and last character; IDs and phones their first three and last four
-# characters; policy numbers their last four.
-_KEEP = {"holder_id": (3, 4), "holder_mobile": (3, 4), "policy_no": (0, 4)}
+# The one masking rule of the project: output.privacy masks reports with it, ingest the values
+# of rejects.csv. Names keep the surname and last character; IDs and phones their first three
+# and last four characters; policy numbers their last four.
+MASK = "*"
+
+# Two-character surnames, so that 欧阳*锋 keeps the whole surname.
+COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 令狐 长孙 宇文 司徒 夏侯 "
+    "轩辕 端木 独孤 南宫 西门 百里 呼延 澹台 太史 申屠 公冶 赫连 钟离 万俟 "
+    "闻人 濮阳 淳于 单于 闾丘 拓跋 第五 东郭 公羊 谷梁 左丘 梁丘 司空 司寇 "
+    "仲孙 叔孙 子车 颛孙 巫马 亓官 乐正 壤驷".split()
+)
+
+
+def is_missing(value: object) -> bool:
+    """True for None, NaN, NaT and pd.NA (a masker leaves them as they are)."""
+    return value is None or (not isinstance(value, str) and pd.isna(value))
+
+
+def _mask_middle(text: str, head: int, tail: int) -> str:
+    """Keep ``head`` leading and ``tail`` trailing characters, mask the rest one for one."""
+    if len(text) <= head + tail:
+        head = 0
+        tail = min(tail, max(len(text) - 2, 0))
+    return text[:head] + MASK * (len(text) - head - tail) + text[len(text) - tail :]
+
+
+def mask_name(name: str | None) -> str | None:
+    """Mask a personal name: keep the surname and the last character.
+
+    >>> [mask_name(n) for n in ["张三明", "欧阳建锋", "李四", "欧阳锋", "王小二三"]]
+    ['张*明', '欧阳*锋', '李*', '欧阳*', '王**三']
+    """
+    if is_missing(name):
+        return name
+    name = str(name).strip()
+    surname_len = 2 if len(name) >= 3 and name[:2] in COMPOUND_SURNAMES else 1
+    surname, given = name[:surname_len], name[surname_len:]
+    if len(given) <= 1:
+        return surname + MASK * len(given)
+    return surname + MASK * (len(given) - 1) + given[-1]
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """Mask a phone number: keep the first three and last four digits.
+
+    >>> mask_phone("13812345678")
+    '138****5678'
+    """
+    if is_missing(phone):
+        return phone
+    return _mask_middle(str(phone).strip(), 3, 4)
+
+
+def mask_id(id_number: str | None) -> str | None:
+    """Mask an ID number: keep the first three and last four characters.
+
+    >>> mask_id("11010519491231002X")
+    '110***********002X'
+    """
+    if is_missing(id_number):
+        return id_number
+    return _mask_middle(str(id_number).strip(), 3, 4)
+
+
+def mask_policy(policy_no: str | None) -> str | None:
+    """Mask a policy number: keep its last four characters.
+
+    >>> mask_policy("P2008000123")
+    '*******0123'
+    """
+    if is_missing(policy_no):
+        return policy_no
+    return _mask_middle(str(policy_no).strip(), 0, 4)
+
+
+MASKERS = {
+    "policy_no": mask_policy,
+    "holder_name": mask_name,
+    "holder_id": mask_id,
+    "holder_mobile": mask_phone,
+}
 
 
 def mask_value(column: str, value: str | None) -> str | None:
-    """``value`` masked as a PII value of ``column`` (holder_name, holder_id, holder_mobile,
-    policy_no); other columns' values unchanged.
+    """``value`` masked as a PII value of ``column`` (a key of :data:`MASKERS`); other
+    columns' values unchanged.
 
     >>> [mask_value(c, v) for c, v in [("holder_id", "11010519491231002X"),
     ...     ("holder_mobile", "13812345678"), ("policy_no", "P2008000123"),
     ...     ("holder_name", "张三明"), ("holder_name", "李四"), ("premium", "5万")]]
     ['110***********002X', '138****5678', '*******0123', '张*明', '李*', '5万']
     """
-    if value is None or value != value or column not in (*_KEEP, "holder_name"):
-        return value
-    text = str(value).strip()
-    head, tail = _KEEP.get(column, (1, 1))
-    if len(text) <= head + tail:
-        head, tail = min(head, 1), 0
-    if column == "holder_name" and len(text) == 2:
-        tail = 0
-    return text[:head] + "*" * (len(text) - head - tail) + text[len(text) - tail :]
+    masker = MASKERS.get(column)
+    return value if masker is None else masker(value)

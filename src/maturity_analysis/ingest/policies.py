@@ -67,6 +67,13 @@ REASONS = {
     "term": "保障期限既不是年数也不是终身 / term is neither a number of years nor 终身",
     "product": "险种类型不是分红或万能 / unknown product type (expected 分红 or 万能)",
     "payment": "缴费方式不是趸交或期交 / unknown payment mode (expected 趸交 or 期交)",
+    "payment_years": (
+        "缴费年期不是年数 / payment years is not a number of years (expected e.g. 5 or 5年)"
+    ),
+    "payment_years_term": (
+        "缴费年期须在1年与保障期限之间 / payment years must be from 1 to the term"
+    ),
+    "payment_years_single": "趸交的缴费年期只能是1或空 / a 趸交 policy pays once (1 or blank)",
     "premium": "已交保费不是正数 / premium not positive",
     "order": "保险止期不晚于承保日期 / maturity date not after issue date",
     "id_check": (
@@ -255,6 +262,12 @@ def _terms(t: pd.Series) -> pd.Series:
     return years.where((years >= 1) & (years <= 100)).astype("Float64")
 
 
+def _payment_years(t: pd.Series) -> pd.Series:
+    """缴费年期 in years from ``5``, ``5.0``, ``5年``, ``5年交``; missing for non-numbers."""
+    years = t.str.extract("^([0-9]{1,3})(?:[.]0+)?(?:年[交缴]?)?$", expand=False)
+    return pd.to_numeric(years, errors="coerce").astype("Float64")
+
+
 def _lookup(spellings: dict[str, tuple[str, ...]]) -> Callable[[pd.Series], pd.Series]:
     table = {s: canonical for canonical, names in spellings.items() for s in names}
     return lambda t: t.map(table).astype("str")
@@ -318,6 +331,7 @@ def _normalise(
         ("product_type", _lookup(PRODUCT_TYPES)),
         ("payment_mode", _lookup(PAYMENT_MODES)),
         ("term_years", _terms),
+        ("payment_years", _payment_years),
         *((n, _dates) for n in _DATES),
     ):
         d = _distinct(raw[name])
@@ -328,6 +342,7 @@ def _normalise(
         t = _clean(raw[name])
         v[name], present[name] = _amounts(t) * scale[name], t.notna()
     v["term_years"] = v["term_years"].astype("Int64")
+    v["payment_years"] = v["payment_years"].astype("Int64")
 
     for name in _REQUIRED:
         check(~present[name], name, REASONS["missing"])
@@ -345,6 +360,18 @@ def _normalise(
     )
     check(present["product_type"] & v["product_type"].isna(), "product_type", REASONS["product"])
     check(present["payment_mode"] & v["payment_mode"].isna(), "payment_mode", REASONS["payment"])
+    paid = v["payment_years"]
+    check(present["payment_years"] & paid.isna(), "payment_years", REASONS["payment_years"])
+    check(
+        ((paid < 1) | (paid > v["term_years"])).fillna(False),
+        "payment_years",
+        REASONS["payment_years_term"],
+    )
+    check(
+        ((v["payment_mode"] == "趸交") & (paid != 1)).fillna(False),
+        "payment_years",
+        REASONS["payment_years_single"],
+    )
     check((v["premium"] <= 0).fillna(False), "premium", REASONS["premium"])
     check((v["maturity_date"] <= v["issue_date"]).fillna(False), "maturity_date", REASONS["order"])
 

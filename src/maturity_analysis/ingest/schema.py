@@ -44,6 +44,15 @@ POLICY_COLUMNS: tuple[Column, ...] = (
     Column("product_name", "产品名称", "text", False, False, ("险种名称", "产品")),
     Column("term_years", "保障期限", "term", False, False, ("保险期间", "保险期限", "期限")),
     Column("payment_mode", "缴费方式", "text", False, False, ("交费方式", "缴费类型")),
+    # 期交: the years premiums are paid (1 ≤ payment_years ≤ term_years); 趸交: 1 or blank.
+    Column(
+        "payment_years",
+        "缴费年期",
+        "int",
+        False,
+        False,
+        ("交费年期", "缴费期限", "交费期限", "缴费年限", "交费年限", "缴费期间"),
+    ),
     Column(
         "premium",
         "已交保费",

@@ -40,7 +40,7 @@ from ..plan.model import Plan, load_plan
 from ..plan.period import in_plan_year, parse_month, parse_period
 from ..plan.workdays import month_bounds, shift_month, working_days
 from .display import display_width
-from .excel import no_formulas, print_setup
+from .excel import no_formulas, print_setup, save_workbook
 
 INTERNAL = "内部资料，含客户联系方式，严禁外传"
 RISK_ORDER = ("A", "B", "C")
@@ -398,8 +398,10 @@ def _call_rows(calls: pd.DataFrame) -> tuple[list[str], list[list[Any]], list[st
 
 
 def _atomic_save(wb: Workbook, path: Path) -> Path:
+    """Save atomically with fixed timestamps (:func:`excel.save_workbook`): same calls, same
+    bytes."""
     with atomic_path(path) as tmp:
-        no_formulas(wb).save(tmp)
+        save_workbook(no_formulas(wb), tmp)
     return path
 
 

@@ -46,9 +46,21 @@ import pandas as pd
 from pandas.util import hash_array
 
 from ..exceptions import PrivacyError
+from ..ingest.ids import (  # noqa: F401 (the mask_* names are re-exported)
+    COMPOUND_SURNAMES,
+    MASK,
+    MASKERS,
+    is_missing,
+    mask_id,
+    mask_name,
+    mask_phone,
+    mask_policy,
+)
 from ..ingest.schema import PII_COLUMNS
 
-MASK = "*"
+# The masking rule is defined once, in ingest.ids (ingest masks rejects.csv with it and
+# cannot import output); its names are re-exported here as privacy's own.
+
 # Characters either side of a vocabulary-word name searched for another identifier of hers:
 # in full, and masked (a listing row of hers; closer, as masked rows of others are allowed).
 CONTEXT = 120
@@ -58,88 +70,11 @@ VOCABULARY_FILES = ("*.py", "*.toml", "*.ipynb", "*.j2", "*.html")
 VOCABULARY_EXCLUDED = "sample"
 _LONGEST_WORD = 8
 
-# Two-character surnames, so that 欧阳*锋 keeps the whole surname.
-COMPOUND_SURNAMES = frozenset(
-    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 令狐 长孙 宇文 司徒 夏侯 "
-    "轩辕 端木 独孤 南宫 西门 百里 呼延 澹台 太史 申屠 公冶 赫连 钟离 万俟 "
-    "闻人 濮阳 淳于 单于 闾丘 拓跋 第五 东郭 公羊 谷梁 左丘 梁丘 司空 司寇 "
-    "仲孙 叔孙 子车 颛孙 巫马 亓官 乐正 壤驷".split()
-)
-
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
 _TOKEN = re.compile(f"[{_CJK}]+|[0-9A-Za-z]+")
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
 _TAG = re.compile(r"<[^>]*>")
-
-
-def _is_missing(value: object) -> bool:
-    return value is None or (not isinstance(value, str) and pd.isna(value))
-
-
-def _mask_middle(text: str, head: int, tail: int) -> str:
-    """Keep ``head`` leading and ``tail`` trailing characters, mask the rest one for one."""
-    if len(text) <= head + tail:
-        head = 0
-        tail = min(tail, max(len(text) - 2, 0))
-    return text[:head] + MASK * (len(text) - head - tail) + text[len(text) - tail :]
-
-
-def mask_name(name: str | None) -> str | None:
-    """Mask a personal name: keep the surname and the last character.
-
-    >>> [mask_name(n) for n in ["张三明", "欧阳建锋", "李四", "欧阳锋", "王小二三"]]
-    ['张*明', '欧阳*锋', '李*', '欧阳*', '王**三']
-    """
-    if _is_missing(name):
-        return name
-    name = str(name).strip()
-    surname_len = 2 if len(name) >= 3 and name[:2] in COMPOUND_SURNAMES else 1
-    surname, given = name[:surname_len], name[surname_len:]
-    if len(given) <= 1:
-        return surname + MASK * len(given)
-    return surname + MASK * (len(given) - 1) + given[-1]
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """Mask a phone number: keep the first three and last four digits.
-
-    >>> mask_phone("13812345678")
-    '138****5678'
-    """
-    if _is_missing(phone):
-        return phone
-    return _mask_middle(str(phone).strip(), 3, 4)
-
-
-def mask_id(id_number: str | None) -> str | None:
-    """Mask an ID number: keep the first three and last four characters.
-
-    >>> mask_id("11010519491231002X")
-    '110***********002X'
-    """
-    if _is_missing(id_number):
-        return id_number
-    return _mask_middle(str(id_number).strip(), 3, 4)
-
-
-def mask_policy(policy_no: str | None) -> str | None:
-    """Mask a policy number: keep its last four characters.
-
-    >>> mask_policy("P2008000123")
-    '*******0123'
-    """
-    if _is_missing(policy_no):
-        return policy_no
-    return _mask_middle(str(policy_no).strip(), 0, 4)
-
-
-MASKERS = {
-    "policy_no": mask_policy,
-    "holder_name": mask_name,
-    "holder_id": mask_id,
-    "holder_mobile": mask_phone,
-}
 
 
 def mask_frame(df: pd.DataFrame, columns: Iterable[str] = PII_COLUMNS) -> pd.DataFrame:
@@ -216,7 +151,7 @@ class PiiIndex:
             ):
                 full, masked = self._word_names.setdefault(name, ([], []))
                 for column, value in zip(others, row[1:], strict=True):
-                    if not _is_missing(value) and len(str(value).strip()) >= 4:
+                    if not is_missing(value) and len(str(value).strip()) >= 4:
                         full.append(str(value).strip().upper())
                         masked.append(MASKERS[column](full[-1]))
 

@@ -17,8 +17,8 @@ How the book is drawn (numpy ``default_rng(seed)`` plus a seeded Faker, nothing 
   the <5万 premiums (100 元 steps, 1000 元 minimum) are then solved per group so the totals hold;
 * 满期金+分红: 分红 at an annualised return drawn per term (5 years about 3%, below the deposit
   of 2008; 8 and 10 years about 3.9% and 4.3%, above the deposits of 2003-2005); 万能 at the account's
-  credited rate (2.5-3.5% a year) after a 2% initial charge. 期交 money was paid over the term,
-  so it earns over about half of it;
+  credited rate (2.5-3.5% a year) after a 2% initial charge. 期交 money was paid over the term
+  (缴费年期 = the term for 分红; blank for 万能 and 趸交), so it earns over about half of it;
 * fake but well-formed PII: Faker('zh_CN') names matching the ID's sex digit, 18-digit IDs of
   the area's counties with the birth date and a valid ISO 7064 MOD 11-2 check character,
   11-digit mobiles, unique 15-digit policy numbers (8 + issue year + 10 digits).
@@ -457,6 +457,9 @@ def _book(
         ),
         text([*TERMS.tolist(), WHOLE_LIFE[0]], term_codes),
         text(["趸交", "期交"], regular.astype("int64")),
+        # 缴费年期: a 分红 期交 policy paid over its whole term; blank for 趸交 and for 万能
+        # (whole-life: paid every year it was held)
+        np.where(regular & participating, years.astype(object), None),
         premium.astype("int64"),
         days(issue),
         days(maturity),

@@ -9,7 +9,11 @@ something to show. Branches differ on purpose, by their position in branch-code 
 - 万能 persistency around the 60% line;
 - how fast complaints are answered (some branches often late) and how often they end in
   非常规退保 or 赔偿 (some below the 80% satisfaction line);
-- how many calls a team makes a day (some teams short of 20 on some days);
+- how many calls a team makes a day (some teams short of 20 on some days, as the call lists
+  have them);
+- the work log (附件三) claims the calls the call sheet (附件一) records for each team-day,
+  except a few deliberate over-claims in the branches at positions :data:`OVER_CLAIMED`
+  (so the 多报 flag has something real to find) and about 1% of team-days not logged;
 - how many customers are reached before maturity.
 
 Outcomes of the last December maturities are partly not yet recorded, as in a live year.
@@ -51,7 +55,11 @@ DEPOSIT = (1.2, 0.8, 1.05, 0.7)
 HOLDING = (1.12, 0.95, 1.03, 0.86)
 ANSWER_DAYS = ((1, 5), (1, 9), (3, 14))  # complaint answered after U{lo..hi} days
 UNSATISFIED = (0.6, 1.0, 1.8)
-DILIGENCE = (24.0, 22.0, 19.0)  # mean calls a team logs per working day
+# 附件三 claims what 附件一 records, except OVER_CLAIMS team-days of the branches at these
+# positions (5 to 15 calls more than recorded) and a share of team-days never logged.
+OVER_CLAIMED = (2, 7)
+OVER_CLAIMS = 6
+UNLOGGED_SHARE = 0.01
 COVERAGE = (0.995, 0.97, 0.9)  # customers phoned before maturity
 PHASE = {"Q1": 0.85, "Q2": 1.0, "Q3": 1.1, "Q4": 1.05}
 COMPLAINT_POINTS = (
@@ -113,7 +121,6 @@ def _profiles(codes: list[str]) -> pd.DataFrame:
                 "hold": HOLDING[(i + 1) % 4],
                 "answer": ANSWER_DAYS[i % 3],
                 "unsat": UNSATISFIED[(i + 2) % 3],
-                "diligence": DILIGENCE[(i // 3) % 3],
                 "coverage": COVERAGE[(i // 4) % 3],
             }
         )
@@ -362,15 +369,17 @@ def _worklog(
     rng: np.random.Generator,
     plan: Plan,
 ) -> pd.DataFrame:
+    """附件三 as the teams would fill it: each team-day claims the calls 附件一 records for it
+    (a call without a team counted for the branch's first team, as the evaluation does), except
+    the deliberate over-claims (:data:`OVER_CLAIMED`) and the team-days left unlogged
+    (:data:`UNLOGGED_SHARE`)."""
     s = settings(plan)
     team_of = sched.set_index("policy_no")["team"]
-    attempts = calls.groupby(["branch_code", "team", "call_date"]).size().to_dict()
-    effective = (
-        calls[calls["intent"] != s.not_reached]
-        .groupby(["branch_code", "team", "call_date"])
-        .size()
-        .to_dict()
-    )
+    keys = ["branch_code", "team", "call_date"]
+    logged_calls = calls.assign(team=calls["team"].fillna(team_label(1)))
+    attempts = logged_calls.groupby(keys).size().to_dict()
+    effective = logged_calls[logged_calls["intent"] != s.not_reached].groupby(keys).size()
+    effective = effective.to_dict()
     by_day = {}
     for name, df, col in (
         ("conversions", outcomes[outcomes["outcome"] == "转保"], "outcome_date"),
@@ -380,35 +389,41 @@ def _worklog(
         team = df["policy_no"].map(team_of)
         by_day[name] = df.assign(team=team).groupby(["branch_code", "team", col]).size().to_dict()
     teams = sched.groupby(["branch_code", sched["maturity_date"].dt.month])["teams"].max().to_dict()
-    rows = []
+    team_days = set()
     for code in sorted(prof.index):
-        mean = prof.at[code, "diligence"]
         for m in range(0, 13):  # the month before the plan year to its last month
             year, month = shift_month(plan.year, 1, m - 1)
             key = min(m + 1, 12)  # calls in month m are for month m + 1's maturities
             k = int(teams.get((code, key), 1))
             for day in working_days(*month_bounds(year, month), plan.holiday_notices):
-                ts = pd.Timestamp(day)
-                for t in range(1, k + 1):
-                    label = team_label(t)
-                    idx = (code, label, ts)
-                    made = int(attempts.get(idx, 0))
-                    total = max(made, int(round(rng.normal(mean, 3.5))))
-                    rows.append(
-                        {
-                            "work_date": ts,
-                            "branch_code": code,
-                            "team": label,
-                            "calls": total,
-                            "effective_calls": int(effective.get(idx, 0))
-                            + int(rng.binomial(total - made, 0.8)),
-                            "visits": int(rng.poisson(0.6)),
-                            "conversions": int(by_day["conversions"].get(idx, 0)),
-                            "deposits": int(by_day["deposits"].get(idx, 0)),
-                            "complaints": int(by_day["complaints"].get(idx, 0)),
-                            "note": WORKLOG_NOTES[int(rng.integers(len(WORKLOG_NOTES)))] or None,
-                        }
-                    )
+                team_days.update((code, team_label(t), pd.Timestamp(day)) for t in range(1, k + 1))
+    workdays = {pd.Timestamp(d) for _, _, d in team_days}
+    team_days.update(k for k in attempts if k[2] in workdays and k[0] in prof.index)
+    team_days = sorted(team_days)
+    over = {code for i, code in enumerate(sorted(prof.index)) if i in OVER_CLAIMED}
+    busy = [k for k in team_days if k[0] in over and attempts.get(k, 0)]
+    picks = rng.choice(len(busy), size=min(len(busy), OVER_CLAIMS * len(over)), replace=False)
+    extra = {busy[i]: int(rng.integers(5, 16)) for i in sorted(picks)}
+    skipped = rng.random(len(team_days)) < UNLOGGED_SHARE
+    rows = []
+    for idx, skip in zip(team_days, skipped, strict=True):
+        if skip and idx not in extra:
+            continue
+        made = int(attempts.get(idx, 0))
+        rows.append(
+            {
+                "work_date": idx[2],
+                "branch_code": idx[0],
+                "team": idx[1],
+                "calls": made + extra.get(idx, 0),
+                "effective_calls": int(effective.get(idx, 0)),
+                "visits": int(rng.poisson(0.6)),
+                "conversions": int(by_day["conversions"].get(idx, 0)),
+                "deposits": int(by_day["deposits"].get(idx, 0)),
+                "complaints": int(by_day["complaints"].get(idx, 0)),
+                "note": WORKLOG_NOTES[int(rng.integers(len(WORKLOG_NOTES)))] or None,
+            }
+        )
     return frame("worklog", rows)
 
 
