@@ -430,12 +430,19 @@ def sample_year(small_sample):
 @pytest.mark.parametrize(
     "key",
     [
-        "policy_conversion_count",
-        "deposit_conversion_count",
+        "policy_conversion",
+        "deposit_conversion",
         "persistency",
         "complaint_satisfaction",
         "answered_in_time",
-        "calls_per_team_day",
+        pytest.param(
+            "calls_per_team_day",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the sample calls each customer about once: ~3 calls a team-day against "
+                "the plan's 20, so no branch meets it (sample/tracking.py; noted on issue #11)",
+            ),
+        ),
     ],
 )
 def test_sample_branches_differ_on_every_kpi(sample_year, key):

@@ -410,10 +410,11 @@ TABLES = {
 }
 
 
+# Issue #11: the evaluation (04) is made for the year too, not only quarters and months.
 @pytest.mark.parametrize(
-    ("period", "evaluated"), [("2013", False), ("2013Q2", True), ("2013-05", True)]
+    ("period", "evaluated"), [("2013", True), ("2013Q2", True), ("2013-05", True)]
 )
-def test_quarterly_evaluation_is_made_for_quarters_and_months(period, evaluated):
+def test_evaluation_is_made_for_the_year_quarters_and_months(period, evaluated):
     made = {
         nb.stem for nb in find_notebooks() if applies_to(nbformat.read(nb, as_version=4), period)
     }

@@ -7,10 +7,11 @@ checked in one place, :func:`for_branch`, which names the known codes when it is
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..exceptions import MaturityDataError
-from ..plan.model import Plan
+from ..plan.model import Plan, load_plan
 from .risk import rate_risk
 from .yields import add_yields
 
@@ -74,3 +75,48 @@ def enrich(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     """Policies with the yield columns (:func:`~maturity_analysis.analysis.yields.add_yields`) and the
     risk columns (:func:`~maturity_analysis.analysis.risk.rate_risk`) added; the input is not changed."""
     return rate_risk(add_yields(policies), plan)
+
+
+RANK_ROW = "件数排名/网点数"
+STANDING_ROWS = (
+    "满期保单(件)",
+    "占全辖件数",
+    "件均保费(元)",
+    "万能险占比",
+    "满期时50岁以上占比",
+    "分红险低于存款占比",
+    "高风险(A级)占比",
+)
+
+
+def _standing(policies: pd.DataFrame, book_size: int, plan: Plan) -> list[float]:
+    held = policies["product_type"].isin(plan.tracking.hold_products).to_numpy(dtype=bool)
+    beats = policies["beats_deposit"].astype("boolean")[~held]
+    n = len(policies)
+    return [
+        n,
+        n / book_size if book_size else np.nan,
+        policies["premium"].astype(float).mean() if n else np.nan,
+        held.mean() if n else np.nan,
+        (policies["age"].astype("Float64") >= plan.compensation_min_age).mean() if n else np.nan,
+        (~beats.dropna()).mean() if beats.notna().any() else np.nan,
+        (policies["risk_rating"].astype(object) == "A").mean() if n else np.nan,
+    ]
+
+
+def standing_table(book: pd.DataFrame, branch: str, plan: Plan | None = None) -> pd.DataFrame:
+    """Where a branch stands against the whole book: :data:`STANDING_ROWS` for 本网点 and 全辖.
+
+    ``book`` is the whole book with the yield and risk columns
+    (:func:`maturity_analysis.analysis.book.enrich`); ``branch`` a branch code, or ``ALL`` for
+    the 全辖 column alone. A last row ``件数排名/网点数`` gives the branch's rank by policy
+    count (1 = most) and, under 全辖, the number of branches.
+    """
+    plan = plan or load_plan()
+    counts = book["branch_code"].astype(str).value_counts()
+    columns = {"全辖": [*_standing(book, len(book), plan), len(counts)]}
+    if not is_all(branch):
+        mine = book[book["branch_code"].astype(str) == str(branch)]
+        rank = int((counts > counts.get(str(branch), 0)).sum()) + 1
+        columns = {"本网点": [*_standing(mine, len(book), plan), rank], **columns}
+    return pd.DataFrame(columns, index=pd.Index([*STANDING_ROWS, RANK_ROW], name="指标"))

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..analysis.book import ALL, branch_label, is_all
+from ..analysis.book import ALL, RANK_ROW, branch_label, is_all
 from ..analysis.costs import replacement_premiums
 from ..analysis.markup import md
 from ..analysis.reconcile import DISCREPANCY, EXACT, STATUS_LABELS, STATUSES, summary
-from ..analysis.tables import AVERAGE_PREMIUM, COUNT, PREMIUM_WAN, RANK_ROW, SHARE, TOTAL
+from ..analysis.tables import AVERAGE_PREMIUM, COUNT, PREMIUM_WAN, SHARE, TOTAL
 from ..analysis.targets import BASE, BY_RATE, GOAL, PLAN_RATE, RATE
 from ..plan.model import Plan, load_plan
 from ..plan.programme import period_span
@@ -250,7 +250,7 @@ def backtest_text(table: pd.DataFrame) -> str:
 
 
 def standing_view(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`maturity_analysis.analysis.tables.standing_table` as shown: counts, shares and
+    """:func:`maturity_analysis.analysis.book.standing_table` as shown: counts, shares and
     元 written out."""
 
     def cell(label: str, value: float) -> str:
@@ -268,7 +268,7 @@ def standing_text(
     table: pd.DataFrame, policies: pd.DataFrame, branch: str, plan: Plan | None = None
 ) -> str:
     """Where the unit stands against the whole book and what to do next, from
-    :func:`maturity_analysis.analysis.tables.standing_table` and the unit's enriched policies (``risk_rating``, ``beats_deposit``, ``age_band``)."""
+    :func:`maturity_analysis.analysis.book.standing_table` and the unit's enriched policies (``risk_rating``, ``beats_deposit``, ``age_band``)."""
     plan = plan or load_plan()
     lines = []
     if branch == ALL:

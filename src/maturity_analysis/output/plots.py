@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import sys
 from functools import cache
-from importlib import resources
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -21,14 +20,9 @@ from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
 from ..analysis.tables import COUNT, PREMIUM_WAN, SHARE, TOTAL
 from ..analysis.targets import BASE, GOAL
+from .fonts import FONT_FAMILY, font_path
 
-FONT_FAMILY = "Noto Sans CJK SC"
 RISK_COLORS = {"A": "#c0392b", "B": "#f0a030", "C": "#4a9a5c"}
-
-
-def font_path() -> str:
-    """The shipped Noto Sans CJK collection (JP, KR, SC, TC, HK faces; licence in its dist-info)."""
-    return str(resources.files("noto_cjk_sans_otc") / "NotoSansCJK-Regular.ttc")
 
 
 @cache

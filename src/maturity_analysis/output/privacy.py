@@ -57,6 +57,7 @@ from ..ingest.ids import (  # noqa: F401 (the mask_* names are re-exported)
     mask_policy,
 )
 from ..ingest.schema import PII_COLUMNS
+from .fonts import FONT_FAMILY, font_path
 
 # The masking rule is defined once, in ingest.ids (ingest masks rejects.csv with it and
 # cannot import output); its names are re-exported here as privacy's own.
@@ -358,8 +359,6 @@ def _same_glyph() -> dict[int, str]:
     """Characters past U+2E80 that the packaged SC face draws with the glyph of a unified
     ideograph (the Kangxi radical ⼾ and 户, …) → that ideograph."""
     from fontTools.ttLib import TTCollection
-
-    from .plots import FONT_FAMILY, font_path
 
     faces = TTCollection(font_path(), lazy=True).fonts
     cmap = next(f for f in faces if f["name"].getDebugName(1) == FONT_FAMILY).getBestCmap()

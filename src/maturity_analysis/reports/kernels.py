@@ -153,6 +153,10 @@ class WarmKernel:
         try:
             run_sync(km.shutdown_kernel)(now=True)
         finally:
+            # End both ZeroMQ contexts now, dropping unsent messages: left to the garbage
+            # collector, a context whose kernel died blocks forever on them (linger -1).
+            kc.context.destroy(linger=0)
+            km.context.destroy(linger=0)
             shutil.rmtree(self._sockets, ignore_errors=True)
 
     def kill(self) -> None:

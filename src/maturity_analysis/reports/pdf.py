@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape
 
 from ..exceptions import PrivacyError, ReportError
 from ..files import atomic_path
-from ..output.plots import font_path
+from ..output.fonts import font_path
 from ..output.privacy import PiiIndex, check_file
 
 BROWSERS = (

@@ -171,7 +171,7 @@ FIXED_TIME = datetime(2013, 1, 1)
 _PLAN_YEAR = re.compile(r"(?m)^(year = )\d{4}(\s)")
 _FIGURES_START = "# --- Figures the plan states"
 _FIGURES_END = "# --- Costs"
-_STATED_COUNT = re.compile(r"(?m)^stated_count = \d+\n")
+_STATED_COUNT = re.compile(r"(?m)^stated_count = \d+[^\n]*\n")  # a trailing comment too
 
 SHEET = "满期保单清单"
 NAME_POOL = 4000  # names per sex drawn once for scaled_policies
