@@ -85,10 +85,6 @@ def _kernel_folders(tmp: Path) -> list[Path]:
     return sorted(tmp.glob("maturity-kernel-*"))
 
 
-@pytest.mark.skip(
-    reason="hangs intermittently: after the kill the run waits on a job no worker holds "
-    "(both workers idle, their kernels exited); open on issue #14"
-)
 def test_killed_worker_fails_only_its_job(book, tmp_path, monkeypatch):
     temp = tmp_path / "temp"
     temp.mkdir()

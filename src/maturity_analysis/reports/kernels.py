@@ -39,6 +39,10 @@ PRELOAD_LINE = (
 PRELOAD_ARG = f"--IPKernelApp.exec_lines={PRELOAD_LINE}"
 
 
+IPC_PATH_MAX = 100  # of sun_path's 107 bytes, room for jupyter's "-<port>"
+LOOPBACK = ("tcp", "127.0.0.1")
+
+
 class ThisPythonKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel is ``sys.executable -m ipykernel_launcher``."""
 
@@ -108,10 +112,14 @@ class WarmKernel:
     async def _launch(self) -> None:
         # IPC sockets in a private folder: faster than TCP, no ports to collide, nothing in cwd.
         self._sockets = tempfile.mkdtemp(prefix="maturity-kernel-")
+        ipc = os.path.join(self._sockets, "kernel")
+        # A socket path holds 107 bytes and jupyter adds "-<port>": under a long TMPDIR the
+        # kernel could not bind and died at start, so it talks over loopback TCP instead.
+        transport, ip = ("ipc", ipc) if len(os.fsencode(ipc)) <= IPC_PATH_MAX else LOOPBACK
         self.km = ThisPythonKernelManager(
             kernel_name="python3",
-            transport="ipc",
-            ip=os.path.join(self._sockets, "kernel"),
+            transport=transport,
+            ip=ip,
             connection_file=os.path.join(self._sockets, "kernel.json"),
         )
         env = {
