@@ -124,6 +124,19 @@ def _with_shortfall(policies: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     return shortfall(policies, plan)
 
 
+def _rated_in(policies: pd.DataFrame, plan: Plan, period) -> pd.DataFrame:
+    """``policies`` with the shortfall and risk columns, those maturing in ``period`` (all
+    when ``None``)."""
+    f = _with_shortfall(policies, plan)
+    if "risk_rating" not in f.columns:
+        f = rate_risk(f, plan)
+    if period is not None:
+        start, end = period_span(period)
+        day = pd.to_datetime(f["maturity_date"]).dt.normalize()
+        f = f[(day >= start) & (day <= end)]
+    return f
+
+
 def _term_label(policies: pd.DataFrame) -> pd.Series:
     """保险期间: "5年", "终身" (whole-life, or no term on a 万能 policy without ``whole_life``)."""
     term = policies["term_years"].astype("Int64")
@@ -287,13 +300,7 @@ def observed_rates(
     if complaints is None:
         return None
     plan = plan or load_plan()
-    f = _with_shortfall(policies, plan)
-    if "risk_rating" not in f.columns:
-        f = rate_risk(f, plan)
-    if period is not None:
-        start, end = period_span(period)
-        day = pd.to_datetime(f["maturity_date"]).dt.normalize()
-        f = f[(day >= start) & (day <= end)]
+    f = _rated_in(policies, plan, period)
     f = f[at_risk(f, plan).to_numpy()]
     said, paid = complained(f, complaints)
     n, c, p = len(f), int(said.sum()), int(paid.sum())
@@ -412,13 +419,7 @@ def compensation_estimate(
     """
     plan = plan or load_plan()
     scenarios = compensation_scenarios(plan)
-    f = _with_shortfall(policies, plan)
-    if "risk_rating" not in f.columns:
-        f = rate_risk(f, plan)
-    if period is not None:
-        start, end = period_span(period)
-        day = pd.to_datetime(f["maturity_date"]).dt.normalize()
-        f = f[(day >= start) & (day <= end)]
+    f = _rated_in(policies, plan, period)
     risk = at_risk(f, plan).to_numpy()
     amount = np.where(risk, payout_amounts(f, plan).to_numpy(), 0.0)
     keys = [f["branch_code"].astype(str).to_numpy(), f["branch_name"].astype(str).to_numpy()]
