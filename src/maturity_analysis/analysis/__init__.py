@@ -8,7 +8,10 @@
 - ``targets``: the targets from data, allocated to branches and phases (largest remainder);
 - ``reconcile``: the plan's stated figures against the reproduced ones;
 - ``costs``: the shortfall against deposits and the compensation scenarios;
-- ``kpis`` and ``evaluation``: each KPI, and the evaluation of a unit for a period.
+- ``kpis`` and ``evaluation``: each KPI, and the evaluation of a unit for a period;
+- ``trends``: each KPI cumulated month by month against its cumulative target, for a unit and
+  its child units;
+- ``amounts``: the 转保 premiums and 转存 amounts against the playbook's amount per customer.
 
 Nothing here formats for a reader or writes a file: that is ``output``.
 """

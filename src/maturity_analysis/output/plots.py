@@ -600,3 +600,134 @@ def calls_per_day(days: pd.DataFrame, target: int = 20, ax: plt.Axes | None = No
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
+
+
+# --- progress and trends (trends.py) ----------------------------------------------------------
+TREND_PANELS = {"件": "累计件数", "%": "累计比率", "访": "日均回访量(访)"}
+
+
+def _trend_colors(labels: list[str]) -> dict[str, tuple]:
+    return {label: plt.cm.tab10(i % 10) for i, label in enumerate(labels)}
+
+
+def _month_axis(ax: plt.Axes, months: list[int]) -> None:
+    ax.set_xticks(months, [f"{m}月" for m in months])
+    ax.set_xlim(min(months) - 0.3, max(months) + 0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def trend_lines(frame: pd.DataFrame, unit: str | None = None) -> np.ndarray:
+    """One unit's trend (:func:`~maturity_analysis.analysis.trends.progress`; default its first
+    unit): a panel per kind of figure (件, %, 访), in each a solid line per KPI (January to each
+    month's end) and its cumulative target dashed in the same colour. Returns the axes."""
+    setup()
+    unit = frame["unit"].iloc[0] if unit is None else unit
+    mine = frame[frame["unit"] == unit]
+    kinds = [k for k in TREND_PANELS if k in set(mine["measure"])]
+    colors = _trend_colors(list(dict.fromkeys(mine["label"])))
+    months = sorted(mine["month"].unique())
+    fig, axes = plt.subplots(
+        1, len(kinds), figsize=(4.2 * len(kinds), 4), layout="constrained", squeeze=False
+    )
+    for ax, kind in zip(axes.flat, kinds, strict=True):
+        for label, rows in mine[mine["measure"] == kind].groupby("label", sort=False):
+            x = rows["month"].to_numpy()
+            ax.plot(
+                x,
+                rows["actual"].to_numpy(dtype=float),
+                marker="o",
+                markersize=3,
+                color=colors[label],
+                label=f"{label}",
+            )
+            ax.plot(
+                x,
+                rows["target"].to_numpy(dtype=float),
+                linestyle="--",
+                linewidth=1,
+                color=colors[label],
+                label=f"{label}目标",
+            )
+        _month_axis(ax, months)
+        if kind == "%":
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        else:
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.set_ylim(bottom=0)
+        ax.set_title(TREND_PANELS[kind])
+        ax.legend(
+            frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2
+        )
+    fig.suptitle(f"{mine['name'].iloc[0]}：年初至各月末累计（实线为实际，虚线为目标）")
+    return axes.flat[: len(kinds)]
+
+
+def trend_facets(
+    frame: pd.DataFrame,
+    units: list[str] | None = None,
+    kpis: list[str] | None = None,
+    col_wrap: int = 4,
+):
+    """Small multiples of :func:`~maturity_analysis.analysis.trends.progress`: a panel per unit
+    (default every unit after the first, the parent), in each a line per KPI of its cumulative
+    达成率 (actual ÷ cumulative target, January to each month's end) and the target (100%)
+    dashed. Returns the seaborn ``FacetGrid``; None (and draws nothing) without units."""
+    import seaborn as sns
+    from matplotlib.lines import Line2D
+
+    setup()
+    units = list(dict.fromkeys(frame["unit"]))[1:] if units is None else units
+    if not units:
+        return None
+    rows = frame[frame["unit"].isin(units)]
+    if kpis is not None:
+        rows = rows[rows["kpi"].isin(kpis)]
+    labels = list(dict.fromkeys(rows["label"]))
+    months = sorted(frame["month"].unique())
+    colors = _trend_colors(labels)
+
+    def lines(data: pd.DataFrame, **_) -> None:
+        ax = plt.gca()
+        for label in labels:
+            mine = data[data["label"] == label]
+            ax.plot(
+                mine["month"].to_numpy(),
+                mine["ratio"].to_numpy(dtype=float),
+                marker="o",
+                markersize=3,
+                linewidth=1.2,
+                color=colors[label],
+            )
+
+    wide = min(col_wrap, max(len(units), 1))
+    grid = sns.FacetGrid(
+        rows, col="unit", col_order=units, col_wrap=wide, height=1.9, aspect=1.3, sharey=True
+    )
+    grid.map_dataframe(lines)
+    for ax in grid.axes.flat:
+        ax.axhline(1, color="#333333", linewidth=1, linestyle="--", label="目标(100%)")
+        _month_axis(ax, months)
+        ax.set_xticks(months, [f"{m}" for m in months], fontsize=7)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_ylim(bottom=0)
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("月份", "累计达成率")
+    fig = grid.figure
+    per_row = 3 if wide > 2 else 1
+    handles = [Line2D([], [], color=colors[k], marker="o", markersize=3, label=k) for k in labels]
+    handles.append(Line2D([], [], color="#333333", linestyle="--", label="目标(100%)"))
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0),
+        ncols=per_row,
+        frameon=False,
+        fontsize=9,
+    )
+    legend = 0.2 + 0.22 * -(-len(handles) // per_row)  # inches below the panels' labels
+    height = fig.get_figheight() + legend + 0.5
+    fig.set_figheight(height)
+    fig.subplots_adjust(bottom=(0.55 + legend) / height, top=1 - 0.55 / height)
+    title = "各单位年初至各月末累计达成率" + ("（累计实际 ÷ 累计目标）" if wide > 2 else "")
+    fig.suptitle(title, y=1 - 0.12 / height)
+    return grid
