@@ -121,6 +121,8 @@ def test_layer_modules_are_attributes_loaded_on_first_use():
         "import sys, maturity_analysis as ma\n"
         "assert 'pandas' not in sys.modules and 'matplotlib' not in sys.modules\n"
         "assert ma.tables.__name__ == 'maturity_analysis.analysis.tables'\n"
+        "assert ma.trends.__name__ == 'maturity_analysis.analysis.trends'\n"
+        "assert ma.amounts.__name__ == 'maturity_analysis.analysis.amounts'\n"
         "assert 'matplotlib' not in sys.modules\n"
         "assert ma.plots.__name__ == 'maturity_analysis.output.plots'\n"
     )

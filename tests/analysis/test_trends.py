@@ -1,0 +1,278 @@
+"""Trends and conversion amounts on a small hand-built book, answers worked out in the comments.
+
+The book (period 2013-03: the trend runs January to March):
+  B1  P1-P3 分红 45岁 maturing 2013-01-15: P1 转保 40,000, P2 转保 60,000, P3 转存 12,000
+      P4-P5 分红 45岁 maturing 2013-02-15: P4 转保 30,000, P5 nothing recorded
+      U1-U2 万能 45岁 due 2013-02-20: U1 续持, U2 退保
+  B2  E1-E3 分红 55岁 maturing 2013-02-10: E1 转存 50,000, E2 转保 20,000, E3 nothing
+      E4-E5 分红 55岁 maturing 2013-03-10: E4 转保 80,000, E5 nothing
+      E6    分红 65岁 maturing 2013-03-20: E6 转保 10,000 (61以上: no 额度, not in 保单转换's base)
+
+Targets (the one allocation, largest remainder; basis "rate"):
+  保单转换 (分红 20-60): base B1 5 + B2 5 = 10, goal ceil(20% × 10) = 2 → B1 1, B2 1.
+      B1 by month (base Jan 3, Feb 2): Jan 1.  B2 (Feb 3, Mar 2): Feb 1.
+      Cumulative: B1 1 1 1, B2 – 1 1 (nothing due nor allocated in January: no target), ALL 1 2 2.
+  存款转换 (all 分红): base 5 + 6 = 11, goal ceil(30% × 11 = 3.3) = 4 → B1 1.82, B2 2.18 →
+      floors 1, 2, the one left to B1 (.82 > .18) → B1 2, B2 2.
+      B1 (Jan 3, Feb 2): 1.2, 0.8 → Jan 1, Feb 1.  B2 (Feb 3, Mar 3): Feb 1, Mar 1.
+      Cumulative: B1 1 2 2, B2 – 1 2, ALL 1 3 4.
+Actuals, January to each month's end:
+  保单转换 (转保 in the base; E6 is 65): B1 P1 P2 | P4 → 2 3 3; B2 E2 | E4 → 0 1 2; ALL 2 4 5.
+  存款转换: B1 P3 → 1 1 1; B2 E1 in Feb → 0 1 1; ALL 1 2 2.
+  万能险保单持有率: nothing due in January (无数据, NaN); from February U1 of U1, U2 = 50%.
+  投诉 (B1): C1 P1 01-10 answered 01-12; C2 P2 02-05 answered 02-20 (15 days), 非常规退保;
+      C3 P1 03-01 answered 03-03. Satisfaction by customer: Jan 1/1, Feb 1/2 (P2 not), Mar 1/2
+      (P1 twice is one customer; monthly sums would give 2/3). Answered in 7 days: 1/1, 1/2, 2/3.
+  日均回访量: B1's one team (第1组, from its 附件三 row) and 附件一 calls P1 01-08, P2 01-09,
+      P4 02-05 over the working days (chinesecalendar): January 23 weekdays − 1-3 off + 5, 6
+      worked = 22; February 20 − 11-15 off + 16, 17 worked = 17 (39); March 21 (60).
+      → 2/22, 3/39, 3/60.  B2 has no team: 无数据.
+"""
+
+import math
+
+import pandas as pd
+import pytest
+
+from maturity_analysis.analysis import amounts, trends
+from maturity_analysis.analysis.evaluation import evaluate
+from maturity_analysis.analysis.tables import TOTAL
+from maturity_analysis.exceptions import MaturityDataError
+from maturity_analysis.ingest.forms import Tracking, frame
+
+SPEC = [  # policy, branch, product, age, maturity date, outcome, amount
+    ("P1", "B1", "分红", 45, "2013-01-15", "转保", 40_000),
+    ("P2", "B1", "分红", 45, "2013-01-15", "转保", 60_000),
+    ("P3", "B1", "分红", 45, "2013-01-15", "转存", 12_000),
+    ("P4", "B1", "分红", 45, "2013-02-15", "转保", 30_000),
+    ("P5", "B1", "分红", 45, "2013-02-15", None, None),
+    ("U1", "B1", "万能", 45, "2013-02-20", "续持", None),
+    ("U2", "B1", "万能", 45, "2013-02-20", "退保", None),
+    ("E1", "B2", "分红", 55, "2013-02-10", "转存", 50_000),
+    ("E2", "B2", "分红", 55, "2013-02-10", "转保", 20_000),
+    ("E3", "B2", "分红", 55, "2013-02-10", None, None),
+    ("E4", "B2", "分红", 55, "2013-03-10", "转保", 80_000),
+    ("E5", "B2", "分红", 55, "2013-03-10", None, None),
+    ("E6", "B2", "分红", 65, "2013-03-20", "转保", 10_000),
+]
+BRANCH = {p: b for p, b, *_ in SPEC}
+
+
+@pytest.fixture(scope="module")
+def book():
+    from conftest import build_policies
+
+    df = build_policies(
+        [
+            {
+                "branch_code": b,
+                "branch_name": "<b>网点二</b>" if b == "B2" else "网点一",
+                "product_type": kind,
+                "age": age,
+                "maturity_date": due,
+                "term_years": None if kind == "万能" else 5,
+            }
+            for _, b, kind, age, due, _, _ in SPEC
+        ]
+    )
+    df["policy_no"] = [s[0] for s in SPEC]
+    return df
+
+
+@pytest.fixture(scope="module")
+def tracking():
+    outcomes = []
+    for p, b, _, _, due, outcome, amount in SPEC:
+        if outcome is None:
+            continue
+        row = {"policy_no": p, "branch_code": b, "outcome": outcome, "outcome_date": due}
+        if outcome == "转保":
+            row["new_premium"] = amount
+        elif outcome == "转存":
+            row["deposit_amount"] = amount
+        outcomes.append(row)
+    complaints = [  # policy, date, answered, 非常规退保
+        ("P1", "2013-01-10", "2013-01-12", False),
+        ("P2", "2013-02-05", "2013-02-20", True),
+        ("P1", "2013-03-01", "2013-03-03", False),
+    ]
+    calls = [("P1", "2013-01-08"), ("P2", "2013-01-09"), ("P4", "2013-02-05")]
+    return Tracking(
+        calls=frame(
+            "calls",
+            [
+                {"policy_no": p, "call_date": d, "intent": "考虑中", "branch_code": BRANCH[p]}
+                for p, d in calls
+            ],
+        ),
+        complaints=frame(
+            "complaints",
+            [
+                {
+                    "policy_no": p,
+                    "complaint_date": d,
+                    "answer_date": a,
+                    "irregular_surrender": s,
+                    "compensated": False,
+                    "complaint_point": "收益低",
+                    "branch_code": BRANCH[p],
+                }
+                for p, d, a, s in complaints
+            ],
+        ),
+        worklog=frame(
+            "worklog",
+            [{"branch_code": "B1", "team": "第1组", "work_date": "2013-01-08", "calls": 2}],
+        ),
+        outcomes=frame("outcomes", outcomes),
+    )
+
+
+@pytest.fixture(scope="module")
+def trend(book, tracking):
+    return trends.progress(book, tracking, "2013-03", "ALL", ["B1", "B2"])
+
+
+def _series(trend, unit, kpi, col):
+    rows = trend[(trend["unit"] == unit) & (trend["kpi"] == kpi)].sort_values("month")
+    return rows[col].tolist()
+
+
+@pytest.mark.parametrize(
+    ("unit", "kpi", "actual", "target"),
+    [
+        ("ALL", "policy_conversion", [2, 4, 5], [1, 2, 2]),
+        ("B1", "policy_conversion", [2, 3, 3], [1, 1, 1]),
+        # Nothing of B2's due and nothing allocated in January: no target (the evaluation's rule).
+        ("B2", "policy_conversion", [0, 1, 2], [math.nan, 1, 1]),
+        ("ALL", "deposit_conversion", [1, 2, 2], [1, 3, 4]),
+        ("B1", "deposit_conversion", [1, 1, 1], [1, 2, 2]),
+        ("B2", "deposit_conversion", [0, 1, 1], [math.nan, 1, 2]),
+        ("B1", "persistency", [math.nan, 0.5, 0.5], [0.6, 0.6, 0.6]),
+        ("B2", "persistency", [math.nan] * 3, [0.6] * 3),
+        ("B1", "complaint_satisfaction", [1.0, 0.5, 0.5], [0.8] * 3),
+        ("B1", "answered_in_time", [1.0, 0.5, 2 / 3], [1.0] * 3),
+        ("ALL", "calls_per_team_day", [2 / 22, 3 / 39, 3 / 60], [20] * 3),
+        ("B2", "calls_per_team_day", [math.nan] * 3, [20] * 3),
+    ],
+)
+def test_cumulative_actuals_and_targets(trend, unit, kpi, actual, target):
+    assert _series(trend, unit, kpi, "month") == [1, 2, 3]
+    assert _series(trend, unit, kpi, "actual") == pytest.approx(actual, nan_ok=True)
+    assert _series(trend, unit, kpi, "target") == pytest.approx(target, nan_ok=True)
+
+
+def test_rates_cumulate_on_numerators_and_denominators(trend):
+    rows = trend[(trend["unit"] == "B1") & (trend["kpi"] == "answered_in_time")]
+    assert rows[["num", "den"]].values.tolist() == [[1, 1], [1, 2], [2, 3]]
+    calls = trend[(trend["unit"] == "B1") & (trend["kpi"] == "calls_per_team_day")]
+    assert calls["den"].tolist() == [22, 39, 60]
+
+
+@pytest.mark.parametrize("unit", ["ALL", "B1", "B2"])
+def test_last_month_is_the_evaluations_year_to_date(book, tracking, trend, unit):
+    ytd = evaluate(book, tracking, "2013-03", unit).ytd
+    last = trend[(trend["unit"] == unit) & (trend["month"] == 3)].set_index("kpi")
+    for col, theirs in (("actual", "实际"), ("target", "目标"), ("num", "分子"), ("den", "分母")):
+        mine = last[col].astype(float)
+        assert mine.tolist() == pytest.approx(
+            ytd.loc[mine.index, theirs].astype(float).tolist(), nan_ok=True
+        ), col
+
+
+def test_a_unit_of_several_branches_sums_them(book, tracking, trend):
+    """A 支局-like unit (name, codes): its targets and actuals are those of its branches."""
+    both = trends.progress(
+        book, tracking, "2013-03", ("支局一", ["B1", "B2"]), [("B2 only", ["B2"])]
+    )
+    mine = both[both["unit"] == "支局一"].drop(columns=["unit", "name"]).reset_index(drop=True)
+    whole = trend[trend["unit"] == "ALL"].drop(columns=["unit", "name"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, whole)
+    alone = both[both["unit"] == "B2 only"].drop(columns=["unit", "name"]).reset_index(drop=True)
+    b2 = trend[trend["unit"] == "B2"].drop(columns=["unit", "name"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone, b2)
+    assert trends.children(book, ("支局一", ["B2", "B1"])) == ["B1", "B2"]
+    assert trends.children(book, "ALL") == ["B1", "B2"] and trends.children(book, "B1") == []
+
+
+def test_unknown_unit_is_named(book, tracking):
+    with pytest.raises(MaturityDataError, match="B9"):
+        trends.progress(book, tracking, "2013-03", "ALL", ["B9"])
+
+
+def test_table_and_text(book, tracking, trend):
+    t = trends.table(trend)
+    assert list(t.index) == ["1月", "2月", "3月"]
+    assert t.at["3月", "保单转换"] == "5 / 2" and t.at["2月", "存款转换"] == "2 / 3"
+    assert t.at["1月", "万能险保单持有率"] == "— / 60.0%"
+    text = trends.text(trend)
+    assert text.startswith("**全部网点** 截至3月末累计：保单转换5（累计目标2，达成率250%")
+    assert "下属2个单位中，累计达成率达到100%的：保单转换2个" in text
+    b2 = trends.text(trends.progress(book, tracking, "2013-03", "B2"))
+    assert r"\<b\>网点二\</b\>" in b2 and "<b>" not in b2  # a name from the data is text
+
+
+# --- conversion amounts -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def conv(book, tracking):
+    return amounts.conversions(book, tracking, "2013-03")
+
+
+def test_conversions_carry_the_playbook_amount(conv):
+    assert list(conv["policy_no"]) == ["P1", "P2", "P3", "P4", "E1", "E2", "E4", "E6"]
+    rows = conv.set_index("policy_no")
+    assert rows.loc["P1", ["amount_min", "amount_max"]].tolist() == [30_000, 50_000]  # 41-50
+    assert rows.loc["P4", "within"] and not rows.loc["P2", "within"]  # 30,000 is the low edge
+    assert pd.isna(rows.loc["E6", "within"]) and pd.isna(rows.loc["E6", "amount_max"])  # 61以上
+    assert pd.isna(rows.loc["P3", "within"])  # a 转存 has no 额度
+
+
+def test_amounts_by_band(conv):
+    t = amounts.by_band(conv)
+    assert list(t.index) == ["41-50", "51-60", "61以上", TOTAL]
+    # 41-50: P1 40,000 (within), P2 60,000 (above), P4 30,000 (within); P3 转存 12,000.
+    r = t.loc["41-50"]
+    assert r["方案额度"] == "3万-5万/件"
+    assert [r["转保件数"], r["有额度件数"], r["额度内件数"], r["高于额度件数"]] == [3, 3, 2, 1]
+    assert r["新保单保费(万元)"] == pytest.approx(13) and r["额度内占比"] == pytest.approx(2 / 3)
+    assert r["转存件数"] == 1 and r["转存金额(万元)"] == pytest.approx(1.2)
+    # 51-60: E2 20,000 (below 5万), E4 80,000 (within); E1 转存 50,000.
+    r = t.loc["51-60"]
+    assert [r["转保件数"], r["额度内件数"], r["低于额度件数"]] == [2, 1, 1]
+    assert r["额度内占比"] == pytest.approx(0.5) and r["件均保费(万元)"] == pytest.approx(5)
+    # 61以上: E6 has no 额度, so no share; the total's share is 3 within of 5 with one.
+    assert t.loc["61以上", "有额度件数"] == 0 and pd.isna(t.loc["61以上", "额度内占比"])
+    total = t.loc[TOTAL]
+    assert [total["转保件数"], total["有额度件数"], total["额度内件数"]] == [6, 5, 3]
+    assert total["额度内占比"] == pytest.approx(0.6)
+    assert total["转存金额(万元)"] == pytest.approx(6.2)
+
+
+def test_amounts_by_month_and_unit(book, conv):
+    m = amounts.by_month(conv)
+    assert list(m.index) == ["1月", "2月", "3月", TOTAL]
+    assert m["额度内占比"].tolist()[:3] == pytest.approx([0.5, 0.5, 1.0])  # P1/P1 P2; P4/P4 E2; E4
+    u = amounts.by_unit(conv, book, ["B1", "B2"])
+    assert u.loc["B1", ["转保件数", "额度内件数"]].tolist() == [3, 2]
+    assert u.loc["B2", ["转保件数", "有额度件数", "额度内件数"]].tolist() == [3, 2, 1]
+
+
+def test_amounts_follow_the_evaluations_count(conv, trend):
+    """The 转保 of 分红 20-60 (E6 is 65) are the 保单转换 the trend counts by March."""
+    in_base = conv[(conv["outcome"] == "转保") & (conv["age_band"] != "61以上")]
+    assert len(in_base) == _series(trend, "ALL", "policy_conversion", "actual")[-1] == 5
+
+
+def test_amounts_stop_at_the_period_end(book, tracking):
+    feb = amounts.conversions(book, tracking, "2013-02")
+    assert sorted(feb.loc[feb["outcome"] == "转保", "policy_no"]) == ["E2", "P1", "P2", "P4"]
+
+
+def test_amounts_text(conv):
+    text = amounts.text(amounts.by_band(conv))
+    assert "转保6件，新保单保费24.00万元，件均4.00万元；有方案额度的5件中60.0%在额度内。" in text
+    assert "41-50岁（额度3万-5万/件）3件，额度内66.7%，多高于额度" in text
+    assert "51-60岁（额度5万-10万）2件，额度内50.0%" in text
+    assert "转存2件，转存金额6.20万元，件均3.10万元。" in text
