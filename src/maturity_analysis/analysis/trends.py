@@ -222,9 +222,12 @@ def text(frame: pd.DataFrame) -> str:
         if not pd.isna(r["ratio"]):
             s += f"，达成率{r['ratio']:.0%}"
             if key in before.index and not pd.isna(before.at[key, "ratio"]):
-                delta = r["ratio"] - before.at[key, "ratio"]
-                s += f"，较上月{'上升' if delta > 0 else '下降' if delta < 0 else '持平'}"
-                s += f"{abs(delta):.0%}" if round(delta, 2) else ""
+                delta = round(r["ratio"] - before.at[key, "ratio"], 2)
+                s += (
+                    f"，较上月{'上升' if delta > 0 else '下降'}{abs(delta):.0%}"
+                    if delta
+                    else "，与上月持平"
+                )
         parts.append(s + "）")
     lines = [f"**{md(mine['name'].iloc[0])}** 截至{last}月末累计：" + "；".join(parts) + "。"]
     kids = frame[(frame["unit"] != unit) & (frame["month"] == last)]
