@@ -144,4 +144,6 @@ def test_lists_mask_customers_by_default(make_policies):
     row = lists[actions.NOT_CALLED].iloc[0]
     assert (row["客户姓名"], row["保单号"]) == ("欧阳*月", "***0000")
     counts = actions.list_counts(lists, book["branch_code"])
-    assert counts.loc["B01", actions.NOT_CALLED] == 1 and counts.loc["合计"].sum() == 1
+    # aged 50 and rated A (below the deposit): also a key customer not visited
+    assert (book["risk_rating"].astype(str) == "A").all()
+    assert counts.loc["B01"].tolist() == [1, 0, 0, 1] == counts.loc["合计"].tolist()
