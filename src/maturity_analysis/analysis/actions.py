@@ -117,10 +117,13 @@ def maturing_not_reached(
     return _customers(todo, calls, {"days_left": "距满期天数", "tries": "未接通次数"}, masked)
 
 
-def open_complaints(tracking: Tracking, day: date, plan: Plan, masked: bool = True) -> pd.DataFrame:
+def open_complaints(
+    tracking: Tracking, day: date, plan: Plan, masked: bool = True, due_too: bool = False
+) -> pd.DataFrame:
     """投诉待答复: complaints received by ``day``, unanswered on it, open for
-    ``actions.complaint_open_workdays`` working days or more; 状态 is 已逾期 past the answer's
-    due date, 今日到期 on it, else 待答复. Sorted by due date, branch, policy."""
+    ``actions.complaint_open_workdays`` working days or more (``due_too``: or whose answer is
+    due by ``day``, as a holiday can bring that before so many working days); 状态 is 已逾期
+    past the answer's due date, 今日到期 on it, else 待答复. Sorted by due date, branch, policy."""
     comp = tracking.complaints
     comp = comp[comp["complaint_date"] <= _stamp(day)]
     comp = comp[comp["answer_date"].isna() | (comp["answer_date"] > _stamp(day))]
@@ -129,8 +132,11 @@ def open_complaints(tracking: Tracking, day: date, plan: Plan, masked: bool = Tr
         for c in comp["complaint_date"]
     ]
     comp = comp.assign(waited=pd.Series(waited, index=comp.index, dtype="int64"))
-    comp = comp[comp["waited"] >= plan.actions.complaint_open_workdays]
     due = comp["complaint_date"] + pd.Timedelta(days=plan.complaint_answer_days)
+    keep = (comp["waited"] >= plan.actions.complaint_open_workdays) | (
+        due_too & (due <= _stamp(day))
+    )
+    comp, due = comp[keep], due[keep]
     status = [OVERDUE if d < _stamp(day) else DUE_TODAY if d == _stamp(day) else OPEN for d in due]
     out = comp.assign(due=due.dt.date, status=status, received=comp["complaint_date"].dt.date)
     out = out.sort_values(["due", "branch_code", "policy_no"])
