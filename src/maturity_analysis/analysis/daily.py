@@ -92,9 +92,10 @@ def team_calls(book: pd.DataFrame, tracking: Tracking, day: date, plan: Plan) ->
             "网点代码": grid["branch_code"].astype(str).to_numpy(),
             "团队": grid["team"].astype(str).to_numpy(),
             "附件一回访": grid["calls"].to_numpy(),
-            "附件三申报": [
-                c if ok else None for c, ok in zip(grid["claimed"], has_log, strict=True)
-            ],
+            "附件三申报": pd.array(
+                [c if ok else None for c, ok in zip(grid["claimed"], has_log, strict=True)],
+                dtype="Int64",
+            ),
             "目标": target,
             "差额": (target - grid["calls"]).clip(lower=0).to_numpy(),
             "状态": [SHORT if short else ENOUGH for short in grid["short"]],
