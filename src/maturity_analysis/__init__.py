@@ -53,6 +53,7 @@ _MODULES = {
         m: f"analysis.{m}"
         for m in ("book", "costs", "evaluation", "kpis", "reconcile", "risk", "tables")
     },
+    **{m: f"analysis.{m}" for m in ("actions", "daily", "honours")},
     **{m: f"analysis.{m}" for m in ("targets", "yields")},
     **{
         m: f"output.{m}"

@@ -99,12 +99,14 @@ def test_manager_ranking(month):
 
 
 def test_award_candidates_follow_the_period_kind(month):
+    # a month shows its own (月度) awards and its phase's (季度) to date; a quarter its own
     book, tracking = month
     got = honours.award_candidates(book, tracking, MAY, plan=PLAN)
-    monthly = [a for a in PLAN.honours.awards if a.period == "month"]
-    assert set(got["奖项"]) == {a.label for a in monthly}
-    assert got["候选"].tolist() == ["团队1", "团队2", "团队2"][: monthly[0].winners]
+    by_kind = {k: [a for a in PLAN.honours.awards if a.period == k] for k in ("month", "quarter")}
+    monthly = got[got["期间"] == "2013-05"]
+    assert set(monthly["奖项"]) == {a.label for a in by_kind["month"]}
+    assert monthly["候选"].tolist() == ["团队1", "团队2", "团队2"][: by_kind["month"][0].winners]
+    quarter = got[got["期间"] == "2013Q2至今"]
+    assert set(quarter["奖项"]) == {a.label for a in by_kind["quarter"]}
     q2 = honours.award_candidates(book, tracking, parse_period("2013Q2", PLAN), plan=PLAN)
-    assert "季度评优·最佳优秀服务奖" in set(q2["奖项"]) and "月度方案·服务之星团队" not in set(
-        q2["奖项"]
-    )
+    assert set(q2["期间"]) == {"2013Q2"} and set(q2["奖项"]) == set(quarter["奖项"])

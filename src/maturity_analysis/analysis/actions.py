@@ -222,3 +222,14 @@ def list_counts(lists: dict[str, pd.DataFrame], branches: pd.Series) -> pd.DataF
     ).astype("int64")
     out.loc["合计"] = out.sum()
     return out
+
+
+ALL_NOTE = "全辖不逐一列出客户：各网点的名单见该网点的报告与工作簿。"
+
+
+def shown(lists: dict[str, pd.DataFrame], name: str, branch: str) -> pd.DataFrame:
+    """What a report shows of list ``name``: the list for a 网点; for ALL a one-line note
+    (the counts per 网点 are in :func:`list_counts`)."""
+    if is_all(branch):
+        return pd.DataFrame({"说明": [ALL_NOTE]})
+    return lists[name]

@@ -21,11 +21,13 @@ then 团队 or 客户经理). Every unit gets its own 名次.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from ..ingest.forms import Tracking
 from ..plan.model import Plan, load_plan
-from ..plan.period import Period
+from ..plan.period import Period, parse_period
 from .book import ALL, for_branch, is_all
 from .kpis import UNNAMED_TEAM
 
@@ -144,6 +146,16 @@ def league_table(
     return ranked.rename(columns=headers)
 
 
+def award_periods(period: Period, plan: Plan) -> list[Period]:
+    """The periods whose awards a report for ``period`` shows: a month's own and its phase's
+    (季度) to date, else the period itself."""
+    if period.kind != "month":
+        return [period]
+    phase = plan.phase_of_month(period.start.month)
+    quarter = parse_period(f"{period.start.year}{phase.key}", plan)
+    return [period, dataclasses.replace(quarter, end=period.end, label=f"{quarter.label}至今")]
+
+
 def award_candidates(
     book: pd.DataFrame,
     tracking: Tracking,
@@ -151,23 +163,26 @@ def award_candidates(
     branch: str = ALL,
     plan: Plan | None = None,
 ) -> pd.DataFrame:
-    """The candidates of each award category for ``period``'s kind (月度 for a month, 季度 for
-    a quarter, 年度 for the year): the top ``winners`` of its ranking, award by award."""
+    """The candidates of each award category for ``period`` and the periods of
+    :func:`award_periods` (月度 for a month, 季度 for a quarter, 年度 for the year): the top
+    ``winners`` of its ranking, award by award."""
     plan = plan or load_plan()
     rows = []
-    for award in plan.honours.awards:
-        if award.period != period.kind:
-            continue
-        table = league_table(book, tracking, period, award.level, branch, plan)
-        label = LEVELS[award.level][1]
-        for rec in table.head(award.winners).to_dict("records"):
-            rows.append(
-                {
-                    "奖项": award.label,
-                    "名次": rec["名次"],
-                    "网点代码": rec["网点代码"],
-                    "候选": rec[label],
-                    "得分": rec["得分"],
-                }
-            )
-    return pd.DataFrame(rows, columns=["奖项", "名次", "网点代码", "候选", "得分"])
+    for p in award_periods(period, plan):
+        for award in plan.honours.awards:
+            if award.period != p.kind:
+                continue
+            table = league_table(book, tracking, p, award.level, branch, plan)
+            label = LEVELS[award.level][1]
+            for rec in table.head(award.winners).to_dict("records"):
+                rows.append(
+                    {
+                        "期间": p.label,
+                        "奖项": award.label,
+                        "名次": rec["名次"],
+                        "网点代码": rec["网点代码"],
+                        "候选": rec[label],
+                        "得分": rec["得分"],
+                    }
+                )
+    return pd.DataFrame(rows, columns=["期间", "奖项", "名次", "网点代码", "候选", "得分"])
