@@ -86,8 +86,8 @@ def test_team_ranking_breaks_ties_by_criteria_then_codes(month):
         ("B02", "团队1"),
     ]
     assert table["得分"].tolist() == [0.8, 0.8, 0.5, 0.5]
-    assert table["名次"].tolist() == [1, 2, 3, 4]
-    assert list(table.columns[3:6]) == ["转保件数", "有效回访", "投诉按时处理"]
+    assert table.index.tolist() == [1, 2, 3, 4] and table.index.name == "名次"
+    assert list(table.columns[2:5]) == ["转保件数", "有效回访", "投诉按时处理"]
 
 
 def test_manager_ranking(month):
@@ -101,7 +101,7 @@ def test_manager_ranking(month):
 def test_award_candidates_follow_the_period_kind(month):
     # a month shows its own (月度) awards and its phase's (季度) to date; a quarter its own
     book, tracking = month
-    got = honours.award_candidates(book, tracking, MAY, plan=PLAN)
+    got = honours.award_candidates(book, tracking, MAY, plan=PLAN).reset_index()
     by_kind = {k: [a for a in PLAN.honours.awards if a.period == k] for k in ("month", "quarter")}
     monthly = got[got["期间"] == "2013-05"]
     assert set(monthly["奖项"]) == {a.label for a in by_kind["month"]}
@@ -109,4 +109,5 @@ def test_award_candidates_follow_the_period_kind(month):
     quarter = got[got["期间"] == "2013Q2至今"]
     assert set(quarter["奖项"]) == {a.label for a in by_kind["quarter"]}
     q2 = honours.award_candidates(book, tracking, parse_period("2013Q2", PLAN), plan=PLAN)
+    q2 = q2.reset_index()
     assert set(q2["期间"]) == {"2013Q2"} and set(q2["奖项"]) == set(quarter["奖项"])

@@ -55,6 +55,11 @@ def as_of(period: Period) -> date:
     return period.end
 
 
+def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` indexed 序号 1..n."""
+    return frame.set_axis(pd.RangeIndex(1, len(frame) + 1, name="序号"))
+
+
 def _stamp(day: date) -> pd.Timestamp:
     return pd.Timestamp(day)
 
@@ -80,7 +85,7 @@ def _customers(book: pd.DataFrame, calls: pd.DataFrame, extra: dict, masked: boo
         for c in ("holder_name", "policy_no"):
             out[c] = out[c].map(MASKERS[c]).astype(object)
     out["maturity_date"] = out["maturity_date"].dt.date
-    return out.rename(columns=cols).reset_index(drop=True)
+    return _numbered(out.rename(columns=cols))
 
 
 def next_month(day: date) -> tuple[date, date]:
@@ -155,7 +160,7 @@ def open_complaints(
     if masked:
         for c in ("holder_name", "policy_no"):
             out[c] = out[c].map(MASKERS[c]).astype(object)
-    return out.rename(columns=cols).reset_index(drop=True)
+    return _numbered(out.rename(columns=cols))
 
 
 def key_customers(book: pd.DataFrame, plan: Plan) -> pd.Series:

@@ -131,7 +131,7 @@ def league_table(
     plan: Plan | None = None,
 ) -> pd.DataFrame:
     """The ranking of ``level`` (``team`` or ``manager``) units of ``branch`` (ALL: every
-    branch) in the period, with Chinese headers: 名次, 网点代码, 团队 / 客户经理, each
+    branch) in the period, indexed 名次, with Chinese headers: 网点代码, 团队 / 客户经理, each
     criterion's label (件数), 得分."""
     plan = plan or load_plan()
     part = for_branch(book, branch)
@@ -143,7 +143,7 @@ def league_table(
     col, label = LEVELS[level]
     headers = {"rank": "名次", "branch_code": "网点代码", col: label, "score": "得分"}
     headers |= {c.key: c.label for c in plan.honours.criteria}
-    return ranked.rename(columns=headers)
+    return ranked.rename(columns=headers).set_index("名次")
 
 
 def award_periods(period: Period, plan: Plan) -> list[Period]:
@@ -174,15 +174,16 @@ def award_candidates(
                 continue
             table = league_table(book, tracking, p, award.level, branch, plan)
             label = LEVELS[award.level][1]
-            for rec in table.head(award.winners).to_dict("records"):
+            for place, rec in table.head(award.winners).iterrows():
                 rows.append(
                     {
                         "期间": p.label,
                         "奖项": award.label,
-                        "名次": rec["名次"],
+                        "名次": place,
                         "网点代码": rec["网点代码"],
                         "候选": rec[label],
                         "得分": rec["得分"],
                     }
                 )
-    return pd.DataFrame(rows, columns=["期间", "奖项", "名次", "网点代码", "候选", "得分"])
+    out = pd.DataFrame(rows, columns=["期间", "奖项", "名次", "网点代码", "候选", "得分"])
+    return out.set_index(["期间", "奖项", "名次"])
