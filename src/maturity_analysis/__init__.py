@@ -53,7 +53,8 @@ _MODULES = {
         m: f"analysis.{m}"
         for m in ("book", "costs", "evaluation", "kpis", "reconcile", "risk", "tables")
     },
-    **{m: f"analysis.{m}" for m in ("amounts", "targets", "trends", "yields")},
+    **{m: f"analysis.{m}" for m in ("actions", "amounts", "daily", "honours")},
+    **{m: f"analysis.{m}" for m in ("targets", "trends", "yields")},
     **{
         m: f"output.{m}"
         for m in ("calllist", "display", "excel", "narrative", "plots", "privacy", "workbook")

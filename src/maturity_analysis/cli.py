@@ -1,4 +1,5 @@
-"""The ``maturity-analysis`` command: sample, prepare, tables, reconcile, templates, reports."""
+"""The ``maturity-analysis`` command: sample, prepare, tables, reconcile, templates, reports,
+daily."""
 
 from __future__ import annotations
 
@@ -117,6 +118,20 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         print(f"{plan.source}: the plan file states no figures ([figures]); nothing to reconcile")
         return 0
     print(render_text(reconciliation(read_dataset(args.dataset, plan=plan.source), plan)))
+    return 0
+
+
+def _cmd_daily(args: argparse.Namespace) -> int:
+    from .plan.period import parse_period
+    from .reports.daily import write_daily
+
+    plan = _plan(args)
+    period = parse_period(args.date, plan)
+    if period.kind != "day":
+        print(f"error: --date {args.date!r}: give one day, e.g. 2013-05-14", file=sys.stderr)
+        return 2
+    written = write_daily(args.dataset, period.start, plan=plan, out_dir=args.out)
+    print(f"wrote {len(written)} files (HTML and Excel per unit) to {written[0].parent}")
     return 0
 
 
@@ -331,6 +346,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="send the jobs to this Dask scheduler instead of local workers",
     )
     p.set_defaults(func=_cmd_reports)
+
+    p = sub.add_parser(
+        "daily",
+        help="write the supervisor's daily check of a working day",
+        description="For DATE, one HTML page and one Excel sheet per unit (ALL, each 支局, "
+        "each 网点): each team's calls against the plan's daily minimum (附件一, with 附件三's "
+        "claim), teams with no work log, complaints due or overdue, customers maturing soon "
+        "not yet reached and the day's 夕会总结; customers masked, every file PII-checked.",
+    )
+    p.add_argument("--date", required=True, help="the day, e.g. 2013-05-14")
+    p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
+    p.add_argument("--plan", default=None, help=PLAN_HELP)
+    p.add_argument("--out", default=None, help="output folder (default reports/daily/<date>/)")
+    p.set_defaults(func=_cmd_daily)
 
     return parser
 

@@ -430,26 +430,12 @@ def sample_year(small_sample):
 @pytest.mark.parametrize(
     "key",
     [
-        pytest.param(
-            "policy_conversion",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="every branch of the small sample misses the binding 20% (the full "
-                "sample converts 2,324 of 2,538); sample/tracking.py, noted on issue #11",
-            ),
-        ),
+        "policy_conversion",
         "deposit_conversion",
         "persistency",
         "complaint_satisfaction",
         "answered_in_time",
-        pytest.param(
-            "calls_per_team_day",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the sample calls each customer about once: ~3 calls a team-day against "
-                "the plan's 20, so no branch meets it (sample/tracking.py; noted on issue #11)",
-            ),
-        ),
+        "calls_per_team_day",
     ],
 )
 def test_sample_branches_differ_on_every_kpi(sample_year, key):

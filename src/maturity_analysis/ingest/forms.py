@@ -86,6 +86,8 @@ FORMS: dict[str, Form] = {
             Field("maturity_note", "满期说明", "text"),
             Field("conversion_note", "转保说明", "text"),
             Field("intent", "客户意向", "choice", True, "intent_answers", ("意向",)),
+            # optional: 电话 or 上门 (tracking.visit_modes; blank = the first, 电话)
+            Field("visit_mode", "回访方式", "choice", False, "visit_modes", ("服务方式",)),
             _NOTE,
         ),
         ("policy_no", "call_date"),

@@ -463,6 +463,7 @@ def templates_workbook(
                 conversion_note(r, plan),
                 None,
                 None,
+                None,
             ]
         )
     ws1, head1 = _sheet(

@@ -33,6 +33,8 @@ INTEGER = "#,##0"
 DECIMAL = "#,##0.00"
 DATE = "yyyy-mm-dd"
 TOTAL_LABEL = "合计"
+#: The first line of every sheet that lists customers (action lists, daily check): internal.
+INTERNAL_LISTS = "内部资料，含客户信息，不得外传"
 MAX_WIDTH = 60
 
 _HEADER_FONT = Font(bold=True)

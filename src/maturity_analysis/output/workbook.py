@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
+from ..analysis.actions import COMPLAINTS, NOT_CALLED, NOT_VISITED, SOON, action_lists, as_of
 from ..analysis.book import ALL, ALL_LABEL, enrich, for_branch, is_all
 from ..analysis.costs import cost_notes, cost_sheets
 from ..analysis.evaluation import evaluate
@@ -18,9 +19,10 @@ from ..analysis.risk import risk_table
 from ..analysis.tables import plan_tables
 from ..analysis.targets import branch_targets
 from ..plan.model import Plan, load_plan
+from ..plan.period import parse_period
 from ..plan.programme import PROGRAMME_NOTES, programme_sheets
 from .display import format_reconciliation
-from .excel import write_workbook
+from .excel import INTERNAL_LISTS, write_workbook
 from .narrative import exceptions_view
 
 
@@ -71,6 +73,7 @@ def tables_workbook(
         **cost_sheets(enriched, plan, complaints=complaints),
         **programme_sheets(plan),
         **evaluation_sheets(policies, tracking, period, branch, plan),
+        **action_sheets(enriched, tracking, period, branch, plan),
     }
 
 
@@ -88,6 +91,43 @@ def evaluation_sheets(
     }
 
 
+ACTION_NOTES = {
+    NOT_CALLED: "次月满期、附件一尚无回访记录的客户",
+    SOON: "{soon}天内满期、尚未接通的客户",
+    COMPLAINTS: "未答复且已过{open}个工作日以上的投诉（须在投诉后{answer}天内明确答复）",
+    NOT_VISITED: "重点客户（保费{premium:,.0f}元以上，或风险评级{ratings}且{age}岁以上）中"
+    "至下月底满期、附件一尚无上门记录的",
+}
+
+
+def action_sheets(
+    enriched: pd.DataFrame, tracking, period: str | None, branch: str, plan: Plan
+) -> dict[str, pd.DataFrame]:
+    """The action lists (:func:`~maturity_analysis.analysis.actions.action_lists`) as of the
+    period's last day, customers masked (empty without tracking or a period)."""
+    if tracking is None or period is None or plan.actions is None:
+        return {}
+    return action_lists(enriched, tracking, as_of(parse_period(period, plan)), branch, plan)
+
+
+def action_notes(plan: Plan, period: str) -> dict[str, list[str]]:
+    """Each action sheet's lines: internal, what it lists and as of which day."""
+    k = plan.actions.key_customer
+    values = {
+        "soon": plan.actions.soon_days,
+        "open": plan.actions.complaint_open_workdays,
+        "answer": plan.complaint_answer_days,
+        "premium": k.min_premium,
+        "ratings": "、".join(k.risk_ratings),
+        "age": k.risk_min_age,
+    }
+    day = as_of(parse_period(period, plan))
+    return {
+        name: [INTERNAL_LISTS, f"截至{day}：{text.format(**values)}（客户信息已脱敏）。"]
+        for name, text in ACTION_NOTES.items()
+    }
+
+
 def write_tables_workbook(
     policies: pd.DataFrame,
     path: str | Path,
@@ -99,6 +139,7 @@ def write_tables_workbook(
     period: str | None = None,
 ) -> Path:
     """Write :func:`tables_workbook` to ``path`` (atomically) and return the path."""
+    plan = plan or load_plan()
     sheets = tables_workbook(policies, branch, plan, dataset, complaints, tracking, period)
     notes = {
         "网点分配": [
@@ -114,5 +155,6 @@ def write_tables_workbook(
         "例外": ["赔付给不满50岁客户的、高龄客户转保的，逐件列出（保单号已脱敏）。"],
         **cost_notes(plan),
         **PROGRAMME_NOTES,
+        **(action_notes(plan, period) if COMPLAINTS in sheets else {}),
     }
     return write_workbook(sheets, path, notes=notes, unit=ALL_LABEL if is_all(branch) else branch)

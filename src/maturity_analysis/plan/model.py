@@ -130,6 +130,8 @@ class TrackingSettings:
     wilson_below: int
     coverage_min: float
     template_rows: int
+    visit_modes: tuple[str, ...] = ("电话", "上门")
+    home_visit: str = "上门"
 
     def choices(self, key: str) -> tuple[str, ...]:
         """The allowed answers of a drop-down (``"intent_answers"``, ``"yes_no"``, ...)."""
@@ -283,6 +285,59 @@ class Programme:
     forms: tuple[FormRow, ...]
 
 
+#: Honour criteria the league tables can count (``[[honours.criteria]]`` keys).
+HONOUR_CRITERIA = ("conversions", "reached", "resolved_in_time")
+HONOUR_PERIODS = ("month", "quarter", "year")
+HONOUR_LEVELS = ("team", "manager")
+
+
+@dataclass(frozen=True)
+class KeyCustomer:
+    """``[actions.key_customer]``: 重点客户 are those with premium >= ``min_premium``, or a risk
+    rating in ``risk_ratings`` and age >= ``risk_min_age``."""
+
+    min_premium: float
+    risk_ratings: tuple[str, ...]
+    risk_min_age: int
+
+
+@dataclass(frozen=True)
+class Actions:
+    """``[actions]``: the windows of the action lists and who is a key customer."""
+
+    soon_days: int
+    complaint_open_workdays: int
+    key_customer: KeyCustomer
+
+
+@dataclass(frozen=True)
+class HonourCriterion:
+    """One ``[[honours.criteria]]``: a counted criterion, its label and weight."""
+
+    key: str
+    label: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Award:
+    """One ``[[honours.awards]]``: an award category, its period kind, level and candidates."""
+
+    key: str
+    label: str
+    period: str
+    level: str
+    winners: int
+
+
+@dataclass(frozen=True)
+class Honours:
+    """``[honours]``: the league-table criteria (file order) and the award categories."""
+
+    criteria: tuple[HonourCriterion, ...]
+    awards: tuple[Award, ...]
+
+
 @dataclass(frozen=True)
 class Plan:
     """Everything the plan fixes, typed: bands, targets, phases, operations, playbook, tracking,
@@ -312,6 +367,8 @@ class Plan:
     figures: dict[str, Any]
     source: str
     holiday_notices: tuple[HolidayNotice, ...] = ()
+    actions: Actions | None = None
+    honours: Honours | None = None
 
     def phase_of_month(self, month: int) -> Phase:
         """The phase a calendar month falls in."""
@@ -531,8 +588,12 @@ def _tracking(top: _Table, products: tuple[str, ...]) -> TrackingSettings:
         wilson_below=t.whole("wilson_below"),
         coverage_min=t.share("coverage_min"),
         template_rows=t.whole("template_rows"),
+        visit_modes=t.texts("visit_modes"),
+        home_visit=t.text("home_visit"),
     )
     t.done()
+    if s.home_visit not in s.visit_modes:
+        raise t.error("home_visit", f"is not in visit_modes, got {s.home_visit!r}")
     if len(s.yes_no) != 2:
         raise t.error("yes_no", f"should be [yes, no], got {list(s.yes_no)}")
     for key in ("policy_conversion_outcome", "deposit_conversion_outcome", "hold_outcome"):
@@ -781,6 +842,67 @@ def _holiday_notices(top: _Table, year: int) -> tuple[HolidayNotice, ...]:
     return tuple(out[y] for y in sorted(out))
 
 
+def _actions(top: _Table) -> Actions | None:
+    """``[actions]`` (optional: a plan without it has no action lists)."""
+    if "actions" not in top.data:
+        return None
+    a = top.table("actions")
+    k = a.table("key_customer")
+    key = KeyCustomer(
+        min_premium=float(k.amount("min_premium")),
+        risk_ratings=k.texts("risk_ratings", nonempty=False),
+        risk_min_age=k.whole("risk_min_age"),
+    )
+    k.done()
+    if not set(key.risk_ratings) <= set(RISK_RATINGS):
+        raise k.error(
+            "risk_ratings", f"should name risk ratings {RISK_RATINGS}, got {key.risk_ratings}"
+        )
+    out = Actions(
+        soon_days=a.whole("soon_days", minimum=1),
+        complaint_open_workdays=a.whole("complaint_open_workdays", minimum=1),
+        key_customer=key,
+    )
+    a.done()
+    return out
+
+
+def _honours(top: _Table) -> Honours | None:
+    """``[honours]`` (optional): criteria with weights adding up to 1, award categories."""
+    if "honours" not in top.data:
+        return None
+    h = top.table("honours")
+    criteria = []
+    for r in h.rows("criteria"):
+        criteria.append(
+            HonourCriterion(
+                key=r.choice("key", HONOUR_CRITERIA),
+                label=r.text("label", nonempty=True),
+                weight=r.share("weight"),
+            )
+        )
+        r.done()
+    keys = [c.key for c in criteria]
+    if len(set(keys)) < len(keys):
+        raise h.error("criteria", f"should name each criterion once, got {keys}")
+    if abs(sum(c.weight for c in criteria) - 1) > 1e-9:
+        raise h.error("criteria", f"weights should add up to 1, got {[c.weight for c in criteria]}")
+    awards = []
+    for r in h.rows("awards"):
+        awards.append(
+            Award(
+                key=r.text("key", nonempty=True),
+                label=r.text("label", nonempty=True),
+                period=r.choice("period", HONOUR_PERIODS),
+                level=r.choice("level", HONOUR_LEVELS),
+                winners=r.whole("winners", minimum=1),
+            )
+        )
+        r.done()
+    h.done()
+    return Honours(criteria=tuple(criteria), awards=tuple(awards))
+
+
 def parse_plan(raw: dict[str, Any], source: str = "<plan>") -> Plan:
     """Validate a parsed plan file and return the typed :class:`Plan`."""
     top = _Table(raw, "", source)
@@ -826,6 +948,8 @@ def parse_plan(raw: dict[str, Any], source: str = "<plan>") -> Plan:
         figures=g("figures", dict) if "figures" in raw else {},
         source=source,
         holiday_notices=_holiday_notices(top, year),
+        actions=_actions(top),
+        honours=_honours(top),
     )
 
 

@@ -9,8 +9,11 @@ something to show. Branches differ on purpose, by their position in branch-code 
 - 万能 persistency around the 60% line;
 - how fast complaints are answered (some branches often late) and how often they end in
   非常规退保 or 赔偿 (some below the 80% satisfaction line);
-- how many calls a team makes a day (some teams short of 20 on some days, as the call lists
-  have them);
+- how many calls a team makes a day: most teams phone each customer until reached, short of
+  20 calls a day, while the branches at positions :data:`FOLLOW_UP` phone every reached
+  customer again every other working day until maturity (跟进回访), above 20 on most days;
+- home visits (附件一 回访方式 上门) to some key customers (重点客户, :func:`analysis.actions.
+  key_customers`), more in some branches than others (:data:`VISITED`), the rest not visited;
 - the work log (附件三) claims the calls the call sheet (附件一) records for each team-day,
   except a few deliberate over-claims in the branches at positions :data:`OVER_CLAIMED`
   (so the 多报 flag has something real to find) and about 1% of team-days not logged;
@@ -35,6 +38,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from ..analysis.actions import key_customers
 from ..analysis.risk import rate_risk
 from ..analysis.yields import add_yields
 from ..files import atomic_path, temp_path
@@ -50,7 +54,7 @@ FIXED_TIME = datetime(2013, 12, 31)
 REACH_RATE = 0.85  # a call attempt reaches the customer
 ATTEMPTS = 3  # attempts per customer before giving up
 # Per-branch levers, picked by branch position (see the module docstring).
-CONVERSION = (1.5, 1.2, 1.0, 0.7)
+CONVERSION = (2.2, 1.2, 1.0, 0.7)
 DEPOSIT = (1.2, 0.8, 1.05, 0.7)
 HOLDING = (1.12, 0.95, 1.03, 0.86)
 ANSWER_DAYS = ((1, 5), (1, 9), (3, 14))  # complaint answered after U{lo..hi} days
@@ -61,6 +65,12 @@ OVER_CLAIMED = (2, 7)
 OVER_CLAIMS = 6
 UNLOGGED_SHARE = 0.01
 COVERAGE = (0.995, 0.97, 0.9)  # customers phoned before maturity
+# Branches (positions) whose teams phone every reached customer again every FOLLOW_UP_EVERY
+# working days until maturity (跟进回访).
+FOLLOW_UP = (0,)
+FOLLOW_UP_EVERY = 2
+FOLLOW_UP_NOTE = "跟进回访"
+VISITED = (0.8, 0.4, 0.1)  # share of reached key customers visited at home, by position % 3
 PHASE = {"Q1": 0.85, "Q2": 1.0, "Q3": 1.1, "Q4": 1.05}
 COMPLAINT_POINTS = (
     "收益低于同期存款",
@@ -122,6 +132,8 @@ def _profiles(codes: list[str]) -> pd.DataFrame:
                 "answer": ANSWER_DAYS[i % 3],
                 "unsat": UNSATISFIED[(i + 2) % 3],
                 "coverage": COVERAGE[(i // 4) % 3],
+                "follow_up": i in FOLLOW_UP,
+                "visited": VISITED[i % 3],
             }
         )
     return pd.DataFrame(rows).set_index("branch_code")
@@ -184,12 +196,24 @@ _INTENTS = {  # outcome -> (answers, weights)
 
 
 def _calls(
-    cust: pd.DataFrame, outcome: pd.Series, prof: pd.DataFrame, rng: np.random.Generator, plan: Plan
+    cust: pd.DataFrame,
+    outcome: pd.Series,
+    prof: pd.DataFrame,
+    rng: np.random.Generator,
+    plan: Plan,
+    seed: int = 2013,
 ) -> pd.DataFrame:
+    """附件一: attempts until reached; in :data:`FOLLOW_UP` branches a call each working day
+    after that until maturity; a share of key customers' reaching call made at home (上门),
+    drawn from its own generator so the other draws do not move."""
     s = settings(plan)
     first, window_end = s.window(plan.year)
     workdays = working_days(first, window_end, plan.holiday_notices)
-    cover = prof.reindex(cust["branch_code"])["coverage"].to_numpy()
+    p = prof.reindex(cust["branch_code"])
+    cover = p["coverage"].to_numpy()
+    visit = np.random.default_rng([seed, 6]).random(len(cust)) < p["visited"].to_numpy()
+    visit &= key_customers(cust, plan).to_numpy(bool)
+    follow = p["follow_up"].to_numpy(bool)
     rows = []
     cols = [
         "team",
@@ -203,10 +227,12 @@ def _calls(
         "maturity_date",
         "call_date",
     ]
-    for r, covered, o in zip(
+    for r, covered, o, home, daily in zip(
         cust[cols].to_dict("records"),
         rng.random(len(cust)) < cover,
         outcome.to_numpy(),
+        visit,
+        follow,
         strict=True,
     ):
         answers, weights = _INTENTS[o]
@@ -232,12 +258,19 @@ def _calls(
                     | {
                         "call_date": day,
                         "intent": intent if reached else s.not_reached,
+                        "visit_mode": s.home_visit if reached and home else None,
                         "note": "对收益不满" if reached and intent == "不满意" else "",
                     }
                 )
                 if reached:
                     break
                 day = _next_workday(day, workdays)
+            while reached and daily:  # every FOLLOW_UP_EVERY-th working day until maturity
+                for _ in range(FOLLOW_UP_EVERY):
+                    day = _next_workday(day, workdays)
+                if day >= mat:
+                    break
+                rows.append(base | {"call_date": day, "intent": intent, "note": FOLLOW_UP_NOTE})
         elif rng.random() < 0.5:  # phoned only after maturity
             day = min(mat + timedelta(int(rng.integers(1, 11))), window_end)
             rows.append(base | {"call_date": day, "intent": intent, "note": "满期后补访"})
@@ -465,7 +498,7 @@ def sample_tracking(policies: pd.DataFrame, seed: int = 2013, plan: Plan | None 
         notes[(str(b), p)] for b, p in zip(cust["age_band"], cust["product_type"], strict=True)
     ]
     outcome = _outcomes(cust, prof, rng, plan)
-    calls = _calls(cust, outcome, prof, rng, plan)
+    calls = _calls(cust, outcome, prof, rng, plan, seed)
     complaints = _complaints(cust, calls, prof, rng, plan)
     gone = complaints.loc[complaints["irregular_surrender"].fillna(False), "policy_no"]
     outcome = outcome.where(~cust["policy_no"].isin(gone), "退保")
