@@ -1,6 +1,6 @@
 """Raw spreadsheet files → their cells, with header, sheet and row numbers.
 
-Reads ``.xlsx`` (openpyxl), ``.xls`` (xlrd when installed, or text saved as .xls) and CSV
+Reads ``.xlsx`` (calamine; openpyxl for the columns calamine would read otherwise), ``.xls`` (xlrd when installed, or text saved as .xls) and CSV
 (UTF-8 or GB18030/GBK, or UTF-16 with its BOM: Excel's tab-separated Unicode text). A
 password-protected workbook, a CSV cell longer than ``MAX_CELL`` and a header naming one
 column twice are one-line errors; a summary or pivot sheet beside the list is skipped with a
@@ -290,7 +290,7 @@ def cell_text(v: object) -> str | None:
     >>> [cell_text(v) for v in cells]
     ['12', '0.5', '110101196003051234', '1.10101196003051e+17', '2.01300000000123e+15', None]
     """
-    if v is None:
+    if v is None or v == "":
         return None
     if isinstance(v, float):
         if np.isnan(v):
@@ -303,7 +303,9 @@ def cell_text(v: object) -> str | None:
             return np.format_float_scientific(float(v), trim="-")
     if isinstance(v, dt.datetime):
         return v.isoformat(sep=" ")
-    if isinstance(v, dt.date | dt.time):
+    if isinstance(v, dt.date):  # calamine's date cell: the text of openpyxl's datetime
+        return dt.datetime(v.year, v.month, v.day).isoformat(sep=" ")
+    if isinstance(v, dt.time):
         return v.isoformat()
     return str(v)
 
@@ -414,7 +416,7 @@ def sheet_from_grid(
         if body
         else pd.DataFrame(index=range(0), columns=range(1), dtype=object)
     )
-    frame = frame.apply(lambda c: c.map(cell_text, na_action="ignore")).astype("str")
+    frame = frame.apply(_texts)
     out = _sheet_from_frame(
         frame, np.asarray(row_numbers[start:], dtype=np.int64), head, path, sheet, check_width
     )
@@ -425,15 +427,153 @@ def sheet_from_grid(
 # ------------------------------------------------------------------------------------ xlsx
 
 
-def _xlsx_grids(info: FileInfo) -> dict[str, list[list]]:
+def _texts(column: pd.Series) -> pd.Series:
+    """A grid column's cells as text (:func:`cell_text`); a column of text alone is cast."""
+    if pd.api.types.infer_dtype(column, skipna=True) == "string":
+        text = column.astype("str")
+        return text.where(text != "")
+    return column.map(cell_text, na_action="ignore").astype("str")
+
+
+def _xlsx_grids(info: FileInfo, tidy: bool = True) -> dict[str, list[list]]:
+    """Every sheet's cells, read by calamine; the columns whose cells calamine cannot give as
+    openpyxl does (:func:`_calamine_misses`) are read again with openpyxl.
+
+    ``tidy``: each cell as openpyxl gives it (:func:`_calamine_cell`); else as calamine does,
+    which :func:`cell_text` reads to the same text.
+    """
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+    try:
+        with CalamineWorkbook.from_path(info.path) as wb:
+            grids = {
+                m.name: wb.get_sheet_by_name(m.name).to_python(skip_empty_area=False)
+                for m in wb.sheets_metadata
+                if m.typ == SheetTypeEnum.WorkSheet
+            }
+    except Exception as exc:  # noqa: BLE001 - whatever calamine raises, the file is unreadable
+        raise MaturityDataError(
+            f"{info.path}: not a readable Excel workbook ({type(exc).__name__})"
+        ) from None
+    misses = _calamine_misses(info.path, grids)
+    if tidy:
+        grids = {n: [list(map(_calamine_cell, r)) for r in g] for n, g in grids.items()}
+    if misses:
+        _openpyxl_columns(info, grids, misses)
+    return grids
+
+
+def _calamine_cell(v: object) -> object:
+    """A calamine cell as openpyxl gives it: empty is None, a date a datetime, a whole number
+    under ``10**EXCEL_DIGITS`` an int."""
+    kind = type(v)
+    if kind is str:
+        return v or None
+    if kind is float:
+        return int(v) if v.is_integer() and abs(v) < 10**EXCEL_DIGITS else v
+    if kind is dt.date:
+        return dt.datetime(v.year, v.month, v.day)
+    return v
+
+
+# A number cell written with 16 or more digits and no exponent (not something Excel writes, but
+# exact: openpyxl keeps it as an int, calamine as a float), and an error cell (#N/A, ...: calamine
+# gives it as empty). Each marks the columns openpyxl reads again.
+_LONG_NUMBER = re.compile(rb"<(?:\w+:)?v>-?[0-9]{16,}</(?:\w+:)?v>")
+_ERROR_CELL = re.compile(rb"""<(?:\w+:)?c\s[^>]*?\bt=["']e["'][^>]*>""")
+_CELL_REF = re.compile(rb"""\br=["']([A-Z]+)[0-9]+["']""")
+
+
+def _sheet_parts(z) -> dict[str, str]:
+    """Sheet name -> its worksheet part in the xlsx zip."""
+    import xml.etree.ElementTree as ET
+
+    ns = {
+        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    }
+    rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    target = {
+        r.get("Id"): r.get("Target") for r in rels if r.get("Type", "").endswith("/worksheet")
+    }
+    out = {}
+    for sheet in ET.fromstring(z.read("xl/workbook.xml")).iterfind("m:sheets/m:sheet", ns):
+        t = target.get(sheet.get(f"{{{ns['r']}}}id"), "")
+        if t:
+            out[sheet.get("name")] = t.lstrip("/") if t.startswith("/") else f"xl/{t}"
+    return out
+
+
+def _calamine_misses(path: Path, grids: dict[str, list[list]]) -> dict[str, set[int]]:
+    """Per sheet, the 0-based columns calamine cannot read as openpyxl does: those holding an
+    error cell, and, where the sheet has a number of 16 or more digits written out, those with
+    a number of that size (calamine made it a float, losing its last digits)."""
+    import zipfile
+
+    misses: dict[str, set[int]] = {}
+    with zipfile.ZipFile(path) as z:
+        for name, part in _sheet_parts(z).items():
+            if name not in grids:
+                continue
+            xml = z.read(part)
+            cols = set()
+            errors = b't="e"' in xml or b"t='e'" in xml  # the fast test before the regex
+            for tag in _ERROR_CELL.finditer(xml) if errors else ():
+                ref = _CELL_REF.search(tag.group())
+                if ref:
+                    cols.add(_column_index(ref.group(1).decode()))
+            if _LONG_NUMBER.search(xml):
+                for row in grids[name]:
+                    cols.update(
+                        j
+                        for j, v in enumerate(row)
+                        if type(v) is float and abs(v) >= 10**EXCEL_DIGITS
+                    )
+            if cols:
+                misses[name] = cols
+    return misses
+
+
+def _column_index(letters: str) -> int:
+    """The 0-based position of an Excel column letter (:func:`column_letter` reversed)."""
+    from openpyxl.utils import column_index_from_string
+
+    return column_index_from_string(letters) - 1
+
+
+def _openpyxl_columns(info: FileInfo, grids: dict[str, list[list]], misses: dict) -> None:
+    """Read the ``misses`` columns of each sheet with openpyxl into ``grids``."""
+    for name, cols in openpyxl_grids(info, {n: sorted(c) for n, c in misses.items()}).items():
+        grid, first = grids[name], min(misses[name])
+        for i, row in enumerate(cols):
+            if i >= len(grid):
+                grid.append([None] * len(grid[0]) if grid else [])
+            for j in misses[name]:
+                v = row[j - first] if j - first < len(row) else None
+                while len(grid[i]) <= j:
+                    grid[i].append(None)
+                grid[i][j] = v
+
+
+def openpyxl_grids(info: FileInfo, columns: dict[str, list[int]] | None = None) -> dict:
+    """Every sheet's rows as openpyxl reads them (``columns``: only these sheets, and of each
+    only the span of these 0-based columns, each row starting at the first)."""
     import openpyxl
 
     try:
         wb = openpyxl.load_workbook(info.path, read_only=True, data_only=True)
         grids = {}
         for ws in wb.worksheets:
+            if columns is not None and ws.title not in columns:
+                continue
             ws.reset_dimensions()
-            grids[ws.title] = [list(r) for r in ws.iter_rows(values_only=True)]
+            span = {}
+            if columns is not None:
+                span = {
+                    "min_col": min(columns[ws.title]) + 1,
+                    "max_col": max(columns[ws.title]) + 1,
+                }
+            grids[ws.title] = [list(r) for r in ws.iter_rows(values_only=True, **span)]
         wb.close()
     except Exception as exc:  # noqa: BLE001 - whatever openpyxl raises, the file is unreadable
         raise MaturityDataError(
@@ -720,5 +860,5 @@ def read_file(path: Path) -> tuple[list[Sheet], FileInfo]:
     info = _open(path)
     if info.format == "csv":
         return _read_csv(info), info
-    grids = _xlsx_grids(info) if info.format == "xlsx" else _xls_grids(info)
+    grids = _xlsx_grids(info, tidy=False) if info.format == "xlsx" else _xls_grids(info)
     return _sheets_from_grids(info, grids), info
