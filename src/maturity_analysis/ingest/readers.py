@@ -27,6 +27,7 @@ import hashlib
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -675,7 +676,18 @@ def _csv_probe(info: FileInfo) -> tuple[str, str, str]:
     return enc, _delimiter(text), text
 
 
-def _read_csv(info: FileInfo) -> list[Sheet]:
+class InexactLines(Exception):
+    """pyarrow's CSV reader could not give exact line numbers (blank lines, quoted newlines,
+    ragged rows): the file is read again by Python's csv reader (:func:`csv_slow`)."""
+
+
+def _csv_chunks(info: FileInfo, chunk_rows: int | None) -> Iterator[Sheet]:
+    """The data rows of a CSV file, ``chunk_rows`` at a time (``None``: all at once), each
+    chunk a :class:`Sheet` with the file's line numbers.
+
+    Streams through pyarrow's reader; raises :class:`InexactLines` (possibly after some
+    chunks) when its line numbers would not be the file's.
+    """
     path = info.path
     enc, delim, text = _csv_probe(info)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
@@ -688,22 +700,40 @@ def _read_csv(info: FileInfo) -> list[Sheet]:
                 break
     except csv.Error as exc:
         raise _csv_error(info, enc, delim, (ends[-1] if ends else 0) + 1, exc) from None
-    head_ = check_columns(find_header(grid), str(path))
-    last = head_.first + head_.depth - 1
-    fast = ends[: last + 1] == list(range(1, last + 2))
-    if fast:
-        sheet = _csv_fast(info, head_, grid, ends[last], enc, delim)
-        if sheet is not None:
-            return [sheet]
-    return [_csv_slow(info, enc, delim)]
+    head = check_columns(find_header(grid), str(path))
+    last = head.first + head.depth - 1
+    if ends[: last + 1] != list(range(1, last + 2)) or enc == "utf-16":
+        # utf-16's bytes hold 0x0A inside characters (上 is 0A 4E): pyarrow's lines not exact
+        raise InexactLines
+    yield from _csv_fast(info, head, grid, ends[last], enc, delim, chunk_rows)
+
+
+def _batches(reader, chunk_rows: int | None) -> Iterator[pa.Table]:
+    """The record batches of a streaming reader regrouped into tables of ``chunk_rows``."""
+    held, n, given = [], 0, 0
+    for batch in reader:
+        while batch.num_rows:
+            take = batch.num_rows if chunk_rows is None else min(batch.num_rows, chunk_rows - n)
+            held.append(batch.slice(0, take))
+            batch, n = batch.slice(take), n + take
+            if chunk_rows is not None and n == chunk_rows:
+                yield pa.Table.from_batches(held)
+                held, n, given = [], 0, given + 1
+    if held or not given:
+        yield pa.Table.from_batches(held, schema=reader.schema)
 
 
 def _csv_fast(
-    info: FileInfo, head: Header, grid: list[list], skip: int, enc: str, delim: str
-) -> Sheet | None:
-    """pyarrow's multi-threaded reader; None when line numbers would not be exact."""
-    if enc == "utf-16":  # its bytes hold 0x0A inside characters (上 is 0A 4E): lines not exact
-        return None
+    info: FileInfo,
+    head: Header,
+    grid: list[list],
+    skip: int,
+    enc: str,
+    delim: str,
+    chunk_rows: int | None,
+) -> Iterator[Sheet]:
+    """pyarrow's multi-threaded streaming reader, a chunk at a time; :class:`InexactLines`
+    when line numbers would not be exact."""
     width = max(len(r) for r in grid[head.first : head.first + head.depth])
     names = [f"c{j}" for j in range(width)]
     invalid = []
@@ -713,7 +743,7 @@ def _csv_fast(
         return "skip"
 
     try:
-        table = pacsv.read_csv(
+        reader = pacsv.open_csv(
             info.path,
             read_options=pacsv.ReadOptions(
                 skip_rows=skip,
@@ -729,22 +759,35 @@ def _csv_fast(
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None
+        raise InexactLines from None
     lines = info.newlines + (not info.ends_with_newline)
-    if invalid or table.num_rows != lines - skip:
-        return None
-    rows = np.arange(skip + 1, skip + 1 + table.num_rows, dtype=np.int64)
+    start = skip + 1
+    try:
+        for table in _batches(reader, chunk_rows):
+            if invalid:
+                raise InexactLines
+            rows = np.arange(start, start + table.num_rows, dtype=np.int64)
+            start += table.num_rows
+            _check_cells(info, enc, delim, table, rows)
+            frame = table.to_pandas()
+            frame.columns = range(width)
+            out = _sheet_from_frame(frame, rows, head, info.path, "")
+            out.header_rows = list(range(head.first + 1, head.first + head.depth + 1))
+            yield out
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        raise InexactLines from None
+    if invalid or start - 1 != lines:
+        raise InexactLines
+
+
+def _check_cells(info: FileInfo, enc: str, delim: str, table: pa.Table, rows: np.ndarray) -> None:
+    """The one-line error for a cell longer than ``MAX_CELL`` (as Python's csv reader stops)."""
     for column in table.columns:
         if (pc.max(pc.binary_length(column)).as_py() or 0) > MAX_CELL:
             long = pc.greater(pc.utf8_length(column), MAX_CELL)
             if pc.any(long).as_py():
                 line = int(rows[pc.index(long, True).as_py()])
                 raise _csv_error(info, enc, delim, line, csv.Error("field larger than field limit"))
-    frame = table.to_pandas()
-    frame.columns = range(width)
-    out = _sheet_from_frame(frame, rows, head, info.path, "")
-    out.header_rows = list(range(head.first + 1, head.first + head.depth + 1))
-    return out
 
 
 def _csv_grid(info: FileInfo, enc: str, delim: str) -> Grid:
@@ -793,7 +836,9 @@ def _csv_error(
     )
 
 
-def _csv_slow(info: FileInfo, enc: str, delim: str) -> Sheet:
+def csv_slow(info: FileInfo) -> Sheet:
+    """A CSV file's data rows through Python's csv reader (exact lines in any file)."""
+    enc, delim, _ = _csv_probe(info)
     grid = _csv_grid(info, enc, delim)
     return sheet_from_grid(grid.rows, grid.numbers, info.path, "", str(info.path), check_width=True)
 
@@ -857,8 +902,20 @@ def read_grids(path: Path) -> tuple[list[Grid], FileInfo]:
 
 def read_file(path: Path) -> tuple[list[Sheet], FileInfo]:
     """The data rows of every policy sheet in one file, and the file's fingerprint."""
+    info, chunks = read_chunks(path, None)
+    try:
+        return list(chunks), info
+    except InexactLines:
+        return [csv_slow(info)], info
+
+
+def read_chunks(path: Path, chunk_rows: int | None) -> tuple[FileInfo, Iterator[Sheet]]:
+    """The fingerprint of one file and its data rows as :class:`Sheet` parts: each sheet of a
+    workbook whole, a CSV file ``chunk_rows`` rows at a time (``None``: at once). Iterating a
+    CSV may raise :class:`InexactLines`: the parts so far are void, and :func:`csv_slow`
+    reads the file instead."""
     info = _open(path)
     if info.format == "csv":
-        return _read_csv(info), info
+        return info, _csv_chunks(info, chunk_rows)
     grids = _xlsx_grids(info, tidy=False) if info.format == "xlsx" else _xls_grids(info)
-    return _sheets_from_grids(info, grids), info
+    return info, iter(_sheets_from_grids(info, grids))
