@@ -38,7 +38,7 @@ from .forms import (
     tracking_inputs,
 )
 from .ids import mask_value
-from .policies import REJECT_COLUMNS, input_files, load_policies
+from .policies import CHUNK_ROWS, REJECT_COLUMNS, input_files, load_policies
 from .readers import file_digest
 from .schema import CATEGORY_COLUMNS
 
@@ -172,6 +172,7 @@ def prepare(
     *,
     plan: Plan | None = None,
     progress: bool = False,
+    chunk_rows: int | None = CHUNK_ROWS,
 ) -> Prepared:
     """Load ``path`` and write policies.parquet, rejects.csv and (last) manifest.json.
 
@@ -185,11 +186,12 @@ def prepare(
     whole and no manifest that looks finished. ``progress``: show reading and validating bars.
     ``plan`` default: the dataset folder's own ``plan.toml`` when present, else the shipped
     plan; the manifest records the plan in force (``plan_file``, ``plan_year``, ``plan_sha256``).
+    ``chunk_rows``: rows of a CSV read at a time (:func:`~.policies.load_policies`).
     """
     if plan is None:
         folder = Path(path) if Path(path).is_dir() else Path(path).parent
         plan = load_plan(plan_file(folder=folder))
-    loaded = load_policies(path, plan=plan, progress=progress)
+    loaded = load_policies(path, plan=plan, progress=progress, chunk_rows=chunk_rows)
     out_dir = Path(out) if out is not None else config.processed_dir() / loaded.manifest["dataset"]
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "manifest.json").unlink(missing_ok=True)
