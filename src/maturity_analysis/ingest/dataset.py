@@ -159,8 +159,12 @@ def _derive(policies: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     risk), with their key (:func:`derived_key`). The analysis layer sits above this one; it is
     reached by name, at call time, for this one step."""
     out = policies.copy(deep=False)
-    for c in CATEGORY_COLUMNS:
-        out[c] = out[c].astype("category")
+    for c in CATEGORY_COLUMNS:  # the categories in use, sorted
+        values = (
+            out[c] if isinstance(out[c].dtype, pd.CategoricalDtype) else out[c].astype("category")
+        )
+        values = values.cat.remove_unused_categories()
+        out[c] = values.cat.reorder_categories(sorted(values.cat.categories))
     out = importlib.import_module("maturity_analysis.analysis.book").enrich(out, plan)
     out.attrs = {DERIVED: derived_key(out, plan)}
     return out

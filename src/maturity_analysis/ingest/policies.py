@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.types import union_categoricals
 from tqdm.auto import tqdm
 
 from .. import __version__
@@ -38,7 +39,14 @@ from .readers import (
     has_any,
     read_chunks,
 )
-from .schema import PAYMENT_MODES, POLICY_COLUMNS, PRODUCT_TYPES, RESERVED_CODES, WHOLE_LIFE
+from .schema import (
+    CATEGORY_COLUMNS,
+    PAYMENT_MODES,
+    POLICY_COLUMNS,
+    PRODUCT_TYPES,
+    RESERVED_CODES,
+    WHOLE_LIFE,
+)
 
 INPUT_PATTERN = "policies*"
 INPUT_SUFFIXES = (".xlsx", ".xls", ".csv", ".txt")  # .txt: Excel's Unicode text
@@ -189,6 +197,13 @@ class _Distinct(NamedTuple):
             return pd.Series(np.append(done, False)[self.codes])
         return pd.Series(done.array.take(self.codes, allow_fill=True))
 
+    def category(self, done: pd.Series) -> pd.Series:
+        """Per-row results as a categorical: no text repeated per row."""
+        codes, categories = pd.factorize(done)
+        return pd.Series(
+            pd.Categorical.from_codes(np.append(codes, -1)[self.codes], categories=categories)
+        )
+
     @property
     def given(self) -> pd.Series:
         return self.take(self.values.notna().to_numpy())
@@ -320,7 +335,7 @@ def _normalise(
     present = {n: t.notna() for n, t in ids.items()}
     for name in _TEXT:
         d = _distinct(raw[name])
-        v[name] = d.take(d.values)
+        v[name] = d.category(d.values) if name in CATEGORY_COLUMNS else d.take(d.values)
     for name, parse in (
         ("product_type", _lookup(PRODUCT_TYPES)),
         ("payment_mode", _lookup(PAYMENT_MODES)),
@@ -329,7 +344,9 @@ def _normalise(
         *((n, _dates) for n in _DATES),
     ):
         d = _distinct(raw[name])
-        v[name], present[name] = d.take(parse(d.values)), d.given
+        done = parse(d.values)
+        v[name] = d.category(done) if name in CATEGORY_COLUMNS else d.take(done)
+        present[name] = d.given
         if name == "term_years":
             v["whole_life"] = d.take(d.values.isin(WHOLE_LIFE).to_numpy())
     for name in _AMOUNTS:  # mostly distinct values: cleaned and cast directly
@@ -605,7 +622,7 @@ def _manifest(
     }
 
 
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 500_000
 """Rows of a CSV file read and checked at a time (a workbook is read a sheet at a time)."""
 
 
@@ -638,6 +655,7 @@ def _merge(sheets: list[Sheet], part: Sheet) -> int:
         last.n_blank += part.n_blank
         last.n_footer += part.n_footer
         return len(sheets) - 1
+    empty = pd.DataFrame(columns=part.cells.columns)  # no slice: it would hold the text
     sheets.append(
         Sheet(
             part.file,
@@ -646,8 +664,8 @@ def _merge(sheets: list[Sheet], part: Sheet) -> int:
             part.columns,
             part.ignored,
             part.scale,
-            part.cells.iloc[:0],
-            part.rows[:0],
+            empty,
+            np.empty(0, dtype=np.int64),
             part.n_blank,
             part.n_footer,
         )
@@ -721,6 +739,29 @@ def load_policies(
     return loaded
 
 
+def _stack(parts: list[_Part]) -> pd.DataFrame:
+    """The parts' values, one column at a time; categoricals joined on their categories. Each
+    part's columns are dropped as they are stacked."""
+    out = {}
+    for c in list(parts[0].values.columns):
+        pieces = [p.values.pop(c) for p in parts]
+        if isinstance(pieces[0].dtype, pd.CategoricalDtype):
+            out[c] = pd.Series(union_categoricals(pieces))
+        else:
+            out[c] = pd.concat(pieces, ignore_index=True)
+    return pd.DataFrame(out)
+
+
+def _accepted(values: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The accepted rows of the policy frame's columns, each dropped from ``values`` as it is
+    taken (no second copy of the whole frame)."""
+    out = {}
+    for c in POLICY_FRAME[:-2]:
+        column = values.pop(c)
+        out[c] = column if keep.all() else column[keep].reset_index(drop=True)
+    return pd.DataFrame(out)
+
+
 def _validate(
     path: Path,
     parts: list[tuple[int, np.ndarray, _Part]],
@@ -733,7 +774,8 @@ def _validate(
     sheet_id = np.concatenate([np.full(len(rows), i) for i, rows, _ in parts])
     rows = np.concatenate([rows for _, rows, _ in parts])
     checked = [p for _, _, p in parts]
-    values = pd.concat([p.values for p in checked], ignore_index=True)
+    parts.clear()  # each part's frame is freed as soon as it is stacked
+    values = _stack(checked)
     offsets = np.cumsum([0, *(len(p.values) for p in checked)])
     shown = pd.concat(
         [p.shown.set_axis(p.shown.index + o) for p, o in zip(checked, offsets, strict=False)]
@@ -748,7 +790,7 @@ def _validate(
         *_join([[p.plan_year] for p in checked]),
     ]
     rejects, rejected = _rejects(shown, checks, sheets, sheet_id, rows)
-    policies = values.loc[~rejected, POLICY_FRAME[:-2]].reset_index(drop=True)
+    policies = _accepted(values, ~rejected)
     policies["age_band"] = age_band(policies["age"], plan)
     policies["principal_band"] = principal_band(policies["premium"], plan)
     manifest = _manifest(path, sheets, infos, sheet_id, rejected, rejects, warned, plan)
