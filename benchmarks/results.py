@@ -11,9 +11,11 @@ from measure import MB, Run
 from workloads import POLICIES_PER_BRANCH, TABLE_COLUMNS, TABLES
 
 GOAL_SPEEDUP = 10.0
-GOAL_TABLES_S = 10.0
-GOAL_TABLES_MB = 4096.0
-GOAL_PREPARE_S = 120.0
+GOAL_TABLES_S = 3.0
+GOAL_TABLES_MB = 1536.0
+GOAL_PREPARE_S = 40.0
+GOAL_PREPARE_MB = 4096.0
+GOAL_SAMPLE_PREPARE_S = 8.0
 GOAL_HTML_MB = 1.5
 GOAL_ROWS = 10_000_000
 
@@ -173,7 +175,9 @@ def render_scale(scaled: list[dict], goals: list) -> list[str]:
         f"or only the {len(TABLE_COLUMNS)} columns the tables use) and computing "
         + ", ".join(f"`{n}`" for n in TABLES)
         + "; read + tables is timed inside that process (imports excluded), peak memory is the "
-        "process's.",
+        "process's. `prepare` reads a CSV 500,000 rows at a time and stores the per-policy "
+        "yields, deposit values and risk, and repeated text as categories; the tables read the "
+        "stored yields.",
         "",
         "| policies | CSV (MB) | prepare (s) | prepare peak (MB) | parquet (MB) | "
         "all columns: read + tables (s) | of which read (s) | peak (MB) | "
@@ -208,9 +212,16 @@ def render_scale(scaled: list[dict], goals: list) -> list[str]:
     prep = big["prepare"]
     goals.append(
         (
-            "`prepare` of the 10,000,000-row CSV ≤ 120 s",
+            f"`prepare` of the 10,000,000-row CSV ≤ {GOAL_PREPARE_S:g} s",
             f"{prep.wall:.1f} s",
             verdict(prep.wall, GOAL_PREPARE_S, " s") if prep.rc == 0 else "failed",
+        )
+    )
+    goals.append(
+        (
+            f"… peak memory ≤ {GOAL_PREPARE_MB / 1024:g} GB",
+            f"{prep.peak_mb:,.0f} MB",
+            verdict(prep.peak_mb, GOAL_PREPARE_MB, " MB") if prep.rc == 0 else "failed",
         )
     )
     for columns, label in (("all", "every column read"), ("plan", "only the table columns read")):
@@ -221,14 +232,14 @@ def render_scale(scaled: list[dict], goals: list) -> list[str]:
         secs = info["read_s"] + info["tables_s"]
         goals.append(
             (
-                f"all plan tables for 10,000,000 prepared policies ≤ 10 s ({label})",
+                f"all plan tables for 10,000,000 prepared policies ≤ {GOAL_TABLES_S:g} s ({label})",
                 f"{secs:.2f} s",
                 verdict(secs, GOAL_TABLES_S, " s"),
             )
         )
         goals.append(
             (
-                f"… peak memory ≤ 4 GB ({label})",
+                f"… peak memory ≤ {GOAL_TABLES_MB / 1024:g} GB ({label})",
                 f"{ran.peak_mb:,.0f} MB",
                 verdict(ran.peak_mb, GOAL_TABLES_MB, " MB"),
             )
@@ -258,7 +269,36 @@ def render_profiles(found: dict) -> list[str]:
     return lines
 
 
-def render(info: dict, fan: dict | None, scaled: list[dict], found: dict, quick: bool) -> str:
+def render_sample_prepare(runs: list[Run], goals: list) -> list[str]:
+    """``prepare`` of the sample (part of section 2) and its goal."""
+    ok = [r.wall for r in runs if r.rc == 0]
+    if not ok:
+        return ["", "`prepare` of the sample failed."]
+    median = statistics.median(ok)
+    goals.append(
+        (
+            f"`prepare` of the sample (workbook and tracking forms) ≤ {GOAL_SAMPLE_PREPARE_S:g} s",
+            f"{median:.1f} s (median of {len(ok)})",
+            verdict(median, GOAL_SAMPLE_PREPARE_S, " s"),
+        )
+    )
+    return [
+        "",
+        "`maturity-analysis prepare data/raw/sample --out TMP` (the sample's policies.xlsx, "
+        "36,823 policies, and its four tracking workbooks), a fresh process each: "
+        + ", ".join(f"{r.wall:.1f} s" for r in runs)
+        + f"; peak {max(r.peak_mb for r in runs):,.0f} MB.",
+    ]
+
+
+def render(
+    info: dict,
+    fan: dict | None,
+    scaled: list[dict],
+    found: dict,
+    quick: bool,
+    sample_prepare: list[Run] = (),
+) -> str:
     """The RESULTS.md text."""
     lines = [
         "# Benchmark results",
@@ -279,6 +319,8 @@ def render(info: dict, fan: dict | None, scaled: list[dict], found: dict, quick:
         lines += render_fanout(fan, goals)
     if scaled:
         lines += render_scale(scaled, goals) + render_profiles(found)
+    if sample_prepare:
+        lines += render_sample_prepare(sample_prepare, goals)
     if fan:
         lines += render_sizes(fan, goals)
     lines += ["", "## Goals (2-core machine)", "", "| goal | measured | verdict |", "|---|---|---|"]
@@ -315,7 +357,7 @@ def render_why(fan: dict | None, scaled: list[dict], goals: list, info: dict) ->
             "product and manager text repeated on every row). Reading only the columns needed "
             "(or storing the repeated text as categories) keeps the tables within the goal."
         )
-    if big and "plan tables" in missed and "≤ 10 s" in missed:
+    if big and "plan tables" in missed and f"≤ {GOAL_TABLES_S:g} s" in missed:
         parts = {c: big["tables"][c][1] for c in ("all", "plan") if c in big["tables"]}
         text = "- **Tables at 10M.** "
         if "all" in parts:

@@ -48,6 +48,7 @@ from workloads import (
     run_naive,
     runner_breakdown,
     runner_cmd,
+    sample_prepare_cmd,
 )
 
 # -- 1. fan-out: the rounds -----------------------------------------------------------------
@@ -63,7 +64,9 @@ def fanout(branches_n: int, rounds: int, log: Path) -> dict:
     warm = measure(runner_cmd(runner_out, branches), log)
     produced = reports_in(runner_out)
     notebooks = sorted({p.stem for p in produced})
-    by_name = {p.stem: p for p in (ROOT / "src" / "maturity_analysis" / "notebooks").glob("*.ipynb")}
+    by_name = {
+        p.stem: p for p in (ROOT / "src" / "maturity_analysis" / "notebooks").glob("*.ipynb")
+    }
     jobs = [(by_name[nb], b) for nb in notebooks for b in branches]
     if warm.rc != 0 or len(produced) != len(jobs):
         say(f"warning: runner warm-up exit {warm.rc}, {len(produced)} reports for {len(jobs)} jobs")
@@ -153,6 +156,19 @@ def scale(sizes: list[int], log: Path) -> list[dict]:
     return results
 
 
+def sample_prepare(log: Path, rounds: int = 3) -> list[Run]:
+    """``prepare`` of the sample (generated first when missing, untimed), ``rounds`` times."""
+    ensure_sample(log)
+    out = WORK / "processed" / "sample-prepare"
+    runs = []
+    for r in range(rounds):
+        shutil.rmtree(out, ignore_errors=True)
+        runs.append(measure(sample_prepare_cmd(out), log))
+        say(f"prepare of the sample, round {r + 1}: {runs[-1].wall:.1f} s, exit {runs[-1].rc}")
+    shutil.rmtree(out, ignore_errors=True)
+    return runs
+
+
 def profiles(scaled: list[dict], log: Path) -> dict:
     """Profiles of what missed its goal at the largest size: ``prepare`` (of the 1M-row CSV,
     for speed) and the plan tables (at the largest size)."""
@@ -234,10 +250,19 @@ def main(argv: list[str] | None = None) -> int:
     else:
         info = machine_info()
         fan = None if "fanout" in args.skip else fanout(branches, rounds, log)
+        sample = [] if "scale" in args.skip else sample_prepare(log)
         scaled = [] if "scale" in args.skip else scale(sizes, log)
         figures = {"info": info, "fan": fan, "scaled": scaled, "found": profiles(scaled, log)}
+        figures["sample_prepare"] = sample
         saved.write_text(json.dumps(figures, default=_encode, ensure_ascii=False, indent=1))
-    text = render(figures["info"], figures["fan"], figures["scaled"], figures["found"], args.quick)
+    text = render(
+        figures["info"],
+        figures["fan"],
+        figures["scaled"],
+        figures["found"],
+        args.quick,
+        figures.get("sample_prepare", []),
+    )
     out.write_text(text)
     print(text)
     say(f"wrote {out}")

@@ -31,6 +31,11 @@ TABLE_COLUMNS = [
     "maturity_value",
     "age_band",
     "principal_band",
+    # stored by prepare: the yields maturity_product_table averages
+    "policy_yield",
+    "deposit_yield",
+    "gap_pp",
+    "beats_deposit",
 ]
 PROFILE_TOP = 12
 PROFILE_ROWS = 1_000_000
@@ -175,6 +180,12 @@ def runner_breakdown(out: Path) -> dict:
 
 
 # -- 2. tables at scale ---------------------------------------------------------------------
+
+
+def sample_prepare_cmd(out: Path) -> list:
+    """``maturity-analysis prepare`` of the sample dataset (its workbook and its tracking
+    forms) into ``out``."""
+    return [BIN / "maturity-analysis", "prepare", ROOT / "data/raw" / DATASET, "--out", out]
 
 
 def child_generate(rows: str, csv: str) -> dict:

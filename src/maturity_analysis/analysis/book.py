@@ -11,11 +11,14 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import MaturityDataError
+from ..ingest.dataset import stored_derived
 from ..plan.model import Plan, load_plan
 from .risk import rate_risk
-from .yields import add_yields
+from .yields import YIELD_COLUMNS, add_yields
 
 ALL = "ALL"
+DERIVED_COLUMNS = (*YIELD_COLUMNS, "risk_points", "risk_rating", "risk_reasons")
+"""The columns :func:`enrich` adds."""
 ALL_LABEL = "全部网点"
 
 
@@ -73,7 +76,13 @@ def for_branch(policies: pd.DataFrame, branch: str = ALL) -> pd.DataFrame:
 
 def enrich(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     """Policies with the yield columns (:func:`~maturity_analysis.analysis.yields.add_yields`) and the
-    risk columns (:func:`~maturity_analysis.analysis.risk.rate_risk`) added; the input is not changed."""
+    risk columns (:func:`~maturity_analysis.analysis.risk.rate_risk`) added; the input is not changed.
+
+    The columns ``prepare`` stored are used as they are when they were computed for these rows
+    under ``plan`` (:func:`~maturity_analysis.ingest.dataset.stored_derived`)."""
+    plan = plan or load_plan()
+    if set(DERIVED_COLUMNS) <= set(policies.columns) and stored_derived(policies, plan):
+        return policies.copy(deep=False)
     return rate_risk(add_yields(policies), plan)
 
 

@@ -1,7 +1,8 @@
 """The dataset catalog: prepare a raw dataset into ``data/processed/<name>/``, decide whether
 it is fresh, and read it back (policies and tracking frames), with its manifest and fingerprint.
 
-``prepare`` writes policies.parquet, the tracking forms' parquet, rejects.csv (PII values
+``prepare`` writes policies.parquet (with the per-policy yields and risk computed once, and
+repeated text as categories: :func:`_derive`), the tracking forms' parquet, rejects.csv (PII values
 masked) and (last) manifest.json, all or nothing; ``read_dataset`` returns a prepared
 dataset, preparing it again when the raw files, the plan or the package changed, or when a
 prepared file is missing or damaged.
@@ -18,13 +19,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from .. import __version__, config
 from ..exceptions import MaturityDataError
 from ..files import atomic_path
-from ..plan.model import Plan, load_plan, plan_file
+from ..plan.model import Plan, load_plan, plan_file, plan_sha256
 from .forms import (
     KINDS,
     TRACKING_DIR,
@@ -36,8 +38,28 @@ from .forms import (
     tracking_inputs,
 )
 from .ids import mask_value
-from .policies import REJECT_COLUMNS, input_files, load_policies
+from .policies import CHUNK_ROWS, REJECT_COLUMNS, input_files, load_policies
 from .readers import file_digest
+from .schema import CATEGORY_COLUMNS
+
+DERIVED = "derived"
+"""The key of ``attrs`` (kept in policies.parquet) saying what the stored per-policy figures
+were computed from: :func:`derived_key`."""
+# The shipped tables the yields are computed from (``analysis.yields``' RATES_FILE, TAX_FILE).
+_RATE_TABLES = ("deposit_rates.csv", "interest_tax.csv")
+# The columns the stored yields and risk are computed from: their fingerprint is in the key.
+_INPUTS = (
+    "premium",
+    "maturity_value",
+    "issue_date",
+    "maturity_date",
+    "holder_birth_date",
+    "age",
+    "term_years",
+    "payment_years",
+    "payment_mode",
+    "product_type",
+)
 
 
 class Prepared(NamedTuple):
@@ -82,12 +104,79 @@ def mask_rejects(rejects: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def rates_sha256() -> str:
+    """SHA-256 of the shipped deposit-rate and interest-tax tables, together."""
+    h = hashlib.sha256()
+    for name in _RATE_TABLES:
+        h.update((config.PACKAGE_DATA / name).read_bytes())
+    return h.hexdigest()
+
+
+def _fingerprint(values: pd.Series) -> object:
+    """A column in a few numbers: its sum (dates as days), or its values' counts for text."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        counts = np.bincount(
+            values.cat.codes.to_numpy() + 1, minlength=len(values.cat.categories) + 1
+        )
+        return {
+            str(c): int(n) for c, n in zip(["", *values.cat.categories], counts, strict=True) if n
+        }
+    if pd.api.types.is_datetime64_any_dtype(values):
+        days = values.to_numpy("datetime64[D]")
+        return [int(days[~np.isnat(days)].astype("int64").sum()), int(np.isnat(days).sum())]
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        x = values.to_numpy(dtype=float, na_value=np.nan)
+        return [float(np.nansum(x)), int(np.isnan(x).sum())]
+    counts = values.fillna("").astype(str).value_counts()
+    return {str(c): int(n) for c, n in sorted(counts.items())}
+
+
+def derived_key(policies: pd.DataFrame, plan: Plan) -> dict | None:
+    """What per-policy figures computed from ``policies`` under ``plan`` depend on: the plan
+    file's and the rate tables' SHA-256, the rows' count and a fingerprint of the columns read
+    (:data:`_INPUTS`). ``None`` for a plan not read from a file: then nothing stored is reused."""
+    sha = plan_sha256(plan)
+    if sha is None:
+        return None
+    return {
+        "plan_sha256": sha,
+        "rates_sha256": rates_sha256(),
+        "rows": len(policies),
+        "inputs": {c: _fingerprint(policies[c]) for c in _INPUTS if c in policies.columns},
+    }
+
+
+def stored_derived(policies: pd.DataFrame, plan: Plan) -> bool:
+    """Whether ``policies`` carries per-policy figures ``prepare`` computed for these very rows
+    under ``plan`` (:func:`derived_key`, kept in ``attrs``)."""
+    key = policies.attrs.get(DERIVED)
+    return key is not None and key == derived_key(policies, plan)
+
+
+def _derive(policies: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """The frame policies.parquet holds: repeated text as categories, and the per-policy
+    figures every report uses computed once (``analysis.book.enrich``: yields, deposit values,
+    risk), with their key (:func:`derived_key`). The analysis layer sits above this one; it is
+    reached by name, at call time, for this one step."""
+    out = policies.copy(deep=False)
+    for c in CATEGORY_COLUMNS:  # the categories in use, sorted
+        values = (
+            out[c] if isinstance(out[c].dtype, pd.CategoricalDtype) else out[c].astype("category")
+        )
+        values = values.cat.remove_unused_categories()
+        out[c] = values.cat.reorder_categories(sorted(values.cat.categories))
+    out = importlib.import_module("maturity_analysis.analysis.book").enrich(out, plan)
+    out.attrs = {DERIVED: derived_key(out, plan)}
+    return out
+
+
 def prepare(
     path: str | Path,
     out: str | Path | None = None,
     *,
     plan: Plan | None = None,
     progress: bool = False,
+    chunk_rows: int | None = CHUNK_ROWS,
 ) -> Prepared:
     """Load ``path`` and write policies.parquet, rejects.csv and (last) manifest.json.
 
@@ -101,17 +190,19 @@ def prepare(
     whole and no manifest that looks finished. ``progress``: show reading and validating bars.
     ``plan`` default: the dataset folder's own ``plan.toml`` when present, else the shipped
     plan; the manifest records the plan in force (``plan_file``, ``plan_year``, ``plan_sha256``).
+    ``chunk_rows``: rows of a CSV read at a time (:func:`~.policies.load_policies`).
     """
     if plan is None:
         folder = Path(path) if Path(path).is_dir() else Path(path).parent
         plan = load_plan(plan_file(folder=folder))
-    loaded = load_policies(path, plan=plan, progress=progress)
+    loaded = load_policies(path, plan=plan, progress=progress, chunk_rows=chunk_rows)
     out_dir = Path(out) if out is not None else config.processed_dir() / loaded.manifest["dataset"]
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "manifest.json").unlink(missing_ok=True)
+    policies = _derive(loaded.policies, plan)
     with ExitStack() as stack:  # closes in reverse: the manifest is renamed last
         manifest_tmp = stack.enter_context(atomic_path(out_dir / "manifest.json"))
-        loaded.policies.to_parquet(
+        policies.to_parquet(
             stack.enter_context(atomic_path(out_dir / "policies.parquet")), index=False
         )
         rejects, extra = loaded.rejects, {}
@@ -127,18 +218,21 @@ def prepare(
         )
         manifest = {
             **loaded.manifest,
+            "rates_sha256": rates_sha256(),
             **extra,
             "outputs": {"policies": "policies.parquet", "rejects": "rejects.csv"},
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         manifest_tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
-    return Prepared(out_dir, manifest, loaded.policies, rejects)
+    return Prepared(out_dir, manifest, policies, rejects)
 
 
 def _is_fresh(manifest: dict, raw: Path, plan: Path) -> bool:
-    """True when the manifest was made from these very raw files, plan and package version."""
+    """True when the manifest was made from these very raw files, plan, rate tables and
+    package version."""
     if (
         manifest.get("package_version") != __version__
+        or manifest.get("rates_sha256") != rates_sha256()
         or manifest.get("plan_sha256") != hashlib.sha256(plan.read_bytes()).hexdigest()
         or manifest.get("plan_file") != str(plan)
     ):

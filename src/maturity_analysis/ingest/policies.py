@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.types import union_categoricals
 from tqdm.auto import tqdm
 
 from .. import __version__
@@ -32,11 +33,20 @@ from .readers import (
     REJECT_COLUMNS,
     WS,
     FileInfo,
+    InexactLines,
     Sheet,
+    csv_slow,
     has_any,
-    read_file,
+    read_chunks,
 )
-from .schema import PAYMENT_MODES, POLICY_COLUMNS, PRODUCT_TYPES, RESERVED_CODES, WHOLE_LIFE
+from .schema import (
+    CATEGORY_COLUMNS,
+    PAYMENT_MODES,
+    POLICY_COLUMNS,
+    PRODUCT_TYPES,
+    RESERVED_CODES,
+    WHOLE_LIFE,
+)
 
 INPUT_PATTERN = "policies*"
 INPUT_SUFFIXES = (".xlsx", ".xls", ".csv", ".txt")  # .txt: Excel's Unicode text
@@ -187,6 +197,13 @@ class _Distinct(NamedTuple):
             return pd.Series(np.append(done, False)[self.codes])
         return pd.Series(done.array.take(self.codes, allow_fill=True))
 
+    def category(self, done: pd.Series) -> pd.Series:
+        """Per-row results as a categorical: no text repeated per row."""
+        codes, categories = pd.factorize(done)
+        return pd.Series(
+            pd.Categorical.from_codes(np.append(codes, -1)[self.codes], categories=categories)
+        )
+
     @property
     def given(self) -> pd.Series:
         return self.take(self.values.notna().to_numpy())
@@ -276,21 +293,13 @@ def _lookup(spellings: dict[str, tuple[str, ...]]) -> Callable[[pd.Series], pd.S
 # ----------------------------------------------------------------------------- combining
 
 
-def _combine(sheets: list[Sheet]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict, pd.Series]:
-    """Stack the sheets' text under every canonical column; sheet id and row of each row."""
-    frames, extras = [], []
-    for s in sheets:
-        cells = s.cells
-        missing = pd.Series(pd.NA, index=cells.index, dtype="str")
-        cells = cells.assign(**{n: missing for n in _ORDER if n not in cells})
-        frames.append(cells[_ORDER])
-        extras.append(missing if s.extra is None else s.extra)
-    raw = pd.concat(frames, ignore_index=True)
-    sizes = [len(s.cells) for s in sheets]
-    sheet_id = np.repeat(np.arange(len(sheets)), sizes)
-    rows = np.concatenate([s.rows for s in sheets])
-    scale = {a: np.repeat([s.scale.get(a, 1.0) for s in sheets], sizes) for a in _AMOUNTS}
-    return raw, sheet_id, rows, scale, pd.concat(extras, ignore_index=True)
+def _canonical(sheet: Sheet) -> tuple[pd.DataFrame, dict, pd.Series]:
+    """A part's text under every canonical column, its amount scales, its extra cells."""
+    cells = sheet.cells
+    missing = pd.Series(pd.NA, index=cells.index, dtype="str")
+    cells = cells.assign(**{n: missing for n in _ORDER if n not in cells})
+    scale = {a: sheet.scale.get(a, 1.0) for a in _AMOUNTS}
+    return cells[_ORDER], scale, missing if sheet.extra is None else sheet.extra
 
 
 class _Check(NamedTuple):
@@ -304,7 +313,7 @@ class _Check(NamedTuple):
 
 
 def _normalise(
-    raw: pd.DataFrame, scale: dict
+    raw: pd.DataFrame, scale: dict[str, float]
 ) -> tuple[pd.DataFrame, list[_Check], dict[str, np.ndarray]]:
     """Typed canonical columns from the text, the problems found (in reporting order) and the
     rows kept with a value dropped (per :data:`WARNINGS` key)."""
@@ -326,7 +335,7 @@ def _normalise(
     present = {n: t.notna() for n, t in ids.items()}
     for name in _TEXT:
         d = _distinct(raw[name])
-        v[name] = d.take(d.values)
+        v[name] = d.category(d.values) if name in CATEGORY_COLUMNS else d.take(d.values)
     for name, parse in (
         ("product_type", _lookup(PRODUCT_TYPES)),
         ("payment_mode", _lookup(PAYMENT_MODES)),
@@ -335,7 +344,9 @@ def _normalise(
         *((n, _dates) for n in _DATES),
     ):
         d = _distinct(raw[name])
-        v[name], present[name] = d.take(parse(d.values)), d.given
+        done = parse(d.values)
+        v[name] = d.category(done) if name in CATEGORY_COLUMNS else d.take(done)
+        present[name] = d.given
         if name == "term_years":
             v["whole_life"] = d.take(d.values.isin(WHOLE_LIFE).to_numpy())
     for name in _AMOUNTS:  # mostly distinct values: cleaned and cast directly
@@ -434,15 +445,55 @@ def _sheet_label(s: Sheet) -> str:
     return f"{s.file.name} {s.sheet}" if s.sheet else s.file.name
 
 
+class _Found(NamedTuple):
+    """One check over every row read: its mask, and for the masked rows only the reason's
+    wording (when it varies) and the value to show (when not the column's text)."""
+
+    mask: np.ndarray
+    column: str
+    reason: str
+    texts: np.ndarray | None = None
+    shown: np.ndarray | None = None
+
+
+def _found(c: _Check) -> _Found:
+    """A part's check with its per-row wording and values resolved on its masked rows."""
+    texts = None if c.detail is None else np.asarray(c.detail(c.mask), dtype=object)
+    shown = None
+    if c.values is not None:
+        shown = c.values[c.mask].fillna("").to_numpy(dtype=object)
+    return _Found(c.mask, c.column, c.reason, texts, shown)
+
+
+def _join(parts: list[list[_Found]]) -> list[_Found]:
+    """The parts' checks (the same in each, in order) as checks over every row."""
+
+    def cat(arrays: list) -> np.ndarray | None:
+        return None if arrays[0] is None else np.concatenate(arrays)
+
+    return [
+        _Found(
+            np.concatenate([p[k].mask for p in parts]),
+            parts[0][k].column,
+            parts[0][k].reason,
+            cat([p[k].texts for p in parts]),
+            cat([p[k].shown for p in parts]),
+        )
+        for k in range(len(parts[0]))
+    ]
+
+
 def _rejects(
-    raw: pd.DataFrame,
-    checks: list[_Check],
+    shown: pd.DataFrame,
+    checks: list[_Found],
     sheets: list[Sheet],
     sheet_id: np.ndarray,
     rows: np.ndarray,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """One line per rejected row: its first problem, and the columns of any others."""
-    n = len(raw)
+    """One line per rejected row: its first problem, and the columns of any others.
+
+    ``shown`` holds the text of the rows with a problem, indexed by their position."""
+    n = len(sheet_id)
     first = np.full(n, -1)
     for k, c in enumerate(checks):
         first[(first < 0) & c.mask] = k
@@ -453,20 +504,23 @@ def _rejects(
         if not sel.any():
             continue
         sid = sheet_id[sel]
-        reason = c.detail(sel) if c.detail else c.reason
+        at = np.flatnonzero(sel)
+        within = (np.cumsum(c.mask) - 1)[sel]  # the selected rows among the masked ones
+        if c.shown is not None:
+            value = c.shown[within]
+        else:
+            value = shown[c.column].reindex(at).fillna("").to_numpy(dtype=object)
         parts.append(
             pd.DataFrame(
                 {
-                    "_pos": np.flatnonzero(sel),
+                    "_pos": at,
                     "file": [sheets[i].file.name for i in sid],
                     "sheet": [sheets[i].sheet for i in sid],
                     "row": rows[sel],
                     "column": c.column,
                     "header": [sheets[i].columns.get(c.column, "") for i in sid],
-                    "value": (raw[c.column] if c.values is None else c.values)[sel]
-                    .fillna("")
-                    .to_numpy(dtype=object),
-                    "reason": np.asarray(reason, dtype=object),
+                    "value": value,
+                    "reason": c.reason if c.texts is None else c.texts[within],
                     "_reason": c.reason,
                 }
             )
@@ -568,7 +622,82 @@ def _manifest(
     }
 
 
-def load_policies(path: str | Path, *, plan: Plan | None = None, progress: bool = False) -> Loaded:
+CHUNK_ROWS = 500_000
+"""Rows of a CSV file read and checked at a time (a workbook is read a sheet at a time)."""
+
+
+class _Part(NamedTuple):
+    """The checked rows of one part (a sheet, or a chunk of a CSV file)."""
+
+    values: pd.DataFrame  # typed canonical columns
+    checks: list[_Found]  # the extra-cells check, then :func:`_normalise`'s
+    plan_year: _Found
+    warned: dict[str, np.ndarray]
+    shown: pd.DataFrame  # the text of the rows with a problem, by position in the part
+    policy_text: pd.Series  # the text of every row's policy number (for duplicates)
+
+
+def _check_part(sheet: Sheet, plan: Plan) -> _Part:
+    """Normalise and check one part: every check but duplicates, which span the parts."""
+    raw, scale, extra = _canonical(sheet)
+    values, checks, warned = _normalise(raw, scale)
+    checks.insert(0, _Check(extra.notna().to_numpy(), "", REASONS["extra"], values=extra))
+    found = [_found(c) for c in checks]
+    year = _found(_plan_year(values["maturity_date"], plan))
+    problem = np.logical_or.reduce([c.mask for c in [*found, year]])
+    return _Part(values, found, year, warned, raw[problem], raw["policy_no"])
+
+
+def _merge(sheets: list[Sheet], part: Sheet) -> int:
+    """Count a part in its sheet (a CSV's chunks are one sheet); the sheet's index."""
+    last = sheets[-1] if sheets else None
+    if last is not None and (last.file, last.sheet) == (part.file, part.sheet):
+        last.n_blank += part.n_blank
+        last.n_footer += part.n_footer
+        return len(sheets) - 1
+    empty = pd.DataFrame(columns=part.cells.columns)  # no slice: it would hold the text
+    sheets.append(
+        Sheet(
+            part.file,
+            part.sheet,
+            part.header_rows,
+            part.columns,
+            part.ignored,
+            part.scale,
+            empty,
+            np.empty(0, dtype=np.int64),
+            part.n_blank,
+            part.n_footer,
+        )
+    )
+    return len(sheets) - 1
+
+
+def _read(
+    f: Path, plan: Plan, chunk_rows: int | None, sheets: list[Sheet], bar
+) -> tuple[FileInfo, list[tuple[int, np.ndarray, _Part]]]:
+    """One file's parts, checked as they are read: (sheet index, rows, part) each."""
+    info, chunks = read_chunks(f, chunk_rows)
+    kept = len(sheets)
+    got = []
+    try:
+        for chunk in chunks:
+            got.append((_merge(sheets, chunk), chunk.rows, _check_part(chunk, plan)))
+            bar.set_postfix_str(f"{f.name}: {sum(len(g[1]) for g in got):,} rows")
+    except InexactLines:  # the file again, through Python's csv reader, as one part
+        del sheets[kept:]
+        chunk = csv_slow(info)
+        got = [(_merge(sheets, chunk), chunk.rows, _check_part(chunk, plan))]
+    return info, got
+
+
+def load_policies(
+    path: str | Path,
+    *,
+    plan: Plan | None = None,
+    progress: bool = False,
+    chunk_rows: int | None = CHUNK_ROWS,
+) -> Loaded:
     """Read, normalise and validate a maturity list file or dataset folder.
 
     Parameters
@@ -579,6 +708,9 @@ def load_policies(path: str | Path, *, plan: Plan | None = None, progress: bool 
         The plan whose bands are used (default: the shipped plan).
     progress
         Show progress bars for reading (files, rows so far) and validating (rows).
+    chunk_rows
+        Rows of a CSV file read and checked at a time (``None``: all at once); the result is
+        the same whatever it is.
 
     Returns
     -------
@@ -587,45 +719,78 @@ def load_policies(path: str | Path, *, plan: Plan | None = None, progress: bool 
         (file, sheet, row, column, header, value, reason, other_problems) and ``manifest``.
     """
     path = Path(path)
-    sheets, infos = [], []
+    plan = plan or load_plan()
+    sheets: list[Sheet] = []
+    infos, parts = [], []
     files = input_files(path)
     with tqdm(total=len(files), unit="file", desc="reading", disable=not progress) as bar:
         for f in files:
-            got, info = read_file(f)
-            sheets += got
+            info, got = _read(f, plan, chunk_rows, sheets, bar)
             infos.append(info)
-            bar.set_postfix_str(f"{f.name}: {sum(len(s.cells) for s in got):,} rows")
+            parts += got
             bar.update()
-    raw, sheet_id, rows, scale, extra = _combine(sheets)
-    if raw.empty:
+    if not sum(len(rows) for _, rows, _ in parts):
         raise MaturityDataError(f"{path}: no policy rows below the header")
-    with tqdm(total=len(raw), unit="row", desc="validating", disable=not progress) as bar:
-        loaded = _validate(path, raw, sheets, infos, sheet_id, rows, scale, extra, plan)
+    n = sum(len(rows) for _, rows, _ in parts)
+    with tqdm(total=n, unit="row", desc="validating", disable=not progress) as bar:
+        loaded = _validate(path, parts, sheets, infos, plan)
         bar.set_postfix(rejected=loaded.manifest["rows_rejected"], refresh=False)
-        bar.update(len(raw))
+        bar.update(n)
     return loaded
+
+
+def _stack(parts: list[_Part]) -> pd.DataFrame:
+    """The parts' values, one column at a time; categoricals joined on their categories. Each
+    part's columns are dropped as they are stacked."""
+    out = {}
+    for c in list(parts[0].values.columns):
+        pieces = [p.values.pop(c) for p in parts]
+        if isinstance(pieces[0].dtype, pd.CategoricalDtype):
+            out[c] = pd.Series(union_categoricals(pieces))
+        else:
+            out[c] = pd.concat(pieces, ignore_index=True)
+    return pd.DataFrame(out)
+
+
+def _accepted(values: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The accepted rows of the policy frame's columns, each dropped from ``values`` as it is
+    taken (no second copy of the whole frame)."""
+    out = {}
+    for c in POLICY_FRAME[:-2]:
+        column = values.pop(c)
+        out[c] = column if keep.all() else column[keep].reset_index(drop=True)
+    return pd.DataFrame(out)
 
 
 def _validate(
     path: Path,
-    raw: pd.DataFrame,
+    parts: list[tuple[int, np.ndarray, _Part]],
     sheets: list[Sheet],
     infos: list[FileInfo],
-    sheet_id: np.ndarray,
-    rows: np.ndarray,
-    scale: dict,
-    extra: pd.Series,
-    plan: Plan | None,
+    plan: Plan,
 ) -> Loaded:
-    """The checks, the accepted frame with its bands, and the manifest, of the rows read."""
-    values, checks, warned = _normalise(raw, scale)
-    checks.insert(0, _Check(extra.notna().to_numpy(), "", REASONS["extra"], values=extra))
+    """The parts joined: duplicates across them, the rejects, the accepted frame with its
+    bands, and the manifest."""
+    sheet_id = np.concatenate([np.full(len(rows), i) for i, rows, _ in parts])
+    rows = np.concatenate([rows for _, rows, _ in parts])
+    checked = [p for _, _, p in parts]
+    parts.clear()  # each part's frame is freed as soon as it is stacked
+    values = _stack(checked)
+    offsets = np.cumsum([0, *(len(p.values) for p in checked)])
+    shown = pd.concat(
+        [p.shown.set_axis(p.shown.index + o) for p, o in zip(checked, offsets, strict=False)]
+    )
+    text = pd.concat([p.policy_text for p in checked], ignore_index=True)
+    warned = {k: np.concatenate([p.warned[k] for p in checked]) for k in checked[0].warned}
     labels = np.array([_sheet_label(s) for s in sheets], dtype=object)
-    checks.append(_duplicates(values["policy_no"], pd.Series(labels[sheet_id]), rows))
-    plan = plan or load_plan()
-    checks.append(_plan_year(values["maturity_date"], plan))
-    rejects, rejected = _rejects(raw, checks, sheets, sheet_id, rows)
-    policies = values.loc[~rejected, POLICY_FRAME[:-2]].reset_index(drop=True)
+    duplicates = _duplicates(values["policy_no"], pd.Series(labels[sheet_id]), rows)
+    checks = [
+        *_join([p.checks for p in checked]),
+        _found(duplicates._replace(values=text)),
+        *_join([[p.plan_year] for p in checked]),
+    ]
+    rejects, rejected = _rejects(shown, checks, sheets, sheet_id, rows)
+    policies = _accepted(values, ~rejected)
     policies["age_band"] = age_band(policies["age"], plan)
     policies["principal_band"] = principal_band(policies["premium"], plan)
     manifest = _manifest(path, sheets, infos, sheet_id, rejected, rejects, warned, plan)

@@ -1,6 +1,6 @@
 """Raw spreadsheet files → their cells, with header, sheet and row numbers.
 
-Reads ``.xlsx`` (openpyxl), ``.xls`` (xlrd when installed, or text saved as .xls) and CSV
+Reads ``.xlsx`` (calamine; openpyxl for the columns calamine would read otherwise), ``.xls`` (xlrd when installed, or text saved as .xls) and CSV
 (UTF-8 or GB18030/GBK, or UTF-16 with its BOM: Excel's tab-separated Unicode text). A
 password-protected workbook, a CSV cell longer than ``MAX_CELL`` and a header naming one
 column twice are one-line errors; a summary or pivot sheet beside the list is skipped with a
@@ -27,6 +27,7 @@ import hashlib
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -290,7 +291,7 @@ def cell_text(v: object) -> str | None:
     >>> [cell_text(v) for v in cells]
     ['12', '0.5', '110101196003051234', '1.10101196003051e+17', '2.01300000000123e+15', None]
     """
-    if v is None:
+    if v is None or v == "":
         return None
     if isinstance(v, float):
         if np.isnan(v):
@@ -303,7 +304,9 @@ def cell_text(v: object) -> str | None:
             return np.format_float_scientific(float(v), trim="-")
     if isinstance(v, dt.datetime):
         return v.isoformat(sep=" ")
-    if isinstance(v, dt.date | dt.time):
+    if isinstance(v, dt.date):  # calamine's date cell: the text of openpyxl's datetime
+        return dt.datetime(v.year, v.month, v.day).isoformat(sep=" ")
+    if isinstance(v, dt.time):
         return v.isoformat()
     return str(v)
 
@@ -414,7 +417,7 @@ def sheet_from_grid(
         if body
         else pd.DataFrame(index=range(0), columns=range(1), dtype=object)
     )
-    frame = frame.apply(lambda c: c.map(cell_text, na_action="ignore")).astype("str")
+    frame = frame.apply(_texts)
     out = _sheet_from_frame(
         frame, np.asarray(row_numbers[start:], dtype=np.int64), head, path, sheet, check_width
     )
@@ -425,15 +428,153 @@ def sheet_from_grid(
 # ------------------------------------------------------------------------------------ xlsx
 
 
-def _xlsx_grids(info: FileInfo) -> dict[str, list[list]]:
+def _texts(column: pd.Series) -> pd.Series:
+    """A grid column's cells as text (:func:`cell_text`); a column of text alone is cast."""
+    if pd.api.types.infer_dtype(column, skipna=True) == "string":
+        text = column.astype("str")
+        return text.where(text != "")
+    return column.map(cell_text, na_action="ignore").astype("str")
+
+
+def _xlsx_grids(info: FileInfo, tidy: bool = True) -> dict[str, list[list]]:
+    """Every sheet's cells, read by calamine; the columns whose cells calamine cannot give as
+    openpyxl does (:func:`_calamine_misses`) are read again with openpyxl.
+
+    ``tidy``: each cell as openpyxl gives it (:func:`_calamine_cell`); else as calamine does,
+    which :func:`cell_text` reads to the same text.
+    """
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+    try:
+        with CalamineWorkbook.from_path(info.path) as wb:
+            grids = {
+                m.name: wb.get_sheet_by_name(m.name).to_python(skip_empty_area=False)
+                for m in wb.sheets_metadata
+                if m.typ == SheetTypeEnum.WorkSheet
+            }
+    except Exception as exc:  # noqa: BLE001 - whatever calamine raises, the file is unreadable
+        raise MaturityDataError(
+            f"{info.path}: not a readable Excel workbook ({type(exc).__name__})"
+        ) from None
+    misses = _calamine_misses(info.path, grids)
+    if tidy:
+        grids = {n: [list(map(_calamine_cell, r)) for r in g] for n, g in grids.items()}
+    if misses:
+        _openpyxl_columns(info, grids, misses)
+    return grids
+
+
+def _calamine_cell(v: object) -> object:
+    """A calamine cell as openpyxl gives it: empty is None, a date a datetime, a whole number
+    under ``10**EXCEL_DIGITS`` an int."""
+    kind = type(v)
+    if kind is str:
+        return v or None
+    if kind is float:
+        return int(v) if v.is_integer() and abs(v) < 10**EXCEL_DIGITS else v
+    if kind is dt.date:
+        return dt.datetime(v.year, v.month, v.day)
+    return v
+
+
+# A number cell written with 16 or more digits and no exponent (not something Excel writes, but
+# exact: openpyxl keeps it as an int, calamine as a float), and an error cell (#N/A, ...: calamine
+# gives it as empty). Each marks the columns openpyxl reads again.
+_LONG_NUMBER = re.compile(rb"<(?:\w+:)?v>-?[0-9]{16,}</(?:\w+:)?v>")
+_ERROR_CELL = re.compile(rb"""<(?:\w+:)?c\s[^>]*?\bt=["']e["'][^>]*>""")
+_CELL_REF = re.compile(rb"""\br=["']([A-Z]+)[0-9]+["']""")
+
+
+def _sheet_parts(z) -> dict[str, str]:
+    """Sheet name -> its worksheet part in the xlsx zip."""
+    import xml.etree.ElementTree as ET
+
+    ns = {
+        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    }
+    rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    target = {
+        r.get("Id"): r.get("Target") for r in rels if r.get("Type", "").endswith("/worksheet")
+    }
+    out = {}
+    for sheet in ET.fromstring(z.read("xl/workbook.xml")).iterfind("m:sheets/m:sheet", ns):
+        t = target.get(sheet.get(f"{{{ns['r']}}}id"), "")
+        if t:
+            out[sheet.get("name")] = t.lstrip("/") if t.startswith("/") else f"xl/{t}"
+    return out
+
+
+def _calamine_misses(path: Path, grids: dict[str, list[list]]) -> dict[str, set[int]]:
+    """Per sheet, the 0-based columns calamine cannot read as openpyxl does: those holding an
+    error cell, and, where the sheet has a number of 16 or more digits written out, those with
+    a number of that size (calamine made it a float, losing its last digits)."""
+    import zipfile
+
+    misses: dict[str, set[int]] = {}
+    with zipfile.ZipFile(path) as z:
+        for name, part in _sheet_parts(z).items():
+            if name not in grids:
+                continue
+            xml = z.read(part)
+            cols = set()
+            errors = b't="e"' in xml or b"t='e'" in xml  # the fast test before the regex
+            for tag in _ERROR_CELL.finditer(xml) if errors else ():
+                ref = _CELL_REF.search(tag.group())
+                if ref:
+                    cols.add(_column_index(ref.group(1).decode()))
+            if _LONG_NUMBER.search(xml):
+                for row in grids[name]:
+                    cols.update(
+                        j
+                        for j, v in enumerate(row)
+                        if type(v) is float and abs(v) >= 10**EXCEL_DIGITS
+                    )
+            if cols:
+                misses[name] = cols
+    return misses
+
+
+def _column_index(letters: str) -> int:
+    """The 0-based position of an Excel column letter (:func:`column_letter` reversed)."""
+    from openpyxl.utils import column_index_from_string
+
+    return column_index_from_string(letters) - 1
+
+
+def _openpyxl_columns(info: FileInfo, grids: dict[str, list[list]], misses: dict) -> None:
+    """Read the ``misses`` columns of each sheet with openpyxl into ``grids``."""
+    for name, cols in openpyxl_grids(info, {n: sorted(c) for n, c in misses.items()}).items():
+        grid, first = grids[name], min(misses[name])
+        for i, row in enumerate(cols):
+            if i >= len(grid):
+                grid.append([None] * len(grid[0]) if grid else [])
+            for j in misses[name]:
+                v = row[j - first] if j - first < len(row) else None
+                while len(grid[i]) <= j:
+                    grid[i].append(None)
+                grid[i][j] = v
+
+
+def openpyxl_grids(info: FileInfo, columns: dict[str, list[int]] | None = None) -> dict:
+    """Every sheet's rows as openpyxl reads them (``columns``: only these sheets, and of each
+    only the span of these 0-based columns, each row starting at the first)."""
     import openpyxl
 
     try:
         wb = openpyxl.load_workbook(info.path, read_only=True, data_only=True)
         grids = {}
         for ws in wb.worksheets:
+            if columns is not None and ws.title not in columns:
+                continue
             ws.reset_dimensions()
-            grids[ws.title] = [list(r) for r in ws.iter_rows(values_only=True)]
+            span = {}
+            if columns is not None:
+                span = {
+                    "min_col": min(columns[ws.title]) + 1,
+                    "max_col": max(columns[ws.title]) + 1,
+                }
+            grids[ws.title] = [list(r) for r in ws.iter_rows(values_only=True, **span)]
         wb.close()
     except Exception as exc:  # noqa: BLE001 - whatever openpyxl raises, the file is unreadable
         raise MaturityDataError(
@@ -535,7 +676,18 @@ def _csv_probe(info: FileInfo) -> tuple[str, str, str]:
     return enc, _delimiter(text), text
 
 
-def _read_csv(info: FileInfo) -> list[Sheet]:
+class InexactLines(Exception):
+    """pyarrow's CSV reader could not give exact line numbers (blank lines, quoted newlines,
+    ragged rows): the file is read again by Python's csv reader (:func:`csv_slow`)."""
+
+
+def _csv_chunks(info: FileInfo, chunk_rows: int | None) -> Iterator[Sheet]:
+    """The data rows of a CSV file, ``chunk_rows`` at a time (``None``: all at once), each
+    chunk a :class:`Sheet` with the file's line numbers.
+
+    Streams through pyarrow's reader; raises :class:`InexactLines` (possibly after some
+    chunks) when its line numbers would not be the file's.
+    """
     path = info.path
     enc, delim, text = _csv_probe(info)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
@@ -548,22 +700,40 @@ def _read_csv(info: FileInfo) -> list[Sheet]:
                 break
     except csv.Error as exc:
         raise _csv_error(info, enc, delim, (ends[-1] if ends else 0) + 1, exc) from None
-    head_ = check_columns(find_header(grid), str(path))
-    last = head_.first + head_.depth - 1
-    fast = ends[: last + 1] == list(range(1, last + 2))
-    if fast:
-        sheet = _csv_fast(info, head_, grid, ends[last], enc, delim)
-        if sheet is not None:
-            return [sheet]
-    return [_csv_slow(info, enc, delim)]
+    head = check_columns(find_header(grid), str(path))
+    last = head.first + head.depth - 1
+    if ends[: last + 1] != list(range(1, last + 2)) or enc == "utf-16":
+        # utf-16's bytes hold 0x0A inside characters (上 is 0A 4E): pyarrow's lines not exact
+        raise InexactLines
+    yield from _csv_fast(info, head, grid, ends[last], enc, delim, chunk_rows)
+
+
+def _batches(reader, chunk_rows: int | None) -> Iterator[pa.Table]:
+    """The record batches of a streaming reader regrouped into tables of ``chunk_rows``."""
+    held, n, given = [], 0, 0
+    for batch in reader:
+        while batch.num_rows:
+            take = batch.num_rows if chunk_rows is None else min(batch.num_rows, chunk_rows - n)
+            held.append(batch.slice(0, take))
+            batch, n = batch.slice(take), n + take
+            if chunk_rows is not None and n == chunk_rows:
+                yield pa.Table.from_batches(held)
+                held, n, given = [], 0, given + 1
+    if held or not given:
+        yield pa.Table.from_batches(held, schema=reader.schema)
 
 
 def _csv_fast(
-    info: FileInfo, head: Header, grid: list[list], skip: int, enc: str, delim: str
-) -> Sheet | None:
-    """pyarrow's multi-threaded reader; None when line numbers would not be exact."""
-    if enc == "utf-16":  # its bytes hold 0x0A inside characters (上 is 0A 4E): lines not exact
-        return None
+    info: FileInfo,
+    head: Header,
+    grid: list[list],
+    skip: int,
+    enc: str,
+    delim: str,
+    chunk_rows: int | None,
+) -> Iterator[Sheet]:
+    """pyarrow's multi-threaded streaming reader, a chunk at a time; :class:`InexactLines`
+    when line numbers would not be exact."""
     width = max(len(r) for r in grid[head.first : head.first + head.depth])
     names = [f"c{j}" for j in range(width)]
     invalid = []
@@ -573,7 +743,7 @@ def _csv_fast(
         return "skip"
 
     try:
-        table = pacsv.read_csv(
+        reader = pacsv.open_csv(
             info.path,
             read_options=pacsv.ReadOptions(
                 skip_rows=skip,
@@ -589,22 +759,35 @@ def _csv_fast(
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None
+        raise InexactLines from None
     lines = info.newlines + (not info.ends_with_newline)
-    if invalid or table.num_rows != lines - skip:
-        return None
-    rows = np.arange(skip + 1, skip + 1 + table.num_rows, dtype=np.int64)
+    start = skip + 1
+    try:
+        for table in _batches(reader, chunk_rows):
+            if invalid:
+                raise InexactLines
+            rows = np.arange(start, start + table.num_rows, dtype=np.int64)
+            start += table.num_rows
+            _check_cells(info, enc, delim, table, rows)
+            frame = table.to_pandas()
+            frame.columns = range(width)
+            out = _sheet_from_frame(frame, rows, head, info.path, "")
+            out.header_rows = list(range(head.first + 1, head.first + head.depth + 1))
+            yield out
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        raise InexactLines from None
+    if invalid or start - 1 != lines:
+        raise InexactLines
+
+
+def _check_cells(info: FileInfo, enc: str, delim: str, table: pa.Table, rows: np.ndarray) -> None:
+    """The one-line error for a cell longer than ``MAX_CELL`` (as Python's csv reader stops)."""
     for column in table.columns:
         if (pc.max(pc.binary_length(column)).as_py() or 0) > MAX_CELL:
             long = pc.greater(pc.utf8_length(column), MAX_CELL)
             if pc.any(long).as_py():
                 line = int(rows[pc.index(long, True).as_py()])
                 raise _csv_error(info, enc, delim, line, csv.Error("field larger than field limit"))
-    frame = table.to_pandas()
-    frame.columns = range(width)
-    out = _sheet_from_frame(frame, rows, head, info.path, "")
-    out.header_rows = list(range(head.first + 1, head.first + head.depth + 1))
-    return out
 
 
 def _csv_grid(info: FileInfo, enc: str, delim: str) -> Grid:
@@ -653,7 +836,9 @@ def _csv_error(
     )
 
 
-def _csv_slow(info: FileInfo, enc: str, delim: str) -> Sheet:
+def csv_slow(info: FileInfo) -> Sheet:
+    """A CSV file's data rows through Python's csv reader (exact lines in any file)."""
+    enc, delim, _ = _csv_probe(info)
     grid = _csv_grid(info, enc, delim)
     return sheet_from_grid(grid.rows, grid.numbers, info.path, "", str(info.path), check_width=True)
 
@@ -717,8 +902,20 @@ def read_grids(path: Path) -> tuple[list[Grid], FileInfo]:
 
 def read_file(path: Path) -> tuple[list[Sheet], FileInfo]:
     """The data rows of every policy sheet in one file, and the file's fingerprint."""
+    info, chunks = read_chunks(path, None)
+    try:
+        return list(chunks), info
+    except InexactLines:
+        return [csv_slow(info)], info
+
+
+def read_chunks(path: Path, chunk_rows: int | None) -> tuple[FileInfo, Iterator[Sheet]]:
+    """The fingerprint of one file and its data rows as :class:`Sheet` parts: each sheet of a
+    workbook whole, a CSV file ``chunk_rows`` rows at a time (``None``: at once). Iterating a
+    CSV may raise :class:`InexactLines`: the parts so far are void, and :func:`csv_slow`
+    reads the file instead."""
     info = _open(path)
     if info.format == "csv":
-        return _read_csv(info), info
-    grids = _xlsx_grids(info) if info.format == "xlsx" else _xls_grids(info)
-    return _sheets_from_grids(info, grids), info
+        return info, _csv_chunks(info, chunk_rows)
+    grids = _xlsx_grids(info, tidy=False) if info.format == "xlsx" else _xls_grids(info)
+    return info, iter(_sheets_from_grids(info, grids))

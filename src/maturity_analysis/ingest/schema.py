@@ -93,3 +93,5 @@ WHOLE_LIFE = ("终身", "终生", "终身型")
 RESERVED_CODES = ("ALL",)
 
 DERIVED_COLUMNS = ("age", "age_band", "principal_band")
+# Text repeated on many rows, stored in policies.parquet as dictionary-encoded categories.
+CATEGORY_COLUMNS = ("sub_branch", "product_type", "product_name", "payment_mode", "manager")
