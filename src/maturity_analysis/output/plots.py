@@ -72,15 +72,18 @@ def describe(fig: Figure) -> str:
 def compact_png(data: bytes) -> bytes:
     """``data`` (a chart's PNG) with its colours in a :data:`PNG_COLORS` palette.
 
-    Same size in pixels, transparency kept, deterministic (same PNG in, same bytes out); a PNG
-    that already has a palette is returned as it is.
+    Same size in pixels, transparency kept (an opaque chart is quantised without its alpha,
+    which keeps its colours closer), deterministic (same PNG in, same bytes out); a PNG that
+    already has a palette is returned as it is.
     """
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as image:
         if image.mode == "P":
             return data
-        palette = image.convert("RGBA").quantize(
+        rgba = image.convert("RGBA")
+        opaque = rgba.getextrema()[3][0] == 255
+        palette = (rgba.convert("RGB") if opaque else rgba).quantize(
             PNG_COLORS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
         )
     out = io.BytesIO()
