@@ -29,8 +29,7 @@ def run_one(notebook: str, branch: str, out: str) -> bool:
             notebook,
             str(executed),
             parameters={"dataset": DATASET, "branch": branch, "period": PERIOD},
-            progress_bar=False,
-            cwd=str(Path(notebook).parent),
+            progress_bar=False,  # the kernel starts in this process's folder, as the naive loop's
         )
         html, _ = HTMLExporter(exclude_input=True).from_notebook_node(nb)
     except Exception:  # noqa: BLE001 - counted as a failed job
