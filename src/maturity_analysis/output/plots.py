@@ -78,13 +78,16 @@ def compact_png(data: bytes) -> bytes:
     """
     from PIL import Image
 
+    # Maximum coverage keeps white white and every pixel within a few levels (fast octree
+    # tints a heatmap's white); only fast octree quantises an image with an alpha channel.
+    quantize = {True: Image.Quantize.MAXCOVERAGE, False: Image.Quantize.FASTOCTREE}
     with Image.open(io.BytesIO(data)) as image:
         if image.mode == "P":
             return data
         rgba = image.convert("RGBA")
         opaque = rgba.getextrema()[3][0] == 255
         palette = (rgba.convert("RGB") if opaque else rgba).quantize(
-            PNG_COLORS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+            PNG_COLORS, method=quantize[opaque], dither=Image.Dither.NONE
         )
     out = io.BytesIO()
     palette.save(out, format="PNG", compress_level=9)
