@@ -7,16 +7,19 @@ import statistics
 from dataclasses import asdict
 from pathlib import Path
 
-from measure import MB, Run
+from measure import Run
 from workloads import POLICIES_PER_BRANCH, TABLE_COLUMNS, TABLES
 
-GOAL_SPEEDUP = 10.0
+GOAL_SPEEDUP = 20.0  # runner vs the naive loop
+GOAL_PEER_SPEEDUP = 5.0  # runner vs the process-pool peer
+GOAL_FULL_S = 60.0  # the sample's full year run
+GOAL_HTML_MEDIAN_KB = 200.0
+GOAL_HTML_MAX_KB = 600.0
 GOAL_TABLES_S = 3.0
 GOAL_TABLES_MB = 1536.0
 GOAL_PREPARE_S = 40.0
 GOAL_PREPARE_MB = 4096.0
 GOAL_SAMPLE_PREPARE_S = 8.0
-GOAL_HTML_MB = 1.5
 GOAL_ROWS = 10_000_000
 
 
@@ -35,41 +38,58 @@ def verdict(value: float, goal: float, unit: str, higher_is_better: bool = False
 
 
 def render_fanout(fan: dict, goals: list) -> list[str]:
-    """Section 1 and its goal."""
+    """Section 1 and its goals."""
     naive, runner = statistics.median(fan["naive"]), statistics.median(fan["runner"])
+    peer = statistics.median(fan["peer"]) if fan.get("peer") else None
     speedup = naive / runner
     goals.append(
         (
-            "runner ≥ 10x faster than the naive loop",
+            f"runner ≥ {GOAL_SPEEDUP:g}x faster than the naive loop",
             f"{speedup:.1f}x",
             verdict(speedup, GOAL_SPEEDUP, "x", higher_is_better=True),
         )
     )
+    if peer is not None:
+        goals.append(
+            (
+                f"runner ≥ {GOAL_PEER_SPEEDUP:g}x faster than the process-pool peer",
+                f"{peer / runner:.1f}x",
+                verdict(peer / runner, GOAL_PEER_SPEEDUP, "x", higher_is_better=True),
+            )
+        )
     lines = [
         "",
-        "## 1. Fan-out: naive loop vs the runner",
+        "## 1. Fan-out: naive loop, process-pool peer and the runner",
         "",
         f"{fan['jobs']} jobs: notebooks {', '.join(fan['notebooks'])} × "
         f"{len(fan['branches'])} branches ({', '.join(fan['branches'])}). Naive: for each job "
         "`papermill NB OUT -r dataset sample -r branch B -r period 2013`, then `jupyter "
-        "nbconvert --to html --no-input OUT`, one after another. Runner: `maturity-analysis "
-        "reports --dataset sample --period 2013 --branch ... --out TMP --force` (default "
-        "`--jobs` = cores; it also writes each branch's workbook and the index, which the naive "
-        "loop does not). Run alternately after one untimed runner warm-up.",
+        "nbconvert --to html --no-input OUT`, one after another. Peer (`benchmarks/peer.py`): "
+        "`papermill.execute_notebook` (a fresh kernel per notebook) then nbconvert's "
+        "`HTMLExporter(exclude_input=True)`, in a `ProcessPoolExecutor` with one process per "
+        "core. Runner: `maturity-analysis reports --dataset sample --period 2013 --branch ... "
+        "--out TMP --force` (default `--jobs` = cores; it also writes each branch's workbook "
+        "and the index, which the others do not). Run alternately (naive, peer, runner) after "
+        "one untimed runner warm-up.",
         "",
-        "| round | naive loop (s) | runner (s) | naive / runner |",
-        "|---|---:|---:|---:|",
+        "| round | naive loop (s) | peer (s) | runner (s) | naive / runner | peer / runner |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
+    peers = fan.get("peer") or [float("nan")] * len(fan["naive"])
     lines += [
-        f"| {i + 1} | {n:.1f} | {r:.1f} | {n / r:.1f}x |"
-        for i, (n, r) in enumerate(zip(fan["naive"], fan["runner"], strict=True))
+        f"| {i + 1} | {n:.1f} | {p:.1f} | {r:.1f} | {n / r:.1f}x | {p / r:.1f}x |"
+        for i, (n, p, r) in enumerate(zip(fan["naive"], peers, fan["runner"], strict=True))
     ]
+    peer_cell = f"{peer:.1f}" if peer is not None else "–"
+    peer_ratio = f"{peer / runner:.1f}x" if peer is not None else "–"
     lines += [
-        f"| **median** | **{naive:.1f}** | **{runner:.1f}** | **{speedup:.1f}x** |",
+        f"| **median** | **{naive:.1f}** | **{peer_cell}** | **{runner:.1f}** | "
+        f"**{speedup:.1f}x** | **{peer_ratio}** |",
         "",
         f"Naive: {naive / fan['jobs']:.2f} s per notebook. Runner: {runner / fan['jobs']:.2f} s "
         f"per notebook (wall / notebooks), peak memory of its largest process "
         f"{fan['runner_peak_mb']:,.0f} MB. Naive failures per round: {fan['naive_failed']}; "
+        f"peer failures per round: {fan.get('peer_failed', '–')}; "
         f"runner exit codes: {fan['runner_rc']}."
         + (
             f" Reports the runner rendered per round: {fan['runner_reports']} (the same "
@@ -84,14 +104,48 @@ def render_fanout(fan: dict, goals: list) -> list[str]:
         f"`nbconvert` ({fan['naive_nbconvert_s'] / fan['jobs']:.2f} s per notebook).",
         "",
         *render_breakdown(fan["breakdown"]),
-        f"A full run over every branch of the sample and ALL ({fan['full_reports']} reports, "
-        f"plus workbooks and the index) took {fan['full_wall']:.1f} s (exit {fan['full_rc']}).",
+        *render_full_year(fan, goals),
     ]
     return lines
 
 
+def render_full_year(fan: dict, goals: list) -> list[str]:
+    """The full year run and its goal."""
+    goals.append(
+        (
+            f"the sample's full year run ≤ {GOAL_FULL_S:g} s",
+            f"{fan['full_wall']:.1f} s",
+            verdict(fan["full_wall"], GOAL_FULL_S, " s") if fan["full_rc"] == 0 else "failed",
+        )
+    )
+    notebooks = ", ".join(fan.get("full_notebooks", [])) or "–"
+    return [
+        "### The full year run",
+        "",
+        f"`maturity-analysis reports --dataset sample --period 2013 --force` over every unit "
+        f"of the sample as it is on this commit ({fan.get('full_units', '?')} units: ALL and "
+        f"every branch; notebooks {notebooks}): {fan['full_reports']} reports, "
+        f"{fan.get('full_workbooks', '?')} workbooks and the index in {fan['full_wall']:.1f} s "
+        f"(exit {fan['full_rc']}).",
+    ]
+
+
 def render_breakdown(breakdown: dict) -> list[str]:
     """Where the runner's time went in its last timed round."""
+    if not breakdown.get("notebook_cells_s"):
+        return [
+            "Runner, last timed round, median job time per notebook (execute in a warm kernel, "
+            "render HTML, privacy check, write); the executed notebooks record no cell times "
+            "(same run, same bytes), so cells and overhead are not told apart here:",
+            "",
+            "| notebook | jobs | job (s) |",
+            "|---|---:|---:|",
+            *(
+                f"| {name} | {v['count']} | {v['job']:.2f} |"
+                for name, v in sorted(breakdown.get("per_notebook", {}).items())
+            ),
+            "",
+        ]
     lines = [
         "Runner, last timed round, per notebook (medians over branches): the job (execute in a "
         "warm kernel, render HTML, privacy check, write) and, of that, the time its cells ran:",
@@ -128,26 +182,46 @@ def render_breakdown(breakdown: dict) -> list[str]:
 
 
 def render_sizes(fan: dict, goals: list) -> list[str]:
-    """Section 3 and its goal."""
+    """Section 3 and its goals."""
     sizes = [size for size, _ in fan["html_sizes"]]
     if not sizes:
         return ["", "## 3. Report size", "", "No report was rendered."]
     largest, name = fan["html_sizes"][-1]
+    median = statistics.median(sizes)
     goals.append(
         (
-            "every report ≤ 1.5 MB of HTML",
-            f"largest {largest / MB:.2f} MB",
-            verdict(largest / MB, GOAL_HTML_MB, " MB"),
+            f"report HTML median ≤ {GOAL_HTML_MEDIAN_KB:g} KB",
+            f"{median / 1024:,.0f} KB",
+            verdict(median / 1024, GOAL_HTML_MEDIAN_KB, " KB"),
         )
     )
-    return [
+    goals.append(
+        (
+            f"every report ≤ {GOAL_HTML_MAX_KB:g} KB of HTML",
+            f"largest {largest / 1024:,.0f} KB",
+            verdict(largest / 1024, GOAL_HTML_MAX_KB, " KB"),
+        )
+    )
+    by_notebook: dict[str, list[int]] = {}
+    for size, path in fan["html_sizes"]:
+        by_notebook.setdefault(Path(path).stem, []).append(size)
+    lines = [
         "",
         "## 3. Report size",
         "",
-        f"{len(sizes)} HTML reports of that full run: median "
-        f"{statistics.median(sizes) / MB:.2f} MB, largest {largest / MB:.2f} MB (`{name}`), "
-        f"smallest {sizes[0] / MB:.2f} MB.",
+        f"{len(sizes)} HTML reports of the full year run: median {median / 1024:,.0f} KB, "
+        f"largest {largest / 1024:,.0f} KB (`{name}`), smallest {sizes[0] / 1024:,.0f} KB. "
+        "The page carries only the CSS its elements use and its charts as 256-colour palette "
+        "PNGs (`output.plots.compact_png`).",
+        "",
+        "| notebook | reports | median (KB) | largest (KB) |",
+        "|---|---:|---:|---:|",
     ]
+    lines += [
+        f"| {nb} | {len(v)} | {statistics.median(v) / 1024:,.0f} | {max(v) / 1024:,.0f} |"
+        for nb, v in sorted(by_notebook.items())
+    ]
+    return lines
 
 
 def _tables_cells(entry: dict, columns: str) -> str:
@@ -333,19 +407,8 @@ def render_why(fan: dict | None, scaled: list[dict], goals: list, info: dict) ->
     """Why each missed goal was missed, from the figures above."""
     missed = " ".join(g for g, _, v in goals if v != "met")
     why = []
-    if fan and "faster than the naive" in missed and fan.get("breakdown"):
-        b = fan["breakdown"]
-        n = max(b["notebooks"], 1)
-        slow = sorted(b["per_notebook"].items(), key=lambda kv: -kv[1]["cells"])[0]
-        why.append(
-            f"- **Fan-out.** The runner's warm kernels remove the fixed cost the naive loop pays "
-            f"per notebook (kernel start, imports, nbconvert), but each notebook's own cells still "
-            f"run {b['notebook_cells_s'] / n:.2f} s on average (slowest: `{slow[0]}`, median "
-            f"{slow[1]['cells']:.2f} s; slowest cell `{b['slowest_cells'][0][0]}`), against "
-            f"{(b['notebook_job_s'] - b['notebook_cells_s']) / n:.2f} s of runner overhead. "
-            "With 2 cores the speed-up cannot exceed (F + C) × 2 / (C + overhead); cheaper "
-            "notebook cells (fewer or lighter charts, data read once per kernel) are the lever."
-        )
+    if fan:
+        why += _why_fanout(fan, missed)
     big = next((e for e in scaled if e["rows"] == GOAL_ROWS), None)
     if big and "peak memory" in missed and {"all", "plan"} <= set(big["tables"]):
         every, some = big["tables"]["all"][0], big["tables"]["plan"][0]
@@ -388,6 +451,36 @@ def render_why(fan: dict | None, scaled: list[dict], goals: list, info: dict) ->
         "the same time slows every figure, so compare within a run rather than across runs.",
     ]
     return (["", "## Why goals were missed", "", *why] if why else []) + notes
+
+
+def _why_fanout(fan: dict, missed: str) -> list[str]:
+    """Why the fan-out, full-year or size goals were missed, from the run's figures."""
+    why = []
+    b = fan.get("breakdown") or {}
+    n = max(b.get("notebooks", 0), 1)
+    per_job = fan["runner"] and statistics.median(fan["runner"]) / max(fan["jobs"], 1)
+    if "faster than the" in missed:
+        cells = b.get("notebook_cells_s", 0.0) / n
+        slowest = b.get("slowest_cells") or []
+        text = (
+            f"- **Fan-out.** The runner spends {per_job:.2f} s of wall time per notebook on 2 "
+            "cores; the warm kernels already remove the fixed cost the others pay per notebook "
+            "(kernel start, imports, nbconvert's setup), so what is left is each notebook's own "
+            "cells (charts most of it) and the render and check around them."
+        )
+        if cells:
+            text += f" Cells: {cells:.2f} s a notebook on average"
+            text += f"; slowest cell `{slowest[0][0]}`." if slowest else "."
+        why.append(text)
+    if "full year run" in missed:
+        why.append(
+            f"- **Full year run.** {fan['full_reports']} reports and "
+            f"{fan.get('full_workbooks', '?')} workbooks in {fan['full_wall']:.1f} s: "
+            f"{fan['full_wall'] * 2 / max(fan['full_reports'], 1):.2f} core-seconds a report. "
+            "Reaching 60 s needs the notebooks' own work cut (charts drawn cheaper, data read "
+            "once per worker), not more parallelism: both cores are busy throughout."
+        )
+    return why
 
 
 def _encode(value: object) -> object:

@@ -7,12 +7,15 @@ children it waited for). Scaled inputs and scratch output live in ``benchmarks/w
 (gitignored); generating the inputs is not timed.
 
 1. Fan-out: the same notebook x branch jobs run (a) naively, one ``papermill`` command then one
-   ``jupyter nbconvert --to html --no-input`` per job, and (b) by ``maturity-analysis reports
-   --force``, alternately: runner (warm-up, untimed), then naive, runner, naive, runner ...
+   ``jupyter nbconvert --to html --no-input`` per job, (b) by ``peer.py``, papermill's
+   ``execute_notebook`` and nbconvert's ``HTMLExporter`` in a process pool (a fresh kernel per
+   notebook), and (c) by ``maturity-analysis reports --force``, alternately: runner (warm-up,
+   untimed), then naive, peer, runner, naive, peer, runner ... Then the full year run:
+   ``reports --force`` over every unit (every notebook, the workbooks and the index).
 2. Tables at scale: the sample generator scaled to 100,000 / 1,000,000 / 10,000,000 policies as
    CSV; ``prepare`` of each, then every plan table from the prepared parquet, each in a fresh
    process.
-3. Report size: every HTML report of a full ``reports`` run over the sample (all branches + ALL).
+3. Report size: every HTML report of that full year run (median and largest).
 
 The parts: ``measure`` (timing and peak memory of a process, the machine), ``workloads`` (the
 contenders and the children that do the measured work), ``results`` (the goals, the RESULTS.md
@@ -43,9 +46,11 @@ from workloads import (
     CHILDREN,
     PROFILE_ROWS,
     ensure_sample,
+    html_size_stats,
     pick_branches,
     reports_in,
     run_naive,
+    run_peer,
     runner_breakdown,
     runner_cmd,
     sample_prepare_cmd,
@@ -55,7 +60,8 @@ from workloads import (
 
 
 def fanout(branches_n: int, rounds: int, log: Path) -> dict:
-    """Naive loop vs runner on the same jobs, alternately; then a full run for report sizes."""
+    """Naive loop, process-pool peer and runner on the same jobs, alternately; then the full
+    year run (every unit) for its time and the report sizes."""
     ensure_sample(log)
     branches = pick_branches(branches_n)
     scratch = Path(tempfile.mkdtemp(prefix="fanout-", dir=WORK))
@@ -70,22 +76,23 @@ def fanout(branches_n: int, rounds: int, log: Path) -> dict:
     jobs = [(by_name[nb], b) for nb in notebooks for b in branches]
     if warm.rc != 0 or len(produced) != len(jobs):
         say(f"warning: runner warm-up exit {warm.rc}, {len(produced)} reports for {len(jobs)} jobs")
-    naive_runs, runner_runs, runner_reports = [], [], []
+    naive_runs, peer_runs, runner_runs, runner_reports = [], [], [], []
     for r in range(rounds):
         say(f"round {r + 1}/{rounds}: naive loop, {len(jobs)} jobs")
         naive_runs.append(run_naive(jobs, scratch / "naive", log))
-        say(f"  naive {naive_runs[-1]['wall']:.1f} s ({naive_runs[-1]['failed']} failed); runner")
+        say(f"  naive {naive_runs[-1]['wall']:.1f} s ({naive_runs[-1]['failed']} failed); peer")
+        peer_runs.append(run_peer(jobs, scratch / "peer", log))
+        say(f"  peer {peer_runs[-1]['wall']:.1f} s ({peer_runs[-1]['failed']} failed); runner")
         ran = measure(runner_cmd(runner_out, branches), log)
         runner_runs.append(ran)
         runner_reports.append(len(reports_in(runner_out)))
         say(f"  runner {ran.wall:.1f} s (exit {ran.rc}, peak {ran.peak_mb:.0f} MB)")
     breakdown = runner_breakdown(runner_out)
-    say("full runner run over every branch (report sizes)")
+    say("full year run over every unit (time, report sizes)")
     full_out = scratch / "full"
     full = measure(runner_cmd(full_out, None), log)
-    sizes = sorted(
-        (p.stat().st_size, p.relative_to(full_out).as_posix()) for p in reports_in(full_out)
-    )
+    full_reports = reports_in(full_out)
+    sizes = sorted((p.stat().st_size, p.relative_to(full_out).as_posix()) for p in full_reports)
     result = {
         "branches": branches,
         "notebooks": notebooks,
@@ -94,6 +101,9 @@ def fanout(branches_n: int, rounds: int, log: Path) -> dict:
         "naive_failed": [n["failed"] for n in naive_runs],
         "naive_papermill_s": statistics.median(n["papermill_s"] for n in naive_runs),
         "naive_nbconvert_s": statistics.median(n["nbconvert_s"] for n in naive_runs),
+        "peer": [p["wall"] for p in peer_runs],
+        "peer_failed": [p["failed"] for p in peer_runs],
+        "peer_peak_mb": max(p["peak_mb"] for p in peer_runs),
         "runner": [r.wall for r in runner_runs],
         "runner_reports": runner_reports,
         "breakdown": breakdown,
@@ -102,7 +112,11 @@ def fanout(branches_n: int, rounds: int, log: Path) -> dict:
         "full_wall": full.wall,
         "full_rc": full.rc,
         "full_reports": len(sizes),
+        "full_units": len({p.parent for p in full_reports}),
+        "full_workbooks": len(list(full_out.rglob("*.xlsx"))),
+        "full_notebooks": sorted({p.stem for p in full_reports}),
         "html_sizes": sizes,
+        "html_stats": html_size_stats(full_reports),
     }
     shutil.rmtree(scratch, ignore_errors=True)
     return result
@@ -196,6 +210,62 @@ def profiles(scaled: list[dict], log: Path) -> dict:
 # -- the entry ------------------------------------------------------------------------------
 
 
+def _sections(text: str) -> dict[str, str]:
+    """A RESULTS.md text's ``## `` sections by heading (each with its heading)."""
+    parts = ("\n" + text).split("\n## ")
+    return {part.split("\n", 1)[0]: "## " + part for part in parts[1:]}
+
+
+KEPT = {"scale": ("2. ",), "fanout": ("1. ", "3. ")}  # the numbered sections each part writes
+SCALE_GOALS = ("prepare", "plan tables", "peak memory")  # words of the scale part's goal rows
+SCALE_WHY = ("**Memory of the tables", "**Tables at", "**prepare at")  # and of its "why" lines
+
+
+def _kept_lines(old: str, new: str, words: tuple[str, ...], scale: bool) -> str:
+    """``new`` (a table or list section) with ``old``'s lines that ``new`` lacks, of the part
+    not run: lines naming one of ``words`` when the scale part was skipped, the others if not."""
+    lines = new.rstrip("\n").split("\n") + ([""] if "\n" not in new.strip() else [])
+    named = {line.split(" | ")[0] for line in lines if line.startswith(("| ", "- "))}
+    for line in old.rstrip("\n").split("\n"):
+        if not line.startswith(("| ", "- ")) or line.split(" | ")[0] in named:
+            continue
+        if line.startswith("|---") or line.startswith("| goal |"):
+            continue
+        if any(word in line for word in words) == scale:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def keep_skipped(old: str, new: str, skipped: list[str]) -> str:
+    """``new`` with what a skipped part wrote in ``old`` kept: its numbered sections and its
+    rows of the goals table (so one part can be rerun without erasing the other's figures)."""
+    before, after = _sections(old), _sections(new)
+    for heading, text in before.items():
+        if any(heading.startswith(p) for part in skipped for p in KEPT[part]):
+            after[heading] = text
+    for prefix, words in (("Goals", SCALE_GOALS), ("Why", SCALE_WHY)):
+        old_heading = next((h for h in before if h.startswith(prefix)), None)
+        if old_heading is None:
+            continue
+        heading = next((h for h in after if h.startswith(prefix)), old_heading)
+        empty = f"## {heading}\n"
+        kept = _kept_lines(
+            before[old_heading], after.get(heading, empty), words, "scale" in skipped
+        )
+        if kept.strip() != empty.strip():
+            after[heading] = kept
+        else:
+            after.pop(heading, None)
+    numbered = sorted((h for h in after if h[:1].isdigit()), key=lambda h: int(h.split(".")[0]))
+    tail = sorted(
+        (h for h in after if h != "Machine" and not h[:1].isdigit()),
+        key=lambda h: [h.startswith(w) for w in ("Notes", "Why", "Goals")],
+    )
+    order = [*(h for h in after if h == "Machine"), *numbered, *tail]
+    head = ("\n" + new).split("\n## ")[0].lstrip("\n")
+    return head + "\n" + "\n\n".join(after[h].rstrip("\n") for h in order) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, run the sections asked for, write the results file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -204,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="a smaller set: 4 branches, 1 naive round, 100k and 1M rows",
     )
-    parser.add_argument("--rounds", type=int, default=None, help="naive/runner rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="naive/peer/runner rounds")
     parser.add_argument(
         "--branches",
         type=int,
@@ -263,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         args.quick,
         figures.get("sample_prepare", []),
     )
+    if (
+        args.skip and out.exists() and not args.render_only
+    ):  # a part not run keeps what it last wrote
+        text = keep_skipped(out.read_text(encoding="utf-8"), text, args.skip)
     out.write_text(text)
     print(text)
     say(f"wrote {out}")

@@ -127,6 +127,31 @@ def run_naive(jobs: list[tuple[Path, str]], out: Path, log: Path) -> dict:
     }
 
 
+def run_peer(jobs: list[tuple[Path, str]], out: Path, log: Path) -> dict:
+    """The same jobs through ``peer.py`` (papermill + nbconvert in a process pool, a fresh
+    kernel per notebook): wall time of the whole process, failures."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    listed = out / "jobs.json"
+    listed.write_text(json.dumps([[str(nb), b] for nb, b in jobs]), encoding="utf-8")
+    ran = measure([BIN / "python", Path(__file__).with_name("peer.py"), out, listed], log)
+    made = len(list(out.glob("*.html")))
+    return {"wall": ran.wall, "rc": ran.rc, "failed": len(jobs) - made, "peak_mb": ran.peak_mb}
+
+
+def html_size_stats(paths: list[Path]) -> dict:
+    """Median and largest size (KB) of the HTML reports at ``paths``, the largest's name."""
+    sizes = sorted((p.stat().st_size, p) for p in paths)
+    if not sizes:
+        return {"count": 0}
+    return {
+        "count": len(sizes),
+        "median_kb": statistics.median(s for s, _ in sizes) / 1024,
+        "max_kb": sizes[-1][0] / 1024,
+        "largest": f"{sizes[-1][1].parent.name}/{sizes[-1][1].name}",
+    }
+
+
 def _cell_seconds(cell: dict) -> float:
     """How long a code cell ran, from the execution timestamps nbclient records."""
     times = cell.get("metadata", {}).get("execution", {})

@@ -7,6 +7,8 @@ needed and importing this module changes nothing.
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 import sys
 from functools import cache
@@ -23,6 +25,9 @@ from ..analysis.targets import BASE, GOAL
 from .fonts import FONT_FAMILY, font_path
 
 RISK_COLORS = {"A": "#c0392b", "B": "#f0a030", "C": "#4a9a5c"}
+# Colours of a chart's embedded PNG: a 256-colour palette keeps the antialiased text and lines
+# as they look at full colour, at about a third of the bytes (measured: benchmarks/RESULTS.md).
+PNG_COLORS = 256
 
 
 @cache
@@ -64,10 +69,36 @@ def describe(fig: Figure) -> str:
     return "：".join(["图表", "；".join(titles)]) if titles else "图表"
 
 
+def compact_png(data: bytes) -> bytes:
+    """``data`` (a chart's PNG) with its colours in a :data:`PNG_COLORS` palette.
+
+    Same size in pixels, transparency kept (an opaque chart is quantised without its alpha,
+    which keeps its colours closer), deterministic (same PNG in, same bytes out); a PNG that
+    already has a palette is returned as it is.
+    """
+    from PIL import Image
+
+    # Maximum coverage keeps white white and every pixel within a few levels (fast octree
+    # tints a heatmap's white); only fast octree quantises an image with an alpha channel.
+    quantize = {True: Image.Quantize.MAXCOVERAGE, False: Image.Quantize.FASTOCTREE}
+    with Image.open(io.BytesIO(data)) as image:
+        if image.mode == "P":
+            return data
+        rgba = image.convert("RGBA")
+        opaque = rgba.getextrema()[3][0] == 255
+        palette = (rgba.convert("RGB") if opaque else rgba).quantize(
+            PNG_COLORS, method=quantize[opaque], dither=Image.Dither.NONE
+        )
+    out = io.BytesIO()
+    palette.save(out, format="PNG", compress_level=9)
+    return out.getvalue()
+
+
 def _described_in_ipython() -> None:
-    """In an IPython kernel, each figure's PNG output carries :func:`describe` as its ``alt``
-    metadata (IPython formatters may return ``(data, metadata)``), which the report template
-    writes as the image's alt text. Wraps the PNG formatter the inline backend set, once."""
+    """In an IPython kernel, each figure's PNG output is :func:`compact_png`'s and carries
+    :func:`describe` as its ``alt`` metadata (IPython formatters may return ``(data,
+    metadata)``), which the report template writes as the image's alt text. Wraps the PNG
+    formatter the inline backend set, once."""
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     if shell is None:
@@ -81,8 +112,14 @@ def _described_in_ipython() -> None:
         return
 
     def with_alt(fig: Figure):
-        data = current(fig)
-        return data if data is None else (data, {"alt": describe(fig)})
+        data = current(fig)  # base64 text (IPython's PNG formatter) or bytes
+        if data is None:
+            return data
+        if isinstance(data, str):
+            data = base64.b64encode(compact_png(base64.b64decode(data))).decode("ascii")
+        else:
+            data = compact_png(data)
+        return data, {"alt": describe(fig)}
 
     with_alt.describes = True
     png.for_type(Figure, with_alt)

@@ -1,0 +1,64 @@
+"""The report page's head: the viewport tag, its own small stylesheet (only rules for what the
+reports' pages contain, not JupyterLab's theme), no script and no code-highlighting CSS."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pandas as pd
+
+from maturity_analysis.reports.render import STYLE, ReportPage, to_html
+
+PAGE = ReportPage("组合结构", "全部网点", "2013", "sample", "0", "branch='ALL'", "now")
+# 1×1 white PNG
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
+
+
+def _notebook():
+    """A report-like notebook: markdown, a table output, a chart, printed text, stderr."""
+    nb = nbformat.v4.new_notebook()
+    table = pd.DataFrame({"件数": [1, 2]}, index=["甲", "乙"]).to_html()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# 标题\n\n说明 *强调*\n\n- 一\n- 二"),
+        nbformat.v4.new_code_cell(
+            "t",
+            outputs=[
+                nbformat.v4.new_output(
+                    "execute_result", {"text/html": table, "text/plain": "t"}, execution_count=1
+                ),
+                nbformat.v4.new_output("display_data", {"image/png": PIXEL}, metadata={}),
+                nbformat.v4.new_output("stream", name="stdout", text="完成\n"),
+                nbformat.v4.new_output("stream", name="stderr", text="注意\n"),
+            ],
+        ),
+    ]
+    return nb
+
+
+def _head(html: str) -> str:
+    return html[: html.index("</head>")]
+
+
+def test_the_head_keeps_the_viewport_and_has_only_the_reports_stylesheet():
+    html = to_html(_notebook(), PAGE)
+    head = _head(html)
+    metas = [dict(re.findall(r'(\w+)="([^"]*)"', m)) for m in re.findall(r"<meta[^>]*>", head)]
+    assert {"name": "viewport", "content": "width=device-width, initial-scale=1.0"} in metas
+    assert "<title>组合结构 · 全部网点</title>" in head
+    assert "<script" not in html
+    styles = re.findall(r"<style[^>]*>(.*?)</style>", head, re.S)
+    assert [s.strip() for s in styles] == [STYLE.strip()]  # one stylesheet, ours: no theme
+    assert "--jp-" not in html and ".highlight" not in html
+
+
+def test_every_class_the_stylesheet_names_is_on_a_report_page():
+    """No rule for what a page never has (a class of its rules absent from the page)."""
+    html = to_html(_notebook(), PAGE)
+    body = html[html.index("<body") :]
+    used = set(re.findall(r'class="([^"]*)"', body))
+    used = {c for classes in used for c in classes.split()}
+    selectors = re.sub(r"\{[^}]*\}|\[[^\]]*\]", "", STYLE)  # rules and attribute tests out
+    named = set(re.findall(r"\.([A-Za-z][\w-]*)", selectors))
+    assert named, STYLE
+    assert named - used <= {"anchor-link"}, named - used  # the anchor links are turned off
