@@ -3,8 +3,8 @@
 :func:`run_reports` is what ``maturity-analysis reports`` (and ``make reports``) calls:
 
 1. prepare the dataset once, in this process, so workers never race to build it;
-2. :func:`plan_jobs`: one job per notebook × branch (every branch plus ``ALL``) and one
-   workbook per branch, each with a key over everything its output depends on; a job whose
+2. :func:`plan_jobs`: one job per notebook × unit (``ALL``, every 支局 and every branch) and
+   one workbook per unit, each with a key over everything its output depends on; a job whose
    outputs were built from the same key is up to date and skipped (unless ``force``);
 3. :func:`run_jobs`: the jobs go to an executor — by default :class:`LocalExecutor`, worker
    processes each keeping one warm kernel — and :func:`maturity_analysis.reports.worker.run_job`
@@ -52,10 +52,10 @@ from .jobs import (
     JobError,
     JobResult,
     RunResult,
-    branch_names,
     find_notebooks,
     plan_jobs,
     select_units,
+    unit_names,
 )
 from .pdf import write_pdfs
 from .worker import run_job
@@ -245,7 +245,8 @@ def run_reports(
         The plan file (default: ``data/raw/<dataset>/plan.toml`` when present, else the
         shipped plan); its content keys every output, its name is in every footer.
     branches
-        Branch codes (``"ALL"`` for the whole book); default every branch and ``ALL``.
+        Units: branch codes, 支局 as ``"支局:<name>"``, ``"ALL"`` for the whole book; default
+        ``ALL``, every 支局 and every branch.
     out_dir
         Default ``reports/<dataset>/<period>/``.
     jobs
@@ -273,7 +274,7 @@ def run_reports(
     period = report_period(period or str(used.year), used).label
     out_dir = Path(out_dir or default_out_dir(dataset, period))
     data, policies = prepare_dataset(dataset, raw_dir, processed_dir, Path(used.source))
-    selected = select_units(branch_names(policies), branches)
+    selected = select_units(unit_names(policies), branches)
     extra = {"processed_dir": str(processed_dir)}
     planned = plan_jobs(data, period, selected, notebooks or find_notebooks(), out_dir, extra)
     if not any(j.kind == NOTEBOOK for j in planned):
