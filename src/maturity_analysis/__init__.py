@@ -53,7 +53,7 @@ _MODULES = {
         m: f"analysis.{m}"
         for m in ("book", "costs", "evaluation", "kpis", "reconcile", "risk", "tables")
     },
-    **{m: f"analysis.{m}" for m in ("targets", "yields")},
+    **{m: f"analysis.{m}" for m in ("league", "targets", "yields")},
     **{
         m: f"output.{m}"
         for m in ("calllist", "display", "excel", "narrative", "plots", "privacy", "workbook")

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..plan.model import Plan, load_plan
+from .book import ALL, branch_label, is_all, is_sub_branch, unit_branches
 from .evaluation import MET, NOT_MET, PENDING, shown
 from .kpis import INCOMPLETE, NO_DATA
 
@@ -186,3 +187,39 @@ def league(
     key_units = table["单位"].groupby(level="key").first()
     formats = {t.label: key_units.get(k, "件") for k, t in plan.targets.items()}
     return League(frame, title or f"各{units}目标完成情况", units, formats)
+
+
+@dataclass(frozen=True)
+class Leagues:
+    """Several league tables shown one after the other (:func:`unit_leagues`)."""
+
+    tables: tuple[League, ...]
+
+    def _repr_html_(self) -> str:
+        return STYLE + "".join(t.to_html() for t in self.tables)
+
+
+def unit_leagues(
+    branches: pd.DataFrame,
+    sub_branches: pd.DataFrame,
+    policies: pd.DataFrame,
+    unit: str = ALL,
+    plan: Plan | None = None,
+) -> Leagues:
+    """The league tables a unit's evaluation shows, from :func:`~.evaluation.by_branch`
+    ``branches`` and :func:`~.evaluation.by_sub_branch` ``sub_branches`` of the book
+    ``policies``: for ``ALL`` the 支局 and the 网点, for a 支局 its 网点, for a branch every
+    网点 (where it stands)."""
+    plan = plan or load_plan()
+    codes = policies["branch_code"].astype(str)
+    names = policies.get("branch_name", pd.Series("", index=policies.index)).fillna("")
+    first = names.astype(str).groupby(codes).first()
+    labels = {c: branch_label(c, n) for c, n in first.items()}
+    mine = branches
+    if is_sub_branch(unit):
+        keep = unit_branches(policies, unit)
+        mine = branches[branches.index.get_level_values(0).astype(str).isin(keep)]
+    tables = [league(mine, plan, labels, "网点")]
+    if is_all(unit) and len(sub_branches):
+        tables.insert(0, league(sub_branches, plan, units="支局"))
+    return Leagues(tuple(tables))

@@ -251,7 +251,7 @@ def _phases(policies: pd.DataFrame, plan: Plan) -> np.ndarray:
 
 def _with_total(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with a 合计 row (index levels after the first left blank)."""
-    key = (TOTAL, *[""] * (frame.index.nlevels - 1))
+    key = (TOTAL, *[""] * (frame.index.nlevels - 1)) if frame.index.nlevels > 1 else TOTAL
     out = pd.concat([frame, frame.sum().to_frame(key).T]).astype("int64")
     out.index.names = frame.index.names
     return out

@@ -43,7 +43,7 @@ from ..plan.model import load_plan, plan_file, plan_label
 from ..plan.period import report_period
 from ..plan.workdays import calendar_notes
 from .executors import LocalExecutor
-from .index import kpi_glance, render_index
+from .index import kpi_leagues, render_index
 from .jobs import (
     NOTEBOOK,
     RUN_RECORD,
@@ -310,9 +310,9 @@ def run_reports(
         result.notes.append(f"interrupted: {len(todo) - len(results)} job(s) not run")
     result.notes += calendar_notes(used.holiday_notices)
     kpis = None
-    try:  # the index is written without the KPI glance rather than not at all
+    try:  # the index is written without the league tables rather than not at all
         tracking = read_dataset_tracking(dataset, raw_dir, processed_dir, data.plan)
-        kpis = kpi_glance(policies, tracking, period, used)
+        kpis = kpi_leagues(policies, tracking, period, used)
     except Exception as exc:  # noqa: BLE001
         result.notes.append(f"index: KPIs not shown ({type(exc).__name__}: {exc})")
     result.notes += _write_index(result, policies, pii, dataset, period, kpis)
