@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         "tracking data) and the programme's tables as the sheets of one workbook.",
     )
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
-    p.add_argument("--branch", default=ALL, help="a 网点代码, or ALL (default)")
+    p.add_argument("--branch", default=ALL, help="a 网点代码, 支局:<支局名称>, or ALL (default)")
     p.add_argument("--plan", default=None, help=PLAN_HELP)
     p.add_argument("--out", required=True, type=_xlsx, help="the workbook to write (.xlsx)")
     p.set_defaults(func=_cmd_tables)

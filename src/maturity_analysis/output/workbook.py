@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
-from ..analysis.book import ALL, ALL_LABEL, enrich, for_branch, is_all
+from ..analysis.book import ALL, branch_label, enrich, for_branch
 from ..analysis.costs import cost_notes, cost_sheets
 from ..analysis.evaluation import evaluate
 from ..analysis.reconcile import reconciliation
@@ -53,7 +53,7 @@ def tables_workbook(
         {
             "内容": [
                 dataset or "—",
-                ALL_LABEL if is_all(branch) else branch,
+                branch_label(branch),
                 f"{len(part):,}",
                 plan.title,
                 str(plan.year),
@@ -115,4 +115,4 @@ def write_tables_workbook(
         **cost_notes(plan),
         **PROGRAMME_NOTES,
     }
-    return write_workbook(sheets, path, notes=notes, unit=ALL_LABEL if is_all(branch) else branch)
+    return write_workbook(sheets, path, notes=notes, unit=branch_label(branch))
