@@ -181,3 +181,12 @@ def test_reports_command_selects_sub_branches():
     args = build_parser().parse_args(["reports", "--branch", "A1", "--sub-branch", "城关支局"])
     assert _units(args) == ["A1", "支局:城关支局"]
     assert _units(build_parser().parse_args(["reports"])) is None
+
+
+def test_a_notebook_may_be_made_for_some_levels():
+    from maturity_analysis.reports.jobs import applies_to
+
+    branch_only = {"metadata": {"maturity_analysis": {"levels": ["all", "branch"]}}}
+    assert applies_to(branch_only, "2013Q2", ALL) and applies_to(branch_only, "2013Q2", "A1")
+    assert not applies_to(branch_only, "2013Q2", S1)
+    assert applies_to({"metadata": {}}, "2013", S1)
