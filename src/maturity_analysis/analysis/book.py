@@ -105,12 +105,15 @@ def check_branches(wanted, known, sub_branches=()) -> None:
         return is_all(unit) or unit in known
 
     unknown = [str(b) for b in wanted if not found(str(b))]
-    if unknown:
-        named = ", ".join(f"'{u}'" for u in unknown)
+    branches = [u for u in unknown if not is_sub_branch(u)]
+    if branches:
+        named = ", ".join(f"'{u}'" for u in branches)
         shown = ", ".join(sorted(known)[:20])
-        if any(is_sub_branch(u) for u in unknown):
-            shown += "; 支局: " + ", ".join(sorted(subs)[:20])
         raise MaturityDataError(f"branch {named}: no policies with this 网点代码 (known: {shown})")
+    if unknown:
+        named = ", ".join(f"'{sub_branch_name(u)}'" for u in unknown)
+        shown = ", ".join(sorted(subs)[:20]) or "none"
+        raise MaturityDataError(f"支局 {named}: no branch belongs to this 支局 (支局: {shown})")
 
 
 def branch_sub_branches(policies: pd.DataFrame) -> pd.Series:
