@@ -107,7 +107,8 @@ STYLE = (
     "<style>table.league td.met{color:#1a7f37}table.league td.miss{color:#b22222}"
     "table.league td.pending{color:#9a6700}table.league td.nodata{color:#555}"
     "table.league td.num{text-align:right;white-space:nowrap}"
-    "table.league th{white-space:nowrap}</style>"
+    "table.league th{white-space:nowrap}table.league td:first-child{white-space:nowrap;text-align:left}"
+    "table.league caption,table.league th[colspan]{text-align:left;font-weight:bold}</style>"
 )
 
 
