@@ -82,17 +82,20 @@ def test_notebook_runs_under_nbval(path, fixture_dataset, tmp_path):
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
+    from maturity_analysis.analysis.book import sub_branch_unit
+    from maturity_analysis.sample.book import SUB_BRANCHES
+
     processed, codes = fixture_dataset
     assert len(codes) == 3
     copies = []
-    for branch in ("ALL", codes[0]):
+    for i, branch in enumerate(("ALL", codes[0], sub_branch_unit(SUB_BRANCHES[0]))):
         nb = parameterize_notebook(
             load_notebook_node(str(path)),
             {"dataset": FIXTURE, "branch": branch, "processed_dir": str(processed)},
             kernel_name="python3",
             language="python",
         )
-        copy = tmp_path / f"{path.stem}_{branch}.ipynb"
+        copy = tmp_path / f"{path.stem}_{i}.ipynb"  # 全辖, 网点, 支局
         nbformat.write(nb, copy)
         copies.append(copy.name)
     run = subprocess.run(

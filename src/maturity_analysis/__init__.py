@@ -53,7 +53,7 @@ _MODULES = {
         m: f"analysis.{m}"
         for m in ("book", "costs", "evaluation", "kpis", "reconcile", "risk", "tables")
     },
-    **{m: f"analysis.{m}" for m in ("actions", "amounts", "daily", "honours")},
+    **{m: f"analysis.{m}" for m in ("actions", "amounts", "daily", "honours", "league")},
     **{m: f"analysis.{m}" for m in ("targets", "trends", "yields")},
     **{
         m: f"output.{m}"

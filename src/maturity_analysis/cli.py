@@ -140,6 +140,15 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _units(args: argparse.Namespace) -> list[str] | None:
+    """The units ``reports`` is asked for: ``--branch`` codes (or ``支局:<name>``) and the
+    ``--sub-branch`` names as 支局 units; None: every unit."""
+    from .analysis.book import sub_branch_unit
+
+    units = [*(args.branch or []), *(sub_branch_unit(n) for n in args.sub_branch or [])]
+    return units or None
+
+
 def _cmd_reports(args: argparse.Namespace) -> int:
     import signal
     import threading
@@ -157,7 +166,7 @@ def _cmd_reports(args: argparse.Namespace) -> int:
         result = run_reports(
             args.dataset,
             args.period,
-            args.branch,
+            _units(args),
             out_dir=args.out,
             plan=args.plan,
             jobs=args.jobs,
@@ -287,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
         "tracking data) and the programme's tables as the sheets of one workbook.",
     )
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
-    p.add_argument("--branch", default=ALL, help="a 网点代码, or ALL (default)")
+    p.add_argument("--branch", default=ALL, help="a 网点代码, 支局:<支局名称>, or ALL (default)")
     p.add_argument("--plan", default=None, help=PLAN_HELP)
     p.add_argument("--out", required=True, type=_xlsx, help="the workbook to write (.xlsx)")
     p.set_defaults(func=_cmd_tables)
@@ -304,9 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "reports",
-        help="build every branch's HTML reports, workbooks and index",
-        description="Run each notebook for every branch (and ALL) in warm "
-        "kernels, export HTML without code, write each branch's workbook and "
+        help="build the HTML reports, workbooks and index of ALL, every 支局 and every branch",
+        description="Run each notebook for ALL, every 支局 and every branch in warm "
+        "kernels, export HTML without code, write each unit's workbook and "
         "index.html. Up-to-date outputs are kept; exit 1 if any job failed.",
     )
     p.add_argument("--dataset", default="sample", help="dataset name (default sample)")
@@ -321,7 +330,15 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         metavar="CODE",
-        help="only these 网点代码 (ALL: the whole book); default every branch + ALL",
+        help="only these units: 网点代码, 支局:<支局名称> or ALL (the whole book); "
+        "default ALL, every 支局 and every branch",
+    )
+    p.add_argument(
+        "--sub-branch",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="only these 支局 (by name; with --branch: those units too)",
     )
     p.add_argument(
         "--jobs",

@@ -492,16 +492,20 @@ def test_dataset_by_branch_is_by_branch_of_the_prepared_files(book, tracking, tm
     assert rewritten.index.get_level_values("branch_code").unique().tolist() == ["B2"]
 
 
-def test_glance(book, tracking):
-    from maturity_analysis.analysis.evaluation import glance
+def test_league_of_the_branches(book, tracking):
+    from maturity_analysis.analysis.league import league_table
 
-    g = glance(by_branch(book, tracking, "2013Q2"))
-    assert g.loc["B1", "保单转换"] == PENDING and g.loc["B2", "存款转换"] == NOT_MET
-    assert "赔偿金额" not in g.columns  # no target: not a verdict
-    assert g.loc["B1", "万能险保单持有率"] == "数据不全"
-    assert g.loc["B2", "投诉处理满意度"] == "无数据"
-    # Judged (达标, 未达标, 待定): B1 8 less 数据不全 = 7; B2 8 less 3 无数据 = 5; none met.
-    assert (g.loc["B1", MET], g.loc["B2", MET]) == ("0/7", "0/5")
+    g = league_table(by_branch(book, tracking, "2013Q2"))
+    assert g.loc["B1", ("保单转换", "结论")] == PENDING
+    assert g.loc["B2", ("存款转换", "结论")] == NOT_MET
+    assert "赔偿金额" not in g.columns.get_level_values(0)  # not a plan target
+    assert g.loc["B1", ("万能险保单持有率", "结论")] == "数据不全"
+    assert g.loc["B2", ("投诉处理满意度", "结论")] == "无数据"
+    # none met; judged: the plan targets' verdicts that are 达标, 未达标 or 待定
+    for code in ("B1", "B2"):
+        verdicts = g.loc[code].xs("结论", level=1)
+        judged = verdicts.isin([MET, NOT_MET, PENDING]).sum()
+        assert g.loc[code, ("达标项数", "")] == f"0/{judged}"
 
 
 def test_calls_per_day_chart_without_a_log(plots):
@@ -521,52 +525,25 @@ def test_a_branch_code_given_as_a_number(book, tracking):
     assert evaluate(book2, trk, "2013Q2", 420301).branch == "420301"
 
 
-def test_index_shows_each_branchs_kpis_at_a_glance(book, tracking):
-    # The index's KPI block is the glance table: B1's May policy conversions 3 (D1-D3) of 6
-    # against an allocated 1 → 达标 (Wilson 18.8%-81.2% leaves out 16.7%); B2 has nothing
-    # maturing in May and no target: —. B1's one May complaint (D2) is not satisfied: 未达标.
-    from maturity_analysis.reports.index import _glance_block, kpi_glance
+def test_index_shows_each_branchs_kpis_with_values(book, tracking):
+    # The index's league tables: B1's May policy conversions 3 (D1-D3) of 6 against an
+    # allocated 1 → 300%, 达标 (Wilson 18.8%-81.2% leaves out 16.7%); B2 has nothing maturing
+    # in May and no target: —, unranked. B1's one May complaint (D2) is not satisfied: 未达标.
+    from maturity_analysis.reports.index import kpi_leagues
 
-    table = kpi_glance(book, tracking, "2013-05")
-    html = _glance_block(table, "2013-05")
-    label = table.columns[0]
-    assert "2013-05 各网点KPI达标情况" in html
-    assert table.loc["B1", label] == MET and table.loc["B2", label] == "—"
-    assert table.loc["B1", "投诉处理满意度"] == NOT_MET
-    assert '<td class="met">达标</td>' in html and '<td class="miss">未达标</td>' in html
+    [subs, branches] = kpi_leagues(book, tracking, "2013-05").tables
+    t = branches.table
+    assert t.loc["B1", ("保单转换", "实际")] == 3 and t.loc["B1", ("保单转换", "目标")] == 1
+    assert t.loc["B1", ("保单转换", "结论")] == MET and t.loc["B1", ("保单转换", "排名")] == 1
+    assert t.loc["B2", ("保单转换", "结论")] == "—" and pd.isna(t.loc["B2", ("保单转换", "排名")])
+    assert t.loc["B1", ("投诉处理满意度", "结论")] == NOT_MET
+    html = branches.to_html()
+    assert '<td class="met" data-v="达标">达标</td>' in html
+    assert '<td class="miss" data-v="未达标">未达标</td>' in html
+    assert list(subs.table.index) == ["支局一"]  # both branches' 支局, on their sums
 
 
 def test_index_has_no_kpis_without_tracking(book):
-    from maturity_analysis.reports.index import _glance_block, kpi_glance
+    from maturity_analysis.reports.index import kpi_leagues
 
-    assert kpi_glance(book, Tracking(), "2013Q2") is None
-    assert _glance_block(None, "2013Q2") == ""
-
-
-def test_six_of_seven_satisfied_is_pending_against_80_percent():
-    # Issue #11: 6/7 = 85.7% was 达标 against 80%, but Wilson(6, 7) at 95% = 48.7%-97.4%
-    # contains 80%: too few to tell, 待定. 171 of 190 (90%, Wilson 84.9%-93.5%) is 达标.
-    from conftest import build_policies
-
-    def satisfaction(n, bad):
-        book = build_policies([{"maturity_date": "2013-05-10", "age": 55}] * n)
-        rows = [
-            {
-                "policy_no": p,
-                "complaint_date": "2013-04-10",
-                "answer_date": "2013-04-12",
-                "irregular_surrender": False,
-                "compensated": i < bad,
-                "compensation": 100.0 if i < bad else None,
-                "complaint_point": "收益低",
-                "branch_code": "B01",
-            }
-            for i, p in enumerate(book["policy_no"])
-        ]
-        s = evaluate(book, Tracking(complaints=frame("complaints", rows)), "2013Q2").summary
-        return s.loc["complaint_satisfaction"]
-
-    small = satisfaction(7, 1)
-    assert small["实际"] == pytest.approx(6 / 7) and small["结论"] == PENDING
-    assert (small["区间下限"], small["区间上限"]) == pytest.approx((0.487, 0.974), abs=1e-3)
-    assert satisfaction(190, 19)["结论"] == MET
+    assert kpi_leagues(book, Tracking(), "2013Q2") is None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from maturity_analysis.analysis.book import ALL
+from maturity_analysis.analysis.book import ALL, sub_branch_unit
 from maturity_analysis.output.privacy import EXTRACTORS, PiiIndex, file_text
 from maturity_analysis.reports.executors import LocalExecutor
 from maturity_analysis.reports.jobs import unit_folder
@@ -137,8 +137,9 @@ def test_customers_named_like_the_reports_words_do_not_stop_them(runs):
 
 def test_every_unit_has_its_own_readable_folder(runs, book):
     out = runs[0].out_dir
-    folders = {unit_folder(code) for code in (ALL, *CODES)}
-    assert len(folders) == 1 + len(CODES)
+    subs = [sub_branch_unit(s) for s in book["frame"]["支局"].unique()]  # every 支局 has one too
+    folders = {unit_folder(code) for code in (ALL, *subs, *CODES)}
+    assert len(folders) == 1 + len(subs) + len(CODES)
     assert {p.name for p in out.iterdir() if p.is_dir()} == folders
     assert all(len(f.encode()) <= 64 and f not in (".", "..") for f in folders)
     assert unit_folder("4203_04") == "4203_04" and unit_folder("4203/04").startswith("4203_04~")

@@ -209,7 +209,7 @@ def test_warm_kernel_is_reused_and_leaks_no_state(first):
 
 def test_index_links_every_output_and_lists_failures(first):
     index = first.index.read_text(encoding="utf-8")
-    links = set(re.findall(r'href="([^"]+)"', index))
+    links = set(re.findall(r'href="([^"#][^"]*)"', index))  # not the tree's in-page links
     outputs = {
         p.relative_to(first.out_dir).as_posix()
         for p in first.out_dir.glob("*/*")
@@ -224,7 +224,7 @@ def test_index_links_every_output_and_lists_failures(first):
 def test_index_row_gives_branch_figures(first, book):
     index = first.index.read_text(encoding="utf-8")
     mine = book["frame"][book["frame"]["网点代码"] == "B02"]
-    row = re.search(r"<tr><td>B02</td>(.*?)</tr>", index).group(1)
+    row = re.search(r"<tr><td><span[^>]*></span>B02</td>(.*?)</tr>", index).group(1)
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
     counts = mine["险种类型"].value_counts()
     assert cells[1:4] == [str(len(mine)), str(counts["分红"]), str(counts["万能"])]
@@ -450,7 +450,7 @@ def test_real_report_has_no_code_and_no_pii(real, book, branch, stem):
 
 def test_real_index_links_every_report(real):
     index = (real["out"] / "index.html").read_text(encoding="utf-8")
-    links = set(re.findall(r'href="([^"]+)"', index))
+    links = set(re.findall(r'href="([^"#][^"]*)"', index))  # not the tree's in-page links
     expected = {f"{b}/{stem}.html" for b, stem in REAL_REPORTS}
     assert links == expected | {f"{b}/workbook.xlsx" for b in E2E_BRANCHES}
 

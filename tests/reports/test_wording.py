@@ -180,21 +180,25 @@ def test_reconciliation_reads_as_chinese(run):
 
 
 @pytest.mark.parametrize("period", ["2013", QUARTER])
-def test_index_glance_explains_every_verdict_it_shows(run, period):
+def test_index_league_explains_every_verdict_it_shows(run, period):
     text = visible(_page(run, "index", period))
-    legend = text[text.index("各网点KPI达标情况") :].split("\n")[1]
+    legend = text[text.index("各支局、各网点目标完成情况") :].split("\n")[1]
     for verdict in VERDICTS:
         assert f"{verdict} = " in legend, verdict
     assert "置信区间包含目标" in legend
-    # every cell of the glance (code, verdicts, met/judged) is one of the explained verdicts
+    # every verdict of the branches' league is an explained one, beside its 达成率
     html = _page(run, "index", period)
-    block = html[html.index("各网点KPI达标情况") :]
+    block = html[html.index("<caption>各网点目标完成情况") :]
     block = block[: block.index("</table>")]
-    rows = [re.findall(r"<td[^>]*>([^<]*)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", block)]
-    cells = [v for r in rows[1:] for v in r[1:-1]]
-    assert cells and set(cells) <= set(VERDICTS)
-    assert all(re.fullmatch(r"\d+/\d+", r[-1]) for r in rows[1:])
-    assert re.search(r'<td class="pending">待定</td>', html) or "待定" not in cells
+    rows = [
+        re.findall(r"<td[^>]*>([^<]*)</td>", r) for r in re.findall(r"<tr>(<td.*?)</tr>", block)
+    ]
+    assert rows and all(len(r) == 1 + 5 * 4 + 1 for r in rows)  # unit, 4 targets × 5, 达标项数
+    verdicts = [r[1 + 5 * i + 3] for r in rows for i in range(4)]
+    assert set(verdicts) <= set(VERDICTS)
+    shares = [r[1 + 5 * i + 2] for r in rows for i in range(4)]
+    assert all(re.fullmatch(r"\d[\d,]*\.\d%|—", v) for v in shares)
+    assert all(re.fullmatch(r"\d+/\d+", r[-1]) for r in rows)
 
 
 def test_evaluation_period_work_has_no_english_line(run):

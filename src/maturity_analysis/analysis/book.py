@@ -1,8 +1,15 @@
-"""The book and its units: ``ALL`` (the whole book), one branch's policies, the names a
-reader knows them by, and the per-policy enrichment every report uses.
+"""The book and its units: ``ALL`` (the whole book), a 支局's or one branch's policies, the
+names a reader knows them by, and the per-policy enrichment every report uses.
 
-``ALL`` is the one spelling of "the whole book" in code; a reader sees 全部网点. A branch is
-checked in one place, :func:`for_branch`, which names the known codes when it is wrong.
+Report units are three levels, each spelt as one string (a notebook's ``branch`` parameter, a
+job's unit): ``ALL`` (全辖; a reader sees 全部网点), a 支局 as ``"支局:<name>"``
+(:func:`sub_branch_unit`; a reader sees its name) and a branch as its 网点代码. A 支局 is a
+group of whole branches: each branch belongs to the 支局 most of its policies name
+(``sub_branch``; a tie goes to the first name in sort order, a branch naming none belongs to no
+支局), so a 支局's book, counts and targets are exactly the sums of its branches'. The 支局
+spelling can never be taken for a branch code: a book with a branch code that starts with
+``支局:`` (like one coded ``ALL``) is refused where units are resolved (:func:`unit_branches`).
+A unit is checked in one place, :func:`for_branch`, which names the known ones when it is wrong.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ ALL = "ALL"
 DERIVED_COLUMNS = (*YIELD_COLUMNS, "risk_points", "risk_rating", "risk_reasons")
 """The columns :func:`enrich` adds."""
 ALL_LABEL = "全部网点"
+SUB_BRANCH = "支局:"  # the prefix of a 支局 unit
+LEVELS = ("all", "sub_branch", "branch")
+LEVEL_NOUNS = {"all": "全辖", "sub_branch": "支局", "branch": "网点"}
 
 
 def is_all(branch: object) -> bool:
@@ -31,43 +41,151 @@ def is_all(branch: object) -> bool:
     return str(branch) == ALL
 
 
+def sub_branch_unit(name: object) -> str:
+    """The unit of the 支局 ``name``.
+
+    >>> sub_branch_unit("城关支局")
+    '支局:城关支局'
+    """
+    return f"{SUB_BRANCH}{name}"
+
+
+def is_sub_branch(unit: object) -> bool:
+    """Whether ``unit`` names a 支局 (:func:`sub_branch_unit`)."""
+    return str(unit).startswith(SUB_BRANCH)
+
+
+def sub_branch_name(unit: object) -> str:
+    """The 支局's name in a 支局 unit.
+
+    >>> sub_branch_name("支局:城关支局")
+    '城关支局'
+    """
+    return str(unit).removeprefix(SUB_BRANCH)
+
+
+def unit_level(unit: object) -> str:
+    """``"all"``, ``"sub_branch"`` or ``"branch"`` (:data:`LEVELS`)."""
+    return "all" if is_all(unit) else "sub_branch" if is_sub_branch(unit) else "branch"
+
+
+def unit_noun(unit: object) -> str:
+    """What a reader calls the unit's level: 全辖, 支局 or 网点."""
+    return LEVEL_NOUNS[unit_level(unit)]
+
+
 def branch_label(branch: str, name: str | None = None) -> str:
-    """The unit as a reader knows it: 全部网点 for ``ALL``, else ``name（code）`` (or the code).
+    """The unit as a reader knows it: 全部网点 for ``ALL``, a 支局's name, else ``name（code）``
+    (or the code).
 
     >>> branch_label("ALL"), branch_label("4203", "城关网点"), branch_label("4203")
     ('全部网点', '城关网点（4203）', '4203')
+    >>> branch_label("支局:城关支局")
+    '城关支局'
     """
     if is_all(branch):
         return ALL_LABEL
+    if is_sub_branch(branch):
+        return sub_branch_name(branch)
     return f"{name}（{branch}）" if name and name != branch else str(branch)
 
 
-def check_branches(wanted, known) -> None:
-    """The one branch check: every code in ``wanted`` is ``ALL`` or one of ``known``.
+def check_branches(wanted, known, sub_branches=()) -> None:
+    """The one unit check: every unit in ``wanted`` is ``ALL``, one of the branch codes
+    ``known`` or a 支局 unit of one of the names ``sub_branches``.
 
     Raises
     ------
     MaturityDataError
-        Naming the unknown codes and (the first 20 of) the known ones.
+        Naming the unknown units and (the first 20 of) the known ones.
     """
-    known = [str(k) for k in known]
-    unknown = [str(b) for b in wanted if not is_all(b) and str(b) not in set(known)]
-    if unknown:
-        named = ", ".join(f"'{u}'" for u in unknown)
+    known = {str(k) for k in known}
+    subs = {str(s) for s in sub_branches}
+
+    def found(unit: str) -> bool:
+        if is_sub_branch(unit):
+            return sub_branch_name(unit) in subs
+        return is_all(unit) or unit in known
+
+    unknown = [str(b) for b in wanted if not found(str(b))]
+    branches = [u for u in unknown if not is_sub_branch(u)]
+    if branches:
+        named = ", ".join(f"'{u}'" for u in branches)
         shown = ", ".join(sorted(known)[:20])
         raise MaturityDataError(f"branch {named}: no policies with this 网点代码 (known: {shown})")
+    if unknown:
+        named = ", ".join(f"'{sub_branch_name(u)}'" for u in unknown)
+        shown = ", ".join(sorted(subs)[:20]) or "none"
+        raise MaturityDataError(f"支局 {named}: no branch belongs to this 支局 (支局: {shown})")
+
+
+def branch_sub_branches(policies: pd.DataFrame) -> pd.Series:
+    """Branch code → the 支局 it belongs to (the name most of its policies give; a tie: the
+    first in sort order), by code; branches whose policies name no 支局 are left out.
+
+    Raises
+    ------
+    MaturityDataError
+        When a branch code starts with the 支局 prefix (it would read as a 支局).
+    """
+    codes = policies["branch_code"].dropna().astype(str)
+    clash = sorted(c for c in codes.unique() if is_sub_branch(c))
+    if clash:
+        raise MaturityDataError(
+            f"branch {', '.join(repr(c) for c in clash[:5])}: a 网点代码 may not start with "
+            f"'{SUB_BRANCH}', which names a 支局"
+        )
+    if "sub_branch" not in policies.columns:
+        return pd.Series(
+            [], index=pd.Index([], name="branch_code"), dtype=object, name="sub_branch"
+        )
+    sub = policies["sub_branch"].reindex(codes.index).astype(object)
+    named = sub.notna() & (sub.astype(str).str.strip() != "")
+    pairs = pd.DataFrame({"branch_code": codes[named], "sub_branch": sub[named].astype(str)})
+    counts = pairs.value_counts().rename("n").reset_index()
+    counts = counts.sort_values(["branch_code", "n", "sub_branch"], ascending=[True, False, True])
+    return counts.drop_duplicates("branch_code").set_index("branch_code")["sub_branch"]
+
+
+def sub_branch_names(policies: pd.DataFrame) -> list[str]:
+    """The 支局 of the book (those its branches belong to), by name."""
+    return sorted(set(branch_sub_branches(policies)))
+
+
+def unit_branches(policies: pd.DataFrame, unit: str = ALL) -> list[str] | None:
+    """The branch codes of ``unit``, by code; ``None`` for ``ALL`` (every policy, whatever its
+    branch).
+
+    Raises
+    ------
+    MaturityDataError
+        An unknown branch or 支局 (:func:`check_branches`), or a branch code that reads as a
+        支局 (:func:`branch_sub_branches`).
+    """
+    members = branch_sub_branches(policies)
+    if is_all(unit):
+        return None
+    codes = policies["branch_code"].dropna().astype(str).unique()
+    check_branches([unit], codes, set(members))
+    if is_sub_branch(unit):
+        return sorted(members.index[members == sub_branch_name(unit)])
+    return [str(unit)]
 
 
 def for_branch(policies: pd.DataFrame, branch: str = ALL) -> pd.DataFrame:
-    """The policies of one branch (``branch_code``); ``"ALL"`` keeps the whole book.
+    """The policies of one unit: a branch (``branch_code``), a 支局 (its branches, see the
+    module docstring) or ``"ALL"`` (the whole book).
 
     Raises
     ------
     MaturityDataError
-        When no policy has that branch code.
+        When no policy has that branch code (or no branch belongs to that 支局).
     """
     if is_all(branch):
         return policies.copy(deep=False)
+    if is_sub_branch(branch):
+        codes = unit_branches(policies, branch)
+        return policies.loc[policies["branch_code"].astype(str).isin(codes)].copy(deep=False)
     mask = policies["branch_code"] == branch
     if not mask.any():
         check_branches([branch], policies["branch_code"].dropna().astype(str).unique())
@@ -114,18 +232,23 @@ def _standing(policies: pd.DataFrame, book_size: int, plan: Plan) -> list[float]
 
 
 def standing_table(book: pd.DataFrame, branch: str, plan: Plan | None = None) -> pd.DataFrame:
-    """Where a branch stands against the whole book: :data:`STANDING_ROWS` for 本网点 and 全辖.
+    """Where a unit stands against the whole book: :data:`STANDING_ROWS` for 本网点 (or 本支局)
+    and 全辖.
 
     ``book`` is the whole book with the yield and risk columns
-    (:func:`maturity_analysis.analysis.book.enrich`); ``branch`` a branch code, or ``ALL`` for
-    the 全辖 column alone. A last row ``件数排名/网点数`` gives the branch's rank by policy
-    count (1 = most) and, under 全辖, the number of branches.
+    (:func:`maturity_analysis.analysis.book.enrich`); ``branch`` a unit, ``ALL`` for the 全辖
+    column alone. A last row ``件数排名/网点数`` gives the unit's rank by policy count (1 = most)
+    among the units of its level and, under 全辖, the number of those units (branches, or 支局
+    for a 支局).
     """
     plan = plan or load_plan()
-    counts = book["branch_code"].astype(str).value_counts()
+    codes = book["branch_code"].astype(str)
+    if is_sub_branch(branch):
+        codes = codes.map(branch_sub_branches(book)).dropna().map(sub_branch_unit)
+    counts = codes.value_counts()
     columns = {"全辖": [*_standing(book, len(book), plan), len(counts)]}
     if not is_all(branch):
-        mine = book[book["branch_code"].astype(str) == str(branch)]
+        mine = for_branch(book, branch)
         rank = int((counts > counts.get(str(branch), 0)).sum()) + 1
-        columns = {"本网点": [*_standing(mine, len(book), plan), rank], **columns}
+        columns = {f"本{unit_noun(branch)}": [*_standing(mine, len(book), plan), rank], **columns}
     return pd.DataFrame(columns, index=pd.Index([*STANDING_ROWS, RANK_ROW], name="指标"))

@@ -7,7 +7,10 @@ What each KPI counts is in :mod:`~maturity_analysis.analysis.kpis` (one function
 targets allocated to it (:func:`allocated`, from the one allocation
 :func:`~maturity_analysis.analysis.targets.branch_phase_allocation`, each branch's phase split
 over its months by :func:`month_allocation`), each KPI's 达成率 and one verdict (结论), the
-summary, its display and narrative, and every branch at once (:func:`by_branch`, :func:`glance`).
+summary, its display and narrative, and every branch or 支局 at once (:func:`by_branch`,
+:func:`by_sub_branch`; their league tables are :mod:`~maturity_analysis.analysis.league`).
+A 支局 is evaluated on its branches together: its targets are the sums of their allocations,
+its counts the sums of their counts and its rates the rates of their pooled rows.
 
 Verdicts: 达标, 未达标, 待定 (the base is below ``tracking.wilson_below`` and the Wilson interval
 of the result contains the target: too few to tell), 无数据 (no tracking data of the kind, or an
@@ -30,7 +33,14 @@ from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tra
 from ..ingest.forms import Tracking
 from ..plan.model import Plan, load_plan, plan_file
 from ..plan.period import Period, parse_period
-from .book import ALL, branch_label, check_branches, is_all
+from .book import (
+    ALL,
+    branch_label,
+    branch_sub_branches,
+    is_all,
+    is_sub_branch,
+    unit_branches,
+)
 from .kpis import INCOMPLETE, KPIS, NO_DATA, Kpi, Unit, exceptions, team_day_grid
 from .markup import md
 from .targets import (
@@ -77,10 +87,13 @@ def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, flo
     return lo, hi
 
 
-def _for_branch(frame: pd.DataFrame, branch: str) -> pd.DataFrame:
-    if is_all(branch):
+Codes = list[str] | None  # a unit's branch codes (:func:`~.book.unit_branches`); None: ALL
+
+
+def _within(frame: pd.DataFrame, codes: Codes) -> pd.DataFrame:
+    if codes is None:
         return frame
-    return frame[frame["branch_code"].astype(str) == branch]
+    return frame[frame["branch_code"].astype(str).isin(codes)]
 
 
 def month_allocation(
@@ -118,8 +131,8 @@ def _allocations(policies: pd.DataFrame, plan: Plan) -> dict[str, pd.DataFrame]:
     return {b: month_allocation(policies, plan, b) for b in BASES}
 
 
-def _sum_goals(alloc: pd.DataFrame, period: Period, branch: str, plan: Plan) -> dict[str, int]:
-    alloc = _for_branch(alloc, branch)
+def _sum_goals(alloc: pd.DataFrame, period: Period, codes: Codes, plan: Plan) -> dict[str, int]:
+    alloc = _within(alloc, codes)
     if period.start.year == period.end.year == plan.year:
         alloc = alloc[alloc["month"].between(period.start.month, period.end.month)]
     sums = alloc.groupby("target")["allocated"].sum()
@@ -134,23 +147,23 @@ def allocated(
     alloc: pd.DataFrame | None = None,
     basis: str | None = None,
 ) -> dict[str, int]:
-    """Target counts allocated to ``branch`` (or all) for ``period``, per policy target key:
-    the sum of :func:`month_allocation` (``alloc``, default on the whole book ``policies``)
-    over the unit's branches and the period's months."""
+    """Target counts allocated to ``branch`` (a branch, a 支局 or all) for ``period``, per
+    policy target key: the sum of :func:`month_allocation` (``alloc``, default on the whole
+    book ``policies``) over the unit's branches and the period's months."""
     plan = plan or load_plan()
     period = parse_period(period, plan)
     if alloc is None:
         alloc = month_allocation(policies, plan, basis)
-    return _sum_goals(alloc, period, str(branch), plan)
+    return _sum_goals(alloc, period, unit_branches(policies, str(branch)), plan)
 
 
 def _goals(
-    allocs: dict[str, pd.DataFrame], period: Period, branch: str, plan: Plan
+    allocs: dict[str, pd.DataFrame], period: Period, codes: Codes, plan: Plan
 ) -> tuple[dict[str, int], dict[str, int]]:
     """The binding goals and, for targets whose other basis gives another count, those."""
-    by = {b: _sum_goals(a, period, branch, plan) for b, a in allocs.items()}
+    by = {b: _sum_goals(a, period, codes, plan) for b, a in allocs.items()}
     goals, other = {}, {}
-    year = {b: _sum_goals(a, _year(plan), ALL, plan) for b, a in allocs.items()}
+    year = {b: _sum_goals(a, _year(plan), None, plan) for b, a in allocs.items()}
     for t in policy_targets(plan):
         mine = binding(t)
         goals[t.key] = by[mine][t.key]
@@ -227,18 +240,18 @@ def _unit(
     policies: pd.DataFrame,
     tracking: Tracking,
     period: Period,
-    branch: str,
+    codes: Codes,
     plan: Plan,
     allocs: dict[str, pd.DataFrame],
     sources: frozenset[str],
 ) -> Unit:
-    goals, other = _goals(allocs, period, branch, plan)
+    goals, other = _goals(allocs, period, codes, plan)
     return Unit(
-        book=_for_branch(policies, branch),
+        book=_within(policies, codes),
         tracking=Tracking(
             calls=tracking.calls,  # joined to the unit's policies by policy_no
-            complaints=_for_branch(tracking.complaints, branch),
-            worklog=_for_branch(tracking.worklog, branch),
+            complaints=_within(tracking.complaints, codes),
+            worklog=_within(tracking.worklog, codes),
             outcomes=tracking.outcomes,  # likewise
         ),
         period=period,
@@ -265,20 +278,20 @@ def _summary(
     policies: pd.DataFrame,
     tracking: Tracking,
     period: Period,
-    branch: str,
+    codes: Codes,
     plan: Plan,
     allocs: dict[str, pd.DataFrame],
     sources: frozenset[str] | None = None,
 ) -> pd.DataFrame:
     sources = _sources(tracking) if sources is None else sources
-    return _table(_unit(policies, tracking, period, branch, plan, allocs, sources))
+    return _table(_unit(policies, tracking, period, codes, plan, allocs, sources))
 
 
 def _ytd(
     policies: pd.DataFrame,
     tracking: Tracking,
     period: Period,
-    branch: str,
+    codes: Codes,
     plan: Plan,
     allocs: dict[str, pd.DataFrame],
     sources: frozenset[str],
@@ -286,8 +299,8 @@ def _ytd(
     """Year to date: the summary from January to the period's end, against the targets due
     by then, with the annual target (年度目标) and the share of it done (年度完成率)."""
     span = year_to_date(period, plan)
-    out = _summary(policies, tracking, span, branch, plan, allocs, sources)
-    annual = _table(_unit(policies, tracking, _year(plan), branch, plan, allocs, sources))
+    out = _summary(policies, tracking, span, codes, plan, allocs, sources)
+    annual = _table(_unit(policies, tracking, _year(plan), codes, plan, allocs, sources))
     counts = out["单位"] == "件"
     out["年度目标"] = annual["目标"]
     out["年度完成率"] = [
@@ -297,7 +310,8 @@ def _ytd(
     return out
 
 
-def _shown(value: Any, unit: str) -> str:
+def shown(value: Any, unit: str) -> str:
+    """A figure as the evaluation shows it in ``unit`` (件, %, 元, 访 …); — when missing."""
     if value is None or pd.isna(value):
         return "—"
     if unit == "%":
@@ -313,14 +327,14 @@ def _display(s: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=s.index)
     out["KPI"] = s["KPI"]
     for col in ("实际", "目标"):
-        out[col] = [_shown(v, u) for v, u in zip(s[col], s["单位"], strict=True)]
-    out["达成率"] = [_shown(v, "%") for v in s["达成率"]]
+        out[col] = [shown(v, u) for v, u in zip(s[col], s["单位"], strict=True)]
+    out["达成率"] = [shown(v, "%") for v in s["达成率"]]
     if "年度目标" in s.columns:
-        out["年度目标"] = [_shown(v, u) for v, u in zip(s["年度目标"], s["单位"], strict=True)]
-        out["年度完成率"] = [_shown(v, "%") for v in s["年度完成率"]]
+        out["年度目标"] = [shown(v, u) for v, u in zip(s["年度目标"], s["单位"], strict=True)]
+        out["年度完成率"] = [shown(v, "%") for v in s["年度完成率"]]
     out["结论"] = s["结论"]
     out["分子/分母"] = [
-        f"{_shown(a, '件')}/{_shown(b, '件')}" if u in ("%", "件") and not pd.isna(b) else "—"
+        f"{shown(a, '件')}/{shown(b, '件')}" if u in ("%", "件") and not pd.isna(b) else "—"
         for a, b, u in zip(s["分子"], s["分母"], s["单位"], strict=True)
     ]
     out["区间"] = [
@@ -333,7 +347,7 @@ def _display(s: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """KPIs of one branch (or ``"ALL"``) for one period (``summary``, one per row) and for the
+    """KPIs of one unit (a branch, a 支局 or ``"ALL"``) for one period (``summary``, one per row) and for the
     year to date against the annual targets (``ytd``; the same as ``summary`` for the year);
     ``exceptions`` lists the period's exceptions to the plan's rules (kpis.exceptions)."""
 
@@ -346,7 +360,8 @@ class Evaluation:
 
     @property
     def title(self) -> str:
-        """E.g. ``"全部网点 2013Q2 促进期 阶段性评估"``, ``"城关网点（4203） 2013 全年 阶段性评估"``."""
+        """E.g. ``"全部网点 2013Q2 促进期 阶段性评估"``, ``"城关网点（4203） 2013 全年 阶段性评估"``,
+        ``"城关支局 2013Q2 促进期 阶段性评估"``."""
         return f"{branch_label(self.branch, self.name)} {self.period.label} {self.period.name} 阶段性评估"
 
     def table(self) -> pd.DataFrame:
@@ -374,7 +389,7 @@ class Evaluation:
         counts = s["结论"].value_counts()
         judged = [v for v in (MET, NOT_MET, PENDING, NO_DATA, INCOMPLETE) if counts.get(v, 0)]
         missed = list(s.loc[s["结论"] == NOT_MET, "KPI"])
-        v = lambda key, col="实际": _shown(s.at[key, col], s.at[key, "单位"])  # noqa: E731
+        v = lambda key, col="实际": shown(s.at[key, col], s.at[key, "单位"])  # noqa: E731
         lines = [
             f"**{md(self.title)}**：有目标的指标中"
             + "，".join(f"{x}{int(counts[x])}项" for x in judged)
@@ -393,7 +408,7 @@ class Evaluation:
         ):
             lines.append(
                 f"按方案所述件数口径，本期应完成{v('policy_conversion_other', '目标')}件，"
-                f"达成率{_shown(s.at['policy_conversion_other', '达成率'], '%')}（仅列进度）。"
+                f"达成率{shown(s.at['policy_conversion_other', '达成率'], '%')}（仅列进度）。"
             )
         lines.append(
             f"{s.at['persistency', 'KPI']}：{NO_DATA}（{s.at['persistency', '说明']}）。"
@@ -440,17 +455,17 @@ class Evaluation:
         if not n:
             return "本期没有投诉，投诉处理满意度无数据。"
         within = s.at["answered_in_time", "KPI"].removesuffix("答复率")
-        satisfied = _shown(s.at["complaint_satisfaction", "实际"], "%")
-        goal = _shown(s.at["complaint_satisfaction", "目标"], "%")
-        answered = _shown(s.at["answered_in_time", "实际"], "%")
+        satisfied = shown(s.at["complaint_satisfaction", "实际"], "%")
+        goal = shown(s.at["complaint_satisfaction", "目标"], "%")
+        answered = shown(s.at["answered_in_time", "实际"], "%")
         return (
             f"{n}件投诉，{answered}在{within}答复；处理后满意度{satisfied}（目标{goal}），"
             f"{s.at['complaint_satisfaction', '结论']}。"
         )
 
 
-def _exceptions(policies, tracking, period, branch, plan, allocs, sources) -> pd.DataFrame:
-    rows = exceptions(_unit(policies, tracking, period, branch, plan, allocs, sources))
+def _exceptions(policies, tracking, period, codes, plan, allocs, sources) -> pd.DataFrame:
+    rows = exceptions(_unit(policies, tracking, period, codes, plan, allocs, sources))
     names = policies.drop_duplicates("branch_code").set_index(
         policies.drop_duplicates("branch_code")["branch_code"].astype(str)
     )["branch_name"]
@@ -464,7 +479,8 @@ def evaluate(
     branch: str = ALL,
     plan: Plan | None = None,
 ) -> Evaluation:
-    """Evaluate a branch (a ``branch_code``, or ``"ALL"``) for a period, and the year to date.
+    """Evaluate a unit (a ``branch_code``, a 支局 unit ``"支局:<name>"`` or ``"ALL"``) for a
+    period, and the year to date.
 
     Parameters
     ----------
@@ -484,10 +500,10 @@ def evaluate(
     plan = plan or load_plan()
     p = parse_period(period, plan)
     branch = str(branch)
-    check_branches([branch], policies["branch_code"].astype(str).unique())
+    codes = unit_branches(policies, branch)
     allocs = _allocations(policies, plan)
     sources = _sources(tracking)
-    args = (policies, tracking, p, branch, plan, allocs, sources)
+    args = (policies, tracking, p, codes, plan, allocs, sources)
     return Evaluation(
         p,
         branch,
@@ -499,10 +515,36 @@ def evaluate(
 
 
 def _branch_name(policies: pd.DataFrame, branch: str) -> str:
-    if is_all(branch) or "branch_name" not in policies.columns:
+    if is_all(branch) or is_sub_branch(branch) or "branch_name" not in policies.columns:
         return ""
     names = policies.loc[policies["branch_code"].astype(str) == branch, "branch_name"].dropna()
     return str(names.iloc[0]) if len(names) else ""
+
+
+def _by_groups(
+    policies: pd.DataFrame,
+    tracking: Tracking,
+    p: Period,
+    plan: Plan,
+    group: pd.Series,
+    name: str,
+) -> pd.DataFrame:
+    """Each group's summary stacked (``group``: branch code → group, the branches in it)."""
+    allocs = _allocations(policies, plan)
+    sources = _sources(tracking)
+
+    def split(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        of = frame["branch_code"].astype(str).map(group)
+        return dict(tuple(frame[of.notna()].groupby(of[of.notna()], sort=True)))
+
+    books = split(policies)
+    kinds = {k: split(tracking[k]) for k in ("calls", "complaints", "worklog", "outcomes")}
+    parts = {}
+    for unit, book in books.items():  # each unit on its own rows: the same as evaluate(unit)
+        mine = Tracking(**{k: kinds[k].get(unit, tracking[k].iloc[:0]) for k in kinds})
+        codes = sorted(group.index[group == unit])
+        parts[unit] = _summary(book, mine, p, codes, plan, allocs, sources)
+    return pd.concat(parts, names=[name, "key"])
 
 
 def by_branch(
@@ -510,20 +552,19 @@ def by_branch(
 ) -> pd.DataFrame:
     """Every branch's summary stacked: index (branch_code, key), columns as ``summary``."""
     plan = plan or load_plan()
-    p = parse_period(period, plan)
-    allocs = _allocations(policies, plan)
-    sources = _sources(tracking)
+    codes = pd.Index(policies["branch_code"].dropna().astype(str).unique())
+    group = pd.Series(codes, index=codes)
+    return _by_groups(policies, tracking, parse_period(period, plan), plan, group, "branch_code")
 
-    def split(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-        return dict(tuple(frame.groupby(frame["branch_code"].astype(str), sort=True)))
 
-    books = split(policies)
-    kinds = {k: split(tracking[k]) for k in ("calls", "complaints", "worklog", "outcomes")}
-    parts = {}
-    for code, book in books.items():  # each branch on its own rows: the same as branch=code
-        mine = Tracking(**{k: kinds[k].get(code, tracking[k].iloc[:0]) for k in kinds})
-        parts[code] = _summary(book, mine, p, code, plan, allocs, sources)
-    return pd.concat(parts, names=["branch_code", "key"])
+def by_sub_branch(
+    policies: pd.DataFrame, tracking: Tracking, period: str | Period, plan: Plan | None = None
+) -> pd.DataFrame:
+    """Every 支局's summary stacked (each on its branches together, as :func:`evaluate` of its
+    unit): index (sub_branch — the 支局's name —, key), columns as ``summary``."""
+    plan = plan or load_plan()
+    group = branch_sub_branches(policies)
+    return _by_groups(policies, tracking, parse_period(period, plan), plan, group, "sub_branch")
 
 
 _by_branch_memo: dict[tuple, pd.DataFrame] = {}
@@ -535,8 +576,10 @@ def dataset_by_branch(
     plan: Plan | None = None,
     raw_dir: str | None = None,
     processed_dir: str | None = None,
+    level: str = "branch",
 ) -> pd.DataFrame:
-    """:func:`by_branch` of a prepared dataset (its policies and tracking frames), a copy.
+    """:func:`by_branch` of a prepared dataset (its policies and tracking frames), a copy;
+    ``level="sub_branch"``: :func:`by_sub_branch`.
 
     Kept in the process per prepared files (:func:`~maturity_analysis.ingest.dataset.dataset_fingerprint`), plan and period:
     every branch's evaluation report shows every branch, and a warm report kernel computes them
@@ -548,33 +591,25 @@ def dataset_by_branch(
         dataset_fingerprint(dataset, raw_dir, processed_dir, used),
         parse_period(period, plan),
         pickle.dumps(plan),
+        level,
     )
     if key not in _by_branch_memo:
         book = read_dataset(dataset, raw_dir, processed_dir, used)
         tracking = read_dataset_tracking(dataset, raw_dir, processed_dir, used)
         if len(_by_branch_memo) >= 4:
             _by_branch_memo.pop(next(iter(_by_branch_memo)))
-        _by_branch_memo[key] = by_branch(book, tracking, period, plan)
+        table = by_sub_branch if level == "sub_branch" else by_branch
+        _by_branch_memo[key] = table(book, tracking, period, plan)
     return _by_branch_memo[key].copy()
 
 
-def glance(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`by_branch` at a glance: branches × judged KPIs, each cell its 结论 (达标, 未达标,
-    待定, 无数据, 数据不全, —), and a last column 达标 with ``met/judged`` (judged: 达标, 未达标
-    or 待定); for an index page."""
-    verdicts = table["结论"].unstack("key")
-    keys = [
-        k
-        for k in dict.fromkeys(table.index.get_level_values("key"))
-        if (verdicts[k] != NO_TARGET).any()
-    ]
-    labels = table["KPI"].droplevel("branch_code").groupby(level=0).first()
-    out = verdicts[keys].copy()
-    out.columns = [labels[k] for k in keys]
-    judged = verdicts[keys].isin([MET, NOT_MET, PENDING]).sum(axis=1)
-    met = (verdicts[keys] == MET).sum(axis=1)
-    out[MET] = [f"{int(m)}/{int(r)}" for m, r in zip(met, judged, strict=True)]
-    return out.rename_axis("网点代码")
+def beside(table: pd.DataFrame, policies: pd.DataFrame, unit: str = ALL) -> pd.DataFrame:
+    """The rows of :func:`by_branch` ``table`` a unit's report shows: a 支局's own branches;
+    for ``ALL`` and a branch (which sees where it stands), every branch."""
+    codes = unit_branches(policies, unit)
+    if not is_sub_branch(unit):
+        return table
+    return table[table.index.get_level_values("branch_code").isin(codes)]
 
 
 def team_days(
@@ -594,11 +629,14 @@ def team_days(
     if policies is None:
         calls = tracking.calls
         policies = calls[["policy_no", "branch_code"]].drop_duplicates("policy_no")
-    book = _for_branch(policies, branch)
+    codes = None if is_all(branch) else [branch]
+    if is_sub_branch(branch):
+        codes = unit_branches(policies, branch)
+    book = _within(policies, codes)
     mine = Tracking(
         calls=tracking.calls,
         complaints=tracking.complaints,
-        worklog=_for_branch(tracking.worklog, branch),
+        worklog=_within(tracking.worklog, codes),
         outcomes=tracking.outcomes,
     )
     grid = team_day_grid(mine, p, book, plan.holiday_notices).rename(columns={"recorded": "calls"})

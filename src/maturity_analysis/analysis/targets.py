@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..plan.model import Plan, Target, load_plan
-from .book import ALL, for_branch, is_all
+from .book import ALL, branch_sub_branches, for_branch, unit_branches
 from .tables import TOTAL, category_codes
 
 BASE = "基数"
@@ -28,6 +28,7 @@ BY_RATE = "按比率件数"
 STATED = "方案所述件数"
 BASIS_LABELS = {"rate": "按比率计算", "stated": "按方案所述件数"}
 BRANCH_INDEX = ["网点代码", "网点名称"]
+SUB_BRANCH_INDEX = "支局"
 PHASE_INDEX = ["阶段", "名称", "月份"]
 Basis = Literal["rate", "stated"]
 
@@ -250,7 +251,7 @@ def _phases(policies: pd.DataFrame, plan: Plan) -> np.ndarray:
 
 def _with_total(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with a 合计 row (index levels after the first left blank)."""
-    key = (TOTAL, *[""] * (frame.index.nlevels - 1))
+    key = (TOTAL, *[""] * (frame.index.nlevels - 1)) if frame.index.nlevels > 1 else TOTAL
     out = pd.concat([frame, frame.sum().to_frame(key).T]).astype("int64")
     out.index.names = frame.index.names
     return out
@@ -329,12 +330,14 @@ def allocate_phases(
     basis: Basis | None = None,
 ) -> pd.DataFrame:
     """A unit's targets over the plan's phases: the sum of its branches' rows of
-    :func:`branch_phase_allocation` on the whole book ``policies`` (``"ALL"``: every branch).
+    :func:`branch_phase_allocation` on the whole book ``policies`` (``"ALL"``: every branch; a
+    支局: its branches).
     Rows (阶段, 名称, 月份) and 合计; columns as in :func:`allocate_branches`."""
     plan = plan or load_plan()
     long = branch_phase_allocation(policies, plan, basis)
-    if not is_all(branch):
-        long = long[long["branch_code"] == str(branch)]
+    codes = unit_branches(policies, branch)
+    if codes is not None:
+        long = long[long["branch_code"].isin(codes)]
     sums = long.groupby(["target", "phase"])[["base", "allocated"]].sum()
     keys = [ph.key for ph in plan.phases]
     bases, parts = {}, {}
@@ -349,23 +352,43 @@ def allocate_phases(
     return _with_total(_wide(bases, parts, plan, index))
 
 
+def allocate_sub_branches(
+    policies: pd.DataFrame, plan: Plan | None = None, basis: Basis | None = None
+) -> pd.DataFrame:
+    """Each 支局's targets: the sum of its branches' rows of :func:`allocate_branches` (never an
+    allocation of its own), by 支局 name, with a 合计 row (the whole book's target when every
+    branch has a 支局). Columns as in :func:`allocate_branches`."""
+    by_branch = allocate_branches(policies, plan, basis).drop(index=TOTAL, level=0)
+    members = branch_sub_branches(policies)
+    codes = by_branch.index.get_level_values(0).astype(str)
+    mine = by_branch[codes.isin(members.index)]
+    sums = mine.groupby(members.reindex(mine.index.get_level_values(0).astype(str)).to_numpy())
+    frame = sums.sum().rename_axis(SUB_BRANCH_INDEX)
+    return _with_total(frame)
+
+
 def branch_targets(
     policies: pd.DataFrame, branch: str = ALL, plan: Plan | None = None
 ) -> dict[str, pd.DataFrame]:
-    """The targets of the book (``"ALL"``) or one branch, as every report and sheet shows them.
+    """The targets of the book (``"ALL"``), a 支局 or one branch, as every report and sheet
+    shows them.
 
     ``policies`` is the whole book. Returns ``"目标"`` (:func:`targets` on the unit, indexed by
-    目标, where 目标件数 is the unit's allocated count and 目标比率 = 目标件数 ÷ 基数),
-    ``"网点分配"`` (:func:`allocate_branches`; a branch: its row) and ``"阶段分配"``
-    (:func:`allocate_phases`: the sum of the unit's branches' phase allocations).
+    目标, where 目标件数 is the unit's allocated count — a 支局's the sum of its branches' — and
+    目标比率 = 目标件数 ÷ 基数), ``"网点分配"`` (:func:`allocate_branches`; a 支局: its branches'
+    rows and their 合计; a branch: its row) and ``"阶段分配"`` (:func:`allocate_phases`: the sum
+    of the unit's branches' phase allocations).
     """
     plan = plan or load_plan()
     part = for_branch(policies, branch)
     by_branch = allocate_branches(policies, plan)
     goals = targets(part, plan).set_index("目标")
-    if not is_all(branch):
-        by_branch = by_branch.loc[[branch]]
-    row = by_branch.iloc[-1] if is_all(branch) else by_branch.iloc[0]
+    codes = unit_branches(policies, branch)
+    if codes is not None:
+        body = by_branch.drop(index=TOTAL, level=0)
+        body = body[body.index.get_level_values(0).astype(str).isin(codes)]
+        by_branch = body if len(codes) == 1 else _with_total(body)
+    row = by_branch.iloc[-1] if len(by_branch) > 1 else by_branch.iloc[0]
     for t in policy_targets(plan):
         n = int(row[(t.label, GOAL)])
         base = goals.at[t.label, BASE]

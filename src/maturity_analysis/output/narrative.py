@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..analysis.book import ALL, RANK_ROW, branch_label, is_all
+from ..analysis.book import ALL, RANK_ROW, branch_label, is_all, is_sub_branch, unit_noun
 from ..analysis.costs import replacement_premiums
 from ..analysis.markup import md
 from ..analysis.reconcile import DISCREPANCY, EXACT, STATUS_LABELS, STATUSES, summary
@@ -69,7 +69,7 @@ def scope(policies: pd.DataFrame, branch: str, dataset: str, period: str) -> str
     names = [] if is_all(branch) else policies["branch_name"].dropna().unique()
     where = branch_label(branch, names[0] if len(names) else None)
     return (
-        f"**网点**：{md(where)} · **数据集**：{md(dataset)} · **报告期**：{md(period)} · "
+        f"**{'网点' if is_all(branch) else unit_noun(branch)}**：{md(where)} · **数据集**：{md(dataset)} · **报告期**：{md(period)} · "
         f"**满期保单**：{_n(len(policies))} 件"
     )
 
@@ -279,10 +279,11 @@ def standing_text(
             f"{_pct(book['高风险(A级)占比'])}。各网点的位置见其各自报告的本节。"
         )
     else:
-        mine, book = table["本网点"], table["全辖"]
+        noun = unit_noun(branch)
+        mine, book = table[f"本{noun}"], table["全辖"]
         lines.append(
-            f"本网点满期保单 {_n(mine.iloc[0])} 件，占全辖的 {_pct(mine['占全辖件数'])}，"
-            f"在全辖 {_n(book[RANK_ROW])} 个网点中按件数排第 {_n(mine[RANK_ROW])} 位。"
+            f"本{noun}满期保单 {_n(mine.iloc[0])} 件，占全辖的 {_pct(mine['占全辖件数'])}，"
+            f"在全辖 {_n(book[RANK_ROW])} 个{noun}中按件数排第 {_n(mine[RANK_ROW])} 位。"
         )
         compare = []
         for label in ("分红险低于存款占比", "高风险(A级)占比", "满期时50岁以上占比", "万能险占比"):
@@ -317,9 +318,12 @@ def standing_text(
         )
     if (
         branch != ALL
-        and table.loc["分红险低于存款占比", "本网点"] > table.loc["分红险低于存款占比", "全辖"]
+        and table.loc["分红险低于存款占比", table.columns[0]]
+        > table.loc["分红险低于存款占比", "全辖"]
     ):
-        steps.append("本网点低于存款的占比高于全辖，投诉风险偏高，应提前备好解释口径和赔付预案；")
+        steps.append(
+            f"本{unit_noun(branch)}低于存款的占比高于全辖，投诉风险偏高，应提前备好解释口径和赔付预案；"
+        )
     steps.append("每日完成回访量，并在工作日志和回访统计表中如实登记结果。")
     lines.append("\n**下一步**：\n\n" + "\n".join(f"- {s}" for s in steps))
     return "\n".join(lines)
@@ -392,10 +396,18 @@ def targets_text(goals: pd.DataFrame, branch: str) -> str:
                 if diff
                 else f"；与方案所述 {_n(row[STATED])} 件一致"
             )
-        if not is_all(branch):
+        if is_sub_branch(branch):
+            line += "；目标为本支局各网点分得件数之和"
+        elif not is_all(branch):
             line += "；目标即本网点分得的件数"
         lines.append(line + "。")
-    if not is_all(branch):
+    if is_sub_branch(branch):
+        lines.append(
+            "\n方案所述件数是全辖数字，本支局不与之直接比较；全辖目标按各网点符合条件的"
+            "保单数分配（最大余数法），本支局的目标是其各网点分得件数之和（不另行分配），"
+            "目标比率为该件数除以本支局基数。"
+        )
+    elif not is_all(branch):
         lines.append(
             "\n方案所述件数是全辖数字，本网点不与之直接比较；全辖目标按各网点符合条件的"
             "保单数分配（最大余数法），各网点之和等于全辖目标，本网点的目标比率为分得件数"
@@ -441,7 +453,10 @@ def reconciliation_text(rec: pd.DataFrame, branch: str, limit: int = 8) -> str:
         + "。"
     )
     if branch != ALL:
-        text = "方案的数字是全辖数字，以下核对基于全部网点的数据，不是本网点的数字。" + text
+        text = (
+            f"方案的数字是全辖数字，以下核对基于全部网点的数据，不是本{unit_noun(branch)}的数字。"
+            + text
+        )
     wrong = rec[rec["status"] == DISCREPANCY]
     lines = [f"- {md(row.figure)}：{md(row.explanation)}" for row in wrong.head(limit).itertuples()]
     if len(wrong) > limit:

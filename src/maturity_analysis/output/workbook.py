@@ -11,7 +11,7 @@ import pandas as pd
 
 from .. import __version__
 from ..analysis.actions import COMPLAINTS, NOT_CALLED, NOT_VISITED, SOON, action_lists, as_of
-from ..analysis.book import ALL, ALL_LABEL, enrich, for_branch, is_all
+from ..analysis.book import ALL, branch_label, enrich, for_branch
 from ..analysis.costs import cost_notes, cost_sheets
 from ..analysis.evaluation import evaluate
 from ..analysis.reconcile import reconciliation
@@ -55,7 +55,7 @@ def tables_workbook(
         {
             "内容": [
                 dataset or "—",
-                ALL_LABEL if is_all(branch) else branch,
+                branch_label(branch),
                 f"{len(part):,}",
                 plan.title,
                 str(plan.year),
@@ -157,4 +157,4 @@ def write_tables_workbook(
         **PROGRAMME_NOTES,
         **(action_notes(plan, period) if COMPLAINTS in sheets else {}),
     }
-    return write_workbook(sheets, path, notes=notes, unit=ALL_LABEL if is_all(branch) else branch)
+    return write_workbook(sheets, path, notes=notes, unit=branch_label(branch))

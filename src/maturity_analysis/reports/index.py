@@ -1,5 +1,7 @@
 """The run's ``index.html``: one row per unit with reports on disk for the period (its key
-figures, links and whether each report is current), the KPIs at a glance, then failures.
+figures, links and whether each report is current) as a tree 全辖 → 支局 → 网点, each row
+linking down to the rows of its 支局 or 网点; the league tables of the 支局 and the 网点
+(:mod:`~maturity_analysis.analysis.league`), then failures.
 
 The page is the Jinja2 template ``templates/index.html.j2`` (autoescaped: every name, code,
 dataset and error shows as text); it reads on a phone: a viewport, tables that scroll in their
@@ -16,22 +18,34 @@ from functools import cache
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..analysis.book import ALL, ALL_LABEL
-from ..analysis.evaluation import MET, NOT_MET, PENDING, by_branch, glance
+from ..analysis.book import (
+    ALL,
+    ALL_LABEL,
+    branch_sub_branches,
+    is_all,
+    is_sub_branch,
+    sub_branch_name,
+    sub_branch_unit,
+    unit_level,
+)
+from ..analysis.evaluation import MET, NOT_MET, PENDING, by_branch, by_sub_branch
 from ..analysis.kpis import INCOMPLETE, NO_DATA
-from ..analysis.targets import GOAL, TOTAL, allocate_branches
-from .jobs import NOTEBOOK, Job, RunResult, branch_names, find_notebooks, plan_jobs
+from ..analysis.league import Leagues, unit_leagues
+from ..analysis.targets import GOAL, TOTAL, allocate_branches, allocate_sub_branches
+from .jobs import NOTEBOOK, Job, RunResult, find_notebooks, plan_jobs, unit_folder, unit_names
 
 NAME, POLICIES = "网点名称", "保单件数"
 PRODUCTS = ("分红", "万能")
 
 
 def branch_figures(policies: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Per branch code (and ``ALL``): name, policies, 分红, 万能 and each target's count.
+    """Per unit (``ALL``, each 支局, each branch code): name, policies, 分红, 万能 and each
+    target's count (a 支局's: the sums of its branches').
 
     Returns the figures and notes on what could not be computed (the index is written anyway).
     """
@@ -42,6 +56,11 @@ def branch_figures(policies: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     )
     products = pd.crosstab(code, policies["product_type"]).reindex(columns=PRODUCTS, fill_value=0)
     frame = frame.join(products)
+    members = branch_sub_branches(policies)
+    subs = frame.loc[members.index].groupby(members.to_numpy()).sum(numeric_only=True)
+    subs.index = subs.index.map(sub_branch_unit)
+    subs.insert(0, NAME, [sub_branch_name(u) for u in subs.index])
+    frame = pd.concat([subs, frame])
     total = {
         NAME: ALL_LABEL,
         POLICIES: len(policies),
@@ -54,7 +73,10 @@ def branch_figures(policies: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         allocated.index = allocated.index.get_level_values(0).map(
             lambda c: ALL if c == TOTAL else str(c)
         )
-        frame = frame.join(allocated.add_prefix("目标·"))
+        by_sub = allocate_sub_branches(policies).xs(GOAL, axis=1, level=1)
+        by_sub = by_sub.drop(index=TOTAL)
+        by_sub.index = by_sub.index.map(sub_branch_unit)
+        frame = frame.join(pd.concat([allocated, by_sub]).add_prefix("目标·"))
     except Exception as exc:  # noqa: BLE001 - the index is written without the targets
         notes.append(f"index: targets not shown ({type(exc).__name__}: {exc})")
     return frame, notes
@@ -85,6 +107,23 @@ class UnitRow:
     known: bool = True
     figures: dict = field(default_factory=dict)
     reports: list[Report] = field(default_factory=list)
+    depth: int = 0  # 0 全辖, 1 a 支局 (or a branch of no 支局 shown), 2 a branch under its 支局
+    children: list[tuple[str, str]] = field(default_factory=list)  # (anchor, label) of rows below
+
+    @property
+    def anchor(self) -> str:
+        """The row's id in the page, for the links down to it."""
+        return f"u-{unit_folder(self.code)}"
+
+    @property
+    def level(self) -> str:
+        """``all``, ``sub_branch`` or ``branch`` (a folder of an unknown unit: ``branch``)."""
+        return unit_level(self.code)
+
+    @property
+    def shown(self) -> str:
+        """What the first cell says: the code (ALL, a branch's), a 支局's name."""
+        return sub_branch_name(self.code) if is_sub_branch(self.code) else self.code
 
     @property
     def stale(self) -> bool:
@@ -111,7 +150,7 @@ def _every_unit_jobs(result: RunResult, policies: pd.DataFrame, period: str) -> 
     notebooks = list(dict.fromkeys([*run, *beside]))
     first = next((j for j in result.jobs if j.kind == NOTEBOOK), result.jobs[0])
     extra = {k: v for k, v in first.parameters.items() if k not in ("dataset", "branch", "period")}
-    units = {ALL: ALL_LABEL, **branch_names(policies)}
+    units = {ALL: ALL_LABEL, **unit_names(policies)}
     return plan_jobs(first.dataset, period, units, notebooks, result.out_dir, extra)
 
 
@@ -135,7 +174,8 @@ def unit_rows(result: RunResult, policies: pd.DataFrame, period: str) -> list[Un
     A report this run built, found up to date or failed says so; one this run did not plan (a
     narrower ``--branch`` run) is checked against the key the current inputs give it: the same
     key is :data:`CURRENT`, another (other data, plan, notebook or package) is :data:`STALE`, as
-    is every report on disk that no job of the current data and notebooks makes.
+    is every report on disk that no job of the current data and notebooks makes. Rows know
+    their place in the tree 全辖 → 支局 → 网点 (``depth``, ``children``).
     """
     rows: dict[str, UnitRow] = {}
     folders: dict[Path, UnitRow] = {}
@@ -162,7 +202,28 @@ def unit_rows(result: RunResult, policies: pd.DataFrame, period: str) -> list[Un
             )
         href = f"{path.parent.name}/{path.name}"
         folders[path.parent].reports.append(Report(path.stem, href, STALE))
-    return [row for row in sorted(rows.values(), key=lambda r: not r.known) if row.reports]
+    shown = [row for row in sorted(rows.values(), key=lambda r: not r.known) if row.reports]
+    return _tree(shown, policies)
+
+
+def _tree(rows: list[UnitRow], policies: pd.DataFrame) -> list[UnitRow]:
+    """Each row's depth and links down: a branch hangs under its 支局's row (when shown), a 支局
+    and a branch without its 支局 shown under 全辖's row; rows keep their (report) order."""
+    members = branch_sub_branches(policies)
+    names = unit_names(policies)
+    present = {row.code: row for row in rows if row.known}
+    for row in rows:
+        if not row.known or is_all(row.code):
+            continue
+        parent = ALL
+        if not is_sub_branch(row.code) and row.code in members.index:
+            parent = sub_branch_unit(members[row.code])
+        if parent not in present:
+            parent = ALL
+        row.depth = 1 if is_all(parent) else 2
+        if parent in present:
+            present[parent].children.append((row.anchor, names.get(row.code) or row.shown))
+    return rows
 
 
 def _is_number(value: object) -> bool:
@@ -200,7 +261,7 @@ def _templates() -> jinja2.Environment:
     return env
 
 
-# The glance's verdicts, by the names its template colours and explains them.
+# The league tables' verdicts, by the names the index's legend explains them.
 VERDICTS = {
     "met": MET,
     "not_met": NOT_MET,
@@ -210,21 +271,15 @@ VERDICTS = {
 }
 
 
-def kpi_glance(policies: pd.DataFrame, tracking, period: str, plan=None) -> pd.DataFrame | None:
-    """Each branch's KPIs against target for ``period`` (达标, 未达标, 待定, 无数据, 数据不全,
-    —), ``None`` when the dataset has no tracking data (nothing to evaluate)."""
-
+def kpi_leagues(policies: pd.DataFrame, tracking, period: str, plan=None) -> Leagues | None:
+    """The league tables of the 支局 and the 网点 for ``period`` (each unit's actual, target,
+    达成率, verdict and rank per plan target), ``None`` when the dataset has no tracking data
+    (nothing to evaluate)."""
     if all(tracking[k].empty for k in ("calls", "complaints", "worklog", "outcomes")):
         return None
-    return glance(by_branch(policies, tracking, period, plan))
-
-
-def _glance_block(table: pd.DataFrame | None, period: str) -> str:
-    if table is None:
-        return ""
-    return (
-        _templates().get_template("glance.html.j2").render(table=table, period=period, **VERDICTS)
-    )
+    branches = by_branch(policies, tracking, period, plan)
+    subs = by_sub_branch(policies, tracking, period, plan)
+    return unit_leagues(branches, subs, policies, ALL, plan)
 
 
 def render_index(
@@ -232,9 +287,9 @@ def render_index(
     policies: pd.DataFrame,
     dataset: str,
     period: str,
-    kpis: pd.DataFrame | None = None,
+    kpis: Leagues | None = None,
 ) -> tuple[str, list[str]]:
-    """The index page's HTML (with ``kpis`` from :func:`kpi_glance` when given) and the notes
+    """The index page's HTML (with ``kpis`` from :func:`kpi_leagues` when given) and the notes
     on anything left out of it. Every unit with reports of ``period`` on disk has a row
     (:func:`unit_rows`), its stale reports marked."""
     figures, notes = branch_figures(policies)
@@ -268,7 +323,7 @@ def render_index(
             all_code=ALL,
             stale=STALE,
             failed=failed,
-            glance=kpis,
+            leagues=None if kpis is None else [markupsafe.Markup(t.to_html()) for t in kpis.tables],
             **VERDICTS,
             stale_count=sum(row.stale for row in rows),
         )

@@ -19,7 +19,18 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__, config
-from ..analysis.book import ALL, ALL_LABEL, branch_label, check_branches, is_all
+from ..analysis.book import (
+    ALL,
+    ALL_LABEL,
+    branch_label,
+    branch_sub_branches,
+    check_branches,
+    is_all,
+    is_sub_branch,
+    sub_branch_name,
+    sub_branch_unit,
+    unit_level,
+)
 from ..plan.model import load_plan
 from ..plan.period import period_kind, report_period
 
@@ -47,7 +58,9 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Job:
-    """One output of a run: a notebook rendered for a branch, or a branch's workbook."""
+    """One output of a run: a notebook rendered for a unit, or a unit's workbook. ``branch``
+    is the unit (``ALL``, a 支局 unit ``支局:<name>`` or a branch code, see
+    :mod:`~maturity_analysis.analysis.book`)."""
 
     kind: str
     branch: str
@@ -66,7 +79,7 @@ class Job:
 
     @property
     def branch_label(self) -> str:
-        """The branch as a reader knows it: ``name（code）``, or 全部网点 for ``ALL``."""
+        """The unit as a reader knows it: ``name（code）``, a 支局's name, or 全部网点 for ``ALL``."""
         return branch_label(self.branch, self.branch_name)
 
     @property
@@ -197,14 +210,19 @@ def notebook_title(nb: Mapping, default: str) -> str:
     return default
 
 
-def applies_to(nb: Mapping, period: str) -> bool:
-    """Whether a notebook is made for ``period``.
+def applies_to(nb: Mapping, period: str, unit: str = ALL) -> bool:
+    """Whether a notebook is made for ``period`` and for ``unit``'s level.
 
     A notebook may restrict itself in its metadata, e.g. a quarterly evaluation:
-    ``"maturity_analysis": {"periods": ["quarter", "month"]}``; by default it applies to all.
+    ``"maturity_analysis": {"periods": ["quarter", "month"]}``, or one for branches only:
+    ``{"levels": ["branch"]}`` (of ``all``, ``sub_branch``, ``branch``); by default it applies
+    to all.
     """
-    kinds = nb.get("metadata", {}).get(METADATA_KEY, {}).get("periods")
-    return kinds is None or period_kind(period) in kinds
+    meta = nb.get("metadata", {}).get(METADATA_KEY, {})
+    kinds, levels = meta.get("periods"), meta.get("levels")
+    return (kinds is None or period_kind(period) in kinds) and (
+        levels is None or unit_level(unit) in levels
+    )
 
 
 def _sha256(data: bytes) -> str:
@@ -240,6 +258,9 @@ SAFE_LENGTH = 40
 def unit_folder(code: str) -> str:
     """The folder name of a report unit: its code when plain, else a safe name + short hash.
 
+    Units are distinct strings (``ALL``, ``支局:<name>``, branch codes, which may not start with
+    ``支局:``), so their folders are distinct: a 支局's is ``支局_<name>~<hash>``.
+
     A plain code (upper-case letters, digits, ``_`` and ``-``, at most 64 characters, not a
     name Windows reserves) is its own folder. Any other code becomes its first
     ``SAFE_LENGTH`` characters with every character but letters, digits, ``_``, ``-`` and
@@ -251,6 +272,8 @@ def unit_folder(code: str) -> str:
     ['4203_04', 'ALL']
     >>> unit_folder("4203/04")
     '4203_04~e00ca9eb83'
+    >>> unit_folder("支局:城关支局").startswith("支局_城关支局~")
+    True
     >>> [unit_folder(c) for c in [".", ".."]]
     ['_~cdb4ee2aea', '__~5ec1f7e700']
     >>> len(unit_folder("9" * 300))
@@ -271,7 +294,8 @@ def plan_jobs(
     out_dir: Path,
     parameters: Mapping[str, object] | None = None,
 ) -> list[Job]:
-    """One job per notebook × branch, plus one workbook job per branch.
+    """One job per notebook × unit (those made for the unit's level), plus one workbook job
+    per unit.
 
     Parameters
     ----------
@@ -280,7 +304,8 @@ def plan_jobs(
     period
         ``2013``, ``2013Q2`` or ``2013-05``; notebooks not made for it are left out.
     branches
-        Branch code → name, in report order; ``"ALL"`` is the whole book.
+        Unit → name, in report order: ``"ALL"`` is the whole book, ``"支局:<name>"`` a 支局,
+        any other a branch code (:func:`unit_names`).
     notebooks
         The notebooks to run for each branch.
     out_dir
@@ -303,7 +328,7 @@ def plan_jobs(
         data = path.read_bytes()
         nb = json.loads(data.decode("utf-8"))
         if applies_to(nb, period):
-            sources.append((path, _sha256(data), notebook_title(nb, path.stem)))
+            sources.append((path, _sha256(data), notebook_title(nb, path.stem), nb))
     jobs = []
     for code, name in branches.items():
         folder = out_dir / unit_folder(code)
@@ -315,7 +340,9 @@ def plan_jobs(
             **(parameters or {}),
         }
         keyed = {k: v for k, v in params.items() if k not in UNKEYED}
-        for path, digest, title in sources:
+        for path, digest, title, nb in sources:
+            if not applies_to(nb, period, code):
+                continue
             jobs.append(
                 Job(
                     kind=NOTEBOOK,
@@ -358,9 +385,23 @@ def branch_names(policies: pd.DataFrame) -> dict[str, str]:
     return names.groupby(codes, sort=True).first().astype(str).to_dict()
 
 
+def unit_names(policies: pd.DataFrame) -> dict[str, str]:
+    """Unit → name for every 支局 and branch of the data, in report order: each 支局 (by name)
+    followed by its branches (by code), then the branches of no 支局."""
+    names = branch_names(policies)
+    members = branch_sub_branches(policies)
+    out: dict[str, str] = {}
+    for sub in sorted(set(members)):
+        out[sub_branch_unit(sub)] = sub
+        out.update({c: names[c] for c in sorted(members.index[members == sub])})
+    return out | {c: n for c, n in names.items() if c not in out}
+
+
 def select_units(known: Mapping[str, str], wanted: Sequence[str] | None) -> dict[str, str]:
-    """Code → name of the units a run reports on: ``wanted`` (checked), or ALL and every one."""
+    """Unit → name of the units a run reports on: ``wanted`` (checked; a 支局 as
+    ``支局:<name>``), or ALL and every one of ``known`` (:func:`unit_names`)."""
     if not wanted:
         return {ALL: ALL_LABEL, **known}
-    check_branches(wanted, known)
+    subs = [sub_branch_name(u) for u in known if is_sub_branch(u)]
+    check_branches(wanted, [u for u in known if not is_sub_branch(u)], subs)
     return {b: (ALL_LABEL if is_all(b) else known[b]) for b in dict.fromkeys(wanted)}

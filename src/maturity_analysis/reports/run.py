@@ -3,8 +3,8 @@
 :func:`run_reports` is what ``maturity-analysis reports`` (and ``make reports``) calls:
 
 1. prepare the dataset once, in this process, so workers never race to build it;
-2. :func:`plan_jobs`: one job per notebook × branch (every branch plus ``ALL``) and one
-   workbook per branch, each with a key over everything its output depends on; a job whose
+2. :func:`plan_jobs`: one job per notebook × unit (``ALL``, every 支局 and every branch) and
+   one workbook per unit, each with a key over everything its output depends on; a job whose
    outputs were built from the same key is up to date and skipped (unless ``force``);
 3. :func:`run_jobs`: the jobs go to an executor — by default :class:`LocalExecutor`, worker
    processes each keeping one warm kernel — and :func:`maturity_analysis.reports.worker.run_job`
@@ -43,7 +43,7 @@ from ..plan.model import load_plan, plan_file, plan_label
 from ..plan.period import report_period
 from ..plan.workdays import calendar_notes
 from .executors import LocalExecutor
-from .index import kpi_glance, render_index
+from .index import kpi_leagues, render_index
 from .jobs import (
     NOTEBOOK,
     RUN_RECORD,
@@ -52,10 +52,10 @@ from .jobs import (
     JobError,
     JobResult,
     RunResult,
-    branch_names,
     find_notebooks,
     plan_jobs,
     select_units,
+    unit_names,
 )
 from .pdf import write_pdfs
 from .worker import run_job
@@ -245,7 +245,8 @@ def run_reports(
         The plan file (default: ``data/raw/<dataset>/plan.toml`` when present, else the
         shipped plan); its content keys every output, its name is in every footer.
     branches
-        Branch codes (``"ALL"`` for the whole book); default every branch and ``ALL``.
+        Units: branch codes, 支局 as ``"支局:<name>"``, ``"ALL"`` for the whole book; default
+        ``ALL``, every 支局 and every branch.
     out_dir
         Default ``reports/<dataset>/<period>/``.
     jobs
@@ -273,7 +274,7 @@ def run_reports(
     period = report_period(period or str(used.year), used).label
     out_dir = Path(out_dir or default_out_dir(dataset, period))
     data, policies = prepare_dataset(dataset, raw_dir, processed_dir, Path(used.source))
-    selected = select_units(branch_names(policies), branches)
+    selected = select_units(unit_names(policies), branches)
     extra = {"processed_dir": str(processed_dir)}
     planned = plan_jobs(data, period, selected, notebooks or find_notebooks(), out_dir, extra)
     if not any(j.kind == NOTEBOOK for j in planned):
@@ -309,9 +310,9 @@ def run_reports(
         result.notes.append(f"interrupted: {len(todo) - len(results)} job(s) not run")
     result.notes += calendar_notes(used.holiday_notices)
     kpis = None
-    try:  # the index is written without the KPI glance rather than not at all
+    try:  # the index is written without the league tables rather than not at all
         tracking = read_dataset_tracking(dataset, raw_dir, processed_dir, data.plan)
-        kpis = kpi_glance(policies, tracking, period, used)
+        kpis = kpi_leagues(policies, tracking, period, used)
     except Exception as exc:  # noqa: BLE001
         result.notes.append(f"index: KPIs not shown ({type(exc).__name__}: {exc})")
     result.notes += _write_index(result, policies, pii, dataset, period, kpis)
