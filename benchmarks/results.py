@@ -370,7 +370,7 @@ def render_why(fan: dict | None, scaled: list[dict], goals: list, info: dict) ->
             a = parts["all"]
             text += (
                 f"Reading every column takes {a['read_s']:.1f} s (ten million unique "
-                f"names, IDs, phones and policy numbers, and repeated text stored as plain "
+                f"names, IDs, phones, policy numbers and branch codes and names, stored as "
                 f"strings) and the tables {a['tables_s']:.1f} s. "
             )
         if "plan" in parts:
