@@ -1,12 +1,13 @@
 """Raw spreadsheet files → their cells, with header, sheet and row numbers.
 
-Reads ``.xlsx`` (calamine; openpyxl for the columns calamine would read otherwise), ``.xls`` (xlrd when installed, or text saved as .xls) and CSV
-(UTF-8 or GB18030/GBK, or UTF-16 with its BOM: Excel's tab-separated Unicode text). A
+Reads ``.xlsx`` (calamine; openpyxl for the columns calamine would read otherwise), ``.xls``
+(xlrd when installed, or text saved as .xls) and CSV (UTF-8 or GB18030/GBK, or UTF-16 with its
+BOM: Excel's tab-separated Unicode text), a CSV in chunks of rows when asked. A
 password-protected workbook, a CSV cell longer than ``MAX_CELL`` and a header naming one
 column twice are one-line errors; a summary or pivot sheet beside the list is skipped with a
 note. :func:`read_grids` gives every sheet as rows of raw cell values with
 their Excel row (CSV: line) numbers; it is how the tracking forms
-(:mod:`maturity_analysis.ingest.forms`) read their files. :func:`read_file` goes on for a
+(:mod:`maturity_analysis.ingest.forms`) read their files. :func:`read_chunks` goes on for a
 maturity list: it finds the header row (a title row above it and two-row merged headers are
 handled), maps header aliases to canonical names, and sets blank and summary (合计/小计/共计)
 rows apart. Everything else is a data row, kept as text for
@@ -312,7 +313,7 @@ def cell_text(v: object) -> str | None:
 
 
 def is_summary(text: str) -> bool:
-    """Whether a cell's text opens a summary row (the test :func:`read_file` applies too).
+    """Whether a cell's text opens a summary row (the test :func:`read_chunks` applies too).
 
     >>> [is_summary(t) for t in ("合计", "合 计：", "共计12户", "总合计", "小计", "合同", "张三")]
     [True, True, True, True, True, False, False]
@@ -890,7 +891,7 @@ def read_grids(path: Path) -> tuple[list[Grid], FileInfo]:
     """Every sheet of a workbook (or the one table of a CSV) as raw rows, and the fingerprint.
 
     Nothing is dropped: title, header, blank and summary rows are all there, each with its
-    Excel row (CSV: line) number. The errors are :func:`read_file`'s, one line naming the file.
+    Excel row (CSV: line) number. The errors are :func:`read_chunks`', one line naming the file.
     """
     info = _open(path)
     if info.format == "csv":
@@ -898,15 +899,6 @@ def read_grids(path: Path) -> tuple[list[Grid], FileInfo]:
         return [_csv_grid(info, enc, delim)], info
     grids = _xlsx_grids(info) if info.format == "xlsx" else _xls_grids(info)
     return [Grid(name, g, list(range(1, len(g) + 1))) for name, g in grids.items()], info
-
-
-def read_file(path: Path) -> tuple[list[Sheet], FileInfo]:
-    """The data rows of every policy sheet in one file, and the file's fingerprint."""
-    info, chunks = read_chunks(path, None)
-    try:
-        return list(chunks), info
-    except InexactLines:
-        return [csv_slow(info)], info
 
 
 def read_chunks(path: Path, chunk_rows: int | None) -> tuple[FileInfo, Iterator[Sheet]]:
