@@ -93,8 +93,10 @@ def test_team_ranking_breaks_ties_by_criteria_then_codes(month):
 def test_manager_ranking(month):
     # 王经理: 2 转保, 4 reached, 0 in time -> 0.5 + 0.3 = 0.8; 李经理: 1, 2, 1 -> .25+.15+.2
     book, tracking = month
-    table = honours.league_table(book, tracking, MAY, "manager", plan=PLAN)
+    table = honours.league_table(book, tracking, MAY, "manager", plan=PLAN, masked=False)
     assert table["客户经理"].tolist() == ["王经理", "李经理"]
+    masked = honours.league_table(book, tracking, MAY, "manager", plan=PLAN)
+    assert masked["客户经理"].tolist() == ["王*理", "李*理"]  # staff names mask like customers'
     assert table["得分"].tolist() == [0.8, 0.6]
 
 

@@ -503,3 +503,25 @@ def test_prepare_reads_the_tracking_folder_and_notices_changes(tmp_path):
     _xlsx(raw / "tracking" / "outcomes.xlsx", FORMS["outcomes"].headers, [])  # emptied
     read_dataset("demo", tmp_path / "raw", tmp_path / "processed")
     assert pd.read_parquet(out / "outcomes.parquet").empty
+
+
+def test_sample_gives_every_action_list_and_league_table_something(small_sample):
+    # home visits logged for some key customers; on a mid-year day every list has rows
+    # (overdue complaints among them) and both league tables rank several units
+    from datetime import date
+
+    from maturity_analysis.analysis import actions, honours
+    from maturity_analysis.analysis.book import enrich
+    from maturity_analysis.plan.period import parse_period
+
+    _, _, _, policies, read = small_sample
+    calls = read.tracking.calls
+    assert 0 < (calls["visit_mode"] == "上门").sum() < len(calls)
+    book = enrich(policies)
+    lists = actions.action_lists(book, read.tracking, date(2013, 5, 14))
+    assert all(len(frame) for frame in lists.values()), {k: len(v) for k, v in lists.items()}
+    assert (lists[actions.COMPLAINTS]["状态"] == actions.OVERDUE).any()
+    q2 = parse_period("2013Q2")
+    for level in ("team", "manager"):
+        table = honours.league_table(book, read.tracking, q2, level)
+        assert len(table) > 3 and table["转保件数"].sum() > 0

@@ -112,6 +112,20 @@ def _plan_file(tmp_path, old, new):
         ('yes_no = ["是", "否"]', 'yes_no = "是"', "tracking.yes_no"),
         ('hold_products = ["万能"]', 'hold_products = ["万能险"]', "tracking.hold_products"),
         ("template_rows = 200", "template_rows = 200\ntemplate_cols = 8", "tracking.template_cols"),
+        ('home_visit = "上门"', 'home_visit = "到访"', "tracking.home_visit"),
+        ('visit_modes = ["电话", "上门"]', 'visit_modes = "电话"', "tracking.visit_modes"),
+        # actions and honours
+        ("soon_days = 7", "soon_days = 0", "actions.soon_days"),
+        (
+            "complaint_open_workdays = 5",
+            'complaint_open_workdays = "5"',
+            "actions.complaint_open_workdays",
+        ),
+        ('risk_ratings = ["A"]', 'risk_ratings = ["D"]', "actions.key_customer.risk_ratings"),
+        ("weight = 0.2", "weight = 0.3", "honours.criteria"),
+        ('key = "reached"', 'key = "calls"', "honours.criteria[1].key"),
+        ('period = "quarter"', 'period = "week"', "honours.awards[1].period"),
+        ("winners = 3", "winners = 0", "honours.awards[0].winners"),
         # programme: a row's date, a phase row off its phase, a field missing or mistyped
         ('time = "1-3月"', 'time = "一季度"', "programme.push[2].time"),
         ('time = "4-6月"', 'time = "4-7月"', "programme.push[3].time"),

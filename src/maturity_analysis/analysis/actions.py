@@ -12,7 +12,7 @@
   next month with no 附件一 row whose 回访方式 is ``tracking.home_visit`` (a blank 回访方式 is
   电话).
 
-Every list is a display frame with Chinese headers, customers masked by default
+Every list is a display frame with Chinese headers, customers (and 客户经理) masked by default
 (:mod:`ingest.ids`, the reports' rule); ``masked=False`` is for internal files outside
 ``reports/`` only.
 """
@@ -60,6 +60,20 @@ def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.set_axis(pd.RangeIndex(1, len(frame) + 1, name="序号"))
 
 
+def _masked(frame: pd.DataFrame) -> pd.DataFrame:
+    """Customers' names and policy numbers masked; 客户经理 too, masked as a name: staff share
+    names with customers, and the reports' leak check cannot tell them apart."""
+    out = frame.copy()
+    for c, masker in (
+        ("holder_name", "holder_name"),
+        ("policy_no", "policy_no"),
+        ("manager", "holder_name"),
+    ):
+        if c in out:
+            out[c] = out[c].map(MASKERS[masker]).astype(object)
+    return out
+
+
 def _stamp(day: date) -> pd.Timestamp:
     return pd.Timestamp(day)
 
@@ -82,8 +96,7 @@ def _customers(book: pd.DataFrame, calls: pd.DataFrame, extra: dict, masked: boo
     cols = {c: h for c, h in _CUSTOMER.items() if c in out.columns} | extra
     out = out[list(cols)].copy()
     if masked:
-        for c in ("holder_name", "policy_no"):
-            out[c] = out[c].map(MASKERS[c]).astype(object)
+        out = _masked(out)
     out["maturity_date"] = out["maturity_date"].dt.date
     return _numbered(out.rename(columns=cols))
 
@@ -158,8 +171,7 @@ def open_complaints(
     }
     out = out[list(cols)].copy()
     if masked:
-        for c in ("holder_name", "policy_no"):
-            out[c] = out[c].map(MASKERS[c]).astype(object)
+        out = _masked(out)
     return _numbered(out.rename(columns=cols))
 
 

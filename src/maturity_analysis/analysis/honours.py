@@ -26,6 +26,7 @@ import dataclasses
 import pandas as pd
 
 from ..ingest.forms import Tracking
+from ..ingest.ids import mask_name
 from ..plan.model import Plan, load_plan
 from ..plan.period import Period, parse_period
 from .book import ALL, for_branch, is_all
@@ -129,10 +130,12 @@ def league_table(
     level: str = "team",
     branch: str = ALL,
     plan: Plan | None = None,
+    masked: bool = True,
 ) -> pd.DataFrame:
     """The ranking of ``level`` (``team`` or ``manager``) units of ``branch`` (ALL: every
     branch) in the period, indexed 名次, with Chinese headers: 网点代码, 团队 / 客户经理, each
-    criterion's label (件数), 得分."""
+    criterion's label (件数), 得分. 客户经理 are masked as names (``masked``): staff share names
+    with customers, and the reports' leak check cannot tell them apart."""
     plan = plan or load_plan()
     part = for_branch(book, branch)
     comp = tracking.complaints
@@ -140,6 +143,8 @@ def league_table(
         comp = comp[comp["branch_code"].astype(str) == str(branch)]
     mine = Tracking(calls=tracking.calls, complaints=comp, outcomes=tracking.outcomes)
     ranked = rank(criteria_counts(part, mine, period, level, plan), plan)
+    if masked and level == "manager":
+        ranked["manager"] = ranked["manager"].map(mask_name).astype(object)
     col, label = LEVELS[level]
     headers = {"rank": "名次", "branch_code": "网点代码", col: label, "score": "得分"}
     headers |= {c.key: c.label for c in plan.honours.criteria}

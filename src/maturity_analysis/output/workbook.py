@@ -105,7 +105,7 @@ def action_sheets(
 ) -> dict[str, pd.DataFrame]:
     """The action lists (:func:`~maturity_analysis.analysis.actions.action_lists`) as of the
     period's last day, customers masked (empty without tracking or a period)."""
-    if tracking is None or period is None or plan.actions is None:
+    if tracking is None or period is None:
         return {}
     return action_lists(enriched, tracking, as_of(parse_period(period, plan)), branch, plan)
 

@@ -842,10 +842,8 @@ def _holiday_notices(top: _Table, year: int) -> tuple[HolidayNotice, ...]:
     return tuple(out[y] for y in sorted(out))
 
 
-def _actions(top: _Table) -> Actions | None:
-    """``[actions]`` (optional: a plan without it has no action lists)."""
-    if "actions" not in top.data:
-        return None
+def _actions(top: _Table) -> Actions:
+    """``[actions]``: the action lists' windows and the key-customer rule."""
     a = top.table("actions")
     k = a.table("key_customer")
     key = KeyCustomer(
@@ -867,10 +865,8 @@ def _actions(top: _Table) -> Actions | None:
     return out
 
 
-def _honours(top: _Table) -> Honours | None:
-    """``[honours]`` (optional): criteria with weights adding up to 1, award categories."""
-    if "honours" not in top.data:
-        return None
+def _honours(top: _Table) -> Honours:
+    """``[honours]``: criteria with weights adding up to 1, award categories."""
     h = top.table("honours")
     criteria = []
     for r in h.rows("criteria"):
