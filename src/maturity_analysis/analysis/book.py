@@ -147,11 +147,6 @@ def branch_sub_branches(policies: pd.DataFrame) -> pd.Series:
     return counts.drop_duplicates("branch_code").set_index("branch_code")["sub_branch"]
 
 
-def sub_branch_names(policies: pd.DataFrame) -> list[str]:
-    """The 支局 of the book (those its branches belong to), by name."""
-    return sorted(set(branch_sub_branches(policies)))
-
-
 def unit_branches(policies: pd.DataFrame, unit: str = ALL) -> list[str] | None:
     """The branch codes of ``unit``, by code; ``None`` for ``ALL`` (every policy, whatever its
     branch).
