@@ -111,6 +111,13 @@ def render_fanout(fan: dict, goals: list) -> list[str]:
 
 def render_full_year(fan: dict, goals: list) -> list[str]:
     """The full year run and its goal."""
+    if fan.get("full_wall") is None:
+        return [
+            "### The full year run",
+            "",
+            "Not run this time (`--no-full-year`); the report sizes below are the fan-out "
+            "runner's reports.",
+        ]
     goals.append(
         (
             f"the sample's full year run ≤ {GOAL_FULL_S:g} s",
@@ -209,7 +216,9 @@ def render_sizes(fan: dict, goals: list) -> list[str]:
         "",
         "## 3. Report size",
         "",
-        f"{len(sizes)} HTML reports of the full year run: median {median / 1024:,.0f} KB, "
+        f"{len(sizes)} HTML reports of the "
+        + ("full year run" if fan.get("full_wall") is not None else "fan-out's runner")
+        + f": median {median / 1024:,.0f} KB, "
         f"largest {largest / 1024:,.0f} KB (`{name}`), smallest {sizes[0] / 1024:,.0f} KB. "
         "The page carries only the CSS its elements use and its charts as 256-colour palette "
         "PNGs (`output.plots.compact_png`).",

@@ -59,9 +59,10 @@ from workloads import (
 # -- 1. fan-out: the rounds -----------------------------------------------------------------
 
 
-def fanout(branches_n: int, rounds: int, log: Path) -> dict:
+def fanout(branches_n: int, rounds: int, log: Path, full_year: bool = True) -> dict:
     """Naive loop, process-pool peer and runner on the same jobs, alternately; then the full
-    year run (every unit) for its time and the report sizes."""
+    year run (every unit) for its time and the report sizes (without it, the sizes are the
+    fan-out runner's reports')."""
     ensure_sample(log)
     branches = pick_branches(branches_n)
     scratch = Path(tempfile.mkdtemp(prefix="fanout-", dir=WORK))
@@ -88,9 +89,11 @@ def fanout(branches_n: int, rounds: int, log: Path) -> dict:
         runner_reports.append(len(reports_in(runner_out)))
         say(f"  runner {ran.wall:.1f} s (exit {ran.rc}, peak {ran.peak_mb:.0f} MB)")
     breakdown = runner_breakdown(runner_out)
-    say("full year run over every unit (time, report sizes)")
-    full_out = scratch / "full"
-    full = measure(runner_cmd(full_out, None), log)
+    full_out = scratch / "full" if full_year else runner_out
+    full = None
+    if full_year:
+        say("full year run over every unit (time, report sizes)")
+        full = measure(runner_cmd(full_out, None), log)
     full_reports = reports_in(full_out)
     sizes = sorted((p.stat().st_size, p.relative_to(full_out).as_posix()) for p in full_reports)
     result = {
@@ -109,8 +112,8 @@ def fanout(branches_n: int, rounds: int, log: Path) -> dict:
         "breakdown": breakdown,
         "runner_rc": [r.rc for r in runner_runs],
         "runner_peak_mb": max(r.peak_mb for r in runner_runs),
-        "full_wall": full.wall,
-        "full_rc": full.rc,
+        "full_wall": full.wall if full else None,
+        "full_rc": full.rc if full else None,
         "full_reports": len(sizes),
         "full_units": len({p.parent for p in full_reports}),
         "full_workbooks": len(list(full_out.rglob("*.xlsx"))),
@@ -287,6 +290,11 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated policy counts (default 100000,1000000,10000000)",
     )
     parser.add_argument("--skip", choices=("fanout", "scale"), action="append", default=[])
+    parser.add_argument(
+        "--no-full-year",
+        action="store_true",
+        help="leave out the full year run (report sizes from the fan-out's runner reports)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="results file")
     parser.add_argument(
         "--render-only",
@@ -319,7 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         figures = json.loads(saved.read_text(), object_hook=_decode)
     else:
         info = machine_info()
-        fan = None if "fanout" in args.skip else fanout(branches, rounds, log)
+        fan = (
+            None if "fanout" in args.skip else fanout(branches, rounds, log, not args.no_full_year)
+        )
         sample = [] if "scale" in args.skip else sample_prepare(log)
         scaled = [] if "scale" in args.skip else scale(sizes, log)
         figures = {"info": info, "fan": fan, "scaled": scaled, "found": profiles(scaled, log)}
