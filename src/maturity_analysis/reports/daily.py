@@ -19,7 +19,14 @@ import jinja2
 import pandas as pd
 
 from .. import __version__, config
-from ..analysis.book import ALL, ALL_LABEL, branch_label, enrich
+from ..analysis.book import (
+    ALL,
+    ALL_LABEL,
+    branch_label,
+    branch_sub_branches,
+    enrich,
+    sub_branch_unit,
+)
 from ..analysis.daily import NO_LOG, SHORT, DailyCheck, daily_check
 from ..files import atomic_path
 from ..ingest.dataset import read_dataset, read_dataset_tracking
@@ -46,16 +53,15 @@ class DailyUnit:
 
 
 def daily_units(book: pd.DataFrame) -> list[DailyUnit]:
-    """ALL, then each 支局 (when the book names them), then each 网点, in code order."""
+    """ALL, then each 支局 (as the reports group branches: :func:`branch_sub_branches`), then
+    each 网点, in code order; each in the folder name its reports use."""
     codes = book[["branch_code", "branch_name"]].astype(str).drop_duplicates("branch_code")
     codes = codes.sort_values("branch_code")
     units = [DailyUnit(ALL, ALL_LABEL, tuple(codes["branch_code"]))]
-    if "sub_branch" in book:
-        subs = book[book["sub_branch"].notna()].astype({"sub_branch": str, "branch_code": str})
-        for name, part in sorted(subs.groupby("sub_branch")["branch_code"]):
-            units.append(
-                DailyUnit(unit_folder(f"支局_{name}"), f"支局 {name}", tuple(sorted(set(part))))
-            )
+    owners = branch_sub_branches(book)
+    for name, part in sorted(owners.groupby(owners)):
+        unit = sub_branch_unit(name)
+        units.append(DailyUnit(unit_folder(unit), branch_label(unit), tuple(sorted(part.index))))
     for code, name in zip(codes["branch_code"], codes["branch_name"], strict=True):
         units.append(DailyUnit(unit_folder(code), branch_label(code, name), (code,)))
     return units
