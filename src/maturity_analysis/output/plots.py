@@ -686,24 +686,22 @@ def trend_facets(
     months = sorted(frame["month"].unique())
     colors = _trend_colors(labels)
 
-    def lines(data: pd.DataFrame, **_) -> None:
-        ax = plt.gca()
+    wide = min(col_wrap, max(len(units), 1))
+    grid = sns.FacetGrid(
+        rows, col="unit", col_order=units, col_wrap=wide, height=1.9, aspect=1.3, sharey=True
+    )
+    for unit, ax in grid.axes_dict.items():  # drawn here: map_dataframe would lay out again
+        mine = rows[rows["unit"] == unit]
         for label in labels:
-            mine = data[data["label"] == label]
+            line = mine[mine["label"] == label]
             ax.plot(
-                mine["month"].to_numpy(),
-                mine["ratio"].to_numpy(dtype=float),
+                line["month"].to_numpy(),
+                line["ratio"].to_numpy(dtype=float),
                 marker="o",
                 markersize=3,
                 linewidth=1.2,
                 color=colors[label],
             )
-
-    wide = min(col_wrap, max(len(units), 1))
-    grid = sns.FacetGrid(
-        rows, col="unit", col_order=units, col_wrap=wide, height=1.9, aspect=1.3, sharey=True
-    )
-    grid.map_dataframe(lines)
     for ax in grid.axes.flat:
         ax.axhline(1, color="#333333", linewidth=1, linestyle="--", label="目标(100%)")
         _month_axis(ax, months)
@@ -727,7 +725,13 @@ def trend_facets(
     legend = 0.2 + 0.22 * -(-len(handles) // per_row)  # inches below the panels' labels
     height = fig.get_figheight() + legend + 0.5
     fig.set_figheight(height)
-    fig.subplots_adjust(bottom=(0.55 + legend) / height, top=1 - 0.55 / height)
+    width = fig.get_figwidth()
+    fig.subplots_adjust(
+        left=0.8 / width,
+        right=1 - 0.15 / width,
+        bottom=(0.55 + legend) / height,
+        top=1 - 0.55 / height,
+    )
     title = "各单位年初至各月末累计达成率" + ("（累计实际 ÷ 累计目标）" if wide > 2 else "")
     fig.suptitle(title, y=1 - 0.12 / height)
     return grid
