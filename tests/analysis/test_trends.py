@@ -432,6 +432,9 @@ def test_counting_once_per_branch_equals_measuring_each_unit():
     specs = ["ALL", *kids, "支局:支局乙", "B3", "B4"]
     fast = trends.progress(book, tracking, "2013-04", specs[0], specs[1:], plan)
     pd.testing.assert_frame_equal(fast, _direct(book, tracking, "2013-04", specs, plan))
+    alone = trends.progress(book, tracking, "2013-04", "支局:支局乙", ["B3", "B4"], plan)
+    rows = fast[fast["unit"].isin(["支局:支局乙", "B3", "B4"])]  # counted on 支局乙's rows only
+    pd.testing.assert_frame_equal(alone, rows.reset_index(drop=True))
     b3 = fast[(fast["unit"] == "B3") & (fast["kpi"] == "calls_per_team_day")]
     # B3: 10 January (13 January is a Sunday), 12 March, 8 April; one team throughout (未填团队,
     # then 第2组 from March, which its unnamed calls fall to).

@@ -180,7 +180,9 @@ def _counts(policies: pd.DataFrame, tracking: Tracking, spans: list[Period], pla
     recorded = base & outcome.notna().to_numpy()
     out["persistency.den"] = _by_month(key, due, recorded, n)
     out["persistency.num"] = _by_month(key, due, recorded & _is(outcome, s.hold_outcome), n)
-    calls = tracking.calls[tracking.calls["policy_no"].isin(policies["policy_no"])]
+    calls = tracking.calls[
+        pd.Index(policies["policy_no"].unique()).get_indexer(tracking.calls["policy_no"]) >= 0
+    ]
     reached = calls[calls["intent"] != s.not_reached].groupby("policy_no")["call_date"].min()
     before = (
         pd.Series(reached.reindex(policies["policy_no"].to_numpy()).to_numpy())
@@ -255,6 +257,24 @@ def _counts(policies: pd.DataFrame, tracking: Tracking, spans: list[Period], pla
     present, unnamed = present.reindex(keys, fill_value=0), unnamed.reindex(keys, fill_value=0)
     out["teams"] = present + ((unnamed > 0) & (present == 0))
     return out
+
+
+def _restricted(policies: pd.DataFrame, tracking: Tracking, units: list) -> tuple:
+    """The book and tracking rows the units can count (all of them when one is ``ALL``):
+    policies, complaints and work logs of their branches, calls and outcomes of those policies."""
+    if any(is_all(key) for key, _, _ in units):
+        return policies, tracking
+    codes = {c for _, _, cs in units for c in cs}
+    mine = policies[policies["branch_code"].astype(str).isin(codes)]
+    known = pd.Index(mine["policy_no"].unique())
+
+    def ours(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+        if by == "branch_code":
+            return frame[frame["branch_code"].astype(str).isin(codes)]
+        return frame[known.get_indexer(frame["policy_no"]) >= 0]
+
+    by = {"calls": "policy_no", "outcomes": "policy_no"}
+    return mine, Tracking(**{k: ours(tracking[k], by.get(k, "branch_code")) for k in KINDS})
 
 
 def _satisfaction(customers: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -347,15 +367,15 @@ def progress(
     sources = frozenset(k for k in KINDS if not tracking[k].empty)
     spans = months(period, plan)
     n = len(spans)
-    counts = _counts(policies, tracking, spans, plan)
+    units = [unit_branches(policies, spec) for spec in [unit, *children]]
+    counts = _counts(*_restricted(policies, tracking, units), spans, plan)
     alloc = month_allocation(policies, plan)
     alloc = alloc.assign(branch_code=alloc["branch_code"].astype(str))
     goals_by = alloc.pivot_table(
         index=["target", "branch_code"], columns="month", values="allocated", aggfunc="sum"
     ).reindex(columns=range(1, n + 1))
     rows = []
-    for spec in [unit, *children]:
-        key, name, codes = unit_branches(policies, spec)
+    for key, name, codes in units:
         whole = is_all(key)
         mine = {
             k: (v if whole else v[v.index.isin(codes)]).sum(axis=0).to_numpy(dtype=float)
