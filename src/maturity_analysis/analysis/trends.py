@@ -1,16 +1,24 @@
 """Progress through the year (进度与趋势): each KPI of the evaluation, cumulated month by month.
 
-For every month from the plan year's first to the period's end, each KPI is measured by its own
-function (:data:`~maturity_analysis.analysis.kpis.KPIS`) on the year to date up to that month's
-end (:func:`~maturity_analysis.analysis.evaluation.year_to_date`), against the target due by then:
-a count KPI (保单转换, 存款转换) against the sum of the one allocation's months so far
-(:func:`~maturity_analysis.analysis.evaluation.month_allocation`, summed by
-:func:`~maturity_analysis.analysis.evaluation.allocated`), a rate KPI (持有率, 满意度, 日均回访量 …)
-as the rate on the cumulated numerator and denominator against its rate target. The last month
-is the evaluation's own year to date, figure for figure.
+For every month from the plan year's first to the period's end, each KPI is measured as its
+function in :data:`~maturity_analysis.analysis.kpis.KPIS` measures it on the year to date up to
+that month's end (:func:`~maturity_analysis.analysis.evaluation.year_to_date`), against the
+target due by then: a count KPI (保单转换, 存款转换) against the sum of the one allocation's months
+so far (:func:`~maturity_analysis.analysis.evaluation.month_allocation`), a rate KPI (持有率,
+满意度, 日均回访量 …) as the rate on the cumulated numerator and denominator against its rate
+target. The last month is the evaluation's own year to date, figure for figure.
 
-A unit is a branch code, ``"ALL"`` or ``(name, branch codes)`` (e.g. a 支局 and its branches);
-:func:`progress` measures a unit and any list of child units alike.
+The KPI functions are not called per unit and month (the whole year of a 48-branch book would
+take minutes): each numerator and denominator is counted once per branch and month for the whole
+book, cumulated over the months and summed over a unit's branches. What does not add up is
+counted on the cumulated span: customers of 投诉处理满意度 (one customer however many months
+they complain), teams of 日均回访量 (a team counts from the first month it is seen; a branch's
+calls naming no team count for 未填团队 until the branch has a team). The tests hold this equal
+to calling the KPI functions on each unit.
+
+A unit is a branch code, ``"ALL"``, a 支局 as ``"支局:<name>"`` or ``(name, branch codes)``;
+:func:`progress` measures a unit and any list of child units alike, and :func:`children` names
+the units a report shows one by one (ALL: its 支局, a 支局: its branches).
 """
 
 from __future__ import annotations

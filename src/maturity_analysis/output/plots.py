@@ -713,7 +713,7 @@ def trend_facets(
         ax.set_xticks(months, [f"{m}" for m in months], fontsize=7)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylim(bottom=0)
-        ax.set_title(str(names.get(unit, unit)))
+        ax.set_title(str(names.get(unit, unit)), fontsize=9)
         if i + wide >= len(units):  # the lowest panel of its column
             ax.xaxis.set_tick_params(labelbottom=True)
             ax.set_xlabel("月份")
