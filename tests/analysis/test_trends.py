@@ -276,3 +276,174 @@ def test_amounts_text(conv):
     assert "41-50岁（额度3万-5万/件）3件，额度内66.7%，多高于额度" in text
     assert "51-60岁（额度5万-10万）2件，额度内50.0%" in text
     assert "转存2件，转存金额6.20万元，件均3.10万元。" in text
+
+
+# --- the fast path against a direct per-unit measurement ----------------------------------
+
+
+def _direct(policies, tracking, period, specs, plan):
+    """The trend measured the slow way: every KPI function on each unit's own frames, January
+    to each month's end (what progress computed before it counted once per branch and month)."""
+    from maturity_analysis.analysis.evaluation import allocated, month_allocation
+    from maturity_analysis.analysis.kpis import KPIS, Unit
+
+    alloc = month_allocation(policies, plan)
+    sources = frozenset(
+        k for k in ("calls", "complaints", "worklog", "outcomes") if len(tracking[k])
+    )
+    chosen = [k for k in KPIS if k.key in trends.TREND_KPIS]
+    rows = []
+    for spec in specs:
+        key, name, codes = trends.unit_branches(policies, spec)
+        mine = policies[policies["branch_code"].isin(codes)]
+        ours = set(mine["policy_no"])
+        frames = Tracking(
+            calls=tracking.calls[tracking.calls["policy_no"].isin(ours)],
+            complaints=tracking.complaints[tracking.complaints["branch_code"].isin(codes)],
+            worklog=tracking.worklog[tracking.worklog["branch_code"].isin(codes)],
+            outcomes=tracking.outcomes[tracking.outcomes["policy_no"].isin(ours)],
+        )
+        share = alloc[alloc["branch_code"].isin(codes)]
+        for span in trends.months(period, plan):
+            goals = allocated(policies, span, "ALL", plan, alloc=share)
+            u = Unit(mine, frames, span, plan, goals=goals, sources=sources)
+            for kpi in chosen:
+                m = kpi.measure(u)
+                ok = m.target and not pd.isna(m.target) and not pd.isna(m.value)
+                rows.append(
+                    (
+                        span.end.month,
+                        key,
+                        name,
+                        kpi.key,
+                        kpi.title(plan),
+                        kpi.unit,
+                        m.value,
+                        m.target,
+                        m.num,
+                        m.den,
+                        m.value / m.target if ok else math.nan,
+                    )
+                )
+    return pd.DataFrame(rows, columns=trends.COLUMNS).astype({c: float for c in trends.COLUMNS[6:]})
+
+
+def test_counting_once_per_branch_equals_measuring_each_unit():
+    """Two 支局 (甲: B1 B2, 乙: B3 B4), January to April, with what does not add up over months
+    or branches: a customer complaining in January and again (非常规退保) in March, one still
+    open; B3's calls naming no team (未填团队) until its 附件三 names 第2组 in March; a Sunday
+    call (not a working day) and one at 15:00 on 31 January (in February's span, not January's)."""
+    from conftest import build_policies
+
+    from maturity_analysis.plan.model import load_plan
+
+    plan = load_plan()
+    spec = [  # branch, 支局, product, age, maturity, outcome
+        ("B1", "支局甲", "分红", 45, "2013-01-20", "转保"),
+        ("B1", "支局甲", "分红", 52, "2013-02-11", "转存"),
+        ("B1", "支局甲", "万能", 48, "2013-03-05", "续持"),
+        ("B2", "支局甲", "分红", 58, "2013-02-25", None),
+        ("B2", "支局甲", "万能", 40, "2013-04-02", "退保"),
+        ("B3", "支局乙", "分红", 35, "2013-01-28", "转保"),
+        ("B3", "支局乙", "分红", 66, "2013-03-18", "转保"),
+        ("B3", "支局乙", "分红", 44, "2013-04-09", "转存"),
+        ("B4", "支局乙", "万能", 51, "2013-02-14", None),
+        ("B4", "支局乙", "分红", 29, "2013-03-30", "转保"),
+    ]
+    book = build_policies(
+        [
+            {
+                "branch_code": b,
+                "sub_branch": s,
+                "product_type": kind,
+                "age": age,
+                "maturity_date": due,
+                "term_years": None if kind == "万能" else 5,
+            }
+            for b, s, kind, age, due, _ in spec
+        ]
+    )
+    pno = book["policy_no"].tolist()
+    branch = dict(zip(pno, book["branch_code"], strict=True))
+    outcomes = [
+        {"policy_no": p, "branch_code": branch[p], "outcome": o, "outcome_date": r[4]}
+        for p, r in zip(pno, spec, strict=True)
+        for o in [r[5]]
+        if o
+    ]
+    calls = [  # policy, when, team, intent
+        (pno[0], "2013-01-08", "第1组", "考虑中"),
+        (pno[1], "2013-01-31 15:00", "第1组", "考虑中"),
+        (pno[3], "2013-02-18", None, "考虑中"),
+        (pno[5], "2013-01-10", None, "考虑中"),
+        (pno[5], "2013-01-13", None, "考虑中"),  # a Sunday
+        (pno[6], "2013-03-12", None, "未接通"),
+        (pno[7], "2013-04-08", "第2组", "考虑中"),
+        (pno[9], "2013-03-20", None, "考虑中"),
+    ]
+    complaints = [  # policy, date, answered, 非常规退保
+        (pno[0], "2013-01-10", "2013-01-12", False),
+        (pno[0], "2013-03-04", "2013-03-20", True),
+        (pno[3], "2013-02-20", None, False),
+        (pno[5], "2013-02-01", "2013-02-03", False),
+        (pno[9], "2013-04-02", "2013-04-05", False),
+    ]
+    tracking = Tracking(
+        calls=frame(
+            "calls",
+            [
+                {
+                    "policy_no": p,
+                    "call_date": pd.Timestamp(d),
+                    "team": t,
+                    "intent": i,
+                    "branch_code": branch[p],
+                }
+                for p, d, t, i in calls
+            ],
+        ),
+        complaints=frame(
+            "complaints",
+            [
+                {
+                    "policy_no": p,
+                    "complaint_date": d,
+                    "answer_date": a,
+                    "irregular_surrender": s,
+                    "compensated": False,
+                    "complaint_point": "收益低",
+                    "branch_code": branch[p],
+                }
+                for p, d, a, s in complaints
+            ],
+        ),
+        worklog=frame(
+            "worklog",
+            [
+                {"branch_code": "B1", "team": "第1组", "work_date": "2013-01-08", "calls": 1},
+                {"branch_code": "B3", "team": "第2组", "work_date": "2013-03-12", "calls": 3},
+            ],
+        ),
+        outcomes=frame("outcomes", outcomes),
+    )
+    kids = trends.children(book, "ALL")
+    assert kids == [("支局乙", ["B3", "B4"]), ("支局甲", ["B1", "B2"])]
+    assert trends.children(book, "支局:支局甲") == ["B1", "B2"]
+    specs = ["ALL", *kids, "支局:支局乙", "B3", "B4"]
+    fast = trends.progress(book, tracking, "2013-04", specs[0], specs[1:], plan)
+    pd.testing.assert_frame_equal(fast, _direct(book, tracking, "2013-04", specs, plan))
+    alone = trends.progress(book, tracking, "2013-04", "支局:支局乙", ["B3", "B4"], plan)
+    rows = fast[fast["unit"].isin(["支局:支局乙", "B3", "B4"])]  # counted on 支局乙's rows only
+    pd.testing.assert_frame_equal(alone, rows.reset_index(drop=True))
+    b3 = fast[(fast["unit"] == "B3") & (fast["kpi"] == "calls_per_team_day")]
+    # B3: 10 January (13 January is a Sunday), 12 March, 8 April; one team throughout (未填团队,
+    # then 第2组 from March, which its unnamed calls fall to).
+    assert b3["num"].tolist() == [1, 1, 2, 3]
+    days = [22, 39, 60, 81]  # working days to each month's end (April: 21, 4-5 off, 7 worked)
+    assert b3["den"].tolist() == days
+    # ALL: B1's 第1组 and B3's team from January, B2's (未填团队) from February, B4's from March.
+    whole = fast[(fast["unit"] == "ALL") & (fast["kpi"] == "calls_per_team_day")]
+    assert whole["den"].tolist() == [2 * 22, 3 * 39, 4 * 60, 4 * 81]
+    sat = fast[(fast["unit"] == "支局甲") & (fast["kpi"] == "complaint_satisfaction")]
+    # B1's customer satisfied in January, not after March's 非常规退保; B2's still open.
+    assert sat[["num", "den"]].values.tolist() == [[1, 1], [1, 1], [0, 1], [0, 1]]

@@ -59,14 +59,15 @@ def test_trend_lines_of_another_unit(trend):
 
 
 def test_trend_facets_one_panel_per_child_with_a_line_per_kpi_and_the_target(trend):
-    grid = plots.trend_facets(trend, kpis=["policy_conversion", "persistency"])
-    assert [ax.get_title() for ax in grid.axes.flat] == ["B1", "B2"]  # the parent left out
-    for ax, scale in zip(grid.axes.flat, (0.5, 2), strict=True):
+    axes = plots.trend_facets(trend, kpis=["policy_conversion", "persistency"])
+    assert [ax.get_title() for ax in axes] == ["B1", "B2"]  # the parent left out
+    assert axes[0].figure.axes == list(axes)  # no empty panel left in the grid
+    for ax, scale in zip(axes, (0.5, 2), strict=True):
         lines = ax.get_lines()
         assert len(lines) == 3  # two KPIs and the 100% line
         assert np.allclose(lines[0].get_ydata(), np.array([2, 2, 2.5]) * scale)
         assert list(lines[-1].get_ydata()) == [1, 1] and lines[-1].get_linestyle() == "--"
-    fig = grid.figure
+    fig = axes[0].figure
     assert [t.get_text() for t in fig.legends[0].get_texts()] == [
         "保单转换",
         "万能险保单持有率",
@@ -82,5 +83,15 @@ def test_trend_facets_without_children_draw_nothing(trend):
 
 def test_trend_facets_without_data_still_draw_the_target(trend):
     empty = trend.assign(actual=math.nan, ratio=math.nan)
-    grid = plots.trend_facets(empty)
-    assert all(len(ax.get_lines()) == len(KPIS) + 1 for ax in grid.axes.flat)
+    axes = plots.trend_facets(empty)
+    assert all(len(ax.get_lines()) == len(KPIS) + 1 for ax in axes)
+
+
+def test_trend_facets_wrap_without_empty_panels(trend):
+    """Three units in rows of two: the fourth cell is removed, and the panel above it (the
+    lowest of its column) shows the months; only the first column is labelled 累计达成率."""
+    axes = plots.trend_facets(trend, units=["ALL", "B1", "B2"], col_wrap=2)
+    assert len(axes[0].figure.axes) == 3
+    assert [ax.get_xlabel() for ax in axes] == ["", "月份", "月份"]
+    assert [ax.get_ylabel() for ax in axes] == ["累计达成率", "", "累计达成率"]
+    assert axes[1].xaxis.get_tick_params()["labelbottom"]

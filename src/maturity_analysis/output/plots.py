@@ -704,12 +704,13 @@ def trend_facets(
     units: list[str] | None = None,
     kpis: list[str] | None = None,
     col_wrap: int = 4,
-):
+) -> np.ndarray | None:
     """Small multiples of :func:`~maturity_analysis.analysis.trends.progress`: a panel per unit
-    (default every unit after the first, the parent), in each a line per KPI of its cumulative
-    达成率 (actual ÷ cumulative target, January to each month's end) and the target (100%)
-    dashed. Returns the seaborn ``FacetGrid``; None (and draws nothing) without units."""
-    import seaborn as sns
+    (default every unit after the first, the parent; titled by its name), in each a line per
+    KPI of its cumulative 达成率 (actual ÷ cumulative target, January to each month's end) and
+    the target (100%) dashed, on one y scale. Laid out once, by hand (no layout engine: it
+    would measure every panel). Returns the panels' axes; None (and draws nothing) without
+    units."""
     from matplotlib.lines import Line2D
 
     setup()
@@ -722,34 +723,39 @@ def trend_facets(
     labels = list(dict.fromkeys(rows["label"]))
     months = sorted(frame["month"].unique())
     colors = _trend_colors(labels)
+    names = dict(zip(frame["unit"], frame["name"], strict=True))
 
-    def lines(data: pd.DataFrame, **_) -> None:
-        ax = plt.gca()
+    wide = min(col_wrap, len(units))
+    tall = -(-len(units) // wide)
+    fig, grid = plt.subplots(
+        tall, wide, figsize=(2.47 * wide, 1.9 * tall), sharex=True, sharey=True, squeeze=False
+    )
+    axes = grid.flat[: len(units)]
+    for ax in grid.flat[len(units) :]:
+        fig.delaxes(ax)
+    for i, (unit, ax) in enumerate(zip(units, axes, strict=True)):
+        mine = rows[rows["unit"] == unit]
         for label in labels:
-            mine = data[data["label"] == label]
+            line = mine[mine["label"] == label]
             ax.plot(
-                mine["month"].to_numpy(),
-                mine["ratio"].to_numpy(dtype=float),
+                line["month"].to_numpy(),
+                line["ratio"].to_numpy(dtype=float),
                 marker="o",
                 markersize=3,
                 linewidth=1.2,
                 color=colors[label],
             )
-
-    wide = min(col_wrap, max(len(units), 1))
-    grid = sns.FacetGrid(
-        rows, col="unit", col_order=units, col_wrap=wide, height=1.9, aspect=1.3, sharey=True
-    )
-    grid.map_dataframe(lines)
-    for ax in grid.axes.flat:
         ax.axhline(1, color="#333333", linewidth=1, linestyle="--", label="目标(100%)")
         _month_axis(ax, months)
         ax.set_xticks(months, [f"{m}" for m in months], fontsize=7)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylim(bottom=0)
-    grid.set_titles("{col_name}")
-    grid.set_axis_labels("月份", "累计达成率")
-    fig = grid.figure
+        ax.set_title(str(names.get(unit, unit)), fontsize=9)
+        if i + wide >= len(units):  # the lowest panel of its column
+            ax.xaxis.set_tick_params(labelbottom=True)
+            ax.set_xlabel("月份")
+        if i % wide == 0:
+            ax.set_ylabel("累计达成率")
     per_row = 3 if wide > 2 else 1
     handles = [Line2D([], [], color=colors[k], marker="o", markersize=3, label=k) for k in labels]
     handles.append(Line2D([], [], color="#333333", linestyle="--", label="目标(100%)"))
@@ -764,7 +770,15 @@ def trend_facets(
     legend = 0.2 + 0.22 * -(-len(handles) // per_row)  # inches below the panels' labels
     height = fig.get_figheight() + legend + 0.5
     fig.set_figheight(height)
-    fig.subplots_adjust(bottom=(0.55 + legend) / height, top=1 - 0.55 / height)
+    width = fig.get_figwidth()
+    fig.subplots_adjust(
+        left=0.8 / width,
+        right=1 - 0.15 / width,
+        bottom=(0.55 + legend) / height,
+        top=1 - 0.55 / height,
+        hspace=0.45,
+        wspace=0.12,
+    )
     title = "各单位年初至各月末累计达成率" + ("（累计实际 ÷ 累计目标）" if wide > 2 else "")
     fig.suptitle(title, y=1 - 0.12 / height)
-    return grid
+    return axes
