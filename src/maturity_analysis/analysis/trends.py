@@ -34,7 +34,15 @@ from ..ingest.forms import KINDS, Tracking
 from ..plan.model import Plan, load_plan
 from ..plan.period import Period, parse_period
 from ..plan.workdays import working_days
-from .book import ALL, branch_label, check_branches, is_all
+from .book import (
+    ALL,
+    branch_label,
+    branch_sub_branches,
+    check_branches,
+    is_all,
+    is_sub_branch,
+    sub_branch_name,
+)
 from .evaluation import month_allocation, year_to_date
 from .kpis import KPIS
 from .markup import md
@@ -64,13 +72,12 @@ COLUMNS = [
     "ratio",
 ]
 UnitSpec = str | tuple[str, Collection[str]]
-SUB_BRANCH = "支局:"  # a 支局 unit is spelt "支局:<name>" (as in book.py of the levels work)
 
 
 def unit_branches(policies: pd.DataFrame, unit: UnitSpec) -> tuple[str, str, list[str]]:
     """A unit as (key, name a reader knows, its branch codes): ``"ALL"`` → every branch, a code →
-    itself, ``"支局:<name>"`` → the branches of that 支局 (:func:`sub_branches`), ``(name,
-    codes)`` → the name (key and name) and those codes (checked)."""
+    itself, ``"支局:<name>"`` → the branches of that 支局
+    (:func:`~maturity_analysis.analysis.book.branch_sub_branches`), ``(name, codes)`` → the name (key and name) and those codes (checked)."""
     known = sorted(policies["branch_code"].dropna().astype(str).unique())
     if isinstance(unit, tuple):
         name, codes = unit
@@ -80,9 +87,9 @@ def unit_branches(policies: pd.DataFrame, unit: UnitSpec) -> tuple[str, str, lis
     unit = str(unit)
     if is_all(unit):
         return ALL, branch_label(ALL), known
-    if unit.startswith(SUB_BRANCH):
-        name = unit.removeprefix(SUB_BRANCH)
-        members = sub_branches(policies)
+    if is_sub_branch(unit):
+        name = sub_branch_name(unit)
+        members = branch_sub_branches(policies)
         codes = sorted(members.index[members == name])
         if not codes:
             shown = ", ".join(sorted(set(members))[:20]) or "none"
@@ -93,35 +100,17 @@ def unit_branches(policies: pd.DataFrame, unit: UnitSpec) -> tuple[str, str, lis
     return unit, branch_label(unit, str(names.iloc[0]) if len(names) else None), [unit]
 
 
-def sub_branches(policies: pd.DataFrame) -> pd.Series:
-    """Branch code → its 支局: the ``sub_branch`` most of its policies name (a tie: the first
-    in sort order); branches naming none are left out."""
-    if "sub_branch" not in policies.columns:
-        return pd.Series([], dtype=object, name="sub_branch")
-    sub = policies["sub_branch"].astype(object)
-    named = sub.notna() & (sub.astype(str).str.strip() != "") & policies["branch_code"].notna()
-    pairs = pd.DataFrame(
-        {
-            "branch_code": policies.loc[named, "branch_code"].astype(str),
-            "sub_branch": sub[named].astype(str),
-        }
-    )
-    counts = pairs.value_counts().rename("n").reset_index()
-    counts = counts.sort_values(["branch_code", "n", "sub_branch"], ascending=[True, False, True])
-    return counts.drop_duplicates("branch_code").set_index("branch_code")["sub_branch"]
-
-
 def children(policies: pd.DataFrame, unit: UnitSpec) -> list[UnitSpec]:
     """The units under ``unit`` that its report shows one by one: under ``"ALL"`` each 支局 as
     ``(name, codes)`` when every branch belongs to one and there are several (else every
     branch); the branches of a 支局 or of ``(name, codes)``; none under a branch."""
     key, _, codes = unit_branches(policies, unit)
     if is_all(key):
-        members = sub_branches(policies)
+        members = branch_sub_branches(policies)
         if set(codes) <= set(members.index) and members.nunique() > 1:
             return [(str(n), sorted(g.index)) for n, g in members.groupby(members, sort=True)]
         return codes
-    return codes if key.startswith(SUB_BRANCH) or isinstance(unit, tuple) else []
+    return codes if is_sub_branch(key) or isinstance(unit, tuple) else []
 
 
 def months(period: str | Period, plan: Plan) -> list[Period]:
