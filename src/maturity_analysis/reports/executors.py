@@ -40,7 +40,13 @@ from .. import __version__
 from ..exceptions import ReportError
 from ..files import write_atomic
 from .jobs import Dataset, Job, JobResult
-from .lifeline import TERMINATED, die_with_parent, quiet_resource_tracker, remove_kernel_folders
+from .lifeline import (
+    TERMINATED,
+    die_with_parent,
+    quiet_resource_tracker,
+    remove_kernel_folders,
+    temp_root,
+)
 from .worker import kill_kernels, warm_up
 
 JOB_TIMEOUT_ENV = "MATURITY_ANALYSIS_JOB_TIMEOUT"
@@ -70,15 +76,17 @@ def _timed_out(seconds: float, where: str) -> str:
     )
 
 
-def _start_worker(parent: int, started) -> None:
-    """Initializer of a local worker: die with the parent (killing its kernels), leave Ctrl-C
-    to the parent, which lets running jobs end and cancels the rest; then warm up.
+def _start_worker(parent: int, started, temp: str) -> None:
+    """Initializer of a local worker: temporary files (its kernels' folders) in ``temp``, the
+    parent's; die with the parent (killing its kernels), leave Ctrl-C to the parent, which
+    lets running jobs end and cancels the rest; then warm up.
 
     A failure to warm up must not break the pool: each job then starts the kernel itself and
     reports what goes wrong.
     """
     global _started
     _started = started
+    tempfile.tempdir = temp
     die_with_parent(parent, cleanup=kill_kernels)
     quiet_resource_tracker()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -136,6 +144,7 @@ class LocalExecutor:
         self.workers = workers or os.cpu_count() or 1
         self.job_timeout = job_timeout or job_timeout_setting()
         quiet_resource_tracker()
+        self._temp = temp_root()  # the workers' temporary folder, and their kernels'
         self._context = multiprocessing.get_context("spawn")
         self._started = self._context.SimpleQueue()
         self._count = 0
@@ -154,7 +163,7 @@ class LocalExecutor:
             max_workers=self.workers,
             mp_context=self._context,
             initializer=_start_worker,
-            initargs=(os.getpid(), self._started),
+            initargs=(os.getpid(), self._started, self._temp),
         )
 
     def _send(self, future: LocalFuture) -> None:
@@ -192,7 +201,7 @@ class LocalExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
         for process in processes.values():
             process.join(timeout=5)
-        remove_kernel_folders(processes)
+        remove_kernel_folders(processes, self._temp)
         self._drain()
         running = {number: pid for number, (pid, _) in self._running.items()}
         self._running = {}
@@ -259,7 +268,7 @@ class LocalExecutor:
         """Stop the workers (and their kernels); pending jobs are cancelled."""
         self._gone.update(self._processes())
         self._pool.shutdown(wait=True, cancel_futures=True)
-        remove_kernel_folders(self._gone)
+        remove_kernel_folders(self._gone, self._temp)
 
 
 def _broke(future: Future) -> bool:

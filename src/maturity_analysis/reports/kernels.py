@@ -152,7 +152,8 @@ class WarmKernel:
         """Drop a kernel that failed to start: kill it, close its sockets, remove its folder."""
         km, kc = self.km, self.kc
         if kc is not None:
-            kc.stop_channels()
+            with contextlib.suppress(Exception):  # its channels may be half started
+                kc.stop_channels()
         self.kill()
         for context in (getattr(kc, "context", None), getattr(km, "context", None)):
             if context is not None:

@@ -93,12 +93,24 @@ def kernel_folder_prefix(worker: int) -> str:
     return f"{FOLDER_PREFIX}{worker}-"
 
 
-def remove_kernel_folders(workers) -> None:
-    """Remove the kernel folders of the processes ``workers`` (pids), which have ended."""
+def temp_root() -> str:
+    """The folder for temporary files that a process started now would use: what
+    ``tempfile.gettempdir()`` gives from this process's environment as it is, not as it was
+    when first called (``$TMPDIR`` may have changed since)."""
+    saved = tempfile.tempdir
+    tempfile.tempdir = None
+    try:
+        return tempfile.gettempdir()
+    finally:
+        tempfile.tempdir = saved
+
+
+def remove_kernel_folders(workers, root: str) -> None:
+    """Remove from ``root`` the kernel folders of the processes ``workers`` (pids), ended."""
     prefixes = tuple(kernel_folder_prefix(worker) for worker in workers)
     if not prefixes:
         return
-    with os.scandir(tempfile.gettempdir()) as entries:
+    with os.scandir(root) as entries:
         for entry in entries:
             if entry.name.startswith(prefixes):
                 shutil.rmtree(entry.path, ignore_errors=True)
