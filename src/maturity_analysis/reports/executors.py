@@ -52,6 +52,7 @@ from .worker import kill_kernels, warm_up
 JOB_TIMEOUT_ENV = "MATURITY_ANALYSIS_JOB_TIMEOUT"
 JOB_TIMEOUT = 1800.0  # seconds one job may run: far past any report, still not forever
 POLL = 1.0  # seconds between looks at the running jobs
+START_TRIES = 3  # pools in a row whose workers die before any job: then the jobs fail
 
 
 def job_timeout_setting() -> float:
@@ -152,6 +153,7 @@ class LocalExecutor:
         self._gone: set[int] = set()  # pids of every worker so far (their folders go with them)
         self._running: dict[int, tuple[int, float]] = {}  # job number → (pid, start)
         self._stopped: dict[int, str] = {}  # pid → why it was killed (its job timed out)
+        self._unstarted = 0  # pools in a row that broke before any job started
         self._pool = self._new_pool()
 
     def _processes(self) -> dict:
@@ -214,6 +216,19 @@ class LocalExecutor:
         held = [f for f in pending if running.get(f.number) in dead]
         if not held:  # no worker stands out: every job that was running is suspect
             held = [f for f in pending if f.number in running]
+        # workers that die as they start, before any job, would be replaced forever
+        self._unstarted = 0 if running else self._unstarted + 1
+        if self._unstarted >= START_TRIES:
+            codes = sorted({p.exitcode for p in processes.values()}, key=str)
+            for future in pending:
+                future.set_exception(
+                    WorkerDied(
+                        f"the worker processes died as they started, {START_TRIES} times "
+                        f"(exit codes {', '.join(map(str, codes))}); no job could run"
+                    )
+                )
+            self._pool = self._new_pool()
+            return
         self._pool = self._new_pool()
         for future in pending:
             if future in held:
