@@ -20,7 +20,7 @@ PDF ?=
 LAB_ARGS ?=
 # make test-lowest: the declared floors (lowest direct versions) in their own venv, on this subset.
 LOWEST := .venv-lowest
-LOWEST_TESTS ?= tests/plan tests/ingest tests/analysis tests/output tests/sample tests/reports/test_run.py
+LOWEST_TESTS ?= tests/plan tests/ingest tests/analysis tests/output tests/sample tests/reports/test_run.py tests/reports/test_pdf.py
 
 .PHONY: help venv lock data reports test test-lowest lint lab bench clean
 

@@ -16,7 +16,13 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from maturity_analysis.exceptions import ReportError
-from maturity_analysis.reports.executors import DaskExecutor, deliver
+from maturity_analysis.reports.executors import (
+    JOB_TIMEOUT,
+    JOB_TIMEOUT_ENV,
+    DaskExecutor,
+    deliver,
+    job_timeout_setting,
+)
 from maturity_analysis.reports.jobs import NOTEBOOK, Dataset, Job, JobError, JobResult
 from maturity_analysis.reports.run import run_reports
 from maturity_analysis.sample.book import scaled_policies
@@ -205,3 +211,17 @@ def test_delivered_outputs_replace_stale_ones(tmp_path, ok):
         assert left == {"01.html": "html", "01.ipynb": "nb", ".01.html.key": "key"}
     else:
         assert left == {"01.failed.ipynb": "failed nb"}
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "soon"])
+def test_job_timeout_must_be_positive_seconds(monkeypatch, text):
+    monkeypatch.setenv(JOB_TIMEOUT_ENV, text)
+    with pytest.raises(ReportError, match=f"{JOB_TIMEOUT_ENV}='{text}'"):
+        job_timeout_setting()
+
+
+def test_job_timeout_comes_from_the_setting(monkeypatch):
+    monkeypatch.delenv(JOB_TIMEOUT_ENV, raising=False)
+    assert job_timeout_setting() == JOB_TIMEOUT
+    monkeypatch.setenv(JOB_TIMEOUT_ENV, "2.5")
+    assert job_timeout_setting() == 2.5

@@ -19,6 +19,7 @@ it per thread), and between runs too, for as long as the worker lives.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import multiprocessing
 import os
@@ -26,6 +27,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -38,19 +40,54 @@ from .. import __version__
 from ..exceptions import ReportError
 from ..files import write_atomic
 from .jobs import Dataset, Job, JobResult
-from .lifeline import TERMINATED, die_with_parent, quiet_resource_tracker
+from .lifeline import (
+    TERMINATED,
+    die_with_parent,
+    quiet_resource_tracker,
+    remove_kernel_folders,
+    temp_root,
+)
 from .worker import kill_kernels, warm_up
 
+JOB_TIMEOUT_ENV = "MATURITY_ANALYSIS_JOB_TIMEOUT"
+JOB_TIMEOUT = 1800.0  # seconds one job may run: far past any report, still not forever
+POLL = 1.0  # seconds between looks at the running jobs
+START_TRIES = 3  # pools in a row whose workers die before any job: then the jobs fail
 
-def _start_worker(parent: int, started) -> None:
-    """Initializer of a local worker: die with the parent (killing its kernels), leave Ctrl-C
-    to the parent, which lets running jobs end and cancels the rest; then warm up.
+
+def job_timeout_setting() -> float:
+    """Seconds one job may run before its worker is ended: ``$MATURITY_ANALYSIS_JOB_TIMEOUT``,
+    else :data:`JOB_TIMEOUT`."""
+    text = os.environ.get(JOB_TIMEOUT_ENV, "").strip()
+    if not text:
+        return JOB_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ReportError(f"{JOB_TIMEOUT_ENV}={text!r}: give the seconds a job may run, e.g. 1800")
+    return seconds
+
+
+def _timed_out(seconds: float, where: str) -> str:
+    return (
+        f"the job ran past its time limit ({seconds:g} s, {JOB_TIMEOUT_ENV}) and was stopped "
+        f"({where}); the other jobs ran on"
+    )
+
+
+def _start_worker(parent: int, started, temp: str) -> None:
+    """Initializer of a local worker: temporary files (its kernels' folders) in ``temp``, the
+    parent's; die with the parent (killing its kernels), leave Ctrl-C to the parent, which
+    lets running jobs end and cancels the rest; then warm up.
 
     A failure to warm up must not break the pool: each job then starts the kernel itself and
     reports what goes wrong.
     """
     global _started
     _started = started
+    tempfile.tempdir = temp
     die_with_parent(parent, cleanup=kill_kernels)
     quiet_resource_tracker()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -73,6 +110,10 @@ class WorkerDied(ReportError):
     """The worker process running a job died (killed, or out of memory)."""
 
 
+class JobTimedOut(ReportError):
+    """A job ran past its time limit (:func:`job_timeout_setting`): it hung, or its kernel did."""
+
+
 class LocalFuture(Future):
     """A job submitted to :class:`LocalExecutor`; it survives the pool being replaced."""
 
@@ -86,22 +127,33 @@ class LocalExecutor:
     """Worker processes on this machine, each with one warm kernel (started as it starts).
 
     A worker that dies (killed, out of memory) fails only the job it was running: the pool
-    is replaced and the jobs it had not finished are run again on the new one. Workers die
-    with the process that started them (:mod:`maturity_analysis.reports.lifeline`).
+    is replaced and the jobs it had not finished are run again on the new one. A job that runs
+    past ``job_timeout`` seconds (a hung kernel or worker) has its worker killed and fails
+    alike, with :class:`JobTimedOut`. Workers die with the process that started them
+    (:mod:`maturity_analysis.reports.lifeline`); the kernel folders of a worker that is gone
+    are removed as the pool is replaced or closed.
 
     Parameters
     ----------
     workers : int, optional
         Number of processes (default: the number of cores).
+    job_timeout : float, optional
+        Seconds one job may run (default: :func:`job_timeout_setting`).
     """
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, job_timeout: float | None = None):
         self.workers = workers or os.cpu_count() or 1
+        self.job_timeout = job_timeout or job_timeout_setting()
         quiet_resource_tracker()
+        self._temp = temp_root()  # the workers' temporary folder, and their kernels'
         self._context = multiprocessing.get_context("spawn")
         self._started = self._context.SimpleQueue()
         self._count = 0
         self._seen: dict = {}  # pid → Process of the current pool, as last seen
+        self._gone: set[int] = set()  # pids of every worker so far (their folders go with them)
+        self._running: dict[int, tuple[int, float]] = {}  # job number → (pid, start)
+        self._stopped: dict[int, str] = {}  # pid → why it was killed (its job timed out)
+        self._unstarted = 0  # pools in a row that broke before any job started
         self._pool = self._new_pool()
 
     def _processes(self) -> dict:
@@ -113,7 +165,7 @@ class LocalExecutor:
             max_workers=self.workers,
             mp_context=self._context,
             initializer=_start_worker,
-            initargs=(os.getpid(), self._started),
+            initargs=(os.getpid(), self._started, self._temp),
         )
 
     def _send(self, future: LocalFuture) -> None:
@@ -126,6 +178,23 @@ class LocalExecutor:
         self._send(future)
         return future
 
+    def _drain(self) -> None:
+        """Note the jobs the workers said they started."""
+        while not self._started.empty():
+            number, pid = self._started.get()
+            self._running[number] = (pid, time.monotonic())
+
+    def _stop_overdue(self, pending: list[LocalFuture]) -> None:
+        """Kill the worker of each job running past its time limit (its pool then breaks)."""
+        now = time.monotonic()
+        for future in pending:
+            pid, start = self._running.get(future.number, (None, now))
+            if pid is not None and pid not in self._stopped and now - start > self.job_timeout:
+                where = f"its worker, pid {pid}, was killed"
+                self._stopped[pid] = _timed_out(self.job_timeout, where)
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)  # a hung worker may not run a SIGTERM handler
+
     def _replace_pool(self, pending: list[LocalFuture]) -> None:
         """The pool broke: fail the jobs the dead worker held, run the others on a new pool."""
         processes = {**self._seen, **self._processes()}
@@ -134,10 +203,10 @@ class LocalExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
         for process in processes.values():
             process.join(timeout=5)
-        running: dict[int, int] = {}  # job number → pid
-        while not self._started.empty():
-            number, pid = self._started.get()
-            running[number] = pid
+        remove_kernel_folders(processes, self._temp)
+        self._drain()
+        running = {number: pid for number, (pid, _) in self._running.items()}
+        self._running = {}
         # the pool ends the other workers with SIGTERM: the dead one is the one it did not end
         dead = {
             pid: p.exitcode
@@ -147,10 +216,26 @@ class LocalExecutor:
         held = [f for f in pending if running.get(f.number) in dead]
         if not held:  # no worker stands out: every job that was running is suspect
             held = [f for f in pending if f.number in running]
+        # workers that die as they start, before any job, would be replaced forever
+        self._unstarted = 0 if running else self._unstarted + 1
+        if self._unstarted >= START_TRIES:
+            codes = sorted({p.exitcode for p in processes.values()}, key=str)
+            for future in pending:
+                future.set_exception(
+                    WorkerDied(
+                        f"the worker processes died as they started, {START_TRIES} times "
+                        f"(exit codes {', '.join(map(str, codes))}); no job could run"
+                    )
+                )
+            self._pool = self._new_pool()
+            return
         self._pool = self._new_pool()
         for future in pending:
             if future in held:
                 pid = running[future.number]
+                if pid in self._stopped:
+                    future.set_exception(JobTimedOut(self._stopped.pop(pid)))
+                    continue
                 future.set_exception(
                     WorkerDied(
                         f"the worker process running this job (pid {pid}) died "
@@ -179,20 +264,26 @@ class LocalExecutor:
         pending = list(futures)
         while pending:
             self._seen.update(self._processes())
-            done, _ = wait([f.inner for f in pending], return_when=FIRST_COMPLETED)
+            self._gone.update(self._seen)
+            done, _ = wait([f.inner for f in pending], timeout=POLL, return_when=FIRST_COMPLETED)
+            self._drain()
             broken = [f for f in pending if f.inner in done and _broke(f.inner)]
             if broken:
                 self._replace_pool([f for f in pending if not f.done()])
             else:
                 for future in [f for f in pending if f.inner in done]:
                     self._settle(future)
+                    self._running.pop(future.number, None)
+                self._stop_overdue([f for f in pending if not f.done()])
             for future in [f for f in pending if f.done()]:
                 pending.remove(future)
                 yield future
 
     def close(self) -> None:
         """Stop the workers (and their kernels); pending jobs are cancelled."""
+        self._gone.update(self._processes())
         self._pool.shutdown(wait=True, cancel_futures=True)
+        remove_kernel_folders(self._gone, self._temp)
 
 
 def _broke(future: Future) -> bool:
@@ -331,6 +422,7 @@ class DaskFuture:
         self.future = future
         self.job = job
         self._result: JobResult | None = None
+        self.timed_out = ""  # why the job was stopped, when it ran past its time limit
 
     def result(self) -> JobResult:
         """Wait for the job, write its files (once) and return its result.
@@ -338,6 +430,8 @@ class DaskFuture:
         Raises what the cluster raised when the job could not run at all (e.g.
         ``distributed.KilledWorker``); the runner turns that into this job's failure.
         """
+        if self.timed_out:
+            raise JobTimedOut(self.timed_out)
         if self._result is None:
             result, files = self.future.result()
             self._result = deliver(self.job, result, files)
@@ -353,6 +447,9 @@ class DaskExecutor:
         The scheduler, e.g. ``tcp://10.0.0.5:8786``.
     timeout : float
         Seconds to wait for the scheduler to answer and for at least one worker.
+    job_timeout : float, optional
+        Seconds one job may run once a worker has it (default: :func:`job_timeout_setting`);
+        then it is cancelled and fails with :class:`JobTimedOut`.
 
     Raises
     ------
@@ -361,8 +458,12 @@ class DaskExecutor:
         this package.
     """
 
-    def __init__(self, address: str, timeout: float = CONNECT_TIMEOUT):
+    def __init__(
+        self, address: str, timeout: float = CONNECT_TIMEOUT, job_timeout: float | None = None
+    ):
         from distributed import Client
+
+        self.job_timeout = job_timeout or job_timeout_setting()
 
         try:
             self.client = Client(address, timeout=timeout)
@@ -414,12 +515,30 @@ class DaskExecutor:
         return self._submitted[-1]
 
     def as_completed(self, futures: Iterable[DaskFuture]) -> Iterator[DaskFuture]:
-        """The futures as their jobs finish."""
-        from distributed import as_completed
+        """The futures as their jobs finish; a job still running ``job_timeout`` seconds after
+        the scheduler gave it to a worker is cancelled and finishes with :class:`JobTimedOut`."""
+        from distributed import wait as wait_for
 
-        by_key = {f.future.key: f for f in futures}
-        for done in as_completed([f.future for f in by_key.values()]):
-            yield by_key[done.key]
+        pending = {f.future.key: f for f in futures}
+        given: dict = {}  # key → when first seen on a worker
+        while pending:
+            try:
+                done, _ = wait_for(
+                    [f.future for f in pending.values()], timeout=POLL, return_when=FIRST_COMPLETED
+                )
+            except TimeoutError:
+                done = set()
+            for future in done:
+                yield pending.pop(future.key)
+            now = time.monotonic()
+            on_workers = {key for keys in self.client.processing().values() for key in keys}
+            for key in [k for k in pending if k in on_workers]:
+                given.setdefault(key, now)
+                if now - given[key] > self.job_timeout:
+                    overdue = pending.pop(key)
+                    self.client.cancel([overdue.future], force=True)
+                    overdue.timed_out = _timed_out(self.job_timeout, "cancelled on the cluster")
+                    yield overdue
 
     def close(self) -> None:
         """Cancel what has not run, drop the data sent and disconnect (the cluster runs on)."""

@@ -18,6 +18,7 @@ import sys
 import tempfile
 from contextlib import asynccontextmanager
 
+import zmq.asyncio
 from ipykernel.kernelspec import make_ipkernel_cmd
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
@@ -27,7 +28,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
 from ..exceptions import ReportError
-from .lifeline import FOLDER_ENV, PARENT_ENV
+from .lifeline import FOLDER_ENV, PARENT_ENV, kernel_folder_prefix
 
 KERNEL_ARGS = ("--HistoryManager.enabled=False", "--Application.log_level=WARN")
 # Run by the kernel as it starts, before it answers: die with the worker (its lifeline), preload
@@ -41,6 +42,14 @@ PRELOAD_ARG = f"--IPKernelApp.exec_lines={PRELOAD_LINE}"
 
 IPC_PATH_MAX = 100  # of sun_path's 107 bytes, room for jupyter's "-<port>"
 LOOPBACK = ("tcp", "127.0.0.1")
+
+
+def _context() -> zmq.asyncio.Context:
+    """A ZeroMQ context whose sockets drop unsent messages when closed (linger 0): one left to
+    the garbage collector after its kernel died must not block the worker forever."""
+    context = zmq.asyncio.Context()
+    context.setsockopt(zmq.LINGER, 0)
+    return context
 
 
 class ThisPythonKernelManager(AsyncKernelManager):
@@ -111,7 +120,8 @@ class WarmKernel:
 
     async def _launch(self) -> None:
         # IPC sockets in a private folder: faster than TCP, no ports to collide, nothing in cwd.
-        self._sockets = tempfile.mkdtemp(prefix="maturity-kernel-")
+        # The folder names this worker, so the pool can remove it once the worker is gone.
+        self._sockets = tempfile.mkdtemp(prefix=kernel_folder_prefix(os.getpid()))
         ipc = os.path.join(self._sockets, "kernel")
         # A socket path holds 107 bytes and jupyter adds "-<port>": under a long TMPDIR the
         # kernel could not bind and died at start, so it talks over loopback TCP instead.
@@ -121,6 +131,7 @@ class WarmKernel:
             transport=transport,
             ip=ip,
             connection_file=os.path.join(self._sockets, "kernel.json"),
+            context=_context(),
         )
         env = {
             **os.environ,
@@ -128,16 +139,43 @@ class WarmKernel:
             PARENT_ENV: str(os.getpid()),
             FOLDER_ENV: self._sockets,
         }
-        await self.km.start_kernel(extra_arguments=[*KERNEL_ARGS, PRELOAD_ARG], env=env)
-        self.kc = self.km.client()
-        self.kc.start_channels()
+        try:
+            await self.km.start_kernel(extra_arguments=[*KERNEL_ARGS, PRELOAD_ARG], env=env)
+            self.kc = self.km.client(context=_context())
+            self.kc.start_channels()
+        except Exception as exc:
+            self._discard()
+            raise ReportError(f"the report kernel could not start: {exc}") from exc
         self.kc.allow_stdin = False
 
+    def _discard(self) -> None:
+        """Drop a kernel that failed to start: kill it, close its sockets, remove its folder."""
+        km, kc = self.km, self.kc
+        if kc is not None:
+            with contextlib.suppress(Exception):  # its channels may be half started
+                kc.stop_channels()
+        self.kill()
+        for context in (getattr(kc, "context", None), getattr(km, "context", None)):
+            if context is not None:
+                context.destroy(linger=0)
+
     def start(self) -> None:
-        """Start the kernel (if not running) and wait until it has preloaded the libraries."""
-        self.launch()
+        """Start the kernel (if not running) and wait until it has preloaded the libraries.
+
+        A kernel launched but not yet ready is waited for, not replaced: if it died at start,
+        this says so (:class:`ReportError`, with its exit code).
+        """
+        if self.km is None or self._ready:
+            self.launch()
         if not self._ready:
-            run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+            try:
+                run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+            except RuntimeError as exc:  # it died at start, or never answered
+                process = getattr(getattr(self.km, "provisioner", None), "process", None)
+                code = None if process is None else process.poll()
+                self._discard()
+                died = "" if code is None else f" (exit code {code})"
+                raise ReportError(f"the report kernel could not start{died}: {exc}") from exc
             self._ready = True
 
     async def _run_silently(self, code: str) -> None:
@@ -156,13 +194,15 @@ class WarmKernel:
         """Stop the kernel (if running)."""
         if self.km is None:
             return
+        if self.kc is None:  # it never started
+            self._discard()
+            return
         km, kc, self.km, self.kc = self.km, self.kc, None, None
         kc.stop_channels()
         try:
             run_sync(km.shutdown_kernel)(now=True)
         finally:
-            # End both ZeroMQ contexts now, dropping unsent messages: left to the garbage
-            # collector, a context whose kernel died blocks forever on them (linger -1).
+            # End both ZeroMQ contexts now, dropping unsent messages (see _context).
             kc.context.destroy(linger=0)
             km.context.destroy(linger=0)
             shutil.rmtree(self._sockets, ignore_errors=True)

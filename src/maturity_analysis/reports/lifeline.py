@@ -8,7 +8,10 @@ kills its kernels and removes their ``maturity-kernel-*`` folders) and exits.
 
 A report kernel calls :func:`kernel_lifeline` as it boots (the worker passes its own pid and
 the kernel's folder in the environment): a watchdog thread that, when the worker is gone,
-removes the folder and exits. Kernels use the watchdog only: ``PR_SET_PDEATHSIG`` fires when
+removes the folder and exits. The folder is named after its worker
+(:func:`kernel_folder_prefix`), so the pool removes a dead worker's folders itself as it
+replaces the worker (:func:`remove_kernel_folders`): a worker killed while it was starting
+its kernel leaves no folder either. Kernels use the watchdog only: ``PR_SET_PDEATHSIG`` fires when
 the *thread* that started the process ends, and a kernel is started from whichever thread of
 the worker ran the job.
 
@@ -25,6 +28,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +36,7 @@ from collections.abc import Callable
 POLL = 0.5
 PARENT_ENV = "MATURITY_KERNEL_PARENT"
 FOLDER_ENV = "MATURITY_KERNEL_DIR"
+FOLDER_PREFIX = "maturity-kernel-"
 _PR_SET_PDEATHSIG = 1
 # The exit code of a process ended by SIGTERM through :func:`die_with_parent`'s handler.
 TERMINATED = 128 + signal.SIGTERM
@@ -81,6 +86,34 @@ def kernel_lifeline() -> None:
     if os.getppid() != int(parent):
         end()
     threading.Thread(target=_watch, args=(int(parent), end), name="lifeline", daemon=True).start()
+
+
+def kernel_folder_prefix(worker: int) -> str:
+    """The name with which the folders of process ``worker``'s kernels begin."""
+    return f"{FOLDER_PREFIX}{worker}-"
+
+
+def temp_root() -> str:
+    """The folder for temporary files that a process started now would use: what
+    ``tempfile.gettempdir()`` gives from this process's environment as it is, not as it was
+    when first called (``$TMPDIR`` may have changed since)."""
+    saved = tempfile.tempdir
+    tempfile.tempdir = None
+    try:
+        return tempfile.gettempdir()
+    finally:
+        tempfile.tempdir = saved
+
+
+def remove_kernel_folders(workers, root: str) -> None:
+    """Remove from ``root`` the kernel folders of the processes ``workers`` (pids), ended."""
+    prefixes = tuple(kernel_folder_prefix(worker) for worker in workers)
+    if not prefixes:
+        return
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if entry.name.startswith(prefixes):
+                shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def quiet_resource_tracker() -> None:
