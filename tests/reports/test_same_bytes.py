@@ -51,6 +51,11 @@ def runs(tmp_path_factory):
         executor.close()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the executed notebooks keep each Styler's text/plain repr, which holds its memory "
+    "address ('<pandas.io.formats.style.Styler at 0x...>'): differs on every run (worker/render)",
+)
 def test_real_reports_rerun_byte_identical(runs):
     for run in runs:
         assert run.ok, run.summary()
