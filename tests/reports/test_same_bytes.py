@@ -51,6 +51,12 @@ def runs(tmp_path_factory):
         executor.close()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="not yet: the executed notebooks keep each Styler's text/plain repr with its memory "
+    "address ('<pandas.io.formats.style.Styler at 0x...>'), and 04's HTML has one Styler table "
+    "with a random id (T_xxxxx, no uuid set); both differ on every run (notebooks/render)",
+)
 def test_real_reports_rerun_byte_identical(runs):
     for run in runs:
         assert run.ok, run.summary()
