@@ -1,7 +1,7 @@
 """The real report notebooks rerun to the same bytes.
 
-Every notebook :func:`find_notebooks` returns, for one branch of the sample (with its
-tracking forms) and the plan year, is built twice with ``force`` into two folders on one warm
+Every notebook :func:`find_notebooks` returns, for one branch of a small sample-shaped book
+(400 policies over three branches, with the sample's tracking forms) and the plan year, is built twice with ``force`` into two folders on one warm
 worker: the HTML, the executed notebooks and the workbook must be byte-identical apart from a
 report's one generation-time field (compared as ``test_outputs`` compares them).
 """
@@ -15,7 +15,8 @@ from test_outputs import _comparable, _files
 from maturity_analysis.reports.executors import LocalExecutor
 from maturity_analysis.reports.jobs import applies_to, find_notebooks
 from maturity_analysis.reports.run import prepare_dataset, run_reports
-from maturity_analysis.sample.book import write_sample
+from maturity_analysis.sample.book import scaled_policies
+from maturity_analysis.sample.tracking import write_tracking
 
 DATASET = "sample"
 PERIOD = "2013"
@@ -25,10 +26,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """The sample's smallest branch, every report notebook, built twice with ``force``."""
+    """The book's smallest branch, every report notebook, built twice with ``force``."""
     root = tmp_path_factory.mktemp("same-bytes")
     raw, processed = root / "data" / "raw", root / "data" / "processed"
-    write_sample(raw / DATASET)
+    frame = scaled_policies(400, seed=7, branches=3)
+    (raw / DATASET).mkdir(parents=True)
+    frame.to_excel(raw / DATASET / "policies.xlsx", index=False)
+    write_tracking(raw / DATASET, frame, seed=7)
     _, policies = prepare_dataset(DATASET, raw, processed)  # the run then finds it prepared
     branch = policies["branch_code"].astype(str).value_counts().index[-1]
     executor = LocalExecutor(1)
@@ -51,12 +55,6 @@ def runs(tmp_path_factory):
         executor.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not yet: the executed notebooks keep each Styler's text/plain repr with its memory "
-    "address ('<pandas.io.formats.style.Styler at 0x...>'), and 04's HTML has one Styler table "
-    "with a random id (T_xxxxx, no uuid set); both differ on every run (notebooks/render)",
-)
 def test_real_reports_rerun_byte_identical(runs):
     for run in runs:
         assert run.ok, run.summary()

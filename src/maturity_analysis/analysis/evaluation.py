@@ -372,10 +372,6 @@ class Evaluation:
         """The year to date as display text, with the annual target and the share done."""
         return _display(self.ytd)
 
-    def ytd_view(self):
-        """:meth:`ytd_table` for a notebook: one row per KPI, text escaped, no index."""
-        return self.ytd_table().style.format(escape="html").hide(axis="index")
-
     def _repr_html_(self) -> str:
         body = self.table().to_html(index=False, escape=True, border=0, classes="evaluation")
         return f"<h4>{html.escape(self.title)}</h4>\n{body}"

@@ -76,7 +76,15 @@ def _escaped_names(names: Any) -> list[str | None]:
     return [None if n is None else escape(str(n)) for n in names]
 
 
-def format_table(frame: pd.DataFrame) -> Styler:
+class Table(Styler):
+    """A :class:`~pandas.io.formats.style.Styler` whose plain-text form is its table's text
+    (a Styler's own is ``<... at 0x…>``, a new address in every run's executed notebook)."""
+
+    def __repr__(self) -> str:
+        return self.data.to_string()
+
+
+def format_table(frame: pd.DataFrame) -> Table:
     """A notebook / HTML view: shares as percentages with two decimals, counts with thousands
     separators, amounts with two decimals, the 合计 row bold.
 
@@ -100,7 +108,7 @@ def format_table(frame: pd.DataFrame) -> Styler:
         elif kind == "date":
             formats[label] = "{:%Y-%m-%d}"
     styler = (
-        Styler(frame, uuid=uuid)
+        Table(frame, uuid=uuid)
         .format(formats, na_rep="—", escape="html")
         .format_index(escape="html", axis=0)
         .format_index(escape="html", axis=1)
