@@ -50,7 +50,7 @@ reports: $(STAMP) ## build every branch's reports (DATA=name, PERIOD=2013Q2, JOB
 	$(BIN)/maturity-analysis reports --dataset $(DATA) $(if $(PERIOD),--period $(PERIOD)) $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(PDF),--pdf)
 
 test: $(STAMP) ## run the test suite (notebooks included)
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-lowest: | $(UV) ## run LOWEST_TESTS on the lowest versions pyproject.toml allows (in .venv-lowest/)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(LOWEST)
