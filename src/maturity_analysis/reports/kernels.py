@@ -249,6 +249,9 @@ class WarmKernel:
             interrupt_on_timeout=True,
             startup_timeout=self.startup_timeout,
             record_timing=False,  # no execution times in the notebook: same run, same bytes
+            # one output per stream and cell: the kernel flushes a print's pieces on a timer,
+            # so under load one print could come as two outputs, and the page would differ
+            coalesce_streams=True,
         )
         client.kc = self.kc
         try:
