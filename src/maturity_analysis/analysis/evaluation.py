@@ -27,6 +27,7 @@ from datetime import date
 from statistics import NormalDist
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tracking
@@ -44,11 +45,11 @@ from .book import (
 from .kpis import INCOMPLETE, KPIS, NO_DATA, Kpi, Unit, exceptions, team_day_grid
 from .markup import md
 from .targets import (
-    allocate,
     binding,
     branch_phase_allocation,
     eligible,
     policy_targets,
+    split_whole,
 )
 
 SUMMARY_COLUMNS = [
@@ -105,24 +106,24 @@ def month_allocation(
     allocated; any period's target is a sum of these rows."""
     plan = plan or load_plan()
     long = branch_phase_allocation(policies, plan, basis)
-    code = policies["branch_code"].astype(str)
-    month = policies["maturity_date"].dt.month
+    code, codes = pd.factorize(policies["branch_code"].astype(str))
+    month = policies["maturity_date"].dt.month.to_numpy(dtype=float, na_value=0).astype(int)
+    cell = np.where((code >= 0) & (month > 0), code * 12 + month - 1, -1)
+    row_of = {c: i for i, c in enumerate(codes)}
+    phases = {p.key: np.arange(p.first_month, p.last_month + 1) for p in plan.phases}
     rows = []
     for t in policy_targets(plan):
-        counts = pd.crosstab(code[eligible(policies, t)], month[eligible(policies, t)]).reindex(
-            columns=range(1, 13), fill_value=0
-        )
+        counted = cell[np.asarray(eligible(policies, t), dtype=bool) & (cell >= 0)]
+        grid = np.bincount(counted, minlength=len(codes) * 12).reshape(-1, 12)
         for r in long[long["target"] == t.key].itertuples():
-            ph = next(p for p in plan.phases if p.key == r.phase)
-            months = list(range(ph.first_month, ph.last_month + 1))
-            base = (
-                counts.loc[r.branch_code, months]
-                if r.branch_code in counts.index
-                else pd.Series(0, index=months)
-            )
-            parts = allocate(int(r.allocated), base) if r.allocated else base * 0
-            for m in months:
-                rows.append((t.key, r.branch_code, r.phase, m, int(base[m]), int(parts[m])))
+            months = phases[r.phase]
+            i = row_of.get(r.branch_code)
+            base = grid[i, months - 1] if i is not None else np.zeros(len(months), np.int64)
+            parts = split_whole(int(r.allocated), base, months) if r.allocated else base * 0
+            rows += [
+                (t.key, r.branch_code, r.phase, int(m), int(b), int(a))
+                for m, b, a in zip(months, base, parts, strict=True)
+            ]
     cols = ["target", "branch_code", "phase", "month", "base", "allocated"]
     return pd.DataFrame(rows, columns=cols)
 

@@ -181,9 +181,15 @@ def allocate(total: int, weights: pd.Series | Mapping) -> pd.Series:
     # Floats are exact binary fractions: scale them to whole numbers without rounding.
     scaled = [Fraction(x) for x in values]
     common = math.lcm(*(f.denominator for f in scaled))
-    rank = np.argsort(np.argsort(np.array([str(x) for x in w.index]), kind="stable"))
-    parts = _split(int(total), np.array([f * common for f in scaled], dtype=object), rank)
+    parts = split_whole(int(total), np.array([f * common for f in scaled], dtype=object), w.index)
     return pd.Series(parts, index=w.index, dtype="int64", name=w.name)
+
+
+def split_whole(total: int, weights: np.ndarray, labels) -> np.ndarray:
+    """:func:`allocate` of whole-number ``weights`` labelled ``labels``, as an array (no
+    checks, no pandas: for loops over many small allocations)."""
+    rank = np.argsort(np.argsort(np.array([str(x) for x in labels]), kind="stable"))
+    return _split(total, weights, rank)
 
 
 def _flags(policies: pd.DataFrame, plan: Plan) -> dict[str, np.ndarray]:
