@@ -29,6 +29,7 @@ from ..plan.model import Plan, load_plan
 from ..plan.period import Period
 from ..plan.workdays import month_bounds, shift_month, working_days
 from .book import ALL, for_branch, is_all
+from .lookup import member
 
 NOT_CALLED, SOON, COMPLAINTS, NOT_VISITED = (
     "次月满期未回访",
@@ -113,7 +114,7 @@ def not_called_next_month(
     first, last = next_month(day)
     due = book[book["maturity_date"].between(_stamp(first), _stamp(last))]
     calls = _calls_to(tracking, day)
-    todo = due[~due["policy_no"].isin(calls["policy_no"])]
+    todo = due[~member(due["policy_no"], calls["policy_no"])]
     return _customers(todo, calls, {}, masked)
 
 
@@ -126,7 +127,7 @@ def maturing_not_reached(
     due = book[book["maturity_date"].between(_stamp(day), _stamp(day + timedelta(soon)))]
     calls = _calls_to(tracking, day)
     reached = calls.loc[calls["intent"] != plan.tracking.not_reached, "policy_no"]
-    todo = due[~due["policy_no"].isin(reached)]
+    todo = due[~member(due["policy_no"], reached)]
     tries = calls.groupby("policy_no").size()
     todo = todo.assign(
         days_left=(todo["maturity_date"] - _stamp(day)).dt.days,
@@ -193,7 +194,7 @@ def key_not_visited(
     due = book[book["maturity_date"].between(_stamp(day), _stamp(last)) & key_customers(book, plan)]
     calls = _calls_to(tracking, day)
     visited = calls.loc[calls["visit_mode"] == plan.tracking.home_visit, "policy_no"]
-    todo = due[~due["policy_no"].isin(visited)]
+    todo = due[~member(due["policy_no"], visited)]
     todo = todo.assign(rating=todo["risk_rating"].astype(str), age=todo["age"].astype("Int64"))
     return _customers(todo, calls, {"rating": "风险评级", "age": "年龄"}, masked)
 

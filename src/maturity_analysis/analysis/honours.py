@@ -31,6 +31,7 @@ from ..plan.model import Plan, load_plan
 from ..plan.period import Period, parse_period
 from .book import ALL, for_branch, is_all
 from .kpis import UNNAMED_TEAM
+from .lookup import member
 
 TIE_RULE = "同分时依次比较各项指标件数（按方案文件所列顺序）、网点代码、团队或客户经理，名次唯一"
 LEVELS = {"team": ("team", "团队"), "manager": ("manager", "客户经理")}
@@ -40,7 +41,7 @@ def _teamed_calls(calls: pd.DataFrame, book: pd.DataFrame) -> pd.DataFrame:
     """The calls on ``book``'s policies with branch_code from the book and every call a team
     (none named: its branch's first named team, else 未填团队)."""
     branch = book.drop_duplicates("policy_no").set_index("policy_no")["branch_code"].astype(str)
-    calls = calls[calls["policy_no"].isin(branch.index)]
+    calls = calls[member(calls["policy_no"], branch.index)]
     calls = calls.assign(branch_code=calls["policy_no"].map(branch))
     named = calls[calls["team"].notna()]
     first = named.sort_values(["branch_code", "team"]).groupby("branch_code")["team"].first()

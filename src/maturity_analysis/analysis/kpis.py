@@ -46,6 +46,7 @@ from ..ingest.forms import Tracking, settings
 from ..plan.model import Plan, TrackingSettings
 from ..plan.period import Period
 from ..plan.workdays import Notices, working_days
+from .lookup import member
 from .targets import eligible
 
 NO_DATA, INCOMPLETE = "无数据", "数据不全"
@@ -125,7 +126,7 @@ def team_day_grid(
     log = tracking.worklog
     log = log[period.contains(log["work_date"]) & log["work_date"].isin(days)]
     calls = tracking.calls
-    calls = calls[calls["policy_no"].isin(book["policy_no"])]
+    calls = calls[member(calls["policy_no"], book["policy_no"])]
     calls = calls[period.contains(calls["call_date"])]
     branch = _lookup(
         calls["policy_no"], book.drop_duplicates("policy_no").set_index("policy_no")["branch_code"]

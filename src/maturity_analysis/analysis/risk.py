@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..plan.bands import age_at
 from ..plan.model import RISK_RATINGS, RISK_RULES, Plan, RiskRule, load_plan
+from .lookup import member
 from .tables import category_codes
 from .yields import add_yields
 
@@ -95,7 +96,7 @@ def complained(rated: pd.DataFrame, complaints: pd.DataFrame) -> tuple[np.ndarra
     policy = complaints["policy_no"].astype(str)
     paid = set(policy[complaints["compensated"].astype(bool).to_numpy()])
     numbers = rated["policy_no"].astype(str)
-    return numbers.isin(set(policy)).to_numpy(), numbers.isin(paid).to_numpy()
+    return member(numbers, policy), member(numbers, paid)
 
 
 def backtest(rated: pd.DataFrame, complaints: pd.DataFrame | None) -> pd.DataFrame:

@@ -1,0 +1,42 @@
+"""member() is pandas' isin, figure for figure, only faster on text."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from maturity_analysis.analysis.lookup import member
+
+VALUES = pd.Series(["P1", None, "P2", "=HYPERLINK(1)", "P1", np.nan, "张三", ""], dtype="str")
+
+
+@pytest.mark.parametrize(
+    "among",
+    [
+        ["P1"],
+        [None],
+        pd.Series(["张三", None], dtype="str"),
+        [],
+        pd.Series([], dtype="str"),
+        {"P2", ""},
+        frozenset({"=HYPERLINK(1)"}),
+        pd.Index(["P2", "P1"]),
+        pd.Series(["P1", "P1"], dtype="category"),
+    ],
+)
+def test_member_is_isin(among):
+    got = member(VALUES, among)
+    assert got.dtype == bool
+    assert got.tolist() == VALUES.isin(among).tolist()
+
+
+def test_member_of_numbers_is_pandas_isin():
+    values = pd.Series([1, 2, 3, None], dtype="Int64")
+    assert member(values, [2, 3]).tolist() == [False, True, True, False]
+
+
+def test_member_on_many_policy_numbers():
+    values = pd.Series([f"P{i:09d}" for i in range(5_000)], dtype="str")
+    among = pd.Series([f"P{i:09d}" for i in range(0, 10_000, 3)], dtype="str")
+    got = member(values, among)
+    assert got.sum() == len(range(0, 5_000, 3))
+    assert got.tolist() == values.isin(among).tolist()
