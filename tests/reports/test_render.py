@@ -62,3 +62,43 @@ def test_every_class_the_stylesheet_names_is_on_a_report_page():
     named = set(re.findall(r"\.([A-Za-z][\w-]*)", selectors))
     assert named, STYLE
     assert named - used <= {"anchor-link"}, named - used  # the anchor links are turned off
+
+
+def test_outputs_are_focusable_and_images_described_without_nbconverts_soup_pass():
+    """The exporter skips nbconvert's BeautifulSoup pass; the template does its two jobs: each
+    table, text and chart output can take the keyboard focus (a wide table scrolls with the
+    arrow keys) and every image has an alt text."""
+    from html.parser import HTMLParser
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags = []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append((tag, dict(attrs)))
+
+    nb = _notebook()
+    nb.cells.insert(
+        1,
+        nbformat.v4.new_code_cell(
+            "Markdown(x)",
+            outputs=[
+                nbformat.v4.new_output(
+                    "execute_result", {"text/markdown": "**甲** <b>x</b>"}, execution_count=1
+                )
+            ],
+        ),
+    )
+    parser = Tags()
+    parser.feed(to_html(nb, PAGE))
+    outputs = [
+        a
+        for t, a in parser.tags
+        if t == "div" and "jp-OutputArea-output" in a.get("class", "").split()
+    ]
+    kinds = {"jp-RenderedHTML", "jp-RenderedMarkdown", "jp-RenderedImage"}
+    shown = [a for a in outputs if kinds & set(a["class"].split())]
+    assert len(shown) == 3 and all(a.get("tabindex") == "0" for a in shown)
+    images = [a for t, a in parser.tags if t == "img"]
+    assert images and all(a.get("alt") for a in images)
