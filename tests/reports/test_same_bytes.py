@@ -3,7 +3,9 @@
 Every notebook :func:`find_notebooks` returns, for one branch of a small sample-shaped book
 (400 policies over three branches, with the sample's tracking forms) and the plan year, is built twice with ``force`` into two folders on one warm
 worker: the HTML, the executed notebooks and the workbook must be byte-identical apart from a
-report's one generation-time field (compared as ``test_outputs`` compares them).
+report's one generation-time field (compared as ``test_outputs`` compares them). Then each
+notebook is built cold, alone in a fresh worker and kernel (no dataset, evaluation or parsed
+notebook kept from an earlier job), and must equal its warm build.
 """
 
 from __future__ import annotations
@@ -37,25 +39,38 @@ def runs(tmp_path_factory):
     branch = policies["branch_code"].astype(str).value_counts().index[-1]
     executor = LocalExecutor(1)
     try:
-        return [
-            run_reports(
-                DATASET,
-                PERIOD,
-                [branch],
-                out_dir=root / f"out{n}",
-                raw_dir=raw,
-                processed_dir=processed,
-                executor=executor,
-                force=True,
-                progress=False,
-            )
-            for n in (1, 2)
-        ]
+        warm = [_build(raw, processed, branch, root / f"out{n}", executor) for n in (1, 2)]
     finally:
         executor.close()
+    cold = {}
+    for notebook in find_notebooks():
+        fresh = LocalExecutor(1)
+        try:
+            cold[notebook.stem] = _build(
+                raw, processed, branch, root / f"cold-{notebook.stem}", fresh, [notebook]
+            )
+        finally:
+            fresh.close()
+    return warm, cold
+
+
+def _build(raw, processed, branch, out_dir, executor, notebooks=None):
+    return run_reports(
+        DATASET,
+        PERIOD,
+        [branch],
+        out_dir=out_dir,
+        raw_dir=raw,
+        processed_dir=processed,
+        executor=executor,
+        force=True,
+        progress=False,
+        notebooks=notebooks,
+    )
 
 
 def test_real_reports_rerun_byte_identical(runs):
+    runs, _ = runs
     for run in runs:
         assert run.ok, run.summary()
     first, second = (_files(r.out_dir) for r in runs)
@@ -73,3 +88,22 @@ def test_real_reports_rerun_byte_identical(runs):
         if _comparable(n, first[n].read_bytes()) != _comparable(n, second[n].read_bytes())
     ]
     assert differ == []
+
+
+def test_each_report_built_cold_equals_it_built_warm(runs):
+    """A fresh worker whose kernel has read nothing yet (every per-process cache empty) writes
+    the same report, executed notebook and workbook as the warm worker's second build."""
+    (_, warm), cold = runs
+    warm_files = _files(warm.out_dir)
+    notebooks = [nb for nb in find_notebooks() if applies_to(nbformat.read(nb, 4), PERIOD)]
+    for notebook in notebooks:
+        run = cold[notebook.stem]
+        assert run.ok, run.summary()
+        built = _files(run.out_dir)
+        mine = [n for n in built if n.endswith(f"/{notebook.stem}.html")]
+        mine += [n for n in built if n.endswith((f"/{notebook.stem}.ipynb", "/workbook.xlsx"))]
+        assert len(mine) == 3, (notebook.name, sorted(built))
+        for name in mine:
+            assert _comparable(name, built[name].read_bytes()) == _comparable(
+                name, warm_files[name].read_bytes()
+            ), name
