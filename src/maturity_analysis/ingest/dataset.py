@@ -131,19 +131,22 @@ def _fingerprint(values: pd.Series) -> object:
     return {str(c): int(n) for c, n in sorted(counts.items())}
 
 
-def derived_key(policies: pd.DataFrame, plan: Plan) -> dict | None:
+def derived_key(policies: pd.DataFrame, plan: Plan) -> str | None:
     """What per-policy figures computed from ``policies`` under ``plan`` depend on: the plan
     file's and the rate tables' SHA-256, the rows' count and a fingerprint of the columns read
-    (:data:`_INPUTS`). ``None`` for a plan not read from a file: then nothing stored is reused."""
+    (:data:`_INPUTS`), as one JSON text (pandas deep-copies a frame's ``attrs`` on every
+    operation: a string costs nothing to copy, a nested dict a third of an evaluation's time).
+    ``None`` for a plan not read from a file: then nothing stored is reused."""
     sha = plan_sha256(plan)
     if sha is None:
         return None
-    return {
+    key = {
         "plan_sha256": sha,
         "rates_sha256": rates_sha256(),
         "rows": len(policies),
         "inputs": {c: _fingerprint(policies[c]) for c in _INPUTS if c in policies.columns},
     }
+    return json.dumps(key, ensure_ascii=False, sort_keys=True)
 
 
 def stored_derived(policies: pd.DataFrame, plan: Plan) -> bool:
