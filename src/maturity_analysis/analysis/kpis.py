@@ -85,6 +85,11 @@ class Unit:
         return not self.tracking[kind].empty
 
     @cached_property
+    def exceptions(self) -> pd.DataFrame:
+        """:func:`exceptions` of the unit, found once for both KPIs that count them."""
+        return exceptions(self)
+
+    @cached_property
     def due(self) -> pd.DataFrame:
         """The unit's policies maturing in the period."""
         return self.book[self.period.contains(self.book["maturity_date"])]
@@ -464,7 +469,7 @@ def deposit_only_age(plan: Plan) -> int | None:
 
 
 def _exception_count(u: Unit, kind_prefix: str) -> Measure:
-    rows = exceptions(u)
+    rows = u.exceptions
     rows = rows[rows["例外"].str.startswith(kind_prefix)]
     return Measure(len(rows), math.nan, num=len(rows), note="见例外清单" if len(rows) else "")
 
