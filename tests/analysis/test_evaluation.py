@@ -547,3 +547,27 @@ def test_index_has_no_kpis_without_tracking(book):
     from maturity_analysis.reports.index import kpi_leagues
 
     assert kpi_leagues(book, Tracking(), "2013Q2") is None
+
+
+def test_the_kept_allocation_is_the_computed_one_and_follows_the_book(book, tracking):
+    """The allocation kept in the process (every unit's evaluation needs the same one) equals a
+    fresh computation, is handed out as copies, and is recomputed when the book changes."""
+    from maturity_analysis.analysis import evaluation
+
+    plan = evaluation.load_plan()
+    evaluation._allocation_memo.clear()
+    cold = evaluation._allocations(book, plan)
+    warm = evaluation._allocations(book, plan)
+    fresh = {b: evaluation.month_allocation(book, plan, b) for b in evaluation.BASES}
+    for basis, frame in fresh.items():
+        pd.testing.assert_frame_equal(cold[basis], frame)
+        pd.testing.assert_frame_equal(warm[basis], frame)
+    warm[evaluation.BASES[0]].loc[:, "allocated"] = -1  # a caller's change stays its own
+    again = evaluation._allocations(book, plan)
+    pd.testing.assert_frame_equal(again[evaluation.BASES[0]], fresh[evaluation.BASES[0]])
+    moved = book.assign(branch_code=book["branch_code"].replace({"B2": "B1"}))
+    changed = evaluation._allocations(moved, plan)[evaluation.BASES[0]]
+    assert set(changed["branch_code"]) == {"B1"}
+    assert evaluate(book, tracking, "2013Q2", "B1").summary.equals(
+        evaluate(book.copy(), tracking, "2013Q2", "B1").summary
+    )

@@ -19,6 +19,7 @@ empty base), 数据不全 (万能险保单持有率 with too few outcomes record
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 import pickle
@@ -128,8 +129,23 @@ def month_allocation(
     return pd.DataFrame(rows, columns=cols)
 
 
+# What the one allocation reads of the book: its key in the process's memo.
+_ALLOCATION_COLUMNS = ("branch_code", "branch_name", "product_type", "age", "maturity_date")
+_allocation_memo: dict[tuple, dict[str, pd.DataFrame]] = {}
+
+
 def _allocations(policies: pd.DataFrame, plan: Plan) -> dict[str, pd.DataFrame]:
-    return {b: month_allocation(policies, plan, b) for b in BASES}
+    """:func:`month_allocation` on each basis. Every unit's evaluation of a book needs the same
+    one, so it is kept in the process, keyed by the content of the columns it reads and the
+    plan; each call gets copies."""
+    columns = [c for c in _ALLOCATION_COLUMNS if c in policies.columns]
+    content = pd.util.hash_pandas_object(policies[columns], index=False).to_numpy()
+    key = (hashlib.sha256(content.tobytes()).hexdigest(), tuple(columns), pickle.dumps(plan))
+    if key not in _allocation_memo:
+        if len(_allocation_memo) >= 4:
+            _allocation_memo.pop(next(iter(_allocation_memo)))
+        _allocation_memo[key] = {b: month_allocation(policies, plan, b) for b in BASES}
+    return {b: frame.copy() for b, frame in _allocation_memo[key].items()}
 
 
 def _sum_goals(alloc: pd.DataFrame, period: Period, codes: Codes, plan: Plan) -> dict[str, int]:
