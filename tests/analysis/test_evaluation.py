@@ -559,9 +559,9 @@ def test_the_kept_allocation_is_the_computed_one_and_follows_the_book(book, trac
     cold = evaluation._allocations(book, plan)
     warm = evaluation._allocations(book, plan)
     fresh = {b: evaluation.month_allocation(book, plan, b) for b in evaluation.BASES}
-    for basis, frame in fresh.items():
-        pd.testing.assert_frame_equal(cold[basis], frame)
-        pd.testing.assert_frame_equal(warm[basis], frame)
+    for basis, expected in fresh.items():
+        pd.testing.assert_frame_equal(cold[basis], expected)
+        pd.testing.assert_frame_equal(warm[basis], expected)
     warm[evaluation.BASES[0]].loc[:, "allocated"] = -1  # a caller's change stays its own
     again = evaluation._allocations(book, plan)
     pd.testing.assert_frame_equal(again[evaluation.BASES[0]], fresh[evaluation.BASES[0]])
