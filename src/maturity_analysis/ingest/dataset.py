@@ -416,13 +416,26 @@ def read_dataset_tracking(
     return read_tracking(raw / TRACKING_DIR, policies, used).tracking
 
 
+_trackings: dict[str, tuple[tuple, Tracking]] = {}
+
+
 def read_prepared_tracking(folder: str | Path) -> Tracking | None:
     """The tracking frames ``prepare`` wrote into a processed folder (``<kind>.parquet``), or
-    ``None`` when they are not all there or one is damaged."""
+    ``None`` when they are not all there or one is damaged.
+
+    Read once per process while the files are unchanged (every report of a unit reads them);
+    each call gets its own copies."""
     paths = {k: Path(folder) / f"{k}.parquet" for k in KINDS}
     if not all(p.exists() for p in paths.values()):
         return None
-    try:
-        return Tracking(**{k: frame(k, pd.read_parquet(p)) for k, p in paths.items()})
-    except (OSError, pa.ArrowException):  # damaged: the caller reads the raw forms instead
-        return None
+    key, at = _stats(*paths.values()), str(Path(folder).resolve())
+    hit = _trackings.get(at)
+    if hit is None or hit[0] != key:
+        try:
+            read = Tracking(**{k: frame(k, pd.read_parquet(p)) for k, p in paths.items()})
+        except (OSError, pa.ArrowException):  # damaged: the caller reads the raw forms instead
+            return None
+        if len(_trackings) >= 4:
+            _trackings.pop(next(iter(_trackings)))
+        hit = _trackings[at] = (key, read)
+    return Tracking(**{k: hit[1][k].copy() for k in KINDS})
