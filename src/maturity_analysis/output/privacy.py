@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from pandas.util import hash_array
 
+from ..analysis.lookup import member
 from ..exceptions import PrivacyError
 from ..ingest.ids import (  # noqa: F401 (the mask_* names are re-exported)
     COMPOUND_SURNAMES,
@@ -145,7 +146,7 @@ class PiiIndex:
         if "holder_name" in columns:
             words = report_vocabulary() if vocabulary is None else vocabulary
             names = policies["holder_name"].dropna().astype(str).str.strip().str.upper()
-            clash = names[names.isin(words)]
+            clash = names[member(names, words)]
             others = [c for c in columns if c != "holder_name"]
             for name, row in zip(
                 clash, policies.loc[clash.index, others].itertuples(), strict=True
