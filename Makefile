@@ -32,7 +32,7 @@ $(UV_BOOT)/bin/uv:
 	$(UV_BOOT)/bin/python -m pip install --quiet uv
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked --extra test --python $(PYTHON) --quiet
+	$(UV) sync --locked --extra test --python $(PYTHON) --quiet --compile-bytecode
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create or refresh .venv/ exactly as uv.lock says
