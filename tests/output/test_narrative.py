@@ -234,3 +234,33 @@ def test_reconciliation_text_lists_only_the_first_discrepancies(checks):
     text = narrative.reconciliation_text(many, "ALL", limit=2)
     assert text.count("- c：") == 2
     assert text.endswith("- 另有 3 处不一致，见下表。")
+
+
+def _exceptions():
+    return pd.DataFrame(
+        {
+            "例外": ["61岁以上客户转保", "61岁以上客户转保", "赔付客户不满50岁"],
+            "branch_code": ["B1", "B2", "B1"],
+            "policy_no": ["P0000000011", "P0000000022", "P0000000033"],
+            "age": [63, 70, 41],
+            "amount": [float("nan"), float("nan"), 800.0],
+            "branch_name": ["甲所", "<b>乙所</b>", "甲所"],
+        }
+    )
+
+
+def test_a_branch_report_lists_each_exception_masked():
+    shown = narrative.exceptions_shown(_exceptions().iloc[[0, 2]], "B1")
+    assert list(shown.index) == [1, 2]
+    assert shown["保单号"].tolist() != ["P0000000011", "P0000000033"]  # masked
+    assert shown["例外"].tolist() == ["61岁以上客户转保", "赔付客户不满50岁"]
+
+
+@pytest.mark.parametrize("unit", ["ALL", "支局:城关支局"])
+def test_whole_book_and_sub_branch_reports_count_each_kind_per_branch(unit):
+    shown = narrative.exceptions_shown(_exceptions(), unit)
+    assert shown.loc[("B1", "甲所"), "61岁以上客户转保"] == 1
+    assert shown.loc[("B1", "甲所"), "赔付客户不满50岁"] == 1
+    assert shown.loc[("B2", "<b>乙所</b>"), "合计"] == 1
+    assert shown.loc["合计", "合计"].item() == 3
+    assert "保单号" not in shown.columns and "P0000000011" not in shown.to_string()

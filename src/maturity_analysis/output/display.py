@@ -108,7 +108,7 @@ def format_table(frame: pd.DataFrame) -> Table:
         elif kind == "date":
             formats[label] = "{:%Y-%m-%d}"
     styler = (
-        Table(frame, uuid=uuid)
+        Table(frame, uuid=uuid, cell_ids=False)
         .format(formats, na_rep="—", escape="html")
         .format_index(escape="html", axis=0)
         .format_index(escape="html", axis=1)

@@ -358,12 +358,30 @@ EXCEPTION_COLUMNS = {
 
 
 def exceptions_view(rows: pd.DataFrame) -> pd.DataFrame:
-    """The evaluation's exceptions (``Evaluation.exceptions``) as shown: policy numbers masked,
-    Chinese headers, numbered from 1."""
+    """The evaluation's exceptions (``Evaluation.exceptions``) one row each: policy numbers
+    masked, Chinese headers, numbered from 1."""
     shown = mask_frame(rows[[c for c in EXCEPTION_COLUMNS if c in rows.columns]])
     return (
         shown.rename(columns=EXCEPTION_COLUMNS).reset_index(drop=True).rename(index=lambda i: i + 1)
     )
+
+
+def exceptions_shown(rows: pd.DataFrame, unit: str = ALL) -> pd.DataFrame:
+    """The exceptions a unit's report shows: a branch's one row each (:func:`exceptions_view`);
+    for ALL and a 支局 (hundreds of rows) each branch's count of each kind, with a 合计 row
+    (the rows themselves are in each branch's report and in the workbook's 例外 sheet)."""
+    if not (is_all(unit) or is_sub_branch(unit)):
+        return exceptions_view(rows)
+    keys = [c for c in ("branch_code", "branch_name") if c in rows.columns]
+    counts = pd.crosstab(
+        [rows[c].astype(str) for c in keys],
+        rows["例外"].astype(str),
+        margins=True,
+        margins_name=TOTAL,
+    )
+    counts.index.names = [EXCEPTION_COLUMNS[c] for c in keys]
+    counts.columns.name = None
+    return counts.astype("int64")
 
 
 def targets_text(goals: pd.DataFrame, branch: str) -> str:
