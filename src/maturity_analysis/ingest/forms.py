@@ -355,11 +355,11 @@ def _distinct(values: np.ndarray) -> tuple[np.ndarray, list]:
     Cells are told apart by type as well as value (1, 1.0 and True are three cells, -0.0 and
     0.0 two), so a rule applied once per distinct cell gives what it gives cell by cell.
     """
-    types = np.fromiter(map(type, values), dtype=object, count=len(values))
+    kinds, types = pd.factorize(np.fromiter(map(type, values), dtype=object, count=len(values)))
     codes = np.empty(len(values), dtype=np.intp)
     uniques: list = []
-    for t in pd.unique(types):
-        at = np.flatnonzero(types == t)
+    for k, t in enumerate(types):
+        at = np.flatnonzero(kinds == k)
         if t is type(None):
             c, u = np.zeros(len(at), dtype=np.intp), [None]
         elif issubclass(t, float):  # by bits: -0.0 is not 0.0
@@ -374,11 +374,11 @@ def _distinct(values: np.ndarray) -> tuple[np.ndarray, list]:
 
 
 def _typed(kind: str, values: list) -> Any:
-    """Parsed cells (``None``: empty or unreadable) as one array of the field kind's type."""
+    """Parsed cells (``None``: empty or unreadable) as one array: dates as ``datetime64``,
+    amounts as floats, 是/否 as booleans; text, and counts (whole numbers of any size), as
+    Python objects."""
     if kind == "date":
         return np.array(values, dtype="datetime64[D]").astype("datetime64[s]")
-    if kind == "count":
-        return pd.array(values, dtype="Int64")
     if kind == "amount":
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
     if kind == "yesno":
@@ -685,7 +685,7 @@ def read_form(
         files.append(counts)
         blocks += [g.assign(source=i) for g in good]
         cell_rejects.append(rej)
-    none = pd.DataFrame({"file": [], "sheet": [], "row": np.array([], dtype=np.int64)})
+    none = pd.DataFrame({"file": "", "sheet": "", "row": np.array([], dtype=np.int64)})
     rows = pd.concat(blocks or [_block(form, none, {}).assign(source=0)], ignore_index=True)
     checks = _row_checks(kind, rows, s, s.window(plan.year), products, branch_of.unique())
     fails = np.column_stack([c.fails for c in checks] or [np.zeros(len(rows), dtype=bool)])
@@ -703,10 +703,12 @@ def read_form(
             },
         )
     ]
-    rej = pd.DataFrame({c: [v for part in parts for v in part[c]] for c in REJECT_COLUMNS}).astype(
-        {"row": "int64"}
-    )
+    records = zip(*([v for part in parts for v in part[c]] for c in REJECT_COLUMNS), strict=True)
+    rej = pd.DataFrame(list(records), columns=REJECT_COLUMNS).astype({"row": "int64"})
     out = rows.loc[~bad, [f.name for f in form.fields]]
+    for f in form.fields:
+        if f.kind == "count":  # Python ints, through float64 when a row has none (as records)
+            out[f.name] = out[f.name].astype("float64" if out[f.name].isna().any() else "int64")
     if "branch_code" in DERIVED[kind]:
         out["branch_code"] = out["policy_no"].map(branch_of)
     out = out.astype(empty(kind).dtypes.to_dict()).reset_index(drop=True)
