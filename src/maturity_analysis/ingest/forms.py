@@ -350,11 +350,15 @@ def _files(folder: Path, prefix: str) -> list[Path]:
 
 
 def _distinct(values: np.ndarray) -> tuple[np.ndarray, list]:
-    """The distinct cells of a column and each cell's code: ``values[i] is uniques[codes[i]]``.
+    """The distinct cells of a column, and each cell's code: ``uniques[codes[i]]`` is a cell of
+    the same type and value as ``values[i]`` (an empty one: ``None``).
 
     Cells are told apart by type as well as value (1, 1.0 and True are three cells, -0.0 and
     0.0 two), so a rule applied once per distinct cell gives what it gives cell by cell.
     """
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":  # text and empty cells only
+        c, u = pd.factorize(values)
+        return np.where(c < 0, len(u), c), [*u, None]
     kinds, types = pd.factorize(np.fromiter(map(type, values), dtype=object, count=len(values)))
     codes = np.empty(len(values), dtype=np.intp)
     uniques: list = []
@@ -375,15 +379,16 @@ def _distinct(values: np.ndarray) -> tuple[np.ndarray, list]:
 
 def _typed(kind: str, values: list) -> Any:
     """Parsed cells (``None``: empty or unreadable) as one array: dates as ``datetime64``,
-    amounts as floats, 是/否 as booleans; text, and counts (whole numbers of any size), as
-    Python objects."""
+    amounts as floats, 是/否 as booleans, counts as Python ints (of any size), text as str."""
     if kind == "date":
         return np.array(values, dtype="datetime64[D]").astype("datetime64[s]")
     if kind == "amount":
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
     if kind == "yesno":
         return pd.array(values, dtype="boolean")
-    return np.fromiter(values, dtype=object, count=len(values))
+    if kind == "count":
+        return np.fromiter(values, dtype=object, count=len(values))
+    return pd.array(values, dtype="str")
 
 
 class _Check(NamedTuple):
@@ -485,7 +490,9 @@ def _read_sheet(
         codes, uniques = _distinct(column)
         normed = [_norm(u) for u in uniques]
         filled.append(np.array([v is not None for v in normed], dtype=bool)[codes])
-        summary.append(np.array([isinstance(v, str) and is_summary(v) for v in normed])[codes])
+        summary.append(
+            np.array([isinstance(v, str) and "计" in v and is_summary(v) for v in normed])[codes]
+        )
         distinct[j] = codes, normed
     filled_rows = np.column_stack(filled[1:] or filled)
     blank = ~filled_rows.any(axis=1)
