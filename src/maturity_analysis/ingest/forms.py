@@ -574,15 +574,40 @@ def _given(rows: pd.DataFrame, name: str) -> np.ndarray:
     return (rows[f"raw:{name}"].notna() & (rows[name] != 0)).to_numpy()
 
 
+class _Book(NamedTuple):
+    """The maturity list as the forms look it up: each policy number's product and branch."""
+
+    numbers: pd.Index  # unique
+    products: np.ndarray
+    branches: np.ndarray
+
+    def find(self, policy_no: pd.Series) -> np.ndarray:
+        """Each row's position in the list, -1 for a number not in it."""
+        return self.numbers.get_indexer(policy_no)
+
+
+def _book(policies: pd.DataFrame) -> _Book:
+    """The lookup of the accepted maturity list (a number given twice: its last row)."""
+    pol = policies.drop_duplicates("policy_no")
+    numbers = pol["policy_no"].astype(str)
+    last = ~numbers.duplicated(keep="last").to_numpy()
+    return _Book(
+        pd.Index(numbers[last]),
+        pol["product_type"].astype(str).to_numpy(dtype=object)[last],
+        pol["branch_code"].astype(str).to_numpy(dtype=object)[last],
+    )
+
+
 def _row_checks(
     kind: str,
     rows: pd.DataFrame,
     s: TrackingSettings,
     window: tuple[date, date],
-    products: pd.Series,
-    branches: pd.Index,
+    book: _Book,
+    where: np.ndarray,
 ) -> list[_Check]:
-    """Row-level rules beyond each cell, in the order a reject names them."""
+    """Row-level rules beyond each cell, in the order a reject names them (``where``: each
+    row's position in the maturity list, -1 when not in it)."""
     form, out = FORMS[kind], []
     span = f"{window[0]}..{window[1]}"
     lo, hi = (pd.Timestamp(d) for d in window)
@@ -595,13 +620,21 @@ def _row_checks(
             )
             out.append(_Check(f.name, f.header, ((d < lo) | (d > hi)).to_numpy(), d, why))
     if "policy_no" in rows:
-        known = products.index.get_indexer(rows["policy_no"]) >= 0  # isin, without its loop
+        known = where >= 0
         why = "保单号不在满期清单中 / policy number not in the maturity list"
         out.append(_Check("policy_no", "保单号", ~known, rows["policy_no"], why))
     if kind == "worklog":
         code = rows["branch_code"]
         why = "网点代码不在满期清单中 / branch code not in the maturity list"
-        out.append(_Check("branch_code", "网点代码", ~code.isin(branches).to_numpy(), code, why))
+        out.append(
+            _Check(
+                "branch_code",
+                "网点代码",
+                ~code.isin(pd.unique(book.branches)).to_numpy(),
+                code,
+                why,
+            )
+        )
         more = (rows["effective_calls"].fillna(0) > rows["calls"]).to_numpy(dtype=bool)
         why = "有效回访多于回访量 / 有效回访 is more than 回访量"
         out.append(_Check("effective_calls", "有效回访", more, rows["effective_calls"], why))
@@ -615,16 +648,17 @@ def _row_checks(
         why = "是否赔偿为否却填了赔偿金额 / 是否赔偿 is 否 but 赔偿金额 is given"
         out.append(_Check("compensation", "赔偿金额", ~yes & given, rows["compensation"], why))
     if kind == "outcomes":
-        o, product = rows["outcome"], rows["policy_no"].map(products)
+        o, product = rows["outcome"], np.full(len(rows), None, dtype=object)
+        product[known] = book.products[where[known]]
         held, kept = "/".join(s.hold_products), s.hold_outcome
-        hold = known & (o == kept).to_numpy() & ~product.isin(s.hold_products).to_numpy()
-        why = (
-            f"{kept}仅适用于{held}保单，此保单为"
-            + product.fillna("")
-            + f" / {kept} is only possible for {held} policies, this one is "
-            + product.fillna("")
-        )
-        out.append(_Check("outcome", "满期去向", hold, o, why.to_numpy()))
+        hold = known & (o == kept).to_numpy() & ~np.isin(product, s.hold_products)
+        why = np.empty(len(rows), dtype=object)
+        why[hold] = [
+            f"{kept}仅适用于{held}保单，此保单为{p} / "
+            f"{kept} is only possible for {held} policies, this one is {p}"
+            for p in product[hold]
+        ]
+        out.append(_Check("outcome", "满期去向", hold, o, why))
         needed = {
             s.policy_conversion_outcome: ("new_premium", "新保单保费"),
             s.deposit_conversion_outcome: ("deposit_amount", "转存金额"),
@@ -647,11 +681,14 @@ def _duplicates(kind: str, rows: pd.DataFrame, among: np.ndarray) -> _Check:
     later = np.flatnonzero(again)
     cols = "、".join(form.field(k).header for k in form.unique)
     key = zip(*(_texts(rows[k], later) for k in form.unique), strict=True)
-    seen = (rows["file"] + " row " + rows["row"].astype(str)).to_numpy()
+    seen = first[first != at]
     value, reason = np.empty(n, dtype=object), np.empty(n, dtype=object)
     value[later] = [" / ".join(parts) for parts in key]
     reason[later] = [
-        f"重复({cols})，与{w}相同 / duplicate ({cols}) of {w}" for w in seen[first[first != at]]
+        f"重复({cols})，与{w}相同 / duplicate ({cols}) of {w}"
+        for w in map(
+            "{} row {}".format, rows["file"].to_numpy()[seen], rows["row"].to_numpy()[seen]
+        )
     ]
     return _Check(",".join(form.unique), cols, again, value, reason)
 
@@ -680,12 +717,14 @@ def read_form(
         ``rows_read`` (= accepted + rejected), ``rows_accepted``, ``rows_rejected``,
         ``rows_blank``, ``rows_footer`` (合计 rows) and per-file ``files``.
     """
-    plan = plan or load_plan()
+    return _read_kind(kind, paths, _book(policies), plan or load_plan())
+
+
+def _read_kind(
+    kind: str, paths: list[Path], book: _Book, plan: Plan
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """:func:`read_form` against the maturity list's lookup."""
     s, form = settings(plan), FORMS[kind]
-    pol = policies.drop_duplicates("policy_no")
-    numbers = pol["policy_no"].astype(str)
-    products = pd.Series(pol["product_type"].astype(str).to_numpy(), index=numbers)
-    branch_of = pd.Series(pol["branch_code"].astype(str).to_numpy(), index=numbers)
     files, blocks, cell_rejects = [], [], []
     for i, path in enumerate(paths):
         good, rej, counts = _read_file(form, path, s, path.name.startswith(FORMS_PREFIX))
@@ -694,7 +733,8 @@ def read_form(
         cell_rejects.append(rej)
     none = pd.DataFrame({"file": "", "sheet": "", "row": np.array([], dtype=np.int64)})
     rows = pd.concat(blocks or [_block(form, none, {}).assign(source=0)], ignore_index=True)
-    checks = _row_checks(kind, rows, s, s.window(plan.year), products, branch_of.unique())
+    where = book.find(rows["policy_no"]) if "policy_no" in rows else np.zeros(0, dtype=np.intp)
+    checks = _row_checks(kind, rows, s, s.window(plan.year), book, where)
     fails = np.column_stack([c.fails for c in checks] or [np.zeros(len(rows), dtype=bool)])
     checks.append(_duplicates(kind, rows, ~fails.any(axis=1)))
     bad, row_rejects = _rejects(rows, checks)
@@ -717,7 +757,7 @@ def read_form(
         if f.kind == "count":  # Python ints, through float64 when a row has none (as records)
             out[f.name] = out[f.name].astype("float64" if out[f.name].isna().any() else "int64")
     if "branch_code" in DERIVED[kind]:
-        out["branch_code"] = out["policy_no"].map(branch_of)
+        out["branch_code"] = book.branches.take(where[~bad])
     out = out.astype(empty(kind).dtypes.to_dict()).reset_index(drop=True)
     read = sum(f["rows_read"] for f in files)
     if len(out) + len(rej) != read:  # pragma: no cover - a bug, never a data problem
@@ -746,10 +786,10 @@ def read_tracking(
     tracking yet). Rejects have the maturity list's columns (``REJECT_COLUMNS``);
     ``counts[kind]`` is what :func:`read_form` counts.
     """
-    folder = Path(folder)
+    folder, book, plan = Path(folder), _book(policies), plan or load_plan()
     frames, rejects, counts = {}, [], {}
     for kind in KINDS:
-        frames[kind], rej, counts[kind] = read_form(kind, _paths(folder, kind), policies, plan)
+        frames[kind], rej, counts[kind] = _read_kind(kind, _paths(folder, kind), book, plan)
         rejects.append(rej)
     all_rejects = pd.concat([r for r in rejects if len(r)] or [rejects[0]], ignore_index=True)
     return TrackingRead(Tracking(**frames), all_rejects, counts)
