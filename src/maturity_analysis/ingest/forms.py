@@ -9,6 +9,10 @@ and accepts or rejects every row with its reason — a policy number not in the 
 a date outside the plan year, an answer not in the drop-down, a missing required field, an
 amount that contradicts the answer, a duplicate.
 ``accepted + rejected == rows read`` for every file; fully blank rows are not rows.
+
+A sheet is checked column by column: each column's distinct cells (of each type) are
+normalised and parsed once, by the rules :func:`_parse` states for one cell, and the results
+spread over the rows; the row rules, duplicates and rejects are masks over all the rows.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import pandas as pd
 
 from ..exceptions import MaturityDataError
 from ..plan.model import Plan, TrackingSettings, load_plan
-from .readers import EXCEL_EPOCH, HEADER_SCAN_ROWS, REJECT_COLUMNS, is_summary, read_grids
+from .readers import EXCEL_EPOCH, HEADER_SCAN_ROWS, REJECT_COLUMNS, Grid, is_summary, read_grids
 
 KINDS = ("calls", "complaints", "worklog", "outcomes")
 TRACKING_DIR = "tracking"
@@ -476,7 +480,7 @@ def _block(form: Form, where: pd.DataFrame, parsed: dict[str, Any]) -> pd.DataFr
 
 
 def _read_sheet(
-    form: Form, path: Path, grid: Any, h: int, cols: dict[int, Field], s: TrackingSettings
+    form: Form, path: Path, grid: Grid, h: int, cols: dict[int, Field], s: TrackingSettings
 ) -> tuple[pd.DataFrame, dict[str, list], dict[str, int]]:
     """The rows under a sheet's header (row ``h``), checked cell by cell, column by column.
 
@@ -485,7 +489,7 @@ def _read_sheet(
     """
     body, numbers = grid.rows[h + 1 :], np.asarray(grid.numbers[h + 1 :], dtype=np.int64)
     n = len(body)
-    filled, summary, distinct = [np.zeros(n, dtype=bool)], [np.zeros(n, dtype=bool)], {}
+    filled, summary, distinct = [], [], {}
     for j, column in enumerate(_columns(body)):
         codes, uniques = _distinct(column)
         normed = [_norm(u) for u in uniques]
@@ -494,11 +498,12 @@ def _read_sheet(
             np.array([isinstance(v, str) and "计" in v and is_summary(v) for v in normed])[codes]
         )
         distinct[j] = codes, normed
-    filled_rows = np.column_stack(filled[1:] or filled)
+    none = [np.zeros(n, dtype=bool)]  # a sheet with a header and nothing under it
+    filled_rows = np.column_stack(filled or none)
     blank = ~filled_rows.any(axis=1)
     # A footer's first filled cell is a summary word (合计, 共 计, ...).
     first = filled_rows.argmax(axis=1)
-    footer = ~blank & np.column_stack(summary[1:] or summary)[np.arange(n), first]
+    footer = ~blank & np.column_stack(summary or none)[np.arange(n), first]
     keep = np.flatnonzero(~blank & ~footer)
     where = pd.DataFrame({"file": path.name, "sheet": grid.sheet, "row": numbers[keep]})
     parsed, checks = {}, []
@@ -534,7 +539,7 @@ def _parse_cell(f: Field, value: Any, s: TrackingSettings) -> tuple[Any, str | N
 
 def _read_file(
     form: Form, path: Path, s: TrackingSettings, optional: bool = False
-) -> tuple[pd.DataFrame, dict[str, list], dict[str, Any]]:
+) -> tuple[list[pd.DataFrame], dict[str, list], dict[str, Any]]:
     """The good rows of every sheet of ``path`` that carries the form's headers, after cell
     checks; the rows rejected by them; the file's counts (rows_read, rows_blank, rows_footer,
     sheets).
@@ -553,7 +558,7 @@ def _read_file(
         "rows_blank": 0,
         "rows_footer": 0,
     }
-    goods, rejects = [], dict.fromkeys(REJECT_COLUMNS, [])
+    goods, rejects = [], {c: [] for c in REJECT_COLUMNS}
     for grid in grids:
         hit = _find_header(form, grid.rows)
         if hit is None:
