@@ -9,6 +9,10 @@ and accepts or rejects every row with its reason — a policy number not in the 
 a date outside the plan year, an answer not in the drop-down, a missing required field, an
 amount that contradicts the answer, a duplicate.
 ``accepted + rejected == rows read`` for every file; fully blank rows are not rows.
+
+A sheet is checked column by column: each column's distinct cells (of each type) are
+normalised and parsed once, by the rules :func:`_parse` states for one cell, and the results
+spread over the rows; the row rules, duplicates and rejects are masks over all the rows.
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import zip_longest
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from ..exceptions import MaturityDataError
 from ..plan.model import Plan, TrackingSettings, load_plan
-from .readers import EXCEL_EPOCH, HEADER_SCAN_ROWS, REJECT_COLUMNS, is_summary, read_grids
+from .readers import EXCEL_EPOCH, HEADER_SCAN_ROWS, REJECT_COLUMNS, Grid, is_summary, read_grids
 
 KINDS = ("calls", "complaints", "worklog", "outcomes")
 TRACKING_DIR = "tracking"
@@ -347,46 +353,203 @@ def _files(folder: Path, prefix: str) -> list[Path]:
     )
 
 
-@dataclass
-class _Row:
-    file: str
-    sheet: str
-    row: int
-    values: dict[str, Any]
-    raw: dict[str, Any]
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, list]:
+    """The distinct cells of a column, and each cell's code: ``uniques[codes[i]]`` is a cell of
+    the same type and value as ``values[i]`` (an empty one: ``None``).
+
+    Cells are told apart by type as well as value (1, 1.0 and True are three cells, -0.0 and
+    0.0 two), so a rule applied once per distinct cell gives what it gives cell by cell.
+    """
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":  # text and empty cells only
+        c, u = pd.factorize(values)
+        return np.where(c < 0, len(u), c), [*u, None]
+    kinds, types = pd.factorize(np.fromiter(map(type, values), dtype=object, count=len(values)))
+    codes = np.empty(len(values), dtype=np.intp)
+    uniques: list = []
+    for k, t in enumerate(types):
+        at = np.flatnonzero(kinds == k)
+        if t is type(None):
+            c, u = np.zeros(len(at), dtype=np.intp), [None]
+        elif issubclass(t, float):  # by bits: -0.0 is not 0.0
+            c, bits = pd.factorize(values[at].astype(np.float64).view(np.int64))
+            u = [t(x) for x in bits.view(np.float64)]
+        else:
+            c, u = pd.factorize(values[at], use_na_sentinel=False)
+            u = list(u)
+        codes[at] = c + len(uniques)
+        uniques += u
+    return codes, uniques
 
 
-# A problem with a row: (canonical column(s), header(s), value, reason).
-_Problem = tuple[str, str, Any, str]
+def _typed(kind: str, values: list) -> Any:
+    """Parsed cells (``None``: empty or unreadable) as one array: dates as ``datetime64``,
+    amounts as floats, 是/否 as booleans, counts as Python ints (of any size), text as str."""
+    if kind == "date":
+        return np.array(values, dtype="datetime64[D]").astype("datetime64[s]")
+    if kind == "amount":
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    if kind == "yesno":
+        return pd.array(values, dtype="boolean")
+    if kind == "count":
+        return np.fromiter(values, dtype=object, count=len(values))
+    return pd.array(values, dtype="str")
 
 
-def _reject(file: str, sheet: str, row: int, problems: list[_Problem]) -> dict:
-    column, header, value, reason = problems[0]
-    return {
-        "file": file,
-        "sheet": sheet,
-        "row": row,
-        "column": column,
-        "header": header,
-        "value": "" if value is None else str(value),
-        "reason": reason,
-        "other_problems": ", ".join(p[0] for p in problems[1:]),
+class _Check(NamedTuple):
+    """One rule over a block of rows: the rows it fails, and what a reject of each says."""
+
+    column: str
+    header: str
+    fails: np.ndarray  # bool, one per row
+    value: Any  # the value each failing row is rejected with (array-like, one per row)
+    reason: str | np.ndarray  # one reason, or one per row
+
+
+def _texts(values: Any, at: np.ndarray) -> list[str]:
+    """The reject ``value`` text of the rows ``at``: a date as 2013-01-05, empty as ''."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if np.asarray(values[:0]).dtype.kind == "M":
+        return np.datetime_as_string(np.asarray(values)[at], unit="D").tolist()
+    cells = values.take(at) if hasattr(values, "take") else np.asarray(values)[at]
+    return ["" if v is None else str(v) for v in np.asarray(cells, dtype=object)]
+
+
+def _rejects(where: pd.DataFrame, checks: list[_Check]) -> tuple[np.ndarray, dict[str, list]]:
+    """The rows of ``where`` (``file``, ``sheet``, ``row``) failing any check, and their rejects.
+
+    A reject names the first failing check (its column, header, value and reason) and the
+    columns of the others, in order, in ``other_problems``.
+    """
+    fails = np.column_stack([c.fails for c in checks] or [np.zeros(len(where), dtype=bool)])
+    bad = fails.any(axis=1)
+    at = np.flatnonzero(bad)
+    first = fails[at].argmax(axis=1)
+    value = np.empty(len(at), dtype=object)
+    reason = np.empty(len(at), dtype=object)
+    for k, c in enumerate(checks):
+        mine = np.flatnonzero(first == k)
+        if len(mine):
+            value[mine] = _texts(c.value, at[mine])
+            reason[mine] = c.reason if isinstance(c.reason, str) else np.asarray(c.reason)[at[mine]]
+    others = fails[at].copy()
+    others[np.arange(len(at)), first] = False
+    pattern = others @ (1 << np.arange(others.shape[1], dtype=np.int64))
+    names = [c.column for c in checks]
+    joined = {
+        p: ", ".join(n for k, n in enumerate(names) if p >> k & 1) for p in np.unique(pattern)
+    }
+    return bad, {
+        "file": where["file"].to_numpy()[at].tolist(),
+        "sheet": where["sheet"].to_numpy()[at].tolist(),
+        "row": where["row"].to_numpy()[at].tolist(),
+        "column": [names[k] for k in first],
+        "header": [checks[k].header for k in first],
+        "value": value.tolist(),
+        "reason": reason.tolist(),
+        "other_problems": [joined[p] for p in pattern],
     }
 
 
+def _columns(rows: list[list]) -> list[np.ndarray]:
+    """A grid's rows as columns of cells (``None`` where a row is shorter than the longest)."""
+    return [np.fromiter(c, dtype=object, count=len(rows)) for c in zip_longest(*rows)]
+
+
+def _block(form: Form, where: pd.DataFrame, parsed: dict[str, Any]) -> pd.DataFrame:
+    """Rows of a form: ``where`` (``file``, ``sheet``, ``row``), then every field parsed
+    (:func:`_typed`; empty where the sheet has no such column), then ``raw:<field>``, each
+    amount's normalised cell (an amount of 0 is not an empty one)."""
+    n = len(where)
+    blank = np.full(n, None, dtype=object)
+    fields = {
+        f.name: parsed.get(f.name, (blank, _typed(f.kind, [None]).take(np.zeros(n, int))))
+        for f in form.fields
+    }
+    return pd.DataFrame(
+        {
+            **where,
+            **{name: value for name, (_, value) in fields.items()},
+            **{
+                f"raw:{f.name}": pd.Series(fields[f.name][0], dtype=object)
+                for f in form.fields
+                if f.kind == "amount"
+            },
+        }
+    )
+
+
+def _read_sheet(
+    form: Form, path: Path, grid: Grid, h: int, cols: dict[int, Field], s: TrackingSettings
+) -> tuple[pd.DataFrame, dict[str, list], dict[str, int]]:
+    """The rows under a sheet's header (row ``h``), checked cell by cell, column by column.
+
+    Each column's cells are normalised and parsed once per distinct cell (:func:`_distinct`).
+    Returns the good rows (:func:`_block`), the rejects and the row counts.
+    """
+    body, numbers = grid.rows[h + 1 :], np.asarray(grid.numbers[h + 1 :], dtype=np.int64)
+    n = len(body)
+    filled, summary, distinct = [], [], {}
+    for j, column in enumerate(_columns(body)):
+        codes, uniques = _distinct(column)
+        normed = [_norm(u) for u in uniques]
+        filled.append(np.array([v is not None for v in normed], dtype=bool)[codes])
+        summary.append(
+            np.array([isinstance(v, str) and "计" in v and is_summary(v) for v in normed])[codes]
+        )
+        distinct[j] = codes, normed
+    none = [np.zeros(n, dtype=bool)]  # a sheet with a header and nothing under it
+    filled_rows = np.column_stack(filled or none)
+    blank = ~filled_rows.any(axis=1)
+    # A footer's first filled cell is a summary word (合计, 共 计, ...).
+    first = filled_rows.argmax(axis=1)
+    footer = ~blank & np.column_stack(summary or none)[np.arange(n), first]
+    keep = np.flatnonzero(~blank & ~footer)
+    where = pd.DataFrame({"file": path.name, "sheet": grid.sheet, "row": numbers[keep]})
+    parsed, checks = {}, []
+    for j, f in cols.items():
+        codes, normed = distinct.get(j, (np.zeros(n, dtype=np.intp), [None]))
+        codes = codes[keep]
+        results = [(None, None) if v is None else _parse_cell(f, v, s) for v in normed]
+        cells = np.fromiter(normed, dtype=object, count=len(normed)).take(codes)
+        parsed[f.name] = cells, _typed(f.kind, [r[0] for r in results]).take(codes)
+        if f.required:
+            empty = np.array([v is None for v in normed], dtype=bool)[codes]
+            why = f"缺少必填项{f.header} / {f.header} is required but empty"
+            checks.append(_Check(f.name, f.header, empty, cells, why))
+        fails = np.array([r[1] is not None for r in results], dtype=bool)[codes]
+        why = np.fromiter((r[1] for r in results), dtype=object, count=len(results)).take(codes)
+        checks.append(_Check(f.name, f.header, fails, cells, why))
+    bad, rejects = _rejects(where, checks)
+    counts = {
+        "rows_read": len(keep),
+        "rows_blank": int(blank.sum()),
+        "rows_footer": int(footer.sum()),
+    }
+    return _block(form, where, parsed)[~bad], rejects, counts
+
+
+def _parse_cell(f: Field, value: Any, s: TrackingSettings) -> tuple[Any, str | None]:
+    """A filled cell parsed as its field's kind, and ``None``; or ``None`` and the reason."""
+    try:
+        return _parse(f, value, s), None
+    except _Bad as bad:
+        return None, f"{f.header}: {bad}"
+
+
 def _read_file(
-    form: Form, path: Path, s: TrackingSettings, rejects: list[dict], optional: bool = False
-) -> tuple[list[_Row], dict[str, Any]]:
-    """Rows of every sheet of ``path`` that carries the form's headers, after cell checks.
+    form: Form, path: Path, s: TrackingSettings, optional: bool = False
+) -> tuple[list[pd.DataFrame], dict[str, list], dict[str, Any]]:
+    """The good rows of every sheet of ``path`` that carries the form's headers, after cell
+    checks; the rows rejected by them; the file's counts (rows_read, rows_blank, rows_footer,
+    sheets).
 
     A file without such a sheet is an error unless ``optional`` (a ``forms*`` workbook).
-    Returns the good rows and the file's counts (rows_read, rows_blank, rows_footer, sheets).
     The file is read by :func:`~maturity_analysis.ingest.readers.read_grids`, as a maturity
     list is; a row whose first filled cell is a summary word (合计, 共计, 合 计, ...: the
     maturity list's :func:`~maturity_analysis.ingest.readers.is_summary`) is a footer.
     """
     grids, info = read_grids(path)
-    good: list[_Row] = []
     counts = {
         "file": path.name,
         "sha256": info.sha256,
@@ -395,145 +558,144 @@ def _read_file(
         "rows_blank": 0,
         "rows_footer": 0,
     }
+    goods, rejects = [], {c: [] for c in REJECT_COLUMNS}
     for grid in grids:
-        sheet, rows = grid.sheet, grid.rows
-        hit = _find_header(form, rows)
+        hit = _find_header(form, grid.rows)
         if hit is None:
             continue
-        counts["sheets"].append(sheet)
-        h, cols = hit
-        for i, row in zip(grid.numbers[h + 1 :], rows[h + 1 :], strict=True):
-            present = [v for v in map(_norm, row) if v is not None]
-            if not present:
-                counts["rows_blank"] += 1
-                continue
-            if isinstance(present[0], str) and is_summary(present[0]):
-                counts["rows_footer"] += 1
-                continue
-            counts["rows_read"] += 1
-            cells = {f.name: _norm(row[j]) if j < len(row) else None for j, f in cols.items()}
-            values, problems = {}, []
-            for f in cols.values():
-                v = cells[f.name]
-                if v is None:
-                    if f.required:
-                        why = f"缺少必填项{f.header} / {f.header} is required but empty"
-                        problems.append((f.name, f.header, None, why))
-                    continue
-                try:
-                    values[f.name] = _parse(f, v, s)
-                except _Bad as bad:
-                    problems.append((f.name, f.header, v, f"{f.header}: {bad}"))
-            if problems:
-                rejects.append(_reject(path.name, sheet, i, problems))
-            else:
-                good.append(_Row(path.name, sheet, i, values, cells))
+        counts["sheets"].append(grid.sheet)
+        good, rej, n = _read_sheet(form, path, grid, *hit, s)
+        goods.append(good)
+        rejects = {c: rejects[c] + rej[c] for c in REJECT_COLUMNS}
+        counts = counts | {k: counts[k] + v for k, v in n.items()}
     if not counts["sheets"] and not optional:
         need = "、".join(f.header for f in form.fields if f.required)
         raise MaturityDataError(f"{path}: no sheet has the headers of {form.title} (needs {need})")
-    return good, counts
+    return goods, rejects, counts
 
 
-def _check_row(
+def _given(rows: pd.DataFrame, name: str) -> np.ndarray:
+    """Rows whose amount ``name`` is filled and not zero (NaN, from the text nan, counts)."""
+    return (rows[f"raw:{name}"].notna() & (rows[name] != 0)).to_numpy()
+
+
+class _Book(NamedTuple):
+    """The maturity list as the forms look it up: each policy number's product and branch."""
+
+    numbers: pd.Index  # unique
+    products: np.ndarray
+    branches: np.ndarray
+
+    def find(self, policy_no: pd.Series) -> np.ndarray:
+        """Each row's position in the list, -1 for a number not in it."""
+        return self.numbers.get_indexer(policy_no)
+
+
+def _book(policies: pd.DataFrame) -> _Book:
+    """The lookup of the accepted maturity list (a number given twice: its last row)."""
+    pol = policies.drop_duplicates("policy_no")
+    numbers = pol["policy_no"].astype(str)
+    last = ~numbers.duplicated(keep="last").to_numpy()
+    return _Book(
+        pd.Index(numbers[last]),
+        pol["product_type"].astype(str).to_numpy(dtype=object)[last],
+        pol["branch_code"].astype(str).to_numpy(dtype=object)[last],
+    )
+
+
+def _row_checks(
     kind: str,
-    r: _Row,
+    rows: pd.DataFrame,
     s: TrackingSettings,
     window: tuple[date, date],
-    products: dict[str, str],
-    branches: set[str],
-) -> list[_Problem]:
-    """Row-level rules beyond each cell; the problems found (none: the row is good)."""
-    form, v, out = FORMS[kind], r.values, []
+    book: _Book,
+    where: np.ndarray,
+) -> list[_Check]:
+    """Row-level rules beyond each cell, in the order a reject names them (``where``: each
+    row's position in the maturity list, -1 when not in it)."""
+    form, out = FORMS[kind], []
+    span = f"{window[0]}..{window[1]}"
+    lo, hi = (pd.Timestamp(d) for d in window)
     for f in form.fields:
-        if f.kind == "date" and f.name in v and not window[0] <= v[f.name] <= window[1]:
-            span = f"{window[0]}..{window[1]}"
-            out.append(
-                (
-                    f.name,
-                    f.header,
-                    v[f.name],
-                    f"{f.header}不在方案年度表单期间({span}) / "
-                    f"{f.header} outside the plan year's forms ({span})",
-                )
+        if f.kind == "date":
+            d = rows[f.name]
+            why = (
+                f"{f.header}不在方案年度表单期间({span}) / "
+                f"{f.header} outside the plan year's forms ({span})"
             )
-    if "policy_no" in v and v["policy_no"] not in products:
+            out.append(_Check(f.name, f.header, ((d < lo) | (d > hi)).to_numpy(), d, why))
+    if "policy_no" in rows:
+        known = where >= 0
+        why = "保单号不在满期清单中 / policy number not in the maturity list"
+        out.append(_Check("policy_no", "保单号", ~known, rows["policy_no"], why))
+    if kind == "worklog":
+        code = rows["branch_code"]
+        why = "网点代码不在满期清单中 / branch code not in the maturity list"
         out.append(
-            (
-                "policy_no",
-                "保单号",
-                v["policy_no"],
-                "保单号不在满期清单中 / policy number not in the maturity list",
+            _Check(
+                "branch_code",
+                "网点代码",
+                ~code.isin(pd.unique(book.branches)).to_numpy(),
+                code,
+                why,
             )
         )
-    if kind == "worklog":
-        if v["branch_code"] not in branches:
-            out.append(
-                (
-                    "branch_code",
-                    "网点代码",
-                    v["branch_code"],
-                    "网点代码不在满期清单中 / branch code not in the maturity list",
-                )
-            )
-        if v.get("effective_calls", 0) > v["calls"]:
-            out.append(
-                (
-                    "effective_calls",
-                    "有效回访",
-                    v["effective_calls"],
-                    "有效回访多于回访量 / 有效回访 is more than 回访量",
-                )
-            )
+        more = (rows["effective_calls"].fillna(0) > rows["calls"]).to_numpy(dtype=bool)
+        why = "有效回访多于回访量 / 有效回访 is more than 回访量"
+        out.append(_Check("effective_calls", "有效回访", more, rows["effective_calls"], why))
     if kind == "complaints":
-        if "answer_date" in v and v["answer_date"] < v["complaint_date"]:
-            out.append(
-                (
-                    "answer_date",
-                    "答复日期",
-                    v["answer_date"],
-                    "答复日期早于投诉日期 / 答复日期 is before 投诉日期",
-                )
-            )
-        amount = v.get("compensation", 0.0)
-        if v["compensated"] and not amount:
-            out.append(
-                (
-                    "compensation",
-                    "赔偿金额",
-                    r.raw.get("compensation"),
-                    "是否赔偿为是但未填赔偿金额 / 是否赔偿 is 是 but 赔偿金额 is empty",
-                )
-            )
-        if not v["compensated"] and amount:
-            out.append(
-                (
-                    "compensation",
-                    "赔偿金额",
-                    amount,
-                    "是否赔偿为否却填了赔偿金额 / 是否赔偿 is 否 but 赔偿金额 is given",
-                )
-            )
-    if kind == "outcomes" and v["policy_no"] in products:
-        o, product = v["outcome"], products[v["policy_no"]]
-        held = "/".join(s.hold_products)
-        if o == s.hold_outcome and product not in s.hold_products:
-            out.append(
-                (
-                    "outcome",
-                    "满期去向",
-                    o,
-                    f"{o}仅适用于{held}保单，此保单为{product} / "
-                    f"{o} is only possible for {held} policies, this one is {product}",
-                )
-            )
+        early = (rows["answer_date"] < rows["complaint_date"]).to_numpy()
+        why = "答复日期早于投诉日期 / 答复日期 is before 投诉日期"
+        out.append(_Check("answer_date", "答复日期", early, rows["answer_date"], why))
+        yes, given = rows["compensated"].to_numpy(dtype=bool), _given(rows, "compensation")
+        why = "是否赔偿为是但未填赔偿金额 / 是否赔偿 is 是 but 赔偿金额 is empty"
+        out.append(_Check("compensation", "赔偿金额", yes & ~given, rows["raw:compensation"], why))
+        why = "是否赔偿为否却填了赔偿金额 / 是否赔偿 is 否 but 赔偿金额 is given"
+        out.append(_Check("compensation", "赔偿金额", ~yes & given, rows["compensation"], why))
+    if kind == "outcomes":
+        o, product = rows["outcome"], np.full(len(rows), None, dtype=object)
+        product[known] = book.products[where[known]]
+        held, kept = "/".join(s.hold_products), s.hold_outcome
+        hold = known & (o == kept).to_numpy() & ~np.isin(product, s.hold_products)
+        why = np.empty(len(rows), dtype=object)
+        why[hold] = [
+            f"{kept}仅适用于{held}保单，此保单为{p} / "
+            f"{kept} is only possible for {held} policies, this one is {p}"
+            for p in product[hold]
+        ]
+        out.append(_Check("outcome", "满期去向", hold, o, why))
         needed = {
             s.policy_conversion_outcome: ("new_premium", "新保单保费"),
             s.deposit_conversion_outcome: ("deposit_amount", "转存金额"),
         }
-        if o in needed and not v.get(needed[o][0]):
-            field, header = needed[o]
-            out.append((field, header, r.raw.get(field), f"{o}须填{header} / {o} needs {header}"))
+        for answer, (name, header) in needed.items():
+            lacks = known & (o == answer).to_numpy() & ~_given(rows, name)
+            why = f"{answer}须填{header} / {answer} needs {header}"
+            out.append(_Check(name, header, lacks, rows[f"raw:{name}"], why))
     return out
+
+
+def _duplicates(kind: str, rows: pd.DataFrame, among: np.ndarray) -> _Check:
+    """Rows of ``among`` repeating the key (:attr:`Form.unique`) of an earlier one of them."""
+    form, n = FORMS[kind], len(rows)
+    at = np.flatnonzero(among)
+    group = rows.iloc[at].groupby(list(form.unique), sort=False).ngroup().to_numpy()
+    first = at[np.unique(group, return_index=True)[1][group]]
+    again = np.zeros(n, dtype=bool)
+    again[at[first != at]] = True
+    later = np.flatnonzero(again)
+    cols = "、".join(form.field(k).header for k in form.unique)
+    key = zip(*(_texts(rows[k], later) for k in form.unique), strict=True)
+    seen = first[first != at]
+    value, reason = np.empty(n, dtype=object), np.empty(n, dtype=object)
+    value[later] = [" / ".join(parts) for parts in key]
+    reason[later] = [
+        f"重复({cols})，与{w}相同 / duplicate ({cols}) of {w}"
+        for w in map(
+            "{} row {}".format, rows["file"].to_numpy()[seen], rows["row"].to_numpy()[seen]
+        )
+    ]
+    return _Check(",".join(form.unique), cols, again, value, reason)
 
 
 def read_form(
@@ -555,42 +717,53 @@ def read_form(
     -------
     tuple
         The accepted frame (:func:`columns`), the rejects (``REJECT_COLUMNS``: the first
-        problem of each rejected row, the columns of any others in ``other_problems``) and
-        the counts: ``rows_read`` (= accepted + rejected), ``rows_accepted``,
-        ``rows_rejected``, ``rows_blank``, ``rows_footer`` (合计 rows) and per-file ``files``.
+        problem of each rejected row, the columns of any others in ``other_problems``; a
+        file's rows failing cell checks first, then those failing row checks) and the counts:
+        ``rows_read`` (= accepted + rejected), ``rows_accepted``, ``rows_rejected``,
+        ``rows_blank``, ``rows_footer`` (合计 rows) and per-file ``files``.
     """
-    plan = plan or load_plan()
+    return _read_kind(kind, paths, _book(policies), plan or load_plan())
+
+
+def _read_kind(
+    kind: str, paths: list[Path], book: _Book, plan: Plan
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """:func:`read_form` against the maturity list's lookup."""
     s, form = settings(plan), FORMS[kind]
-    window = s.window(plan.year)
-    pol = policies.drop_duplicates("policy_no")
-    numbers = pol["policy_no"].astype(str)
-    products = dict(zip(numbers, pol["product_type"].astype(str), strict=True))
-    branch_of = dict(zip(numbers, pol["branch_code"].astype(str), strict=True))
-    branches = set(branch_of.values())
-    rejects: list[dict] = []
-    accepted: list[dict] = []
-    seen: dict[tuple, str] = {}
-    files = []
-    for path in paths:
-        rows, counts = _read_file(form, path, s, rejects, path.name.startswith(FORMS_PREFIX))
+    files, blocks, cell_rejects = [], [], []
+    for i, path in enumerate(paths):
+        good, rej, counts = _read_file(form, path, s, path.name.startswith(FORMS_PREFIX))
         files.append(counts)
-        for r in rows:
-            problems = _check_row(kind, r, s, window, products, branches)
-            key = tuple(r.values.get(k) for k in form.unique)
-            if not problems and key in seen:
-                cols = "、".join(form.field(k).header for k in form.unique)
-                why = f"重复({cols})，与{seen[key]}相同 / duplicate ({cols}) of {seen[key]}"
-                problems = [(",".join(form.unique), cols, " / ".join(map(str, key)), why)]
-            if problems:
-                rejects.append(_reject(r.file, r.sheet, r.row, problems))
-                continue
-            seen[key] = f"{r.file} row {r.row}"
-            row = dict(r.values)
-            if "branch_code" in DERIVED[kind]:
-                row["branch_code"] = branch_of[row["policy_no"]]
-            accepted.append(row)
-    out = frame(kind, accepted)
-    rej = pd.DataFrame(rejects, columns=list(REJECT_COLUMNS)).astype({"row": "int64"})
+        blocks += [g.assign(source=i) for g in good]
+        cell_rejects.append(rej)
+    none = pd.DataFrame({"file": "", "sheet": "", "row": np.array([], dtype=np.int64)})
+    rows = pd.concat(blocks or [_block(form, none, {}).assign(source=0)], ignore_index=True)
+    where = book.find(rows["policy_no"]) if "policy_no" in rows else np.zeros(0, dtype=np.intp)
+    checks = _row_checks(kind, rows, s, s.window(plan.year), book, where)
+    fails = np.column_stack([c.fails for c in checks] or [np.zeros(len(rows), dtype=bool)])
+    checks.append(_duplicates(kind, rows, ~fails.any(axis=1)))
+    bad, row_rejects = _rejects(rows, checks)
+    source = rows["source"].to_numpy()[bad]
+    parts = [
+        part
+        for i, cells in enumerate(cell_rejects)
+        for part in (
+            cells,
+            {
+                c: [v for v, f in zip(vs, source, strict=True) if f == i]
+                for c, vs in row_rejects.items()
+            },
+        )
+    ]
+    records = zip(*([v for part in parts for v in part[c]] for c in REJECT_COLUMNS), strict=True)
+    rej = pd.DataFrame(list(records), columns=REJECT_COLUMNS).astype({"row": "int64"})
+    out = rows.loc[~bad, [f.name for f in form.fields]]
+    for f in form.fields:
+        if f.kind == "count":  # Python ints, through float64 when a row has none (as records)
+            out[f.name] = out[f.name].astype("float64" if out[f.name].isna().any() else "int64")
+    if "branch_code" in DERIVED[kind]:
+        out["branch_code"] = book.branches.take(where[~bad])
+    out = out.astype(empty(kind).dtypes.to_dict()).reset_index(drop=True)
     read = sum(f["rows_read"] for f in files)
     if len(out) + len(rej) != read:  # pragma: no cover - a bug, never a data problem
         raise AssertionError(f"{kind}: {len(out)} accepted + {len(rej)} rejected != {read} read")
@@ -618,10 +791,10 @@ def read_tracking(
     tracking yet). Rejects have the maturity list's columns (``REJECT_COLUMNS``);
     ``counts[kind]`` is what :func:`read_form` counts.
     """
-    folder = Path(folder)
+    folder, book, plan = Path(folder), _book(policies), plan or load_plan()
     frames, rejects, counts = {}, [], {}
     for kind in KINDS:
-        frames[kind], rej, counts[kind] = read_form(kind, _paths(folder, kind), policies, plan)
+        frames[kind], rej, counts[kind] = _read_kind(kind, _paths(folder, kind), book, plan)
         rejects.append(rej)
     all_rejects = pd.concat([r for r in rejects if len(r)] or [rejects[0]], ignore_index=True)
     return TrackingRead(Tracking(**frames), all_rejects, counts)
