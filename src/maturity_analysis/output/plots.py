@@ -560,6 +560,7 @@ def kpi_progress(summary: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
 
 
 HIGHLIGHT_COLOR = "#1f4e9c"
+_BRANCH_ROW_IN = 0.24  # inches of a branch's bar in a chart of every branch
 
 
 def kpi_by_branch(
@@ -578,9 +579,12 @@ def kpi_by_branch(
     unit, label = rows["单位"].iloc[0], rows["KPI"].iloc[0]
     per_branch_target = unit == "件"
     values = (rows["达成率"] if per_branch_target else rows["实际"]).to_numpy(dtype=float)
-    ax = _axes(ax, (8, 1.2 + 0.24 * len(rows)))
+    own = ax is None
+    if own:
+        setup()
+        _, ax = plt.subplots(figsize=(8, _BRANCH_ROW_IN * len(rows) + 1.2))
     y = np.arange(len(rows))
-    ax.barh(y, np.nan_to_num(values), color=_met_colors(rows["达标"]))
+    _hbars(ax, y, np.nan_to_num(values), _met_colors(rows["达标"]))
     lo, hi = rows["区间下限"].to_numpy(dtype=float), rows["区间上限"].to_numpy(dtype=float)
     has = np.zeros(len(lo), dtype=bool) if per_branch_target else ~np.isnan(lo)
     if has.any():
@@ -616,6 +620,8 @@ def kpi_by_branch(
     # branch label at each draw to place them, though nothing sits above or beside the bars.
     ax.set_title(f"{label}：各网点", y=1.0)
     ax.yaxis.set_label_coords(0, 0.5)
+    if own:
+        _branch_layout(ax.figure, 1, 1)
     return ax
 
 
@@ -636,15 +642,78 @@ def kpis_by_branch(
     fig, axes = plt.subplots(
         nrows,
         ncols,
-        figsize=(4.6 * ncols if ncols > 1 else 8, nrows * (1.2 + 0.24 * n)),
-        layout="constrained",
+        figsize=(4.6 * ncols if ncols > 1 else 8, nrows * (1.2 + _BRANCH_ROW_IN * n)),
         squeeze=False,
     )
     for i, key in enumerate(keys):
         kpi_by_branch(table, key, ax=axes.flat[i], highlight=highlight, labels=i % ncols == 0)
     for ax in axes.flat[len(keys) :]:
         ax.set_axis_off()
+    _branch_layout(fig, nrows, ncols)
     return axes.flat[: len(keys)]
+
+
+def _hbars(ax: plt.Axes, y: np.ndarray, widths: np.ndarray, colors: list, height: float = 0.8):
+    """Horizontal bars from 0, as ``ax.barh(y, widths, height, color=colors)`` draws them (one
+    :class:`~matplotlib.patches.Rectangle` each, in ``ax.patches``), with the data limits
+    updated once for all of them instead of once per bar."""
+    from matplotlib.patches import Rectangle
+
+    for yi, wi, ci in zip(y, widths, colors, strict=True):
+        bar = Rectangle((0, yi - height / 2), wi, height, facecolor=ci, label="_nolegend_")
+        bar.sticky_edges.x.append(0)
+        ax.add_artist(bar)
+    if len(y):
+        low, high = min(0.0, float(np.min(widths))), max(0.0, float(np.max(widths)))
+        ax.update_datalim(
+            [(low, float(np.min(y)) - height / 2), (high, float(np.max(y)) + height / 2)]
+        )
+        ax.autoscale_view()
+
+
+def _text_size(fig: Figure, texts: list[str], size: str) -> tuple[float, float]:
+    """The widest of ``texts`` and its height (ascent and descent), in points, at font ``size``."""
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+    prop = FontProperties(size=size)
+    extents = [renderer.get_text_width_height_descent(t, prop, ismath=False) for t in texts]
+    scale = 72 / fig.dpi
+    return max(e[0] for e in extents) * scale, max(e[1] for e in extents) * scale
+
+
+def _branch_layout(fig: Figure, nrows: int, ncols: int) -> None:
+    """Place the panels of a figure of branch bars (:func:`kpi_by_branch`) from margins measured
+    once: the widest branch label on the left, the title above, the x tick labels and the x
+    label below, the widest x tick label's half at the right and between columns. A layout
+    engine would measure every branch label of every panel at each draw."""
+    axes = [ax for ax in fig.axes if ax.axison]
+    labels = [t.get_text() for ax in axes for t in ax.get_yticklabels()] or [""]
+    ticks = [t.get_text() for ax in axes for t in ax.xaxis.get_majorticklabels()] or ["0"]
+    r = rcParams
+    label_w, _ = _text_size(fig, labels, r["ytick.labelsize"])
+    tick_w, tick_h = _text_size(fig, ticks, r["xtick.labelsize"])
+    _, xlabel_h = _text_size(fig, [ax.get_xlabel() for ax in axes], r["axes.labelsize"])
+    _, title_h = _text_size(fig, [ax.get_title() for ax in axes], r["axes.titlesize"])
+    pad = 3  # points at the figure's edges and between panels, as constrained layout's
+    left = pad + label_w + r["ytick.major.pad"] + r["ytick.major.size"]
+    top = pad + title_h + r["axes.titlepad"]
+    bottom = (
+        pad + xlabel_h + r["axes.labelpad"] + tick_h + r["xtick.major.pad"] + r["xtick.major.size"]
+    )
+    right = pad + tick_w / 2
+    width, height = fig.get_size_inches() * 72
+    gap_w, gap_h = right + pad, bottom + top
+    panel_w = (width - left - right - (ncols - 1) * gap_w) / ncols
+    panel_h = (height - top - bottom - (nrows - 1) * gap_h) / nrows
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        top=1 - top / height,
+        bottom=bottom / height,
+        wspace=gap_w / panel_w,
+        hspace=gap_h / panel_h,
+    )
 
 
 def calls_per_day(days: pd.DataFrame, target: int = 20, ax: plt.Axes | None = None) -> plt.Axes:
