@@ -412,19 +412,24 @@ def yield_scatter(
     keys = [None] if groups is None else list(pd.unique(groups.dropna()))
     if groups is not None and isinstance(groups.dtype, pd.CategoricalDtype):
         keys = [c for c in groups.cat.categories if (groups == c).any()]
-    for key in keys:
-        part = policies if key is None else policies[(groups == key).to_numpy(dtype=bool)]
-        ax.scatter(
-            part[x],
-            part[y],
-            s=6,
-            alpha=0.35,
-            linewidths=0,
-            rasterized=True,
-            label=None if key is None else f"{key}（{len(part):,}件）",
-        )
     both = pd.concat([policies[x], policies[y]]).dropna()
     lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 0.1)
+    cycle = rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, key in enumerate(keys):
+        part = policies if key is None else policies[(groups == key).to_numpy(dtype=bool)]
+        label = None if key is None else f"{key}（{len(part):,}件）"
+        for alpha, px, py in _coincident(part[x], part[y], (hi - lo) / SCATTER_GRID):
+            ax.scatter(
+                px,
+                py,
+                s=6,
+                alpha=alpha,
+                linewidths=0,
+                color=cycle[i % len(cycle)],
+                rasterized=True,
+                label=label,
+            )
+            label = None
     ax.plot(
         [lo, hi], [lo, hi], color="grey", linestyle="--", linewidth=1, label="保单收益 = 存款收益"
     )
@@ -436,6 +441,29 @@ def yield_scatter(
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_title("每件保单：收益与同期存款")
     return ax
+
+
+# A scatter's points closer than 1/SCATTER_GRID of its range (about a quarter of a pixel) are
+# drawn as one, as opaque as they were together.
+SCATTER_GRID = 1000
+SCATTER_ALPHA = 0.35
+
+
+def _coincident(
+    x: pd.Series, y: pd.Series, step: float
+) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """The points (``x``, ``y``) on a grid of ``step``, each drawn once: per number ``n`` of
+    points in one cell, the opacity of ``n`` points of :data:`SCATTER_ALPHA` over each other
+    and the cells' centres. Points without both values are left out (a scatter skips them)."""
+    xy = np.column_stack([x.to_numpy(dtype=float), y.to_numpy(dtype=float)])
+    xy = xy[~np.isnan(xy).any(axis=1)]
+    if not len(xy) or not step > 0:
+        return [(SCATTER_ALPHA, xy[:, 0], xy[:, 1])]
+    cells, counts = np.unique(np.round(xy / step), axis=0, return_counts=True)
+    return [
+        (1 - (1 - SCATTER_ALPHA) ** n, cells[counts == n, 0] * step, cells[counts == n, 1] * step)
+        for n in np.unique(counts)
+    ]
 
 
 def target_bars(
@@ -499,22 +527,30 @@ def allocation_bars(
     ax = _axes(ax, size)
     pos = np.arange(len(body))
     width = 0.8 / len(targets)
+    cycle = rcParams["axes.prop_cycle"].by_key()["color"]
     for i, target in enumerate(targets):
         values = body[(target, value)].to_numpy(dtype=float)
         offset = pos + (i - (len(targets) - 1) / 2) * width
-        draw = ax.barh if many else ax.bar
-        bars = draw(offset, values, width, label=target)
-        if not many:
+        if many:
+            color = cycle[i % len(cycle)]
+            _hbars(ax, offset, values, [color] * len(values), width, label=target)
+        else:
+            bars = ax.bar(offset, values, width, label=target)
             ax.bar_label(bars, [f"{v:,.0f}" for v in values], padding=2, fontsize=8)
     labels = [_label(k, " " if many else "\n") for k in body.index]
     (ax.set_yticks if many else ax.set_xticks)(pos, labels)
     if many:
         ax.set_ylim(len(body) - 0.5, -0.5)
+        # The (empty) y label and the title at fixed places: matplotlib would otherwise
+        # measure every branch label at each draw to place them.
+        ax.yaxis.set_label_coords(0, 0.5)
+        ax.set_title(f"{value}分配", y=1.0)
     (ax.xaxis if many else ax.yaxis).set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     (ax.set_xlabel if many else ax.set_ylabel)(value)
     ax.legend(title=allocation.columns.names[0], frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"{value}分配")
+    if not many:
+        ax.set_title(f"{value}分配")
     return ax
 
 
@@ -653,22 +689,34 @@ def kpis_by_branch(
     return axes.flat[: len(keys)]
 
 
-def _hbars(ax: plt.Axes, y: np.ndarray, widths: np.ndarray, colors: list, height: float = 0.8):
-    """Horizontal bars from 0, as ``ax.barh(y, widths, height, color=colors)`` draws them (one
-    :class:`~matplotlib.patches.Rectangle` each, in ``ax.patches``), with the data limits
-    updated once for all of them instead of once per bar."""
+def _hbars(
+    ax: plt.Axes,
+    y: np.ndarray,
+    widths: np.ndarray,
+    colors: list,
+    height: float = 0.8,
+    label: str = "_nolegend_",
+):
+    """Horizontal bars from 0, as ``ax.barh(y, widths, height, color=colors, label=label)``
+    draws them (a :class:`~matplotlib.container.BarContainer` of one
+    :class:`~matplotlib.patches.Rectangle` each), with the data limits updated once for all of
+    them instead of once per bar."""
+    from matplotlib.container import BarContainer
     from matplotlib.patches import Rectangle
 
+    bars = []
     for yi, wi, ci in zip(y, widths, colors, strict=True):
         bar = Rectangle((0, yi - height / 2), wi, height, facecolor=ci, label="_nolegend_")
         bar.sticky_edges.x.append(0)
-        ax.add_artist(bar)
-    if len(y):
+        bars.append(ax.add_artist(bar))
+    if len(bars):
         low, high = min(0.0, float(np.min(widths))), max(0.0, float(np.max(widths)))
         ax.update_datalim(
             [(low, float(np.min(y)) - height / 2), (high, float(np.max(y)) + height / 2)]
         )
         ax.autoscale_view()
+    container = BarContainer(bars, datavalues=widths, orientation="horizontal", label=label)
+    return ax.add_container(container)
 
 
 def _text_size(fig: Figure, texts: list[str], size: str) -> tuple[float, float]:
