@@ -733,8 +733,9 @@ def _text_size(fig: Figure, texts: list[str], size: str) -> tuple[float, float]:
 def _branch_layout(fig: Figure, nrows: int, ncols: int) -> None:
     """Place the panels of a figure of branch bars (:func:`kpi_by_branch`) from margins measured
     once: the widest branch label on the left, the title above, the x tick labels and the x
-    label below, the widest x tick label's half at the right and between columns. A layout
-    engine would measure every branch label of every panel at each draw."""
+    label below, the widest x tick label's half at the right, and between panels constrained
+    layout's spacing. A layout engine would measure every branch label of every panel at
+    each draw."""
     axes = [ax for ax in fig.axes if ax.axison]
     labels = [t.get_text() for ax in axes for t in ax.get_yticklabels()] or [""]
     ticks = [t.get_text() for ax in axes for t in ax.xaxis.get_majorticklabels()] or ["0"]
@@ -751,7 +752,11 @@ def _branch_layout(fig: Figure, nrows: int, ncols: int) -> None:
     )
     right = pad + tick_w / 2
     width, height = fig.get_size_inches() * 72
-    gap_w, gap_h = right + pad, bottom + top
+    # Between panels, constrained layout's spacing: a pad each side and a share of each panel's
+    # part of the figure (the panels on the right have no branch labels; the last x tick
+    # label's half fits in it).
+    gap_w = 2 * pad + r["figure.constrained_layout.wspace"] * width / ncols
+    gap_h = bottom + top + 2 * pad + r["figure.constrained_layout.hspace"] * height / nrows
     panel_w = (width - left - right - (ncols - 1) * gap_w) / ncols
     panel_h = (height - top - bottom - (nrows - 1) * gap_h) / nrows
     fig.subplots_adjust(
