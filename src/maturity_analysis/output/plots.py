@@ -2,7 +2,9 @@
 
 Every helper takes one of the library's tables and ``ax=None`` and returns the ``Axes``
 it drew on. The font is registered on first use (:func:`setup`), so no system font is
-needed and importing this module changes nothing.
+needed and importing this module changes nothing. Titles are placed at the axes' top
+(``y=1.0``): nothing is drawn above the axes, and matplotlib would otherwise measure every
+y tick label at each draw to check.
 """
 
 from __future__ import annotations
@@ -206,7 +208,7 @@ def shortfall_chart(table, ax: plt.Axes | None = None) -> plt.Axes:
             fontsize=9,
         )
     ax.set_ylabel("低于存款差额合计(万元)")
-    ax.set_title("满期收益低于存款的差额及新产品所需保费优惠")
+    ax.set_title("满期收益低于存款的差额及新产品所需保费优惠", y=1.0)
     ax.tick_params(axis="x", labelrotation=30 if len(labels) > 6 else 0)
     return ax
 
@@ -226,7 +228,7 @@ def compensation_chart(estimate, ax: plt.Axes | None = None) -> plt.Axes:
     for x, v in enumerate(values):
         ax.annotate(f"{v:,.2f}", (x, v), ha="center", va="bottom", fontsize=9)
     ax.set_ylabel("赔付金额(万元)")
-    ax.set_title("赔付预估：各情景预计赔付金额")
+    ax.set_title("赔付预估：各情景预计赔付金额", y=1.0)
     return ax
 
 
@@ -290,7 +292,7 @@ def age_principal_heatmap(
     ax.set_yticks(np.arange(grid.shape[0]), list(grid.index))
     ax.set_xlabel(t1.columns.names[1])
     ax.set_ylabel(t1.index.name)
-    ax.set_title(f"年龄 × 满期本金 件数（{product or '全部险种'}）")
+    ax.set_title(f"年龄 × 满期本金 件数（{product or '全部险种'}）", y=1.0)
     return ax
 
 
@@ -325,7 +327,7 @@ def _stacked_by_product(
             textcoords="offset points",
         )
     ax.set_xlabel(body.index.name)
-    ax.set_title(title)
+    ax.set_title(title, y=1.0)
     return ax
 
 
@@ -360,7 +362,7 @@ def principal_bands(t3: pd.DataFrame, ax: plt.Axes | None = None, log: bool = Tr
     ax.set_xlabel("件数" + ("（对数刻度）" if log else ""))
     ax.legend(title=body.columns.names[0], frameon=False, loc="lower right")
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("满期本金分布（按险种）")
+    ax.set_title("满期本金分布（按险种）", y=1.0)
     return ax
 
 
@@ -393,7 +395,7 @@ def yield_vs_deposit(
     ax.legend(frameon=False, loc="upper right")
     ax.set_ylim(top=ax.get_ylim()[1] * 1.15)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("满期产品收益与同期存款")
+    ax.set_title("满期产品收益与同期存款", y=1.0)
     return ax
 
 
@@ -439,7 +441,7 @@ def yield_scatter(
     ax.set_ylabel("保单年化收益率")
     ax.legend(frameon=False, markerscale=3)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("每件保单：收益与同期存款")
+    ax.set_title("每件保单：收益与同期存款", y=1.0)
     return ax
 
 
@@ -509,7 +511,7 @@ def target_bars(
     ax.set_xlabel("件数（标注：目标件数 / 基数）")
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncols=3)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("目标件数与基数")
+    ax.set_title("目标件数与基数", y=1.0)
     return ax
 
 
@@ -541,16 +543,14 @@ def allocation_bars(
     (ax.set_yticks if many else ax.set_xticks)(pos, labels)
     if many:
         ax.set_ylim(len(body) - 0.5, -0.5)
-        # The (empty) y label and the title at fixed places: matplotlib would otherwise
-        # measure every branch label at each draw to place them.
+        # The (empty) y label at a fixed place: matplotlib would otherwise measure every
+        # branch label at each draw to place it.
         ax.yaxis.set_label_coords(0, 0.5)
-        ax.set_title(f"{value}分配", y=1.0)
     (ax.xaxis if many else ax.yaxis).set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     (ax.set_xlabel if many else ax.set_ylabel)(value)
     ax.legend(title=allocation.columns.names[0], frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
-    if not many:
-        ax.set_title(f"{value}分配")
+    ax.set_title(f"{value}分配", y=1.0)
     return ax
 
 
@@ -562,7 +562,7 @@ def risk_by_age(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     ratings = [r for r in body.columns if r != TOTAL]
     _stacked(ax, body, {str(r): r for r in ratings}, "件数", RISK_COLORS)
     ax.set_xlabel(body.index.name)
-    ax.set_title("投诉风险评级（按年龄段）")
+    ax.set_title("投诉风险评级（按年龄段）", y=1.0)
     return ax
 
 
@@ -591,7 +591,7 @@ def kpi_progress(summary: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel("达成率（实际 ÷ 目标；虚线为100%）")
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("各项指标达成情况")
+    ax.set_title("各项指标达成情况", y=1.0)
     return ax
 
 
@@ -774,7 +774,7 @@ def calls_per_day(days: pd.DataFrame, target: int = 20, ax: plt.Axes | None = No
     average over teams each day (line), every team-day short of ``target`` (red dots) and the
     target (dashed)."""
     ax = _axes(ax, (9, 4))
-    ax.set_title("每个团队每个工作日的电话回访量")
+    ax.set_title("每个团队每个工作日的电话回访量", y=1.0)
     if days.empty:
         ax.text(0.5, 0.5, "本期附件三（工作日志）没有记录", ha="center", transform=ax.transAxes)
         ax.set_axis_off()
@@ -855,7 +855,10 @@ def trend_lines(frame: pd.DataFrame, unit: str | None = None) -> np.ndarray:
         else:
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_ylim(bottom=0)
-        ax.set_title(TREND_PANELS[kind])
+        ax.set_title(TREND_PANELS[kind], y=1.0)
+        # No axis labels: their (empty) places fixed, not measured from the tick labels.
+        ax.xaxis.set_label_coords(0.5, 0)
+        ax.yaxis.set_label_coords(0, 0.5)
         ax.legend(
             frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2
         )
@@ -914,7 +917,7 @@ def trend_facets(
         ax.set_xticks(months, [f"{m}" for m in months], fontsize=7)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylim(bottom=0)
-        ax.set_title(str(names.get(unit, unit)), fontsize=9)
+        ax.set_title(str(names.get(unit, unit)), fontsize=9, y=1.0)
         if i + wide >= len(units):  # the lowest panel of its column
             ax.xaxis.set_tick_params(labelbottom=True)
             ax.set_xlabel("月份")
