@@ -96,3 +96,48 @@ def test_same_chart_same_bytes_and_a_palette_png_is_left_as_it_is():
     first, second = plots.compact_png(_chart()), plots.compact_png(_chart())
     assert first == second
     assert plots.compact_png(first) == first
+
+
+def test_a_figure_drawn_straight_to_a_palette_png_is_the_compact_png_of_its_png():
+    """figure_png draws the figure once to pixels: the same image as compacting its saved PNG,
+    at the figure's own dpi."""
+    plots.setup()
+    fig, ax = plt.subplots(figsize=(4, 2.5), layout="constrained", dpi=72.5)
+    ax.bar(["A级", "B级", "C级"], [3, 5, 2], color=list(plots.RISK_COLORS.values()))
+    ax.set_title("风险等级 件数")
+    direct = plots.figure_png(fig)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=fig.dpi)
+    plt.close(fig)
+    assert direct == plots.compact_png(out.getvalue())
+    with Image.open(io.BytesIO(direct)) as image:
+        assert image.mode == "P" and image.size == (290, 181)
+
+
+def test_in_ipython_a_figure_shows_as_its_figure_png_with_its_alt_text():
+    """In a kernel whose inline backend saves figures as laid out, the PNG formatter draws each
+    figure once with figure_png; any other formatter's PNG is compacted."""
+    import base64
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import select_figure_formats
+
+    shell = InteractiveShell.instance()
+    try:
+        png = shell.display_formatter.formatters["image/png"]
+        for kwargs, drawn_once in (({"bbox_inches": None}, True), ({}, False)):
+            select_figure_formats(shell, {"png"}, **kwargs)
+            plots._described_in_ipython()
+            plots.setup()
+            fig, ax = plt.subplots(figsize=(4, 2.5), layout="constrained")
+            ax.bar(["A级", "B级"], [3, 5])
+            ax.set_title("件数")
+            data, metadata = png(fig)
+            shown = base64.b64decode(data)
+            assert metadata == {"alt": "图表：件数"}
+            assert (shown == plots.figure_png(fig)) is drawn_once
+            with Image.open(io.BytesIO(shown)) as image:
+                assert image.mode == "P"
+            plt.close(fig)
+    finally:
+        InteractiveShell.clear_instance()

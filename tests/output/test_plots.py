@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
@@ -211,14 +212,25 @@ def test_yield_vs_deposit_pairs_policy_and_deposit_returns(book):
 
 
 def test_yield_scatter_plots_each_policy_once_per_group(book):
+    """Points in one place are drawn once, as opaque as they were together: the points drawn,
+    each counted as the number of policies its opacity stands for, are every policy with both
+    yields; each group's colour and legend entry (with its count) once."""
     from maturity_analysis.analysis.tables import maturity_groups
 
     groups = maturity_groups(book)
     ax = plots.yield_scatter(book, hue=groups)
-    assert sum(len(c.get_offsets()) for c in ax.collections) == len(book)
-    assert len(ax.collections) == groups.nunique()
+    stacked = [np.log(1 - c.get_alpha()) / np.log(1 - plots.SCATTER_ALPHA) for c in ax.collections]
+    drawn = sum(n * len(c.get_offsets()) for n, c in zip(stacked, ax.collections, strict=True))
+    assert drawn == pytest.approx(book[["deposit_yield", "policy_yield"]].notna().all(axis=1).sum())
+    assert len({tuple(c.get_facecolor()[0][:3]) for c in ax.collections}) == groups.nunique()
+    counts = groups.value_counts()
+    assert _legend(ax)[:-1] == [
+        f"{g}（{counts[g]:,}件）" for g in groups.cat.categories if counts[g]
+    ]
     assert len(ax.lines) == 1  # the equal-return line
-    assert len(plots.yield_scatter(book).collections) == 1
+    assert {tuple(c.get_facecolor()[0][:3]) for c in plots.yield_scatter(book).collections} == {
+        tuple(ax.collections[0].get_facecolor()[0][:3])
+    }
 
 
 def test_target_bars_leave_out_targets_without_a_base(book):
