@@ -59,8 +59,8 @@ were computed from: :func:`derived_key`."""
 # The shipped tables the yields are computed from (``analysis.yields``' RATES_FILE, TAX_FILE).
 _RATE_TABLES = ("deposit_rates.csv", "interest_tax.csv")
 # The columns the stored yields and risk are computed from: their fingerprint is in the key.
-ROW_GROUP_ROWS = 1 << 20
-"""Rows per row group of policies.parquet (pyarrow's default for a whole table)."""
+ROW_GROUP_ROWS = 1 << 18
+"""Rows per row group of policies.parquet: what is held in memory while writing it."""
 _INPUTS = (
     "premium",
     "maturity_value",

@@ -217,7 +217,18 @@ def _distinct(s: pd.Series, clean: Callable[[pd.Series], pd.Series] = _clean) ->
 
 
 def _ids(t: pd.Series) -> pd.Series:
-    """Identifier text without spaces; ``123.0`` (a float that was an integer) becomes ``123``."""
+    """Identifier text without spaces; ``123.0`` (a float that was an integer) becomes ``123``.
+    Text of ASCII digits alone (nearly every policy number, ID and phone) is left as it is."""
+    rest = ~(t.str.isascii() & t.str.isdecimal()).fillna(False).to_numpy(dtype=bool)
+    if not rest.any():
+        return t
+    out = t.copy()
+    out[rest] = _id_text(t[rest])
+    return out
+
+
+def _id_text(t: pd.Series) -> pd.Series:
+    """:func:`_ids` of any text."""
     t = _clean(t)
     for chars, pattern, repl in (
         ((" ", "\t", "\n"), f"{WS}+", ""),
@@ -390,15 +401,17 @@ def _normalise(
     # Birth date: the explicit column when readable, else the one written in a valid ID.
     hid = v["holder_id"]
     birth_ok = v["holder_birth_date"].notna()
-    id_birth = birth_from_id(hid)
-    digit_ok = check_digit_ok(hid)
+    need = hid[~birth_ok]  # the ID is read only where the birth date is not
+    id_birth = birth_from_id(need).reindex(hid.index)
+    digit_ok = check_digit_ok(need).reindex(hid.index, fill_value=False)
     id_ok = digit_ok & id_birth.notna()
     # An ID Excel turned into a number is dropped when the birth date gives the age.
     check(~birth_ok & lost["holder_id"], "holder_id", REASONS["id_number"])
     no_birth = ~birth_ok & ~id_ok & ~lost["holder_id"]
     check(no_birth & present["holder_birth_date"], "holder_birth_date", REASONS["date"])
     no_date = no_birth & ~present["holder_birth_date"]
-    wrong_digit = hid.str.fullmatch("[0-9]{17}[0-9X]").fillna(False).astype(bool) & ~digit_ok
+    shaped = need.str.fullmatch("[0-9]{17}[0-9X]").fillna(False).astype(bool)
+    wrong_digit = shaped.reindex(hid.index, fill_value=False) & ~digit_ok
     check(no_date & wrong_digit, "holder_id", REASONS["id_check"])
     check(no_date & hid.notna() & ~wrong_digit, "holder_id", REASONS["id_bad"])
     check(no_date & hid.isna(), "holder_birth_date", REASONS["no_birth"])
@@ -731,7 +744,7 @@ class Streamed(NamedTuple):
     def frame(self) -> pd.DataFrame:
         """Every accepted row in one frame (as :func:`load_policies` gives it)."""
         values = _stack([_values(p).copy(deep=False) for p in self.checked])
-        return _banded(_accepted(values, ~np.concatenate(self.accepted)), self.plan)
+        return _banded(_accepted(values, np.concatenate(self.accepted)), self.plan)
 
 
 def _banded(policies: pd.DataFrame, plan: Plan, columns: list[str] | None = None) -> pd.DataFrame:
