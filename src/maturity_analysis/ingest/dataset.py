@@ -43,10 +43,12 @@ from .forms import (
 )
 from .ids import mask_value
 from .policies import (
+    CHECKERS,
     CHUNK_ROWS,
     REJECT_COLUMNS,
     Streamed,
     dataset_name,
+    in_threads,
     input_files,
     stream_policies,
 )
@@ -214,12 +216,15 @@ def _write_policies(path: Path, streamed: Streamed, plan: Plan) -> None:
     categories = _categories(streamed)
     rows = sum(int(keep.sum()) for keep in streamed.accepted)
     attrs = {DERIVED: _key(plan, rows, list(_INPUTS), partial(_column, streamed, categories))}
+
+    def derived(part: pd.DataFrame) -> pa.Table:
+        frame = enrich(_categorised(part, categories), plan)
+        frame.attrs = attrs  # as ``to_parquet`` of the whole frame: in pandas' metadata too
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
     with ExitStack() as stack:
         writer, held = None, []
-        for part in streamed.parts():
-            frame = enrich(_categorised(part, categories), plan)
-            frame.attrs = attrs  # as ``to_parquet`` of the whole frame: in pandas' metadata too
-            table = pa.Table.from_pandas(frame, preserve_index=False)
+        for table in in_threads(derived, streamed.parts(), CHECKERS):  # pyarrow writes meanwhile
             if writer is None:
                 meta = {**table.schema.metadata, b"PANDAS_ATTRS": json.dumps(attrs).encode()}
                 schema = table.schema.with_metadata(meta)

@@ -11,7 +11,11 @@ missing data; the branch code ``ALL`` is reserved for the whole book.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import os
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -434,15 +438,13 @@ def _normalise(
 
 def _duplicates(pn: pd.Series, where: pd.Series, row: np.ndarray) -> _Check:
     """Every occurrence of a policy number after its first, naming where the first is."""
-    dup = (pn.duplicated(keep="first") & pn.notna()).to_numpy()
-    first = pd.Series(dtype="int64")
-    if dup.any():
-        repeated = pn[pn.isin(pn[dup].unique())]
-        firsts = repeated[~repeated.duplicated(keep="first")]
-        first = pd.Series(firsts.index, index=firsts.to_numpy())
+    codes, _ = pd.factorize(pn)  # numbered in order of first appearance; -1: missing
+    before = np.maximum.accumulate(np.concatenate([[-1], codes[:-1]]))  # highest seen so far
+    dup = (codes >= 0) & (codes <= before)
+    firsts = np.flatnonzero(codes > before)  # the row where each number first appears
 
     def detail(sel: np.ndarray) -> pd.Series:
-        at = first.reindex(pn[sel].to_numpy()).to_numpy()
+        at = firsts[codes[sel]]
         loc, n = where.to_numpy()[at], row[at].astype(str).astype(object)
         return pd.Series(
             "保单号重复，首次出现在 " + loc + " 第" + n + "行 / "
@@ -638,6 +640,9 @@ def _manifest(
 
 CHUNK_ROWS = 200_000
 """Rows of a CSV file read and checked at a time (a workbook is read a sheet at a time)."""
+CHECKERS = 2
+"""Parts checked at once, in threads: most of the work is in pyarrow's and numpy's kernels,
+which release Python's lock, so the cores share it."""
 
 
 class _Part(NamedTuple):
@@ -668,16 +673,17 @@ def _check_part(sheet: Sheet, plan: Plan, spill: Path | None = None) -> _Part:
 
 def _spill(values: pd.DataFrame, folder: Path) -> Path:
     """A part's typed values written to a new Arrow file in ``folder``."""
-    path = folder / f"part-{len(list(folder.glob('part-*.arrow'))):06d}.arrow"
-    feather.write_feather(values, path, compression="uncompressed")
-    return path
+    fd, name = tempfile.mkstemp(suffix=".arrow", dir=folder)  # a name of its own: parts are
+    os.close(fd)  # checked in threads
+    feather.write_feather(values, name, compression="uncompressed")
+    return Path(name)
 
 
-def _values(part: _Part, columns: list[str] | None = None) -> pd.DataFrame:
+def _values(values: pd.DataFrame | Path, columns: list[str] | None = None) -> pd.DataFrame:
     """A part's typed values (``columns``: only these), read back when spilled."""
-    if isinstance(part.values, pd.DataFrame):
-        return part.values if columns is None else part.values[columns]
-    return feather.read_table(part.values, columns=columns, memory_map=True).to_pandas()
+    if isinstance(values, pd.DataFrame):
+        return values if columns is None else values[columns]
+    return feather.read_table(values, columns=columns, memory_map=True).to_pandas()
 
 
 def _merge(sheets: list[Sheet], part: Sheet) -> int:
@@ -705,16 +711,35 @@ def _merge(sheets: list[Sheet], part: Sheet) -> int:
     return len(sheets) - 1
 
 
+def in_threads(work: Callable, items: Iterable, ahead: int) -> Iterator:
+    """``work`` of each of ``items``, in their order, ``ahead`` at a time in threads: the next
+    item is taken (in the caller's thread) only when fewer than ``ahead`` are waiting."""
+    with ThreadPoolExecutor(ahead) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) > ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def _read(
     f: Path, plan: Plan, chunk_rows: int | None, sheets: list[Sheet], bar, spill: Path | None
 ) -> tuple[FileInfo, list[tuple[int, np.ndarray, _Part]]]:
-    """One file's parts, checked as they are read: (sheet index, rows, part) each."""
+    """One file's parts, checked as they are read, :data:`CHECKERS` at a time: (sheet index,
+    rows, part) each, in the file's order."""
     info, chunks = read_chunks(f, chunk_rows)
     kept = len(sheets)
     got = []
+
+    def check(item: tuple[int, Sheet]) -> tuple[int, np.ndarray, _Part]:
+        i, chunk = item
+        return i, chunk.rows, _check_part(chunk, plan, spill)
+
     try:
-        for chunk in chunks:
-            got.append((_merge(sheets, chunk), chunk.rows, _check_part(chunk, plan, spill)))
+        for done in in_threads(check, ((_merge(sheets, c), c) for c in chunks), CHECKERS):
+            got.append(done)
             bar.set_postfix_str(f"{f.name}: {sum(len(g[1]) for g in got):,} rows")
     except InexactLines:  # the file again, through Python's csv reader, as one part
         del sheets[kept:]
@@ -727,7 +752,7 @@ class Streamed(NamedTuple):
     """What :func:`stream_policies` returns: the accepted rows part by part (:meth:`parts`),
     the rejects and the manifest."""
 
-    checked: list[_Part]
+    values: list[pd.DataFrame | Path]  # per part, its typed values (:attr:`_Part.values`)
     accepted: list[np.ndarray]  # per part, which of its rows are accepted
     rejects: pd.DataFrame
     manifest: dict
@@ -736,14 +761,14 @@ class Streamed(NamedTuple):
     def parts(self, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
         """Each part's accepted rows, in order: the policy frame's columns (``columns``: only
         these) with their bands; categories as each part has them."""
-        for part, keep in zip(self.checked, self.accepted, strict=True):
+        for part, keep in zip(self.values, self.accepted, strict=True):
             wanted = None if columns is None else [c for c in columns if c in POLICY_FRAME[:-2]]
             values = _values(part, wanted)
             yield _banded(values[keep].reset_index(drop=True), self.plan, columns)
 
     def frame(self) -> pd.DataFrame:
         """Every accepted row in one frame (as :func:`load_policies` gives it)."""
-        values = _stack([_values(p).copy(deep=False) for p in self.checked])
+        values = _stack([_values(p).copy(deep=False) for p in self.values])
         return _banded(_accepted(values, np.concatenate(self.accepted)), self.plan)
 
 
@@ -797,7 +822,7 @@ def stream_policies(
     checked, rejected, rejects, manifest = _load(Path(path), plan, progress, chunk_rows, spill)
     offsets = np.cumsum([0, *(len(p.policy_no) for p in checked)])
     accepted = [~rejected[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
-    return Streamed(checked, accepted, rejects, manifest, plan)
+    return Streamed([p.values for p in checked], accepted, rejects, manifest, plan)
 
 
 def load_policies(
