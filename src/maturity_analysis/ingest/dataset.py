@@ -2,8 +2,9 @@
 it is fresh, and read it back (policies and tracking frames), with its manifest and fingerprint.
 
 ``prepare`` writes policies.parquet (with the per-policy yields and risk computed once, and
-X
-masked) and (last) manifest.json, all or nothing; ``read_dataset`` returns a prepared
+repeated text as categories: :func:`_write_policies`, a part of the rows at a time), the
+tracking forms' parquet, rejects.csv (PII values masked) and (last) manifest.json, all or
+nothing; ``read_dataset`` returns a prepared
 dataset, preparing it again when the raw files, the plan or the package changed, or when a
 prepared file is missing or damaged.
 """
@@ -60,9 +61,9 @@ DERIVED = "derived"
 were computed from: :func:`derived_key`."""
 # The shipped tables the yields are computed from (``analysis.yields``' RATES_FILE, TAX_FILE).
 _RATE_TABLES = ("deposit_rates.csv", "interest_tax.csv")
-# The columns the stored yields and risk are computed from: their fingerprint is in the key.
 ROW_GROUP_ROWS = 1 << 18
 """Rows per row group of policies.parquet: what is held in memory while writing it."""
+# The columns the stored yields and risk are computed from: their fingerprint is in the key.
 _INPUTS = (
     "premium",
     "maturity_value",

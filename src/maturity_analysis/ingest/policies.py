@@ -1,7 +1,9 @@
 """Maturity lists → validated canonical policies, the rows rejected and why, and a manifest.
 
 ``load_policies`` reads one file or a dataset folder (the catalog that writes and reads the
-prepared dataset is :mod:`maturity_analysis.ingest.dataset`). Every data row read is either accepted or
+prepared dataset is :mod:`maturity_analysis.ingest.dataset`); ``stream_policies`` reads the same,
+keeping each part's typed values in a scratch folder and handing the accepted rows back a part
+at a time, so that a book of millions is never in memory whole. Every data row read is either accepted or
 in the rejects with file, sheet, row, column, value and reason: ``accepted + rejected == read``.
 Blank rows and summary rows (合计/总计/小计/共计/总合计, spaced or not) are not data rows; the manifest counts them apart.
 A row whose ID Excel stored as a number is kept when its birth date gives the age: the ID is
