@@ -438,8 +438,9 @@ def _normalise(
     return pd.DataFrame(v), checks, warned
 
 
-def _duplicates(pn: pd.Series, where: pd.Series, row: np.ndarray) -> _Check:
-    """Every occurrence of a policy number after its first, naming where the first is."""
+def _duplicates(pn: pd.Series, labels: np.ndarray, sheet_id: np.ndarray, row: np.ndarray) -> _Check:
+    """Every occurrence of a policy number after its first, naming where the first is (the
+    ``labels`` of the sheets, ``sheet_id`` and ``row`` per row)."""
     codes, _ = pd.factorize(pn)  # numbered in order of first appearance; -1: missing
     before = np.maximum.accumulate(np.concatenate([[-1], codes[:-1]]))  # highest seen so far
     dup = (codes >= 0) & (codes <= before)
@@ -447,7 +448,7 @@ def _duplicates(pn: pd.Series, where: pd.Series, row: np.ndarray) -> _Check:
 
     def detail(sel: np.ndarray) -> pd.Series:
         at = firsts[codes[sel]]
-        loc, n = where.to_numpy()[at], row[at].astype(str).astype(object)
+        loc, n = labels[sheet_id[at]], row[at].astype(str).astype(object)
         return pd.Series(
             "保单号重复，首次出现在 " + loc + " 第" + n + "行 / "
             "duplicate policy number, first in " + loc + " row " + n
@@ -903,7 +904,7 @@ def _judge(
     warned = {k: np.concatenate([p.warned[k] for p in checked]) for k in checked[0].warned}
     labels = np.array([_sheet_label(s) for s in sheets], dtype=object)
     policy_no = pd.concat([p.policy_no for p in checked], ignore_index=True)
-    duplicates = _duplicates(policy_no, pd.Series(labels[sheet_id]), rows)
+    duplicates = _duplicates(policy_no, labels, sheet_id, rows)
     checks = [
         *_join([p.checks for p in checked]),
         _found(duplicates._replace(values=text)),
