@@ -14,6 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from maturity_analysis import __version__
@@ -783,7 +784,7 @@ def test_prepare_removes_an_old_manifest_before_writing(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", broken)  # policies.parquet's rows
     with pytest.raises(OSError):
         prepare(tmp_path, out=out)
     assert sorted(p.name for p in out.iterdir()) == ["policies.parquet", "rejects.csv"]

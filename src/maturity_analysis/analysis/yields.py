@@ -28,8 +28,10 @@ uses the last published rate for that term. Dates before the table's first row g
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -201,19 +203,54 @@ def _factors(start: np.ndarray, end: np.ndarray, rates, tax) -> np.ndarray:
     )[inverse]
 
 
-def _schedule(iss: np.ndarray, end: np.ndarray, payments: np.ndarray) -> np.ndarray:
-    """(rows, most payments) int days of each instalment, on the issue date and the
-    anniversaries before ``end``; -1 past a row's last payment."""
-    due = np.minimum(payments, whole_years(iss, end) + 1)  # anniversaries up to ``end``
-    k = np.arange(int(due.max(initial=1)))
-    days = np.stack([add_years(iss, np.full(len(iss), j)) for j in k], axis=1)
-    return np.where((k[None, :] < due[:, None]) & (days < end[:, None]), days, -1)
+_KEY_PAYMENTS = 2**14  # instalments are capped below this in a schedule's key
+_BLOCK_ROWS = 1 << 20  # rows solved at a time by :func:`irr`: its working arrays stay small
 
 
-def _widths(payments: np.ndarray) -> list[np.ndarray]:
-    """Single-premium rows apart from the instalment rows, so a book of mostly 趸交 never
-    builds a payment matrix as wide as its longest 期交 schedule."""
-    return [rows for rows in (payments <= 1, payments > 1) if rows.any()]
+class Ladders(NamedTuple):
+    """The instalment dates of a book's rows, computed once per distinct (issue date, maturity
+    date, instalments) and shared by the rows that have it.
+
+    ``schedule``: per row, its schedule's index (-1 where a date is missing or the maturity
+    precedes the issue); per schedule, ``end`` (:func:`term_end`), ``paid`` (instalments: on
+    the issue date and the anniversaries before ``end``, at most the row's payments) and
+    ``dates`` ((schedules, most instalments) int days, each row's first ``paid`` filled).
+    """
+
+    schedule: np.ndarray
+    end: np.ndarray
+    paid: np.ndarray
+    dates: np.ndarray
+
+    def groups(self, rows: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        """``rows`` (positions of rows with a schedule) by their instalment count, fewest
+        first: each group's matrices are exactly as wide as its instalments."""
+        paid = self.paid[self.schedule[rows]]
+        for k in np.unique(paid):
+            yield int(k), rows[paid == k]
+
+
+def ladders(issue_date, maturity_date, payments=None) -> Ladders:
+    """The :class:`Ladders` of rows of issue and maturity dates and yearly ``payments``
+    (default 1: all on the issue date)."""
+    iss, mat = _days(issue_date), _days(maturity_date)
+    if not len(iss) == len(mat):
+        raise ValueError("issue_date and maturity_date must have equal length")
+    n = np.ones(len(iss), dtype="int64") if payments is None else np.asarray(payments, "int64")
+    ok = ~(np.isnan(iss) | np.isnan(mat)) & (mat >= iss)
+    schedule = np.full(len(iss), -1, dtype="int64")
+    start, stop = iss[ok].astype("int64"), mat[ok].astype("int64")
+    # factorize hashes (O(n)); np.unique would sort ten million keys
+    key = ((start + _SHIFT) * 2 * _SHIFT + stop + _SHIFT) * _KEY_PAYMENTS
+    schedule[ok], pairs = pd.factorize(key + np.clip(n[ok], 1, _KEY_PAYMENTS - 1))
+    pairs, count = np.divmod(pairs, _KEY_PAYMENTS)
+    start, stop = pairs // (2 * _SHIFT) - _SHIFT, pairs % (2 * _SHIFT) - _SHIFT
+    end = term_end(start, stop)
+    due = np.minimum(count, whole_years(start, end) + 1)  # anniversaries up to ``end``
+    j = np.arange(int(due.max(initial=1)))
+    dates = np.stack([add_years(start, np.full(len(start), y)) for y in j], axis=1)
+    paid = ((j[None, :] < due[:, None]) & (dates < end[:, None])).sum(axis=1)
+    return Ladders(schedule, end, paid, np.where(j[None, :] < paid[:, None], dates, -1))
 
 
 def payment_counts(policies: pd.DataFrame) -> np.ndarray:
@@ -224,7 +261,7 @@ def payment_counts(policies: pd.DataFrame) -> np.ndarray:
     n = len(policies)
     if "payment_mode" not in policies.columns:
         return np.ones(n, dtype="int64")
-    regular = (policies["payment_mode"].astype(object) == "期交").to_numpy(dtype=bool)
+    regular = (policies["payment_mode"] == "期交").fillna(False).to_numpy(dtype=bool)
     years = pd.Series(np.nan, index=policies.index)
     for column in ("payment_years", "term_years"):
         if column in policies.columns:
@@ -240,6 +277,7 @@ def deposit_value(
     rates: pd.DataFrame | None = None,
     tax: pd.DataFrame | None = None,
     payments=None,
+    ladder: Ladders | None = None,
 ) -> pd.Series:
     """After-tax value at maturity of ``premium`` put into 整存整取 deposits.
 
@@ -253,6 +291,9 @@ def deposit_value(
     payments
         Yearly instalments per row (default 1: all on ``issue_date``): ``premium / payments`` is
         deposited on the issue date and each anniversary before maturity (a ladder).
+    ladder
+        The rows' :func:`ladders`, when already computed (then the dates and payments are not
+        read again).
 
     Returns
     -------
@@ -265,25 +306,19 @@ def deposit_value(
     """
     index = premium.index if isinstance(premium, pd.Series) else None
     p = pd.to_numeric(pd.Series(premium), errors="coerce").to_numpy(float)
-    iss, mat = _days(issue_date), _days(maturity_date)
-    if not len(p) == len(iss) == len(mat):
+    lad = ladder or ladders(issue_date, maturity_date, payments)
+    if len(p) != len(lad.schedule):
         raise ValueError("premium, issue_date and maturity_date must have equal length")
-    n = np.ones(len(p), dtype="int64") if payments is None else np.asarray(payments, dtype="int64")
-    ok = ~(np.isnan(iss) | np.isnan(mat)) & (mat >= iss)
+    grown = np.zeros(len(lad.end))  # per schedule: what 1 元 per instalment grows to
+    for k in np.unique(lad.paid):
+        sel = np.flatnonzero(lad.paid == k)
+        dates = lad.dates[sel, :k]
+        ends = np.broadcast_to(lad.end[sel][:, None], dates.shape)
+        grown[sel] = _factors(dates.ravel(), ends.ravel(), rates, tax).reshape(dates.shape).sum(1)
     value = np.full(len(p), np.nan)
-    if ok.any():
-        start = iss[ok].astype("int64")
-        end = term_end(start, mat[ok].astype("int64"))
-        found = np.empty(len(start))
-        for rows in _widths(n[ok]):
-            dates = _schedule(start[rows], end[rows], n[ok][rows])
-            paid = dates >= 0
-            factor = np.zeros(dates.shape)
-            factor[paid] = _factors(
-                dates[paid], np.broadcast_to(end[rows][:, None], dates.shape)[paid], rates, tax
-            )
-            found[rows] = p[ok][rows] / paid.sum(axis=1) * factor.sum(axis=1)
-        value[ok] = found
+    ok = lad.schedule >= 0
+    s = lad.schedule[ok]
+    value[ok] = p[ok] / lad.paid[s] * grown[s]
     return pd.Series(np.round(value, 2), index=index, name="deposit_value")
 
 
@@ -292,8 +327,9 @@ def irr(amounts: np.ndarray, years: np.ndarray, value: np.ndarray) -> np.ndarray
 
     ``amounts`` and ``years`` (time from each payment to maturity) are (rows, payments) arrays,
     0 amounts padding the short rows. Solved by Newton's method on ``log(1 + r)``, where the
-    left side's logarithm is convex and increasing, so the iteration converges from any start.
-    NaN where the value, the amounts or the times do not allow a rate.
+    left side's logarithm is convex and increasing, so the iteration converges from any start;
+    each row stops once its own step is below 1e-13 (so a row's rate never depends on the
+    rows beside it). NaN where the value, the amounts or the times do not allow a rate.
 
     >>> irr(np.array([[5000.0, 5000.0]]), np.array([[2.0, 1.0]]), np.array([10762.5])).round(6)
     array([0.05])
@@ -304,38 +340,36 @@ def irr(amounts: np.ndarray, years: np.ndarray, value: np.ndarray) -> np.ndarray
     with np.errstate(all="ignore"):
         x = np.where(good, np.log(value / total) / mean_t, 0.0)  # log(1 + r), first guess
         target = np.log(np.where(good, value, 1.0))
+        todo = np.flatnonzero(good)
         for _ in range(60):
-            w = amounts * np.exp(x[:, None] * years)
-            s = w.sum(axis=1)
-            step = (np.log(s) - target) / ((w * years).sum(axis=1) / s)
-            step = np.where(good, step, 0.0)
-            x = x - step
-            if np.nanmax(np.abs(step), initial=0.0) < 1e-13:
+            if not todo.size:
                 break
+            a, t = amounts[todo], years[todo]
+            w = a * np.exp(x[todo, None] * t)
+            s = w.sum(axis=1)
+            step = (np.log(s) - target[todo]) / ((w * t).sum(axis=1) / s)
+            x[todo] -= step
+            todo = todo[np.abs(step) >= 1e-13]  # a NaN step ends its row too (x is NaN)
         return np.where(good, np.expm1(x), np.nan)
 
 
-def annualised(value, principal, issue_date, maturity_date, payments=None) -> pd.Series:
+def annualised(
+    value, principal, issue_date, maturity_date, payments=None, ladder: Ladders | None = None
+) -> pd.Series:
     """The yield of ``principal`` (in ``payments`` yearly instalments, default 1) growing to
     ``value`` by the maturity date (:func:`term_end`): :func:`irr` on the instalments' dates,
-    years counted as days / 365.25."""
+    years counted as days / 365.25. ``ladder``: the rows' :func:`ladders`, when computed."""
     v = pd.to_numeric(pd.Series(value), errors="coerce").to_numpy(float)
     p = pd.to_numeric(pd.Series(principal), errors="coerce").to_numpy(float)
-    iss, mat = _days(issue_date), _days(maturity_date)
-    n = np.ones(len(p), dtype="int64") if payments is None else np.asarray(payments, dtype="int64")
-    ok = ~(np.isnan(iss) | np.isnan(mat)) & (mat >= iss) & ~np.isnan(v) & ~np.isnan(p)
+    lad = ladder or ladders(issue_date, maturity_date, payments)
     out = np.full(len(p), np.nan)
-    if ok.any():
-        start = iss[ok].astype("int64")
-        end = term_end(start, mat[ok].astype("int64"))
-        found = np.empty(len(start))
-        for rows in _widths(n[ok]):
-            dates = _schedule(start[rows], end[rows], n[ok][rows])
-            paid = dates >= 0
-            amounts = np.where(paid, (p[ok][rows] / paid.sum(axis=1))[:, None], 0.0)
-            years = np.where(paid, (end[rows][:, None] - dates) / DAYS_PER_YEAR, 0.0)
-            found[rows] = irr(amounts, years, v[ok][rows])
-        out[ok] = found
+    ok = (lad.schedule >= 0) & ~np.isnan(v) & ~np.isnan(p)
+    for k, group in lad.groups(np.flatnonzero(ok)):
+        for rows in np.array_split(group, -(-len(group) // _BLOCK_ROWS)):
+            s = lad.schedule[rows]
+            years = (lad.end[s][:, None] - lad.dates[s, :k]) / DAYS_PER_YEAR
+            amounts = np.repeat((p[rows] / k)[:, None], k, axis=1)
+            out[rows] = irr(amounts, years, v[rows])
     index = value.index if isinstance(value, pd.Series) else None
     return pd.Series(out, index=index)
 
@@ -359,11 +393,11 @@ def add_yields(policies: pd.DataFrame, rates: pd.DataFrame | None = None) -> pd.
         raise MaturityDataError(f"policies lack column(s) {', '.join(missing)} for the yields")
     out = policies.copy(deep=False)  # copy-on-write: new columns never touch the input
     prem, iss, mat = out["premium"], out["issue_date"], out["maturity_date"]
-    n = payment_counts(out)
+    lad = ladders(iss, mat, payment_counts(out))
     value = pd.to_numeric(out["maturity_value"], errors="coerce").astype(float)
-    out["policy_yield"] = annualised(value, prem, iss, mat, n).to_numpy()
-    out["deposit_value"] = deposit_value(prem, iss, mat, rates=rates, payments=n).to_numpy()
-    out["deposit_yield"] = annualised(out["deposit_value"], prem, iss, mat, n).to_numpy()
+    out["policy_yield"] = annualised(value, prem, iss, mat, ladder=lad).to_numpy()
+    out["deposit_value"] = deposit_value(prem, iss, mat, rates=rates, ladder=lad).to_numpy()
+    out["deposit_yield"] = annualised(out["deposit_value"], prem, iss, mat, ladder=lad).to_numpy()
     out["gap_yuan"] = (value - out["deposit_value"]).round(2)
     out["gap_pp"] = (out["policy_yield"] - out["deposit_yield"]) * 100
     beats = pd.array(value >= out["deposit_value"], dtype="boolean")

@@ -2,8 +2,9 @@
 it is fresh, and read it back (policies and tracking frames), with its manifest and fingerprint.
 
 ``prepare`` writes policies.parquet (with the per-policy yields and risk computed once, and
-repeated text as categories: :func:`_derive`), the tracking forms' parquet, rejects.csv (PII values
-masked) and (last) manifest.json, all or nothing; ``read_dataset`` returns a prepared
+repeated text as categories: :func:`_write_policies`, a part of the rows at a time), the
+tracking forms' parquet, rejects.csv (PII values masked) and (last) manifest.json, all or
+nothing; ``read_dataset`` returns a prepared
 dataset, preparing it again when the raw files, the plan or the package changed, or when a
 prepared file is missing or damaged.
 """
@@ -15,13 +16,17 @@ import hashlib
 import importlib
 import json
 import sys
+import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .. import __version__, config
 from ..exceptions import MaturityDataError
@@ -38,7 +43,16 @@ from .forms import (
     tracking_inputs,
 )
 from .ids import mask_value
-from .policies import CHUNK_ROWS, REJECT_COLUMNS, input_files, load_policies
+from .policies import (
+    CHECKERS,
+    CHUNK_ROWS,
+    REJECT_COLUMNS,
+    Streamed,
+    dataset_name,
+    in_threads,
+    input_files,
+    stream_policies,
+)
 from .readers import file_digest
 from .schema import CATEGORY_COLUMNS
 
@@ -47,6 +61,8 @@ DERIVED = "derived"
 were computed from: :func:`derived_key`."""
 # The shipped tables the yields are computed from (``analysis.yields``' RATES_FILE, TAX_FILE).
 _RATE_TABLES = ("deposit_rates.csv", "interest_tax.csv")
+ROW_GROUP_ROWS = 1 << 18
+"""Rows per row group of policies.parquet: what is held in memory while writing it."""
 # The columns the stored yields and risk are computed from: their fingerprint is in the key.
 _INPUTS = (
     "premium",
@@ -67,8 +83,12 @@ class Prepared(NamedTuple):
 
     out_dir: Path
     manifest: dict
-    policies: pd.DataFrame
     rejects: pd.DataFrame
+
+    @property
+    def policies(self) -> pd.DataFrame:
+        """The policies written (read back from policies.parquet)."""
+        return pd.read_parquet(self.out_dir / "policies.parquet")
 
 
 def prepare_tracking(
@@ -137,14 +157,22 @@ def derived_key(policies: pd.DataFrame, plan: Plan) -> str | None:
     (:data:`_INPUTS`), as one JSON text (pandas deep-copies a frame's ``attrs`` on every
     operation: a string costs nothing to copy, a nested dict a third of an evaluation's time).
     ``None`` for a plan not read from a file: then nothing stored is reused."""
+    present = [c for c in _INPUTS if c in policies.columns]
+    return _key(plan, len(policies), present, policies.__getitem__)
+
+
+def _key(
+    plan: Plan, rows: int, columns: list[str], column: Callable[[str], pd.Series]
+) -> str | None:
+    """:func:`derived_key` of ``rows`` rows whose ``columns`` are given by ``column``."""
     sha = plan_sha256(plan)
     if sha is None:
         return None
     key = {
         "plan_sha256": sha,
         "rates_sha256": rates_sha256(),
-        "rows": len(policies),
-        "inputs": {c: _fingerprint(policies[c]) for c in _INPUTS if c in policies.columns},
+        "rows": rows,
+        "inputs": {c: _fingerprint(column(c)) for c in columns},
     }
     return json.dumps(key, ensure_ascii=False, sort_keys=True)
 
@@ -156,21 +184,63 @@ def stored_derived(policies: pd.DataFrame, plan: Plan) -> bool:
     return key is not None and key == derived_key(policies, plan)
 
 
-def _derive(policies: pd.DataFrame, plan: Plan) -> pd.DataFrame:
-    """The frame policies.parquet holds: repeated text as categories, and the per-policy
-    figures every report uses computed once (``analysis.book.enrich``: yields, deposit values,
-    risk), with their key (:func:`derived_key`). The analysis layer sits above this one; it is
-    reached by name, at call time, for this one step."""
-    out = policies.copy(deep=False)
-    for c in CATEGORY_COLUMNS:  # the categories in use, sorted
-        values = (
-            out[c] if isinstance(out[c].dtype, pd.CategoricalDtype) else out[c].astype("category")
-        )
-        values = values.cat.remove_unused_categories()
-        out[c] = values.cat.reorder_categories(sorted(values.cat.categories))
-    out = importlib.import_module("maturity_analysis.analysis.book").enrich(out, plan)
-    out.attrs = {DERIVED: derived_key(out, plan)}
-    return out
+def _categories(streamed: Streamed) -> dict[str, list[str]]:
+    """The categories of :data:`CATEGORY_COLUMNS` in use among the accepted rows, sorted."""
+    used: dict[str, set] = {c: set() for c in CATEGORY_COLUMNS}
+    for part in streamed.parts(list(CATEGORY_COLUMNS)):
+        for c in CATEGORY_COLUMNS:
+            values = part[c].astype("category").cat.remove_unused_categories()
+            used[c].update(values.cat.categories)
+    return {c: sorted(v) for c, v in used.items()}
+
+
+def _categorised(part: pd.DataFrame, categories: dict[str, list[str]]) -> pd.DataFrame:
+    """A part with its repeated text as categoricals of the book's ``categories``."""
+    return part.assign(
+        **{c: part[c].astype("category").cat.set_categories(categories[c]) for c in categories}
+    )
+
+
+def _column(streamed: Streamed, categories: dict[str, list[str]], name: str) -> pd.Series:
+    """One column of every accepted row, the parts read back one at a time."""
+    pieces = [p[name] for p in streamed.parts([name])]
+    if name in categories:
+        pieces = [p.astype("category").cat.set_categories(categories[name]) for p in pieces]
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _write_policies(path: Path, streamed: Streamed, plan: Plan) -> None:
+    """policies.parquet from the accepted rows, a part at a time: repeated text as categories
+    (the book's, sorted), the per-policy figures every report uses computed once
+    (``analysis.book.enrich``: yields, deposit values, risk) with their key
+    (:func:`derived_key`, in ``attrs``). Row groups of :data:`ROW_GROUP_ROWS` rows whatever the
+    parts: the file does not depend on how the rows were read. The analysis layer sits above
+    this one; it is reached by name, at call time, for this one step."""
+    enrich = importlib.import_module("maturity_analysis.analysis.book").enrich
+    categories = _categories(streamed)
+    rows = sum(int(keep.sum()) for keep in streamed.accepted)
+    attrs = {DERIVED: _key(plan, rows, list(_INPUTS), partial(_column, streamed, categories))}
+
+    def derived(part: pd.DataFrame) -> pa.Table:
+        frame = enrich(_categorised(part, categories), plan)
+        frame.attrs = attrs  # as ``to_parquet`` of the whole frame: in pandas' metadata too
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
+    with ExitStack() as stack:
+        writer, held = None, []
+        for table in in_threads(derived, streamed.parts(), CHECKERS):  # pyarrow writes meanwhile
+            if writer is None:
+                meta = {**table.schema.metadata, b"PANDAS_ATTRS": json.dumps(attrs).encode()}
+                schema = table.schema.with_metadata(meta)
+                writer = stack.enter_context(pq.ParquetWriter(path, schema, compression="snappy"))
+            held.append(table.replace_schema_metadata(schema.metadata))
+            while sum(t.num_rows for t in held) >= ROW_GROUP_ROWS:
+                group = pa.concat_tables(held)
+                writer.write_table(group.slice(0, ROW_GROUP_ROWS))
+                held = [group.slice(ROW_GROUP_ROWS)]
+        rest = pa.concat_tables(held)
+        if rest.num_rows or not rows:
+            writer.write_table(rest)
 
 
 def prepare(
@@ -193,24 +263,26 @@ def prepare(
     whole and no manifest that looks finished. ``progress``: show reading and validating bars.
     ``plan`` default: the dataset folder's own ``plan.toml`` when present, else the shipped
     plan; the manifest records the plan in force (``plan_file``, ``plan_year``, ``plan_sha256``).
-    ``chunk_rows``: rows of a CSV read at a time (:func:`~.policies.load_policies`).
+    ``chunk_rows``: rows of a CSV read at a time (:func:`~.policies.stream_policies`); each
+    part's typed values wait in a scratch folder beside the outputs until the rows accepted
+    are known, so memory holds one part, not the book.
     """
     if plan is None:
         folder = Path(path) if Path(path).is_dir() else Path(path).parent
         plan = load_plan(plan_file(folder=folder))
-    loaded = load_policies(path, plan=plan, progress=progress, chunk_rows=chunk_rows)
-    out_dir = Path(out) if out is not None else config.processed_dir() / loaded.manifest["dataset"]
+    out_dir = Path(out) if out is not None else config.processed_dir() / dataset_name(path)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "manifest.json").unlink(missing_ok=True)
-    policies = _derive(loaded.policies, plan)
     with ExitStack() as stack:  # closes in reverse: the manifest is renamed last
+        spill = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=out_dir, prefix=".")))
+        loaded = stream_policies(path, spill, plan=plan, progress=progress, chunk_rows=chunk_rows)
+        (out_dir / "manifest.json").unlink(missing_ok=True)
         manifest_tmp = stack.enter_context(atomic_path(out_dir / "manifest.json"))
-        policies.to_parquet(
-            stack.enter_context(atomic_path(out_dir / "policies.parquet")), index=False
+        _write_policies(
+            stack.enter_context(atomic_path(out_dir / "policies.parquet")), loaded, plan
         )
         rejects, extra = loaded.rejects, {}
         if tracking_folder(path).is_dir():  # the filled forms: <kind>.parquet, rejects, counts
-            tracked = prepare_tracking(path, loaded.policies, out_dir, plan=plan, stack=stack)
+            tracked = prepare_tracking(path, loaded.frame(), out_dir, plan=plan, stack=stack)
             rejects = pd.concat([rejects, tracked.rejects[REJECT_COLUMNS]], ignore_index=True)
             extra = {"tracking": tracked.counts}
         rejects = mask_rejects(rejects)
@@ -227,7 +299,7 @@ def prepare(
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         manifest_tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
-    return Prepared(out_dir, manifest, policies, rejects)
+    return Prepared(out_dir, manifest, rejects)
 
 
 def _is_fresh(manifest: dict, raw: Path, plan: Path) -> bool:

@@ -1,7 +1,9 @@
 """Maturity lists → validated canonical policies, the rows rejected and why, and a manifest.
 
 ``load_policies`` reads one file or a dataset folder (the catalog that writes and reads the
-prepared dataset is :mod:`maturity_analysis.ingest.dataset`). Every data row read is either accepted or
+prepared dataset is :mod:`maturity_analysis.ingest.dataset`); ``stream_policies`` reads the same,
+keeping each part's typed values in a scratch folder and handing the accepted rows back a part
+at a time, so that a book of millions is never in memory whole. Every data row read is either accepted or
 in the rejects with file, sheet, row, column, value and reason: ``accepted + rejected == read``.
 Blank rows and summary rows (合计/总计/小计/共计/总合计, spaced or not) are not data rows; the manifest counts them apart.
 A row whose ID Excel stored as a number is kept when its birth date gives the age: the ID is
@@ -11,7 +13,11 @@ missing data; the branch code ``ALL`` is reserved for the whole book.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api.types import union_categoricals
+from pyarrow import feather
 from tqdm.auto import tqdm
 
 from .. import __version__
@@ -216,7 +223,18 @@ def _distinct(s: pd.Series, clean: Callable[[pd.Series], pd.Series] = _clean) ->
 
 
 def _ids(t: pd.Series) -> pd.Series:
-    """Identifier text without spaces; ``123.0`` (a float that was an integer) becomes ``123``."""
+    """Identifier text without spaces; ``123.0`` (a float that was an integer) becomes ``123``.
+    Text of ASCII digits alone (nearly every policy number, ID and phone) is left as it is."""
+    rest = ~(t.str.isascii() & t.str.isdecimal()).fillna(False).to_numpy(dtype=bool)
+    if not rest.any():
+        return t
+    out = t.copy()
+    out[rest] = _id_text(t[rest])
+    return out
+
+
+def _id_text(t: pd.Series) -> pd.Series:
+    """:func:`_ids` of any text."""
     t = _clean(t)
     for chars, pattern, repl in (
         ((" ", "\t", "\n"), f"{WS}+", ""),
@@ -389,15 +407,17 @@ def _normalise(
     # Birth date: the explicit column when readable, else the one written in a valid ID.
     hid = v["holder_id"]
     birth_ok = v["holder_birth_date"].notna()
-    id_birth = birth_from_id(hid)
-    digit_ok = check_digit_ok(hid)
+    need = hid[~birth_ok]  # the ID is read only where the birth date is not
+    id_birth = birth_from_id(need).reindex(hid.index)
+    digit_ok = check_digit_ok(need).reindex(hid.index, fill_value=False)
     id_ok = digit_ok & id_birth.notna()
     # An ID Excel turned into a number is dropped when the birth date gives the age.
     check(~birth_ok & lost["holder_id"], "holder_id", REASONS["id_number"])
     no_birth = ~birth_ok & ~id_ok & ~lost["holder_id"]
     check(no_birth & present["holder_birth_date"], "holder_birth_date", REASONS["date"])
     no_date = no_birth & ~present["holder_birth_date"]
-    wrong_digit = hid.str.fullmatch("[0-9]{17}[0-9X]").fillna(False).astype(bool) & ~digit_ok
+    shaped = need.str.fullmatch("[0-9]{17}[0-9X]").fillna(False).astype(bool)
+    wrong_digit = shaped.reindex(hid.index, fill_value=False) & ~digit_ok
     check(no_date & wrong_digit, "holder_id", REASONS["id_check"])
     check(no_date & hid.notna() & ~wrong_digit, "holder_id", REASONS["id_bad"])
     check(no_date & hid.isna(), "holder_birth_date", REASONS["no_birth"])
@@ -418,18 +438,17 @@ def _normalise(
     return pd.DataFrame(v), checks, warned
 
 
-def _duplicates(pn: pd.Series, where: pd.Series, row: np.ndarray) -> _Check:
-    """Every occurrence of a policy number after its first, naming where the first is."""
-    dup = (pn.duplicated(keep="first") & pn.notna()).to_numpy()
-    first = pd.Series(dtype="int64")
-    if dup.any():
-        repeated = pn[pn.isin(pn[dup].unique())]
-        firsts = repeated[~repeated.duplicated(keep="first")]
-        first = pd.Series(firsts.index, index=firsts.to_numpy())
+def _duplicates(pn: pd.Series, labels: np.ndarray, sheet_id: np.ndarray, row: np.ndarray) -> _Check:
+    """Every occurrence of a policy number after its first, naming where the first is (the
+    ``labels`` of the sheets, ``sheet_id`` and ``row`` per row)."""
+    codes, _ = pd.factorize(pn)  # numbered in order of first appearance; -1: missing
+    before = np.maximum.accumulate(np.concatenate([[-1], codes[:-1]]))  # highest seen so far
+    dup = (codes >= 0) & (codes <= before)
+    firsts = np.flatnonzero(codes > before)  # the row where each number first appears
 
     def detail(sel: np.ndarray) -> pd.Series:
-        at = first.reindex(pn[sel].to_numpy()).to_numpy()
-        loc, n = where.to_numpy()[at], row[at].astype(str).astype(object)
+        at = firsts[codes[sel]]
+        loc, n = labels[sheet_id[at]], row[at].astype(str).astype(object)
         return pd.Series(
             "保单号重复，首次出现在 " + loc + " 第" + n + "行 / "
             "duplicate policy number, first in " + loc + " row " + n
@@ -622,14 +641,18 @@ def _manifest(
     }
 
 
-CHUNK_ROWS = 500_000
+CHUNK_ROWS = 200_000
 """Rows of a CSV file read and checked at a time (a workbook is read a sheet at a time)."""
+CHECKERS = 2
+"""Parts checked at once, in threads: most of the work is in pyarrow's and numpy's kernels,
+which release Python's lock, so the cores share it."""
 
 
 class _Part(NamedTuple):
     """The checked rows of one part (a sheet, or a chunk of a CSV file)."""
 
-    values: pd.DataFrame  # typed canonical columns
+    values: pd.DataFrame | Path  # typed canonical columns, or the Arrow file they were spilled to
+    policy_no: pd.Series  # every row's cleaned policy number (duplicates span the parts)
     checks: list[_Found]  # the extra-cells check, then :func:`_normalise`'s
     plan_year: _Found
     warned: dict[str, np.ndarray]
@@ -637,15 +660,33 @@ class _Part(NamedTuple):
     policy_text: pd.Series  # the text of every row's policy number (for duplicates)
 
 
-def _check_part(sheet: Sheet, plan: Plan) -> _Part:
-    """Normalise and check one part: every check but duplicates, which span the parts."""
+def _check_part(sheet: Sheet, plan: Plan, spill: Path | None = None) -> _Part:
+    """Normalise and check one part: every check but duplicates, which span the parts.
+    ``spill``: a folder to write the part's typed values to (:func:`_spill`), to keep them
+    out of memory until the rows accepted are known."""
     raw, scale, extra = _canonical(sheet)
     values, checks, warned = _normalise(raw, scale)
     checks.insert(0, _Check(extra.notna().to_numpy(), "", REASONS["extra"], values=extra))
     found = [_found(c) for c in checks]
     year = _found(_plan_year(values["maturity_date"], plan))
     problem = np.logical_or.reduce([c.mask for c in [*found, year]])
-    return _Part(values, found, year, warned, raw[problem], raw["policy_no"])
+    kept = values[POLICY_FRAME[:-2]] if spill is None else _spill(values[POLICY_FRAME[:-2]], spill)
+    return _Part(kept, values["policy_no"], found, year, warned, raw[problem], raw["policy_no"])
+
+
+def _spill(values: pd.DataFrame, folder: Path) -> Path:
+    """A part's typed values written to a new Arrow file in ``folder``."""
+    fd, name = tempfile.mkstemp(suffix=".arrow", dir=folder)  # a name of its own: parts are
+    os.close(fd)  # checked in threads
+    feather.write_feather(values, name, compression="uncompressed")
+    return Path(name)
+
+
+def _values(values: pd.DataFrame | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A part's typed values (``columns``: only these), read back when spilled."""
+    if isinstance(values, pd.DataFrame):
+        return values if columns is None else values[columns]
+    return feather.read_table(values, columns=columns, memory_map=True).to_pandas()
 
 
 def _merge(sheets: list[Sheet], part: Sheet) -> int:
@@ -673,22 +714,118 @@ def _merge(sheets: list[Sheet], part: Sheet) -> int:
     return len(sheets) - 1
 
 
+def in_threads(work: Callable, items: Iterable, ahead: int) -> Iterator:
+    """``work`` of each of ``items``, in their order, ``ahead`` at a time in threads: the next
+    item is taken (in the caller's thread) only when fewer than ``ahead`` are waiting."""
+    with ThreadPoolExecutor(ahead) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) > ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def _read(
-    f: Path, plan: Plan, chunk_rows: int | None, sheets: list[Sheet], bar
+    f: Path, plan: Plan, chunk_rows: int | None, sheets: list[Sheet], bar, spill: Path | None
 ) -> tuple[FileInfo, list[tuple[int, np.ndarray, _Part]]]:
-    """One file's parts, checked as they are read: (sheet index, rows, part) each."""
+    """One file's parts, checked as they are read, :data:`CHECKERS` at a time: (sheet index,
+    rows, part) each, in the file's order."""
     info, chunks = read_chunks(f, chunk_rows)
     kept = len(sheets)
     got = []
+
+    def check(item: tuple[int, Sheet]) -> tuple[int, np.ndarray, _Part]:
+        i, chunk = item
+        return i, chunk.rows, _check_part(chunk, plan, spill)
+
     try:
-        for chunk in chunks:
-            got.append((_merge(sheets, chunk), chunk.rows, _check_part(chunk, plan)))
+        for done in in_threads(check, ((_merge(sheets, c), c) for c in chunks), CHECKERS):
+            got.append(done)
             bar.set_postfix_str(f"{f.name}: {sum(len(g[1]) for g in got):,} rows")
     except InexactLines:  # the file again, through Python's csv reader, as one part
         del sheets[kept:]
         chunk = csv_slow(info)
-        got = [(_merge(sheets, chunk), chunk.rows, _check_part(chunk, plan))]
+        got = [(_merge(sheets, chunk), chunk.rows, _check_part(chunk, plan, spill))]
     return info, got
+
+
+class Streamed(NamedTuple):
+    """What :func:`stream_policies` returns: the accepted rows part by part (:meth:`parts`),
+    the rejects and the manifest."""
+
+    values: list[pd.DataFrame | Path]  # per part, its typed values (:attr:`_Part.values`)
+    accepted: list[np.ndarray]  # per part, which of its rows are accepted
+    rejects: pd.DataFrame
+    manifest: dict
+    plan: Plan
+
+    def parts(self, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+        """Each part's accepted rows, in order: the policy frame's columns (``columns``: only
+        these) with their bands; categories as each part has them."""
+        for part, keep in zip(self.values, self.accepted, strict=True):
+            wanted = None if columns is None else [c for c in columns if c in POLICY_FRAME[:-2]]
+            values = _values(part, wanted)
+            yield _banded(values[keep].reset_index(drop=True), self.plan, columns)
+
+    def frame(self) -> pd.DataFrame:
+        """Every accepted row in one frame (as :func:`load_policies` gives it)."""
+        values = _stack([_values(p).copy(deep=False) for p in self.values])
+        return _banded(_accepted(values, np.concatenate(self.accepted)), self.plan)
+
+
+def _banded(policies: pd.DataFrame, plan: Plan, columns: list[str] | None = None) -> pd.DataFrame:
+    """The policy frame's columns with the age and principal bands added (``columns``: only
+    these)."""
+    out = policies.copy(deep=False)
+    if columns is None or "age_band" in columns:
+        out["age_band"] = age_band(policies["age"], plan)
+    if columns is None or "principal_band" in columns:
+        out["principal_band"] = principal_band(policies["premium"], plan)
+    return out if columns is None else out[columns]
+
+
+def _load(
+    path: Path, plan: Plan, progress: bool, chunk_rows: int | None, spill: Path | None
+) -> tuple[list[_Part], np.ndarray, pd.DataFrame, dict]:
+    """Every file's parts read and checked, then judged together: the parts, which rows are
+    rejected, the rejects and the manifest."""
+    sheets: list[Sheet] = []
+    infos, parts = [], []
+    files = input_files(path)
+    with tqdm(total=len(files), unit="file", desc="reading", disable=not progress) as bar:
+        for f in files:
+            info, got = _read(f, plan, chunk_rows, sheets, bar, spill)
+            infos.append(info)
+            parts += got
+            bar.update()
+    n = sum(len(rows) for _, rows, _ in parts)
+    if not n:
+        raise MaturityDataError(f"{path}: no policy rows below the header")
+    with tqdm(total=n, unit="row", desc="validating", disable=not progress) as bar:
+        rejected, rejects, manifest = _judge(path, parts, sheets, infos, plan)
+        bar.set_postfix(rejected=manifest["rows_rejected"], refresh=False)
+        bar.update(n)
+    return [p for _, _, p in parts], rejected, rejects[REJECT_COLUMNS], manifest
+
+
+def stream_policies(
+    path: str | Path,
+    spill: Path,
+    *,
+    plan: Plan | None = None,
+    progress: bool = False,
+    chunk_rows: int | None = CHUNK_ROWS,
+) -> Streamed:
+    """:func:`load_policies` with the typed values of each part spilled to an Arrow file in
+    ``spill`` as it is read: only the policy numbers (for duplicates) and the problems stay in
+    memory, and the accepted rows are read back a part at a time (:meth:`Streamed.parts`)."""
+    plan = plan or load_plan()
+    checked, rejected, rejects, manifest = _load(Path(path), plan, progress, chunk_rows, spill)
+    offsets = np.cumsum([0, *(len(p.policy_no) for p in checked)])
+    accepted = [~rejected[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+    return Streamed([p.values for p in checked], accepted, rejects, manifest, plan)
 
 
 def load_policies(
@@ -718,33 +855,18 @@ def load_policies(
         ``policies`` (canonical columns plus age, age_band, principal_band), ``rejects``
         (file, sheet, row, column, header, value, reason, other_problems) and ``manifest``.
     """
-    path = Path(path)
     plan = plan or load_plan()
-    sheets: list[Sheet] = []
-    infos, parts = [], []
-    files = input_files(path)
-    with tqdm(total=len(files), unit="file", desc="reading", disable=not progress) as bar:
-        for f in files:
-            info, got = _read(f, plan, chunk_rows, sheets, bar)
-            infos.append(info)
-            parts += got
-            bar.update()
-    if not sum(len(rows) for _, rows, _ in parts):
-        raise MaturityDataError(f"{path}: no policy rows below the header")
-    n = sum(len(rows) for _, rows, _ in parts)
-    with tqdm(total=n, unit="row", desc="validating", disable=not progress) as bar:
-        loaded = _validate(path, parts, sheets, infos, plan)
-        bar.set_postfix(rejected=loaded.manifest["rows_rejected"], refresh=False)
-        bar.update(n)
-    return loaded
+    checked, rejected, rejects, manifest = _load(Path(path), plan, progress, chunk_rows, None)
+    values = _stack([p.values for p in checked])
+    return Loaded(_banded(_accepted(values, ~rejected), plan), rejects, manifest)
 
 
-def _stack(parts: list[_Part]) -> pd.DataFrame:
+def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """The parts' values, one column at a time; categoricals joined on their categories. Each
     part's columns are dropped as they are stacked."""
     out = {}
-    for c in list(parts[0].values.columns):
-        pieces = [p.values.pop(c) for p in parts]
+    for c in list(parts[0].columns):
+        pieces = [p.pop(c) for p in parts]
         if isinstance(pieces[0].dtype, pd.CategoricalDtype):
             out[c] = pd.Series(union_categoricals(pieces))
         else:
@@ -762,36 +884,32 @@ def _accepted(values: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _validate(
+def _judge(
     path: Path,
     parts: list[tuple[int, np.ndarray, _Part]],
     sheets: list[Sheet],
     infos: list[FileInfo],
     plan: Plan,
-) -> Loaded:
-    """The parts joined: duplicates across them, the rejects, the accepted frame with its
-    bands, and the manifest."""
+) -> tuple[np.ndarray, pd.DataFrame, dict]:
+    """The parts joined: duplicates across them, which rows are rejected, the rejects and
+    the manifest."""
     sheet_id = np.concatenate([np.full(len(rows), i) for i, rows, _ in parts])
     rows = np.concatenate([rows for _, rows, _ in parts])
     checked = [p for _, _, p in parts]
-    parts.clear()  # each part's frame is freed as soon as it is stacked
-    values = _stack(checked)
-    offsets = np.cumsum([0, *(len(p.values) for p in checked)])
+    offsets = np.cumsum([0, *(len(p.policy_no) for p in checked)])
     shown = pd.concat(
         [p.shown.set_axis(p.shown.index + o) for p, o in zip(checked, offsets, strict=False)]
     )
     text = pd.concat([p.policy_text for p in checked], ignore_index=True)
     warned = {k: np.concatenate([p.warned[k] for p in checked]) for k in checked[0].warned}
     labels = np.array([_sheet_label(s) for s in sheets], dtype=object)
-    duplicates = _duplicates(values["policy_no"], pd.Series(labels[sheet_id]), rows)
+    policy_no = pd.concat([p.policy_no for p in checked], ignore_index=True)
+    duplicates = _duplicates(policy_no, labels, sheet_id, rows)
     checks = [
         *_join([p.checks for p in checked]),
         _found(duplicates._replace(values=text)),
         *_join([[p.plan_year] for p in checked]),
     ]
     rejects, rejected = _rejects(shown, checks, sheets, sheet_id, rows)
-    policies = _accepted(values, ~rejected)
-    policies["age_band"] = age_band(policies["age"], plan)
-    policies["principal_band"] = principal_band(policies["premium"], plan)
     manifest = _manifest(path, sheets, infos, sheet_id, rejected, rejects, warned, plan)
-    return Loaded(policies, rejects[REJECT_COLUMNS], manifest)
+    return rejected, rejects, manifest

@@ -750,11 +750,11 @@ def _csv_fast(
                 skip_rows=skip,
                 column_names=names,
                 encoding="utf8" if enc == "utf-8-sig" else enc,
-                block_size=16 << 20,
+                block_size=1 << 20,  # the reader parses blocks ahead: each one is held
             ),
             parse_options=pacsv.ParseOptions(delimiter=delim, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
+                column_types=dict.fromkeys(names, pa.large_string()),  # pandas' str: no copy
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
