@@ -11,9 +11,18 @@ from test_policies import good, write_xlsx
 
 from maturity_analysis.analysis.book import DERIVED_COLUMNS, enrich, for_branch
 from maturity_analysis.analysis.risk import rate_risk
+from maturity_analysis.analysis.targets import allocate_branches
 from maturity_analysis.analysis.yields import add_yields
-from maturity_analysis.ingest.dataset import DERIVED, prepare, read_dataset, stored_derived
+from maturity_analysis.ingest.dataset import (
+    DERIVED,
+    prepare,
+    read_dataset,
+    read_policies,
+    stored_derived,
+)
 from maturity_analysis.plan.model import PLAN_FILE, load_plan
+from maturity_analysis.reports.index import NAME, branch_figures
+from maturity_analysis.reports.jobs import branch_names
 
 
 def _fresh(policies: pd.DataFrame, plan) -> pd.DataFrame:
@@ -52,8 +61,52 @@ def test_stored_figures_equal_fresh_ones(book):
 
 
 def test_repeated_text_is_stored_as_categories(book):
-    for column in ("product_type", "product_name", "payment_mode", "manager", "risk_rating"):
+    repeated = ("branch_code", "branch_name", "product_type", "product_name", "payment_mode")
+    for column in (*repeated, "manager", "risk_rating"):
         assert isinstance(book[column].dtype, pd.CategoricalDtype), column
+    assert list(book["branch_code"].cat.categories) == ["0101", "0102"]  # sorted, as text sorts
+
+
+def test_read_as_pandas_reads_it(book, tmp_path):
+    path = tmp_path / "data" / "processed" / "demo" / "policies.parquet"
+    whole = pd.read_parquet(path)
+    pd.testing.assert_frame_equal(read_policies(path), whole)
+    pd.testing.assert_frame_equal(book, whole)
+    assert book.attrs == whole.attrs and book.attrs[DERIVED]
+    some = ["premium", "branch_code"]
+    pd.testing.assert_frame_equal(read_policies(path, some), whole[some])
+    pd.testing.assert_frame_equal(read_dataset("demo", columns=some), whole[some])
+
+
+def test_each_reader_gets_its_own_frame(book):
+    book["premium"] = 0.0
+    book.loc[book.index[0], "branch_code"] = "0102"
+    book.attrs[DERIVED] = None
+    again = read_dataset("demo")
+    assert (again["premium"] > 0).all() and again["branch_code"].iloc[0] == "0101"
+    assert again.attrs[DERIVED] and stored_derived(again, load_plan())
+    assert (read_dataset("demo", columns=["premium"])["premium"] > 0).all()
+
+
+def test_a_branch_is_named_by_its_first_row_blank_or_not(tmp_path, monkeypatch):
+    monkeypatch.setenv("MATURITY_ANALYSIS_ROOT", str(tmp_path))
+    raw = tmp_path / "data" / "raw" / "named"
+    raw.mkdir(parents=True)
+    rows = [
+        good(0),
+        good(1, branch_code="0102", branch_name=None),
+        good(2, branch_code="0102", branch_name="城西网点"),
+        good(3, branch_code="0103", branch_name=None),
+    ]
+    write_xlsx(raw / "policies.xlsx", rows)
+    prepare(raw)
+    policies = read_dataset("named")
+    assert isinstance(policies["branch_name"].dtype, pd.CategoricalDtype)
+    names = {"0101": "城关网点", "0102": "", "0103": ""}
+    assert branch_names(policies) == names
+    assert branch_figures(policies)[0][NAME].loc[list(names)].to_dict() == names
+    by_branch = allocate_branches(policies).index.drop("合计", level=0)
+    assert dict(by_branch.to_list()) == names
 
 
 def test_changed_rows_are_computed_afresh(book):

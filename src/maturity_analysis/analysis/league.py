@@ -213,8 +213,8 @@ def unit_leagues(
     网点 (where it stands)."""
     plan = plan or load_plan()
     codes = policies["branch_code"].astype(str)
-    names = policies.get("branch_name", pd.Series("", index=policies.index)).fillna("")
-    first = names.astype(str).groupby(codes).first()
+    names = policies.get("branch_name", pd.Series("", index=policies.index))
+    first = names.groupby(codes).first(skipna=False).astype(str).fillna("")  # the first row's
     labels = {c: branch_label(c, n) for c, n in first.items()}
     mine = branches
     if is_sub_branch(unit):

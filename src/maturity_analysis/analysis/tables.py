@@ -43,7 +43,7 @@ def category_codes(values: pd.Series, categories: list[str]) -> np.ndarray:
         if list(values.cat.categories) == categories:
             return codes
         lookup = np.append(pd.Index(categories).get_indexer(values.cat.categories), -1)
-        return lookup[codes]
+        return lookup.astype(np.min_scalar_type(-len(categories) - 1))[codes]
     if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
         arr = pa.array(values.array)
         found = pc.index_in(arr, value_set=pa.array(categories).cast(arr.type))
@@ -53,20 +53,25 @@ def category_codes(values: pd.Series, categories: list[str]) -> np.ndarray:
 
 def _grid(codes: list[np.ndarray], sizes: list[int], weights: Any = None) -> np.ndarray:
     """Counts (or sums of ``weights``, NaN as 0) over every combination of codes, shape
-    ``sizes``; rows with a code of -1 in any key are left out."""
-    cells = int(np.prod(sizes))
-    flat = np.zeros(len(codes[0]), dtype=np.int64)
-    valid = np.ones(len(codes[0]), dtype=bool)
-    for c, size in zip(codes, sizes, strict=True):
+    ``sizes``; rows with a code of -1 in any key are left out.
+
+    Each key's codes are shifted by one into a flat index small enough for 16 bits where the
+    grid allows (code -1 lands in a first row, column … that is cut off), so ten million rows
+    are a few passes over 20 MB and one :func:`numpy.bincount`.
+    """
+    shape = [size + 1 for size in sizes]
+    cells = int(np.prod(shape))
+    flat = np.zeros(len(codes[0]), dtype=np.int16 if cells <= np.iinfo(np.int16).max else np.intp)
+    for c, size in zip(codes, shape, strict=True):
         flat *= size
         flat += c
-        valid &= c >= 0
-    flat[~valid] = cells  # one extra bin for the rows left out
+        flat += 1
     if weights is None:
-        return np.bincount(flat, minlength=cells + 1)[:cells].reshape(sizes)
-    w = np.asarray(weights, dtype=float)
-    w = np.where(np.isnan(w), 0.0, w)
-    return np.bincount(flat, weights=w, minlength=cells + 1)[:cells].reshape(sizes)
+        grid = np.bincount(flat, minlength=cells)
+    else:
+        w = np.asarray(weights, dtype=float)
+        grid = np.bincount(flat, weights=np.where(np.isnan(w), 0.0, w), minlength=cells)
+    return np.ascontiguousarray(grid.reshape(shape)[(slice(1, None),) * len(shape)])
 
 
 def _age_codes(policies: pd.DataFrame, plan: Plan) -> tuple[np.ndarray, list[str]]:
@@ -309,16 +314,17 @@ def maturity_product_table(policies: pd.DataFrame, plan: Plan | None = None) -> 
     if not set(_AVERAGED) <= set(policies.columns):
         policies = add_yields(policies)
     group = maturity_groups(policies, plan)
-    codes, labels = group.cat.codes.to_numpy().astype(np.intp), list(group.cat.categories)
+    codes, labels = group.cat.codes.to_numpy(), list(group.cat.categories)
     counts = np.bincount(codes, minlength=len(labels))
     keep = np.array([lab != OTHER_GROUP for lab in labels]) | (counts > 0)
     sums, ns = {}, {}
     for column in _AVERAGED:
         values = policies[column].to_numpy(dtype=float, na_value=np.nan)
-        has = ~np.isnan(values)
-        total = np.bincount(codes, weights=np.where(has, values, 0.0), minlength=len(labels))
-        n = np.bincount(codes, weights=has, minlength=len(labels))[keep]
-        sums[column] = np.append(total[keep], total[keep].sum())
+        # policies without a value go to one more bin, left out (its sum is NaN)
+        where = np.where(np.isnan(values), len(labels), codes).astype(np.intp)
+        total = np.bincount(where, weights=values, minlength=len(labels) + 1)[:-1][keep]
+        n = np.bincount(where, minlength=len(labels) + 1)[:-1][keep]
+        sums[column] = np.append(total, total.sum())
         ns[column] = np.append(n, n.sum())
     mean = {c: _share(sums[c], ns[c]) for c in _AVERAGED}
     frame = pd.DataFrame(

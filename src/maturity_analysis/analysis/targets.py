@@ -281,7 +281,7 @@ def allocate_branches(
     parts = {k: _split(n, bases[k], rank) for k, n in _totals(flags, plan, basis).items()}
     first = np.empty(len(branches), dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes))[::-1]
-    names = policies["branch_name"].iloc[first].fillna("").astype(str).to_numpy()
+    names = policies["branch_name"].iloc[first].astype(str).fillna("").to_numpy()
     index = pd.MultiIndex.from_arrays([branches, names], names=BRANCH_INDEX)
     return _with_total(_wide(bases, parts, plan, index))
 

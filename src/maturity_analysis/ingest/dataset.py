@@ -17,7 +17,7 @@ import importlib
 import json
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
@@ -320,9 +320,9 @@ def _is_fresh(manifest: dict, raw: Path, plan: Path) -> bool:
 
 # Within one process (a warm report kernel runs many notebooks), what was already checked or
 # read is kept, keyed by the files' paths, sizes and modification times: a file rewritten since
-# has another key, so it is checked or read anew. Frames are handed out as copies.
+# has another key, so it is checked or read anew. Frames are handed out as (copy-on-write) copies.
 _checked: dict[tuple[str, str], tuple] = {}
-_frames: dict[str, tuple[tuple, pd.DataFrame]] = {}
+_frames: dict[tuple[str, tuple[str, ...] | None], tuple[tuple, pd.DataFrame]] = {}
 
 
 def _stats(*paths: Path) -> tuple:
@@ -401,13 +401,36 @@ def _ensure_fresh(name: str, raw: Path, out: Path, plan: Path) -> None:
         prepare(raw, out, plan=load_plan(plan))
 
 
+def read_policies(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """A prepared policies.parquet (``columns``: only these) as :func:`pandas.read_parquet`
+    returns it (same dtypes and ``attrs``), read a column at a time: each column's Arrow
+    buffers are freed as soon as it is converted (text is handed over as it is, Arrow-backed),
+    so the peak is about the frame itself, not the Arrow table and the frame together."""
+    file = pq.ParquetFile(path, pre_buffer=False)
+    names = file.schema_arrow.names if columns is None else list(columns)
+    parts = [
+        file.read(columns=[n], use_pandas_metadata=True).to_pandas(
+            self_destruct=True, split_blocks=True
+        )
+        for n in names
+    ]
+    out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=pd.RangeIndex(0))
+    attrs = (file.schema_arrow.metadata or {}).get(b"PANDAS_ATTRS")
+    out.attrs = json.loads(attrs) if attrs else {}
+    return out
+
+
 def _read_parquet(
-    name: str, path: Path, raw_dir: str | Path | None, plan: str | Path | None
+    name: str,
+    path: Path,
+    raw_dir: str | Path | None,
+    plan: str | Path | None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """A prepared parquet file; missing or damaged, it is prepared again from the raw files
-    when they are there, else a one-line error."""
+    """A prepared parquet file (:func:`read_policies`); missing or damaged, it is prepared
+    again from the raw files when they are there, else a one-line error."""
     try:
-        return pd.read_parquet(path)
+        return read_policies(path, columns)
     except (OSError, pa.ArrowException) as exc:
         why = "missing" if not path.exists() else f"damaged ({type(exc).__name__})"
     raw = Path(raw_dir or config.raw_dir()) / name
@@ -418,7 +441,7 @@ def _read_parquet(
         )
     _say(f"{path} is {why}: preparing dataset {name!r} again from {raw}")
     prepare(raw, path.parent, plan=load_plan(plan_file(plan, folder=raw)))
-    return pd.read_parquet(path)
+    return read_policies(path, columns)
 
 
 def read_dataset(
@@ -426,21 +449,29 @@ def read_dataset(
     raw_dir: str | Path | None = None,
     processed_dir: str | Path | None = None,
     plan: str | Path | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The prepared policies of ``data/raw/<name>/``, preparing them when missing or stale
-    (``plan``: the plan file in force, default the dataset's own plan.toml or the shipped one).
+    (``plan``: the plan file in force, default the dataset's own plan.toml or the shipped one;
+    ``columns``: only these, in this order).
 
-    Read once per process while ``policies.parquet`` is unchanged; each call gets its own copy.
+    Read once per process while ``policies.parquet`` is unchanged (a column list already read
+    in full is taken from the full frame); each call gets its own frame (copy-on-write: what
+    one caller changes, no other sees).
     """
     path = _ensure(name, raw_dir, processed_dir, plan) / "policies.parquet"
-    key = _stats(path)
-    hit = _frames.get(str(path.resolve()))
+    key, where = _stats(path), str(path.resolve())
+    wanted = None if columns is None else tuple(columns)
+    full = _frames.get((where, None))
+    if wanted is not None and full is not None and full[0] == key:
+        return full[1][list(wanted)].copy(deep=False)
+    hit = _frames.get((where, wanted))
     if hit is None or hit[0] != key:
         if len(_frames) >= 4:
             _frames.pop(next(iter(_frames)))
-        frame_ = _read_parquet(name, path, raw_dir, plan)
-        hit = _frames[str(path.resolve())] = (_stats(path), frame_)
-    return hit[1].copy()
+        frame_ = _read_parquet(name, path, raw_dir, plan, wanted)
+        hit = _frames[(where, wanted)] = (_stats(path), frame_)
+    return hit[1].copy(deep=False)
 
 
 def dataset_fingerprint(

@@ -94,4 +94,12 @@ RESERVED_CODES = ("ALL",)
 
 DERIVED_COLUMNS = ("age", "age_band", "principal_band")
 # Text repeated on many rows, stored in policies.parquet as dictionary-encoded categories.
-CATEGORY_COLUMNS = ("sub_branch", "product_type", "product_name", "payment_mode", "manager")
+CATEGORY_COLUMNS = (
+    "branch_code",
+    "branch_name",
+    "sub_branch",
+    "product_type",
+    "product_name",
+    "payment_mode",
+    "manager",
+)

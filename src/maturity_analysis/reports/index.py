@@ -50,10 +50,9 @@ def branch_figures(policies: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     Returns the figures and notes on what could not be computed (the index is written anyway).
     """
     code = policies["branch_code"].astype(str)
-    names = policies.get("branch_name", pd.Series("", index=policies.index)).fillna("")
-    frame = pd.DataFrame(
-        {NAME: names.groupby(code).first().astype(str), POLICIES: code.value_counts()}
-    )
+    names = policies.get("branch_name", pd.Series("", index=policies.index))
+    first = names.groupby(code).first(skipna=False).astype(str).fillna("")  # the first row's
+    frame = pd.DataFrame({NAME: first, POLICIES: code.value_counts()})
     products = pd.crosstab(code, policies["product_type"]).reindex(columns=PRODUCTS, fill_value=0)
     frame = frame.join(products)
     members = branch_sub_branches(policies)

@@ -381,8 +381,9 @@ def plan_jobs(
 def branch_names(policies: pd.DataFrame) -> dict[str, str]:
     """Branch code → name for every branch in the data, by code."""
     codes = policies["branch_code"].astype(str)
-    names = policies.get("branch_name", pd.Series("", index=policies.index)).fillna("")
-    return names.groupby(codes, sort=True).first().astype(str).to_dict()
+    names = policies.get("branch_name", pd.Series("", index=policies.index))
+    first = names.groupby(codes, sort=True).first(skipna=False)  # the first row's, blank or not
+    return first.astype(str).fillna("").to_dict()
 
 
 def unit_names(policies: pd.DataFrame) -> dict[str, str]:
