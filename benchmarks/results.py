@@ -10,6 +10,8 @@ from pathlib import Path
 from measure import Run
 from workloads import POLICIES_PER_BRANCH, TABLE_COLUMNS, TABLES
 
+from maturity_analysis.ingest.policies import CHUNK_ROWS
+
 GOAL_SPEEDUP = 20.0  # runner vs the naive loop
 GOAL_PEER_SPEEDUP = 5.0  # runner vs the process-pool peer
 GOAL_FULL_S = 60.0  # the sample's full year run
@@ -130,8 +132,8 @@ def render_full_year(fan: dict, goals: list) -> list[str]:
         "### The full year run",
         "",
         f"`maturity-analysis reports --dataset sample --period 2013 --force` over every unit "
-        f"of the sample as it is on this commit ({fan.get('full_units', '?')} units: ALL and "
-        f"every branch; notebooks {notebooks}): {fan['full_reports']} reports, "
+        f"of the sample as it is on this commit ({fan.get('full_units', '?')} units: ALL, "
+        f"every 支局 and every branch; notebooks {notebooks}): {fan['full_reports']} reports, "
         f"{fan.get('full_workbooks', '?')} workbooks and the index in {fan['full_wall']:.1f} s "
         f"(exit {fan['full_rc']}).",
     ]
@@ -221,7 +223,7 @@ def render_sizes(fan: dict, goals: list) -> list[str]:
         + f": median {median / 1024:,.0f} KB, "
         f"largest {largest / 1024:,.0f} KB (`{name}`), smallest {sizes[0] / 1024:,.0f} KB. "
         "The page carries only the CSS its elements use and its charts as 256-colour palette "
-        "PNGs (`output.plots.compact_png`).",
+        "PNGs (`output.plots.figure_png`), its tables without per-cell ids.",
         "",
         "| notebook | reports | median (KB) | largest (KB) |",
         "|---|---:|---:|---:|",
@@ -258,7 +260,7 @@ def render_scale(scaled: list[dict], goals: list) -> list[str]:
         f"or only the {len(TABLE_COLUMNS)} columns the tables use) and computing "
         + ", ".join(f"`{n}`" for n in TABLES)
         + "; read + tables is timed inside that process (imports excluded), peak memory is the "
-        "process's. `prepare` reads a CSV 500,000 rows at a time and stores the per-policy "
+        f"process's. `prepare` reads a CSV {CHUNK_ROWS:,} rows at a time and stores the per-policy "
         "yields, deposit values and risk, and repeated text as categories; the tables read the "
         "stored yields.",
         "",
@@ -449,8 +451,8 @@ def render_why(fan: dict | None, scaled: list[dict], goals: list, info: dict) ->
             a = parts["all"]
             text += (
                 f"Reading every column takes {a['read_s']:.1f} s (ten million unique "
-                f"names, IDs, phones, policy numbers and branch codes and names, stored as "
-                f"strings) and the tables {a['tables_s']:.1f} s. "
+                f"names, IDs, phones and policy numbers as text, the rest typed or categories) "
+                f"and the tables {a['tables_s']:.1f} s. "
             )
         if "plan" in parts:
             p = parts["plan"]
@@ -499,11 +501,19 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
     if "faster than the" in missed:
         cells = b.get("notebook_cells_s", 0.0) / n
         slowest = b.get("slowest_cells") or []
+        jobs_s = b.get("all_jobs_s", 0.0)
         text = (
             f"- **Fan-out.** The runner spends {per_job:.2f} s of wall time per notebook on 2 "
             "cores; the warm kernels already remove the fixed cost the others pay per notebook "
-            "(kernel start, imports, nbconvert's setup), so what is left is each notebook's own "
-            "cells (charts most of it) and the render and check around them."
+            "(kernel start, imports, nbconvert's setup), and the data, tracking frames, the one "
+            "allocation and the every-branch evaluation are read or computed once per worker. "
+            f"Its jobs (the notebooks and {fan['jobs'] // max(len(fan.get('notebooks', [])), 1)} "
+            f"workbooks the others do not write) took {jobs_s:.1f} s of worker time, "
+            f"{jobs_s / 2:.1f} s on each core; the other "
+            f"{max(statistics.median(fan['runner']) - jobs_s / 2, 0):.1f} s of its wall time are "
+            "its start, the workers' and kernels' start, the index (every unit's KPIs, computed "
+            "after the jobs) and the shutdown. What is left in a job is its cells (charts most "
+            "of them), nbclient's messages, rendering and the privacy check."
         )
         if cells:
             text += f" Cells: {cells:.2f} s a notebook on average"
