@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from test_policies import good, write_xlsx
 
-from maturity_analysis.analysis.book import DERIVED_COLUMNS, enrich, for_branch
+from maturity_analysis.analysis.book import DERIVED_COLUMNS, branch_names, enrich, for_branch
 from maturity_analysis.analysis.risk import rate_risk
 from maturity_analysis.analysis.targets import allocate_branches
 from maturity_analysis.analysis.yields import add_yields
@@ -22,7 +22,6 @@ from maturity_analysis.ingest.dataset import (
 )
 from maturity_analysis.plan.model import PLAN_FILE, load_plan
 from maturity_analysis.reports.index import NAME, branch_figures
-from maturity_analysis.reports.jobs import branch_names
 
 
 def _fresh(policies: pd.DataFrame, plan) -> pd.DataFrame:
@@ -103,7 +102,7 @@ def test_a_branch_is_named_by_its_first_row_blank_or_not(tmp_path, monkeypatch):
     policies = read_dataset("named")
     assert isinstance(policies["branch_name"].dtype, pd.CategoricalDtype)
     names = {"0101": "城关网点", "0102": "", "0103": ""}
-    assert branch_names(policies) == names
+    assert branch_names(policies).to_dict() == names
     assert branch_figures(policies)[0][NAME].loc[list(names)].to_dict() == names
     by_branch = allocate_branches(policies).index.drop("合计", level=0)
     assert dict(by_branch.to_list()) == names

@@ -119,6 +119,14 @@ def check_branches(wanted, known, sub_branches=()) -> None:
         raise MaturityDataError(f"支局 {named}: no branch belongs to this 支局 (支局: {shown})")
 
 
+def branch_names(policies: pd.DataFrame) -> pd.Series:
+    """Branch code → name for every branch in the data, by code: each branch's first row's
+    name, blank when that row has none."""
+    codes = policies["branch_code"].astype(str)
+    names = policies.get("branch_name", pd.Series("", index=policies.index))
+    return names.groupby(codes, sort=True).first(skipna=False).astype(str).fillna("")
+
+
 def branch_sub_branches(policies: pd.DataFrame) -> pd.Series:
     """Branch code → the 支局 it belongs to (the name most of its policies give; a tie: the
     first in sort order), by code; branches whose policies name no 支局 are left out.

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..plan.model import Plan, load_plan
-from .book import ALL, branch_label, is_all, is_sub_branch, unit_branches
+from .book import ALL, branch_label, branch_names, is_all, is_sub_branch, unit_branches
 from .evaluation import MET, NOT_MET, PENDING, shown
 from .kpis import INCOMPLETE, NO_DATA
 
@@ -212,10 +212,7 @@ def unit_leagues(
     ``policies``: for ``ALL`` the 支局 and the 网点, for a 支局 its 网点, for a branch every
     网点 (where it stands)."""
     plan = plan or load_plan()
-    codes = policies["branch_code"].astype(str)
-    names = policies.get("branch_name", pd.Series("", index=policies.index))
-    first = names.groupby(codes).first(skipna=False).astype(str).fillna("")  # the first row's
-    labels = {c: branch_label(c, n) for c, n in first.items()}
+    labels = {c: branch_label(c, n) for c, n in branch_names(policies).items()}
     mine = branches
     if is_sub_branch(unit):
         keep = unit_branches(policies, unit)

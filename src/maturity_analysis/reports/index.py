@@ -26,6 +26,7 @@ from .. import __version__
 from ..analysis.book import (
     ALL,
     ALL_LABEL,
+    branch_names,
     branch_sub_branches,
     is_all,
     is_sub_branch,
@@ -50,9 +51,7 @@ def branch_figures(policies: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     Returns the figures and notes on what could not be computed (the index is written anyway).
     """
     code = policies["branch_code"].astype(str)
-    names = policies.get("branch_name", pd.Series("", index=policies.index))
-    first = names.groupby(code).first(skipna=False).astype(str).fillna("")  # the first row's
-    frame = pd.DataFrame({NAME: first, POLICIES: code.value_counts()})
+    frame = pd.DataFrame({NAME: branch_names(policies), POLICIES: code.value_counts()})
     products = pd.crosstab(code, policies["product_type"]).reindex(columns=PRODUCTS, fill_value=0)
     frame = frame.join(products)
     members = branch_sub_branches(policies)

@@ -23,6 +23,7 @@ from ..analysis.book import (
     ALL,
     ALL_LABEL,
     branch_label,
+    branch_names,
     branch_sub_branches,
     check_branches,
     is_all,
@@ -378,18 +379,10 @@ def plan_jobs(
 # -------------------------------------------------------------------------------- executing
 
 
-def branch_names(policies: pd.DataFrame) -> dict[str, str]:
-    """Branch code → name for every branch in the data, by code."""
-    codes = policies["branch_code"].astype(str)
-    names = policies.get("branch_name", pd.Series("", index=policies.index))
-    first = names.groupby(codes, sort=True).first(skipna=False)  # the first row's, blank or not
-    return first.astype(str).fillna("").to_dict()
-
-
 def unit_names(policies: pd.DataFrame) -> dict[str, str]:
     """Unit → name for every 支局 and branch of the data, in report order: each 支局 (by name)
     followed by its branches (by code), then the branches of no 支局."""
-    names = branch_names(policies)
+    names = branch_names(policies).to_dict()
     members = branch_sub_branches(policies)
     out: dict[str, str] = {}
     for sub in sorted(set(members)):
