@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -325,6 +325,18 @@ _checked: dict[tuple[str, str], tuple] = {}
 _frames: dict[tuple[str, tuple[str, ...] | None], tuple[tuple, pd.DataFrame]] = {}
 
 
+def _kept(memo: dict, at, stats: Callable[[], tuple], read: Callable[[], Any]) -> Any:
+    """What ``read()`` gives, kept in ``memo`` under ``at`` while ``stats()`` (its files' sizes
+    and times, taken after the read) is unchanged; four kept at most, the oldest dropped."""
+    hit = memo.get(at)
+    if hit is None or hit[0] != stats():
+        if len(memo) >= 4:
+            memo.pop(next(iter(memo)))
+        value = read()
+        hit = memo[at] = (stats(), value)
+    return hit[1]
+
+
 def _stats(*paths: Path) -> tuple:
     """(path, size, mtime) of each file under ``paths`` (a missing path: ``None``)."""
     out = []
@@ -465,13 +477,8 @@ def read_dataset(
     full = _frames.get((where, None))
     if wanted is not None and full is not None and full[0] == key:
         return full[1][list(wanted)].copy(deep=False)
-    hit = _frames.get((where, wanted))
-    if hit is None or hit[0] != key:
-        if len(_frames) >= 4:
-            _frames.pop(next(iter(_frames)))
-        frame_ = _read_parquet(name, path, raw_dir, plan, wanted)
-        hit = _frames[(where, wanted)] = (_stats(path), frame_)
-    return hit[1].copy(deep=False)
+    read = partial(_read_parquet, name, path, raw_dir, plan, wanted)
+    return _kept(_frames, (where, wanted), partial(_stats, path), read).copy(deep=False)
 
 
 def dataset_fingerprint(
@@ -531,14 +538,13 @@ def read_prepared_tracking(folder: str | Path) -> Tracking | None:
     paths = {k: Path(folder) / f"{k}.parquet" for k in KINDS}
     if not all(p.exists() for p in paths.values()):
         return None
-    key, at = _stats(*paths.values()), str(Path(folder).resolve())
-    hit = _trackings.get(at)
-    if hit is None or hit[0] != key:
-        try:
-            read = Tracking(**{k: frame(k, pd.read_parquet(p)) for k, p in paths.items()})
-        except (OSError, pa.ArrowException):  # damaged: the caller reads the raw forms instead
-            return None
-        if len(_trackings) >= 4:
-            _trackings.pop(next(iter(_trackings)))
-        hit = _trackings[at] = (key, read)
-    return Tracking(**{k: hit[1][k].copy() for k in KINDS})
+    try:
+        read = _kept(
+            _trackings,
+            str(Path(folder).resolve()),
+            partial(_stats, *paths.values()),
+            lambda: Tracking(**{k: frame(k, pd.read_parquet(p)) for k, p in paths.items()}),
+        )
+    except (OSError, pa.ArrowException):  # damaged: the caller reads the raw forms instead
+        return None
+    return Tracking(**{k: read[k].copy(deep=False) for k in KINDS})
