@@ -30,11 +30,18 @@ def _fresh(policies: pd.DataFrame, plan) -> pd.DataFrame:
     return rate_risk(add_yields(base), plan)
 
 
+def _prepared(root, monkeypatch, name: str, rows: list) -> pd.DataFrame:
+    """``rows`` written as dataset ``name``'s policies.xlsx under ``root``, prepared, read."""
+    monkeypatch.setenv("MATURITY_ANALYSIS_ROOT", str(root))
+    raw = root / "data" / "raw" / name
+    raw.mkdir(parents=True)
+    write_xlsx(raw / "policies.xlsx", rows)
+    prepare(raw)
+    return read_dataset(name)
+
+
 @pytest.fixture
 def book(tmp_path, monkeypatch):
-    monkeypatch.setenv("MATURITY_ANALYSIS_ROOT", str(tmp_path))
-    raw = tmp_path / "data" / "raw" / "demo"
-    raw.mkdir(parents=True)
     rows = [
         good(0),
         good(1, premium=80000, maturity_value=81000, branch_code="0102"),
@@ -43,9 +50,7 @@ def book(tmp_path, monkeypatch):
         good(4, issue_date=dt.datetime(2003, 6, 1), maturity_value=None, branch_code="0102"),
         good(5, maturity_value=40000),
     ]
-    write_xlsx(raw / "policies.xlsx", rows)
-    prepare(raw)
-    return read_dataset("demo")
+    return _prepared(tmp_path, monkeypatch, "demo", rows)
 
 
 def test_stored_figures_equal_fresh_ones(book):
@@ -88,18 +93,13 @@ def test_each_reader_gets_its_own_frame(book):
 
 
 def test_a_branch_is_named_by_its_first_row_blank_or_not(tmp_path, monkeypatch):
-    monkeypatch.setenv("MATURITY_ANALYSIS_ROOT", str(tmp_path))
-    raw = tmp_path / "data" / "raw" / "named"
-    raw.mkdir(parents=True)
     rows = [
         good(0),
         good(1, branch_code="0102", branch_name=None),
         good(2, branch_code="0102", branch_name="城西网点"),
         good(3, branch_code="0103", branch_name=None),
     ]
-    write_xlsx(raw / "policies.xlsx", rows)
-    prepare(raw)
-    policies = read_dataset("named")
+    policies = _prepared(tmp_path, monkeypatch, "named", rows)
     assert isinstance(policies["branch_name"].dtype, pd.CategoricalDtype)
     names = {"0101": "城关网点", "0102": "", "0103": ""}
     assert branch_names(policies).to_dict() == names
