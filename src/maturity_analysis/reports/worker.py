@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import copy
+import gc
 import json
 import re
 import sys
@@ -111,6 +112,8 @@ def warm_up() -> None:
     """Start this worker's kernel and exporter before the first job arrives.
 
     The initializer of :class:`~maturity_analysis.reports.run.LocalExecutor`'s processes.
+    What it loaded lives as long as the worker, so it is moved out of the garbage
+    collector's view (``gc.freeze``), as in the kernel (:func:`.kernelstate.warm_up`).
     """
     skip_slow_imports()
     import nbformat
@@ -119,6 +122,8 @@ def warm_up() -> None:
     blank = ReportPage(*[""] * 7)
     to_html(nbformat.v4.new_notebook(), blank, _exporter())  # compiles the template once
     _kernel()
+    gc.collect()
+    gc.freeze()
 
 
 def _policies(dataset: Dataset) -> pd.DataFrame:
