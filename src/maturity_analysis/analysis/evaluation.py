@@ -23,8 +23,10 @@ import hashlib
 import html
 import math
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from statistics import NormalDist
 from typing import Any
 
@@ -304,20 +306,12 @@ def _summary(
     return _table(_unit(policies, tracking, period, codes, plan, allocs, sources))
 
 
-def _ytd(
-    policies: pd.DataFrame,
-    tracking: Tracking,
-    period: Period,
-    codes: Codes,
-    plan: Plan,
-    allocs: dict[str, pd.DataFrame],
-    sources: frozenset[str],
-) -> pd.DataFrame:
+def _ytd(table: Callable[[Period], pd.DataFrame], period: Period, plan: Plan) -> pd.DataFrame:
     """Year to date: the summary from January to the period's end, against the targets due
-    by then, with the annual target (年度目标) and the share of it done (年度完成率)."""
-    span = year_to_date(period, plan)
-    out = _summary(policies, tracking, span, codes, plan, allocs, sources)
-    annual = _table(_unit(policies, tracking, _year(plan), codes, plan, allocs, sources))
+    by then, with the annual target (年度目标) and the share of it done (年度完成率);
+    ``table``: a period's summary of the unit."""
+    out = table(year_to_date(period, plan)).copy()
+    annual = table(_year(plan))
     counts = out["单位"] == "件"
     out["年度目标"] = annual["目标"]
     out["年度完成率"] = [
@@ -477,8 +471,8 @@ class Evaluation:
         )
 
 
-def _exceptions(policies, tracking, period, codes, plan, allocs, sources) -> pd.DataFrame:
-    rows = exceptions(_unit(policies, tracking, period, codes, plan, allocs, sources))
+def _exceptions(unit: Unit, policies: pd.DataFrame) -> pd.DataFrame:
+    rows = exceptions(unit)
     names = policies.drop_duplicates("branch_code").set_index(
         policies.drop_duplicates("branch_code")["branch_code"].astype(str)
     )["branch_name"]
@@ -516,13 +510,21 @@ def evaluate(
     codes = unit_branches(policies, branch)
     allocs = _allocations(policies, plan)
     sources = _sources(tracking)
-    args = (policies, tracking, p, codes, plan, allocs, sources)
+
+    @cache  # the period, its year to date and the year: one, two or three distinct spans
+    def unit(span: Period) -> Unit:
+        return _unit(policies, tracking, span, codes, plan, allocs, sources)
+
+    @cache
+    def table(span: Period) -> pd.DataFrame:
+        return _table(unit(span))
+
     return Evaluation(
         p,
         branch,
-        _summary(*args),
-        _ytd(*args),
-        _exceptions(*args),
+        table(p),
+        _ytd(table, p, plan),
+        _exceptions(unit(p), policies),
         _branch_name(policies, branch),
     )
 
