@@ -43,8 +43,9 @@ def _png(fig) -> bytes:
     return ma.plots.compact_png(out.getvalue())
 
 
-def chart_cells(notebook: Path, unit: str):
-    """Yield (cell number, chart name, build, draw, png) for each cell that leaves a figure."""
+def cell_costs(notebook: Path, unit: str):
+    """Yield (cell number, chart name, build, draw, png) for each code cell, ``draw`` and
+    ``png`` None for a cell that leaves no figure."""
     cells = [
         "".join(c["source"])
         for c in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
@@ -56,11 +57,40 @@ def chart_cells(notebook: Path, unit: str):
             namespace.update(branch=unit, period="2013")
         _, *build = _timed(lambda s=source, n=i: exec(compile(s, str(n), "exec"), namespace))  # noqa: S102
         if not plt.get_fignums():
+            yield i, str(i), build, None, None
             continue
         png, *draw = _timed(lambda: _png(plt.figure(plt.get_fignums()[0])))
         plt.close("all")
         name = source.split("ma.plots.")[1].split("(")[0] if "ma.plots." in source else str(i)
         yield i, name, build, draw, png
+
+
+def chart_cells(notebook: Path, unit: str):
+    """Yield (cell number, chart name, build, draw, png) for each cell that leaves a figure."""
+    yield from (c for c in cell_costs(notebook, unit) if c[3] is not None)
+
+
+def unit_costs(units: list[str], rounds: int = 2) -> dict[str, dict]:
+    """Per unit, every notebook's cells run warm in this process (the best of ``rounds``):
+    seconds in cells that draw a chart (building it, and drawing its PNG) and in the others."""
+    ma.plots.setup()
+    notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
+    best: dict[str, dict] = {}
+    for _ in range(rounds):
+        for unit in units:
+            costs = {"chart_build_s": 0.0, "chart_draw_s": 0.0, "other_s": 0.0, "charts": 0}
+            for notebook in notebooks:
+                for _i, _name, build, draw, _png in cell_costs(notebook, unit):
+                    if draw is None:
+                        costs["other_s"] += build[0]
+                    else:
+                        costs["chart_build_s"] += build[0]
+                        costs["chart_draw_s"] += draw[0]
+                        costs["charts"] += 1
+            costs["cells_s"] = costs["chart_build_s"] + costs["chart_draw_s"] + costs["other_s"]
+            if unit not in best or costs["cells_s"] < best[unit]["cells_s"]:
+                best[unit] = costs
+    return best
 
 
 def main() -> None:

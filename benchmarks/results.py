@@ -136,7 +136,54 @@ def render_full_year(fan: dict, goals: list) -> list[str]:
         f"every 支局 and every branch; notebooks {notebooks}): {fan['full_reports']} reports, "
         f"{fan.get('full_workbooks', '?')} workbooks and the index in {fan['full_wall']:.1f} s "
         f"(exit {fan['full_rc']}).",
+        *render_full_jobs(fan.get("full_breakdown")),
+        *render_unit_costs(fan.get("unit_costs") or {}),
     ]
+
+
+def render_full_jobs(breakdown: dict | None) -> list[str]:
+    """The full year run's job time per notebook (each job as its worker timed it)."""
+    if not breakdown:
+        return []
+    per = breakdown["per_notebook"]
+    total = sum(v["total"] for v in per.values())
+    return [
+        "",
+        f"Its jobs took {total:.1f} s of worker time ({total / 2:.1f} s on each core); by "
+        "notebook (the workbook is a job of its own):",
+        "",
+        "| notebook | jobs | all jobs (s) | share | median job (s) |",
+        "|---|---:|---:|---:|---:|",
+        *(
+            f"| {name} | {v['count']} | {v['total']:.1f} | {v['total'] / max(total, 1e-9):.0%} "
+            f"| {v['job']:.2f} |"
+            for name, v in sorted(per.items())
+        ),
+    ]
+
+
+def render_unit_costs(costs: dict) -> list[str]:
+    """Where a unit's cells spend their time (``benchmarks/charts.py``'s profile)."""
+    if not costs:
+        return []
+    lines = [
+        "",
+        "Where the cells' time goes: every notebook's cells for one unit, run warm in one "
+        "process (`benchmarks/charts.py`: no kernel, no messages, no HTML; the best of two "
+        "rounds). A chart's cell builds its table and its artists; drawing is its PNG as the "
+        "report embeds it (`plots.figure_png`: Agg, then a 256-colour palette):",
+        "",
+        "| unit | charts | building charts (s) | drawing charts (s) | other cells (s) | all "
+        "cells (s) | charts' share |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for unit, c in costs.items():
+        charts = c["chart_build_s"] + c["chart_draw_s"]
+        lines.append(
+            f"| {unit} | {c['charts']} | {c['chart_build_s']:.2f} | {c['chart_draw_s']:.2f} | "
+            f"{c['other_s']:.2f} | {c['cells_s']:.2f} | {charts / max(c['cells_s'], 1e-9):.0%} |"
+        )
+    return lines
 
 
 def render_breakdown(breakdown: dict) -> list[str]:
@@ -520,16 +567,38 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
             text += f"; slowest cell `{slowest[0][0]}`." if slowest else "."
         why.append(text)
     if "full year run" in missed:
-        why.append(
+        text = (
             f"- **Full year run.** {fan['full_reports']} reports and "
             f"{fan.get('full_workbooks', '?')} workbooks in {fan['full_wall']:.1f} s: "
             f"{fan['full_wall'] * 2 / max(fan['full_reports'], 1):.2f} core-seconds a report. "
             "Both cores are busy throughout, so only less work per report helps: the data, "
             "the tracking frames, the one allocation and the every-branch evaluation are "
-            "already kept per worker, and what is left is each report's own cells (charts "
-            "most of them; the slowest cells are in section 1), nbclient's messages, "
-            "rendering and the privacy check."
+            "already kept per worker, and what is left is each report's own cells, nbclient's "
+            "messages, rendering and the privacy check."
         )
+        full = fan.get("full_breakdown")
+        if full:
+            per = full["per_notebook"]
+            total = sum(v["total"] for v in per.values())
+            name, top = max(per.items(), key=lambda kv: kv[1]["total"])
+            text += (
+                f" The largest part is `{name}`: {top['total']:.1f} s of the jobs' {total:.1f} s."
+            )
+        costs = fan.get("unit_costs") or {}
+        if costs:
+            shares = [
+                f"{unit} {(c['chart_build_s'] + c['chart_draw_s']) / max(c['cells_s'], 1e-9):.0%} "
+                f"of {c['cells_s']:.1f} s"
+                for unit, c in costs.items()
+            ]
+            text += (
+                " In the cells, the charts take most of the time (" + ", ".join(shares) + "): "
+                "matplotlib lays out and draws every tick label and bar of each chart for "
+                "each unit (the charts of every branch, 48 bars a panel, are drawn again for "
+                "each branch's report to mark it), and 60 s for 330 jobs would leave 0.36 "
+                "core-seconds a job."
+            )
+        why.append(text)
     return why
 
 

@@ -95,6 +95,9 @@ def fanout(branches_n: int, rounds: int, log: Path, full_year: bool = True) -> d
         say("full year run over every unit (time, report sizes)")
         full = measure(runner_cmd(full_out, None), log)
     full_reports = reports_in(full_out)
+    units = ["ALL", branches[1]]
+    say(f"where the cells' time goes, warm, in one process: {', '.join(units)}")
+    costs_run, costs = run_child("unit_costs", [",".join(units)], log)
     sizes = sorted((p.stat().st_size, p.relative_to(full_out).as_posix()) for p in full_reports)
     result = {
         "branches": branches,
@@ -113,6 +116,8 @@ def fanout(branches_n: int, rounds: int, log: Path, full_year: bool = True) -> d
         "runner_rc": [r.rc for r in runner_runs],
         "runner_peak_mb": max(r.peak_mb for r in runner_runs),
         "full_wall": full.wall if full else None,
+        "full_breakdown": runner_breakdown(full_out) if full else None,
+        "unit_costs": costs if costs_run.rc == 0 else {},
         "full_rc": full.rc if full else None,
         "full_reports": len(sizes),
         "full_units": len({p.parent for p in full_reports}),

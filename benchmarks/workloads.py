@@ -194,6 +194,7 @@ def runner_breakdown(out: Path) -> dict:
         "per_notebook": {
             k: {
                 "job": statistics.median(v["job"]),
+                "total": sum(v["job"]),
                 "cells": statistics.median(v["cells"]) if v["cells"] else 0.0,
                 "count": len(v["job"]),
             }
@@ -313,7 +314,16 @@ def child_profile(kind: str, path: str) -> dict:
     return {"total_s": total, "top": rows}
 
 
+def child_unit_costs(units: str) -> dict:
+    """Child: where each unit's cells spend their time, warm, in one process
+    (:func:`charts.unit_costs`: building and drawing its charts, and the other cells)."""
+    import charts
+
+    return charts.unit_costs(units.split(","))
+
+
 CHILDREN = {
+    "unit_costs": child_unit_costs,
     "generate": child_generate,
     "prepare": child_prepare,
     "tables": child_tables,
