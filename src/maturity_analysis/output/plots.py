@@ -24,6 +24,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
 from ..analysis.tables import COUNT, PREMIUM_WAN, SHARE, TOTAL
 from ..analysis.targets import BASE, GOAL
+from . import marks
 from .fonts import FONT_FAMILY, font_path
 
 RISK_COLORS = {"A": "#c0392b", "B": "#f0a030", "C": "#4a9a5c"}
@@ -95,6 +96,11 @@ def figure_png(fig: Figure) -> bytes:
     encoded and decoded in between)."""
     from PIL import Image
 
+    mark = marks.marked(fig)
+    if mark is not None:  # a chart of every branch: drawn once, this report's branch marked
+        pixels = marks.pixels(fig, mark)
+        height, width = pixels.shape[:2]
+        return _palette_png(Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1))
     raw = io.BytesIO()
     fig.canvas.print_figure(
         raw,
@@ -643,7 +649,9 @@ def kpi_by_branch(
     if labels:
         ax.set_yticks(y, [f"▶ {c}" if i == mine else c for i, c in enumerate(codes)])
         if mine is not None:
-            ax.get_yticklabels()[mine].set_color(HIGHLIGHT_COLOR)
+            tick = ax.get_yticklabels()[mine]
+            ax.branch_label = (ax, mine, codes[mine], tick.get_color())  # for marks.mark
+            tick.set_color(HIGHLIGHT_COLOR)
     else:
         ax.set_yticks([])
     ax.set_ylim(len(rows) - 0.5, -0.5)
@@ -658,7 +666,15 @@ def kpi_by_branch(
     ax.yaxis.set_label_coords(0, 0.5)
     if own:
         _branch_layout(ax.figure, 1, 1)
+        _mark(ax.figure, table, [key])
     return ax
+
+
+def _mark(fig: Figure, table: pd.DataFrame, keys: list[str]) -> None:
+    """Let the chart of every branch be drawn once per process, its marked label over it
+    (:mod:`.marks`)."""
+    labelled = [ax.branch_label for ax in fig.axes if hasattr(ax, "branch_label")]
+    marks.mark(fig, labelled, table, keys)
 
 
 def kpis_by_branch(
@@ -686,6 +702,7 @@ def kpis_by_branch(
     for ax in axes.flat[len(keys) :]:
         ax.set_axis_off()
     _branch_layout(fig, nrows, ncols)
+    _mark(fig, table, keys)
     return axes.flat[: len(keys)]
 
 
