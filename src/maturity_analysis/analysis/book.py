@@ -136,8 +136,8 @@ def branch_sub_branches(policies: pd.DataFrame) -> pd.Series:
     MaturityDataError
         When a branch code starts with the 支局 prefix (it would read as a 支局).
     """
-    codes = policies["branch_code"].dropna().astype(str)
-    clash = sorted(c for c in codes.unique() if is_sub_branch(c))
+    codes = pd.Series(policies["branch_code"].dropna().unique()).astype(str)
+    clash = sorted(c for c in codes if is_sub_branch(c))
     if clash:
         raise MaturityDataError(
             f"branch {', '.join(repr(c) for c in clash[:5])}: a 网点代码 may not start with "
@@ -147,10 +147,16 @@ def branch_sub_branches(policies: pd.DataFrame) -> pd.Series:
         return pd.Series(
             [], index=pd.Index([], name="branch_code"), dtype=object, name="sub_branch"
         )
-    sub = policies["sub_branch"].reindex(codes.index).astype(object)
-    named = sub.notna() & (sub.astype(str).str.strip() != "")
-    pairs = pd.DataFrame({"branch_code": codes[named], "sub_branch": sub[named].astype(str)})
-    counts = pairs.value_counts().rename("n").reset_index()
+    # counted on the columns as stored (categories: their codes), then spelt out
+    pairs = policies[["branch_code", "sub_branch"]]
+    counts = pairs.groupby(["branch_code", "sub_branch"], observed=True, sort=False).size()
+    counts = counts.rename("n").reset_index()
+    counts = counts.assign(
+        branch_code=counts["branch_code"].astype(str),
+        sub_branch=counts["sub_branch"].astype(object).astype(str),
+    )
+    counts = counts[counts["sub_branch"].str.strip() != ""]
+    counts = counts.groupby(["branch_code", "sub_branch"], as_index=False, sort=False)["n"].sum()
     counts = counts.sort_values(["branch_code", "n", "sub_branch"], ascending=[True, False, True])
     return counts.drop_duplicates("branch_code").set_index("branch_code")["sub_branch"]
 
@@ -168,7 +174,7 @@ def unit_branches(policies: pd.DataFrame, unit: str = ALL) -> list[str] | None:
     members = branch_sub_branches(policies)
     if is_all(unit):
         return None
-    codes = policies["branch_code"].dropna().astype(str).unique()
+    codes = pd.Series(policies["branch_code"].dropna().unique()).astype(str)
     check_branches([unit], codes, set(members))
     if is_sub_branch(unit):
         return sorted(members.index[members == sub_branch_name(unit)])
