@@ -268,15 +268,21 @@ def _write_sheet(
             cells.append(cell)
         ws.append(cells)
     for bold, row in body:
-        cells = []
-        for j, value in enumerate(row):
-            cell = as_text(WriteOnlyCell(ws, value=value))
-            if col_fmt[j] and value is not None and not isinstance(value, str):
-                cell.number_format = col_fmt[j]
-            if bold:
-                cell.font = _BOLD
-            cells.append(cell)
-        ws.append(cells)
+        ws.append([_body_cell(ws, value, col_fmt[j], bold) for j, value in enumerate(row)])
+
+
+def _body_cell(ws: Any, value: Any, fmt: str | None, bold: bool) -> Any:
+    """A body cell: the bare value where openpyxl writes it as it is (no style, not a string
+    it would take for a formula), else a cell with its number format, bold and :func:`as_text`."""
+    styled = bold or (fmt and value is not None and not isinstance(value, str))
+    if not styled and not (isinstance(value, str) and value.startswith("=")):
+        return value
+    cell = as_text(WriteOnlyCell(ws, value=value))
+    if fmt and value is not None and not isinstance(value, str):
+        cell.number_format = fmt
+    if bold:
+        cell.font = _BOLD
+    return cell
 
 
 def write_workbook(
