@@ -286,9 +286,10 @@ def _header(cell: Any) -> None:
     cell.border = _HEADER_BORDER
 
 
-def _styled(cell: Any, styles: dict, style: Callable[[Any], None], *key: Any) -> Any:
-    """``cell`` styled by ``style(cell)``: the first time for its style and ``key``; then the
-    style that gave is copied (openpyxl's own idiom), not looked up again font by font."""
+def _styled(cell: Any, styles: dict, style: Callable[..., None], *key: Any) -> Any:
+    """``cell`` styled by ``style(cell, *key)`` the first time for its style so far and
+    ``key``; from then on the style that gave is copied (openpyxl's own idiom for copying a
+    cell's style), not worked out again font by font."""
     at = (tuple(cell._style or ()), style, *key)
     if at in styles:
         cell._style = copy(styles[at])
