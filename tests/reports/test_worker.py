@@ -52,3 +52,35 @@ def test_report_workbook_is_the_tables_workbook(tracked, tmp_path, branch):
     assert got == _cells(expected)
     header = [c for row in got["赔付预估"][:3] for c in row if c is not None]
     assert "实际" in header  # the compensation actually paid, beside the estimate
+
+
+def test_workbook_built_warm_is_the_one_built_cold(tracked, tmp_path):
+    """The sheets every unit shares are kept by the worker after its first workbook: a unit's
+    workbook built after another unit's (warm) has the same bytes as one built first (cold)."""
+    from maturity_analysis.reports import worker
+
+    policies = tracked["result"].policies
+    first, second = sorted(policies["branch_code"].astype(str).unique())[:2]
+    dataset = Dataset("demo", tracked["result"].out_dir / "policies.parquet")
+
+    def build(branch, name):
+        job = Job(
+            WORKBOOK,
+            branch,
+            "",
+            tmp_path / name / "workbook.xlsx",
+            "k",
+            dataset,
+            parameters={"period": "2013"},
+        )
+        job.output.parent.mkdir()
+        assert run_job(job).ok
+        return job.output.read_bytes()
+
+    worker._local.book = None
+    cold = build(second, "cold")
+    assert worker._local.book is not None
+    build(first, "other")
+    warm = build(second, "warm")
+    assert warm == cold
+    assert "评估" in _cells(tmp_path / "warm" / "workbook.xlsx")  # the period's evaluation too

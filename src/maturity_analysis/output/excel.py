@@ -8,10 +8,12 @@ and pass them here, with ``notes`` for lines above the table (e.g. "内部资料
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from copy import copy
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,6 +140,16 @@ def _rename(label: Any, headers: Mapping[str, str]) -> Any:
     return headers.get(label, label) if isinstance(label, str) else label
 
 
+def _renamed(frame: pd.DataFrame, headers: Mapping[str, str]) -> pd.DataFrame:
+    """``frame`` with its column labels and index names translated (itself when none is)."""
+    labels = list(frame.columns) + list(frame.index.names)
+    if all(_rename(label, headers) == label for label in labels):
+        return frame
+    shown = frame.rename(columns=lambda c: _rename(c, headers))
+    shown.index = shown.index.set_names([_rename(n, headers) for n in frame.index.names])
+    return shown
+
+
 def _cell_value(value: Any, kind: str) -> Any:
     if value is None or value is pd.NA or value is pd.NaT:
         return None
@@ -219,8 +231,10 @@ def _write_sheet(
     show_index: bool,
     formats: Mapping[Any, str],
     notes: Sequence[str],
-    unit: str = "",
+    unit: str,
+    styles: dict,
 ) -> None:
+    """Write ``frame`` into ``ws`` (``styles``: the workbook's styles so far, :func:`_styled`)."""
     n_idx = frame.index.nlevels if show_index else 0
     first_header = len(notes) + (1 if notes else 0) + 1
     header, merges = _header_rows(frame, show_index)
@@ -229,7 +243,9 @@ def _write_sheet(
 
     body = []
     index_rows = frame.index.tolist() if show_index else [()] * len(frame)
-    for key, values in zip(index_rows, frame.itertuples(index=False, name=None), strict=True):
+    columns = [column for _, column in frame.items()]  # what itertuples zips, without iloc
+    rows = zip(*columns, strict=True) if columns else itertools.repeat((), len(frame))
+    for key, values in zip(index_rows, rows, strict=True):
         keys = key if isinstance(key, tuple) else (key,)
         row = [_cell_value(k, "text") for k in keys[:n_idx]]
         row += [_cell_value(v, kind) for v, kind in zip(values, kinds, strict=True)]
@@ -260,23 +276,43 @@ def _write_sheet(
     if notes:
         ws.append([])
     for row in header:
-        cells = []
-        for value in row:
-            cell = as_text(WriteOnlyCell(ws, value=value))
-            cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGN
-            cell.border = _HEADER_BORDER
-            cells.append(cell)
-        ws.append(cells)
+        ws.append([_styled(as_text(WriteOnlyCell(ws, value=v)), styles, _header) for v in row])
     for bold, row in body:
-        cells = []
-        for j, value in enumerate(row):
-            cell = as_text(WriteOnlyCell(ws, value=value))
-            if col_fmt[j] and value is not None and not isinstance(value, str):
-                cell.number_format = col_fmt[j]
-            if bold:
-                cell.font = _BOLD
-            cells.append(cell)
-        ws.append(cells)
+        ws.append([_body_cell(ws, v, col_fmt[j], bold, styles) for j, v in enumerate(row)])
+
+
+def _header(cell: Any) -> None:
+    cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGN
+    cell.border = _HEADER_BORDER
+
+
+def _styled(cell: Any, styles: dict, style: Callable[..., None], *key: Any) -> Any:
+    """``cell`` styled by ``style(cell, *key)`` the first time for its style so far and
+    ``key``; from then on the style that gave is copied (openpyxl's own idiom for copying a
+    cell's style), not worked out again font by font."""
+    at = (tuple(cell._style or ()), style, *key)
+    if at in styles:
+        cell._style = copy(styles[at])
+    else:
+        style(cell, *key)
+        styles[at] = copy(cell._style)
+    return cell
+
+
+def _body_cell(ws: Any, value: Any, fmt: str | None, bold: bool, styles: dict) -> Any:
+    """A body cell: the bare value where openpyxl writes it as it is (no style, not a string
+    it would take for a formula), else a cell with its number format, bold and :func:`as_text`."""
+    fmt = fmt if value is not None and not isinstance(value, str) else None
+    if not (bold or fmt) and not (isinstance(value, str) and value.startswith("=")):
+        return value
+    return _styled(as_text(WriteOnlyCell(ws, value=value)), styles, _body, fmt, bold)
+
+
+def _body(cell: Any, fmt: str | None, bold: bool) -> None:
+    if fmt:
+        cell.number_format = fmt
+    if bold:
+        cell.font = _BOLD
 
 
 def write_workbook(
@@ -323,17 +359,23 @@ def write_workbook(
     _validate_names(list(sheets))
     names = {c.name: c.header for c in COLUMNS_BY_NAME.values()} | dict(headers or {})
     wb = Workbook(write_only=True)
+    styles: dict = {}
     for name, frame in sheets.items():
         show = (
             index
             if index is not None
             else not (isinstance(frame.index, pd.RangeIndex) and frame.index.name is None)
         )
-        shown = frame.rename(columns=lambda c: _rename(c, names))
-        shown.index = shown.index.set_names([_rename(n, names) for n in frame.index.names])
+        shown = _renamed(frame, names)
         sheet_formats = {_rename(k, names): v for k, v in (formats or {}).get(name, {}).items()}
         _write_sheet(
-            wb.create_sheet(name), shown, show, sheet_formats, (notes or {}).get(name, ()), unit
+            wb.create_sheet(name),
+            shown,
+            show,
+            sheet_formats,
+            (notes or {}).get(name, ()),
+            unit,
+            styles,
         )
     with atomic_path(path) as tmp:
         save_workbook(wb, tmp)

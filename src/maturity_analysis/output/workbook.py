@@ -34,6 +34,7 @@ def tables_workbook(
     complaints: pd.DataFrame | None = None,
     tracking=None,
     period: str | None = None,
+    book: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every sheet of the tables workbook for the book (``"ALL"``) or one branch.
 
@@ -45,9 +46,11 @@ def tables_workbook(
     The tables, targets and risk summary are computed on the branch's policies; the
     allocation splits the whole book's targets over branches (one branch: its row) and the
     branch's share over the phases; the reconciliation is always on the whole book, since
-    the plan's figures are the whole book's.
+    the plan's figures are the whole book's. ``book``: :func:`book_sheets` of the same
+    ``policies``, ``plan`` and ``tracking``, when the caller keeps them (computed when not).
     """
     plan = plan or load_plan()
+    book = book_sheets(policies, plan, tracking) if book is None else book
     part = for_branch(policies, branch)
     enriched = enrich(part, plan)
     goals = branch_targets(policies, branch, plan)
@@ -69,11 +72,25 @@ def tables_workbook(
         **plan_tables(enriched, plan),
         **goals,
         "风险评级": risk_table(enriched, plan),
-        "核对": format_reconciliation(reconciliation(policies, plan, tracking)).set_index("指标"),
+        RECONCILIATION: book[RECONCILIATION],
         **cost_sheets(enriched, plan, complaints=complaints),
-        **programme_sheets(plan),
+        **{name: frame for name, frame in book.items() if name != RECONCILIATION},
         **evaluation_sheets(policies, tracking, period, branch, plan),
         **action_sheets(enriched, tracking, period, branch, plan),
+    }
+
+
+RECONCILIATION = "核对"
+
+
+def book_sheets(policies: pd.DataFrame, plan: Plan, tracking=None) -> dict[str, pd.DataFrame]:
+    """The sheets every unit's workbook of a book shows alike: the reconciliation (always on
+    the whole book) and the programme."""
+    return {
+        RECONCILIATION: format_reconciliation(reconciliation(policies, plan, tracking)).set_index(
+            "指标"
+        ),
+        **programme_sheets(plan),
     }
 
 
@@ -137,16 +154,17 @@ def write_tables_workbook(
     complaints: pd.DataFrame | None = None,
     tracking=None,
     period: str | None = None,
+    book: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write :func:`tables_workbook` to ``path`` (atomically) and return the path."""
     plan = plan or load_plan()
-    sheets = tables_workbook(policies, branch, plan, dataset, complaints, tracking, period)
+    sheets = tables_workbook(policies, branch, plan, dataset, complaints, tracking, period, book)
     notes = {
         "网点分配": [
             "目标按各网点符合条件的保单数按比例分配（最大余数法），各网点之和等于总目标。"
         ],
         "阶段分配": ["目标按保单满期月份所在阶段分配（最大余数法）。"],
-        "核对": ["方案所述数字与数据重现的对照（全部数据）；出处为方案的表格与段落。"],
+        RECONCILIATION: ["方案所述数字与数据重现的对照（全部数据）；出处为方案的表格与段落。"],
         "评估": [
             "本期各项目标的结论：达标、未达标、待定（基数小，置信区间包含目标）、无数据、"
             "数据不全；件数目标为分配到本期的件数，与目标与分配表相同。"

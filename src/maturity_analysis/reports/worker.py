@@ -19,6 +19,7 @@ import atexit
 import copy
 import gc
 import json
+import pickle
 import re
 import sys
 import threading
@@ -35,7 +36,7 @@ from ..files import atomic_path, write_atomic
 from ..ingest.dataset import read_prepared_tracking
 from ..ingest.schema import PII_COLUMNS
 from ..output.privacy import PiiIndex, PrivacyError, check_file, redact_notebook
-from ..output.workbook import write_tables_workbook
+from ..output.workbook import book_sheets, write_tables_workbook
 from ..plan.model import load_plan
 from .jobs import NOTEBOOK, Dataset, Job, JobError, JobResult, unit_folder
 from .kernels import WarmKernel
@@ -56,6 +57,7 @@ class _WorkerState(threading.local):
         self.notebooks: dict = {}
 
     policies: tuple[str, pd.DataFrame] | None = None
+    book: tuple[tuple, dict[str, pd.DataFrame]] | None = None
 
 
 _local = _WorkerState()
@@ -269,20 +271,31 @@ def _run_notebook(job: Job) -> tuple[JobError | None, int]:
     return None, len(html.encode("utf-8"))
 
 
-def _run_workbook(job: Job) -> tuple[JobError | None, int]:
+def _book_sheets(dataset: Dataset, plan, tracking) -> dict[str, pd.DataFrame]:
+    """:func:`~maturity_analysis.output.workbook.book_sheets` of the dataset and plan, kept
+    while both are unchanged (every unit's workbook shows them alike); each call gets its own
+    frames (copy-on-write)."""
+    key = (f"{dataset.policies}:{dataset.inputs}", pickle.dumps(plan))
+    if _local.book is None or _local.book[0] != key:
+        _local.book = (key, book_sheets(_policies(dataset), plan, tracking))
+    return {name: frame.copy(deep=False) for name, frame in _local.book[1].items()}
 
+
+def _run_workbook(job: Job) -> tuple[JobError | None, int]:
     tracking = read_prepared_tracking(Path(job.dataset.policies).parent)
+    plan = load_plan(job.parameters.get("plan_file") or job.dataset.plan)
     try:
         with atomic_path(job.output) as tmp:  # checked before it takes the workbook's name
             write_tables_workbook(
                 _policies(job.dataset),
                 tmp,
                 job.branch,
-                plan=load_plan(job.parameters.get("plan_file") or job.dataset.plan),
+                plan=plan,
                 dataset=job.dataset.name,
                 complaints=None if tracking is None else paid_complaints(tracking),
                 tracking=tracking,
                 period=job.parameters.get("period"),
+                book=_book_sheets(job.dataset, plan, tracking),
             )
             check_file(job.output, pii_index(job.dataset), tmp.read_bytes())
     except PrivacyError as exc:  # the workbook was removed with its temporary name
