@@ -184,14 +184,20 @@ def stored_derived(policies: pd.DataFrame, plan: Plan) -> bool:
     return key is not None and key == derived_key(policies, plan)
 
 
-def _categories(streamed: Streamed) -> dict[str, list[str]]:
-    """The categories of :data:`CATEGORY_COLUMNS` in use among the accepted rows, sorted."""
+def _book(streamed: Streamed) -> tuple[dict[str, list[str]], dict[str, list[pd.Series]]]:
+    """One pass over the accepted rows: the categories of :data:`CATEGORY_COLUMNS` in use,
+    sorted, and each part's :data:`_INPUTS` columns (for :func:`_key`)."""
     used: dict[str, set] = {c: set() for c in CATEGORY_COLUMNS}
-    for part in streamed.parts(list(CATEGORY_COLUMNS)):
+    inputs: dict[str, list[pd.Series]] = {c: [] for c in _INPUTS}
+    for part in streamed.parts(list(dict.fromkeys([*CATEGORY_COLUMNS, *_INPUTS]))):
         for c in CATEGORY_COLUMNS:
-            values = part[c].astype("category").cat.remove_unused_categories()
-            used[c].update(values.cat.categories)
-    return {c: sorted(v) for c, v in used.items()}
+            values = part[c].astype("category")
+            codes = values.cat.codes.to_numpy()
+            seen = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
+            used[c].update(values.cat.categories[seen])
+        for c in _INPUTS:
+            inputs[c].append(part[c])
+    return {c: sorted(v) for c, v in used.items()}, inputs
 
 
 def _categorised(part: pd.DataFrame, categories: dict[str, list[str]]) -> pd.DataFrame:
@@ -201,12 +207,21 @@ def _categorised(part: pd.DataFrame, categories: dict[str, list[str]]) -> pd.Dat
     )
 
 
-def _column(streamed: Streamed, categories: dict[str, list[str]], name: str) -> pd.Series:
-    """One column of every accepted row, the parts read back one at a time."""
-    pieces = [p[name] for p in streamed.parts([name])]
+def _column(
+    inputs: dict[str, list[pd.Series]], categories: dict[str, list[str]], name: str
+) -> pd.Series:
+    """One column of every accepted row from its parts (taken out of ``inputs``)."""
+    pieces = inputs.pop(name)
     if name in categories:
         pieces = [p.astype("category").cat.set_categories(categories[name]) for p in pieces]
     return pd.concat(pieces, ignore_index=True)
+
+
+def _coded(schema: pa.Schema) -> list[str]:
+    """The columns worth a parquet dictionary: all but the text that is nearly unique per
+    policy (names, IDs, phones, policy numbers), whose dictionary pyarrow would build only to
+    drop it."""
+    return [f.name for f in schema if not pa.types.is_large_string(f.type)]
 
 
 def _write_policies(path: Path, streamed: Streamed, plan: Plan) -> None:
@@ -217,9 +232,9 @@ def _write_policies(path: Path, streamed: Streamed, plan: Plan) -> None:
     parts: the file does not depend on how the rows were read. The analysis layer sits above
     this one; it is reached by name, at call time, for this one step."""
     enrich = importlib.import_module("maturity_analysis.analysis.book").enrich
-    categories = _categories(streamed)
+    categories, inputs = _book(streamed)
     rows = sum(int(keep.sum()) for keep in streamed.accepted)
-    attrs = {DERIVED: _key(plan, rows, list(_INPUTS), partial(_column, streamed, categories))}
+    attrs = {DERIVED: _key(plan, rows, list(_INPUTS), partial(_column, inputs, categories))}
 
     def derived(part: pd.DataFrame) -> pa.Table:
         frame = enrich(_categorised(part, categories), plan)
@@ -232,7 +247,11 @@ def _write_policies(path: Path, streamed: Streamed, plan: Plan) -> None:
             if writer is None:
                 meta = {**table.schema.metadata, b"PANDAS_ATTRS": json.dumps(attrs).encode()}
                 schema = table.schema.with_metadata(meta)
-                writer = stack.enter_context(pq.ParquetWriter(path, schema, compression="snappy"))
+                writer = stack.enter_context(
+                    pq.ParquetWriter(
+                        path, schema, compression="snappy", use_dictionary=_coded(schema)
+                    )
+                )
             held.append(table.replace_schema_metadata(schema.metadata))
             while sum(t.num_rows for t in held) >= ROW_GROUP_ROWS:
                 group = pa.concat_tables(held)

@@ -767,7 +767,9 @@ class Streamed(NamedTuple):
         for part, keep in zip(self.values, self.accepted, strict=True):
             wanted = None if columns is None else [c for c in columns if c in POLICY_FRAME[:-2]]
             values = _values(part, wanted)
-            yield _banded(values[keep].reset_index(drop=True), self.plan, columns)
+            if not keep.all():  # a part with no rejects is not copied
+                values = values[keep]
+            yield _banded(values.reset_index(drop=True), self.plan, columns)
 
     def frame(self) -> pd.DataFrame:
         """Every accepted row in one frame (as :func:`load_policies` gives it)."""
