@@ -522,9 +522,11 @@ def render_why(fan: dict | None, scaled: list[dict], goals: list, info: dict) ->
             "policy numbers and problems stay in memory for the duplicates), then "
             "policies.parquet written a part at a time. The time is CPU: reading and "
             "normalising the text (NFKC, ID and phone cleaning, amounts) is about half, then "
-            "judging duplicates and rejects, the book's categories and the stored figures' key "
-            "(each a pass over the spilled parts), deriving yields and risk per part and the "
-            "parquet write. See the profile above (on 1,000,000 rows)."
+            "judging duplicates and rejects, one pass over the spilled parts for the book's "
+            "categories and the stored figures' key, deriving yields and risk per part and the "
+            "parquet write. The per-part checking and deriving run in threads, which Python's "
+            "lock holds to about one core; running them in processes is the lever left. See "
+            "the profile above (on 1,000,000 rows)."
         )
     if "every report" in missed:
         why.append("- **Report size.** See the largest report named in section 3.")
@@ -594,9 +596,10 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
             text += (
                 " In the cells, the charts take most of the time (" + ", ".join(shares) + "): "
                 "matplotlib lays out and draws every tick label and bar of each chart for "
-                "each unit (the charts of every branch, 48 bars a panel, are drawn again for "
-                "each branch's report to mark it), and 60 s for 330 jobs would leave 0.36 "
-                "core-seconds a job."
+                "each unit (only the charts of every branch are drawn once a process, each "
+                "branch's report drawing just its own marked label over them: "
+                "`output/marks.py`), and 60 s for 330 jobs would leave 0.36 core-seconds a "
+                "job, less than drawing one report's charts."
             )
         why.append(text)
     return why
