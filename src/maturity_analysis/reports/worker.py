@@ -128,8 +128,14 @@ def warm_up() -> None:
     gc.freeze()
 
 
+def _token(dataset: Dataset) -> str:
+    """What the worker's kept frames of ``dataset`` are kept by: its policies file and the
+    SHA-256 of its inputs."""
+    return f"{dataset.policies}:{dataset.inputs}"
+
+
 def _policies(dataset: Dataset) -> pd.DataFrame:
-    token = f"{dataset.policies}:{dataset.inputs}"
+    token = _token(dataset)
     if _local.policies is None or _local.policies[0] != token:
         _local.policies = (token, pd.read_parquet(dataset.policies))
     return _local.policies[1]
@@ -139,7 +145,7 @@ def pii_index(dataset: Dataset) -> PiiIndex:
     """The (cached) PII index of the dataset's policies (reads only the PII columns)."""
     import pyarrow.parquet as pq
 
-    token = f"{dataset.policies}:{dataset.inputs}"
+    token = _token(dataset)
     if _local.pii is None or _local.pii[0] != token:
         present = set(pq.read_schema(dataset.policies).names)
         columns = [c for c in PII_COLUMNS if c in present]
@@ -275,7 +281,7 @@ def _book_sheets(dataset: Dataset, plan, tracking) -> dict[str, pd.DataFrame]:
     """:func:`~maturity_analysis.output.workbook.book_sheets` of the dataset and plan, kept
     while both are unchanged (every unit's workbook shows them alike); each call gets its own
     frames (copy-on-write)."""
-    key = (f"{dataset.policies}:{dataset.inputs}", pickle.dumps(plan))
+    key = (_token(dataset), pickle.dumps(plan))
     if _local.book is None or _local.book[0] != key:
         _local.book = (key, book_sheets(_policies(dataset), plan, tracking))
     return {name: frame.copy(deep=False) for name, frame in _local.book[1].items()}
