@@ -127,6 +127,12 @@ def branch_names(policies: pd.DataFrame) -> pd.Series:
     return names.groupby(codes, sort=True).first(skipna=False).astype(str).fillna("")
 
 
+def branch_codes(policies: pd.DataFrame) -> pd.Series:
+    """The distinct branch codes, as text, in order of first appearance (found on the column
+    as stored, categories included, then spelt out)."""
+    return pd.Series(policies["branch_code"].dropna().unique()).astype(str)
+
+
 def branch_sub_branches(policies: pd.DataFrame) -> pd.Series:
     """Branch code → the 支局 it belongs to (the name most of its policies give; a tie: the
     first in sort order), by code; branches whose policies name no 支局 are left out.
@@ -136,7 +142,7 @@ def branch_sub_branches(policies: pd.DataFrame) -> pd.Series:
     MaturityDataError
         When a branch code starts with the 支局 prefix (it would read as a 支局).
     """
-    codes = pd.Series(policies["branch_code"].dropna().unique()).astype(str)
+    codes = branch_codes(policies)
     clash = sorted(c for c in codes if is_sub_branch(c))
     if clash:
         raise MaturityDataError(
@@ -174,7 +180,7 @@ def unit_branches(policies: pd.DataFrame, unit: str = ALL) -> list[str] | None:
     members = branch_sub_branches(policies)
     if is_all(unit):
         return None
-    codes = pd.Series(policies["branch_code"].dropna().unique()).astype(str)
+    codes = branch_codes(policies)
     check_branches([unit], codes, set(members))
     if is_sub_branch(unit):
         return sorted(members.index[members == sub_branch_name(unit)])
@@ -197,7 +203,7 @@ def for_branch(policies: pd.DataFrame, branch: str = ALL) -> pd.DataFrame:
         return policies.loc[policies["branch_code"].astype(str).isin(codes)].copy(deep=False)
     mask = policies["branch_code"] == branch
     if not mask.any():
-        check_branches([branch], policies["branch_code"].dropna().astype(str).unique())
+        check_branches([branch], branch_codes(policies))
     return policies.loc[mask].copy(deep=False)
 
 

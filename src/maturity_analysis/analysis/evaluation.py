@@ -39,6 +39,7 @@ from ..plan.model import Plan, load_plan, plan_file
 from ..plan.period import Period, parse_period
 from .book import (
     ALL,
+    branch_codes,
     branch_label,
     branch_sub_branches,
     is_all,
@@ -567,7 +568,7 @@ def by_branch(
 ) -> pd.DataFrame:
     """Every branch's summary stacked: index (branch_code, key), columns as ``summary``."""
     plan = plan or load_plan()
-    codes = pd.Index(policies["branch_code"].dropna().astype(str).unique())
+    codes = pd.Index(branch_codes(policies))
     group = pd.Series(codes, index=codes)
     return _by_groups(policies, tracking, parse_period(period, plan), plan, group, "branch_code")
 

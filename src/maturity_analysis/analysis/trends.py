@@ -36,6 +36,7 @@ from ..plan.period import Period, parse_period
 from ..plan.workdays import working_days
 from .book import (
     ALL,
+    branch_codes,
     branch_label,
     branch_sub_branches,
     check_branches,
@@ -78,7 +79,7 @@ def unit_branches(policies: pd.DataFrame, unit: UnitSpec) -> tuple[str, str, lis
     """A unit as (key, name a reader knows, its branch codes): ``"ALL"`` → every branch, a code →
     itself, ``"支局:<name>"`` → the branches of that 支局
     (:func:`~maturity_analysis.analysis.book.branch_sub_branches`), ``(name, codes)`` → the name (key and name) and those codes (checked)."""
-    known = sorted(policies["branch_code"].dropna().astype(str).unique())
+    known = sorted(branch_codes(policies))
     if isinstance(unit, tuple):
         name, codes = unit
         codes = sorted(str(c) for c in codes)
