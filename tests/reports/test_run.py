@@ -40,6 +40,7 @@ from maturity_analysis.exceptions import MaturityError
 from maturity_analysis.files import atomic_path, remove_temp_files
 from maturity_analysis.ingest.dataset import read_dataset
 from maturity_analysis.output.display import format_table
+from maturity_analysis.reports import run as run_module
 from maturity_analysis.reports.executors import LocalExecutor
 from maturity_analysis.reports.jobs import Dataset, applies_to, find_notebooks, plan_jobs
 from maturity_analysis.reports.run import run_reports
@@ -270,6 +271,25 @@ def test_second_run_rebuilds_nothing(book, copy_of_first, tmp_path, monkeypatch,
     assert "0 built, 6 up to date, 0 failed" in capsys.readouterr().out
     del before[leftover.relative_to(copy_of_first).as_posix()]
     assert _outputs(copy_of_first) == before
+
+
+def test_index_without_leagues_says_why(book, copy_of_first, monkeypatch):
+    def broken(*args):
+        raise ValueError("tracking unreadable")
+
+    monkeypatch.setattr(run_module, "kpi_leagues", broken)
+    (copy_of_first / "index.html").unlink()
+    result = run_reports(
+        DATASET,
+        "2013",
+        out_dir=copy_of_first,
+        raw_dir=book["raw"],
+        processed_dir=book["processed"],
+        notebooks=_notebooks(*NOTEBOOKS),
+        progress=False,
+    )
+    assert "index: KPIs not shown (ValueError: tracking unreadable)" in result.notes
+    assert "B01/01_portfolio.html" in result.index.read_text(encoding="utf-8")
 
 
 def test_changed_notebook_rebuilds_only_its_reports(book, copy_of_first, tmp_path, worker):

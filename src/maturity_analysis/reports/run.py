@@ -27,6 +27,7 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -34,12 +35,13 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__, config
+from ..analysis.league import Leagues
 from ..exceptions import ReportError
 from ..files import remove_temp_files, write_atomic
 from ..ingest.dataset import dataset_manifest, read_dataset, read_dataset_tracking
 from ..ingest.schema import PII_COLUMNS
 from ..output.privacy import PiiIndex, check_text, html_text
-from ..plan.model import load_plan, plan_file, plan_label
+from ..plan.model import Plan, load_plan, plan_file, plan_label
 from ..plan.period import report_period
 from ..plan.workdays import calendar_notes
 from .executors import LocalExecutor
@@ -141,6 +143,27 @@ def prepare_dataset(
 
 def _pii_index(policies: pd.DataFrame) -> PiiIndex:
     return PiiIndex(policies[[c for c in PII_COLUMNS if c in policies.columns]])
+
+
+def _index_inputs(
+    policies: pd.DataFrame,
+    dataset: str,
+    raw_dir: Path,
+    processed_dir: Path,
+    data: Dataset,
+    period: str,
+    plan: Plan,
+) -> tuple[PiiIndex, Leagues | None, list[str]]:
+    """What the index needs besides the jobs' results, so it is computed while they run: the
+    PII index, the KPI league tables and the notes on them (the index is written without the
+    league tables, saying why, rather than not at all)."""
+    kpis, notes = None, []
+    try:
+        tracking = read_dataset_tracking(dataset, raw_dir, processed_dir, data.plan)
+        kpis = kpi_leagues(policies, tracking, period, plan)
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"index: KPIs not shown ({type(exc).__name__}: {exc})")
+    return _pii_index(policies), kpis, notes
 
 
 def _writable(out_dir: Path) -> None:
@@ -285,17 +308,21 @@ def run_reports(
     todo = [j for j, ok in zip(planned, fresh, strict=True) if not ok]
     results: list[JobResult] = []
     interrupted: RunInterrupted | None = None
-    if todo:
-        own = executor is None
-        executor = executor or LocalExecutor(min(jobs or os.cpu_count() or 1, len(todo)))
-        try:
-            results = run_jobs(todo, executor, progress=progress)
-        except RunInterrupted as exc:  # the index still lists what finished
-            results, interrupted = exc.results, exc
-        finally:
-            if own:
-                executor.close()
-    pii = _pii_index(policies)
+    with ThreadPoolExecutor(1) as aside:  # this process waits on the jobs meanwhile
+        index_inputs = aside.submit(
+            _index_inputs, policies, dataset, raw_dir, processed_dir, data, period, used
+        )
+        if todo:
+            own = executor is None
+            executor = executor or LocalExecutor(min(jobs or os.cpu_count() or 1, len(todo)))
+            try:
+                results = run_jobs(todo, executor, progress=progress)
+            except RunInterrupted as exc:  # the index still lists what finished
+                results, interrupted = exc.results, exc
+            finally:
+                if own:
+                    executor.close()
+        pii, kpis, index_notes = index_inputs.result()
     if any(not r.ok for r in results):
         results = _redacted(results, pii)
     result = RunResult(
@@ -308,13 +335,7 @@ def run_reports(
     )
     if interrupted is not None:
         result.notes.append(f"interrupted: {len(todo) - len(results)} job(s) not run")
-    result.notes += calendar_notes(used.holiday_notices)
-    kpis = None
-    try:  # the index is written without the league tables rather than not at all
-        tracking = read_dataset_tracking(dataset, raw_dir, processed_dir, data.plan)
-        kpis = kpi_leagues(policies, tracking, period, used)
-    except Exception as exc:  # noqa: BLE001
-        result.notes.append(f"index: KPIs not shown ({type(exc).__name__}: {exc})")
+    result.notes += calendar_notes(used.holiday_notices) + index_notes
     result.notes += _write_index(result, policies, pii, dataset, period, kpis)
     if pdf:
         reports = [j.output for j in planned if j.kind == NOTEBOOK and j.output.exists()]
