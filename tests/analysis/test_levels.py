@@ -166,6 +166,34 @@ def test_a_sub_branch_never_reads_as_a_branch_or_all(book, make_policies):
     assert len(folders) == 5
 
 
+@pytest.mark.parametrize("period", ["2013Q2", "2013"])
+def test_by_sub_branch_agrees_with_evaluate(book, period):
+    branch = dict(zip(book["policy_no"], book["branch_code"], strict=True))
+    calls = [  # with a team, without one (its branch's first), on a team with no log
+        {"policy_no": p, "call_date": d, "team": t, "intent": "考虑中", "branch_code": branch[p]}
+        for p, d, t in (
+            ("A1-0", "2013-05-06", "一组"),
+            ("A2-1", "2013-05-07", None),
+            ("B1-0", "2013-05-08", "二组"),
+        )
+    ]
+    log = [
+        {"work_date": "2013-05-06", "branch_code": "A1", "team": "一组", "calls": 3},
+        {"work_date": "2013-05-09", "branch_code": "A2", "team": "三组", "calls": 2},
+    ]
+    outcomes = _tracking(book).outcomes
+    tracking = Tracking(
+        calls=frame("calls", calls), worklog=frame("worklog", log), outcomes=outcomes
+    )
+    subs = by_sub_branch(book, tracking, period)
+    for name, unit in (("S1", S1), ("S2", S2)):
+        pd.testing.assert_frame_equal(
+            subs.xs(name, level="sub_branch"),
+            evaluate(book, tracking, period, unit).summary,
+            check_names=False,
+        )
+
+
 def test_units_in_report_order_and_selected_by_sub_branch(book):
     known = unit_names(book)
     assert list(known) == [S1, "A1", "A2", S2, "B1"]

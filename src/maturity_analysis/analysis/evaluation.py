@@ -46,7 +46,16 @@ from .book import (
     is_sub_branch,
     unit_branches,
 )
-from .kpis import INCOMPLETE, KPIS, NO_DATA, Kpi, Unit, exceptions, team_day_grid
+from .kpis import (
+    INCOMPLETE,
+    KPIS,
+    NO_DATA,
+    Kpi,
+    Unit,
+    exceptions,
+    no_team_days,
+    team_day_grid,
+)
 from .markup import md
 from .targets import (
     binding,
@@ -264,6 +273,7 @@ def _unit(
     plan: Plan,
     allocs: dict[str, pd.DataFrame],
     sources: frozenset[str],
+    grid: pd.DataFrame | None = None,
 ) -> Unit:
     goals, other = _goals(allocs, period, codes, plan)
     return Unit(
@@ -279,6 +289,7 @@ def _unit(
         goals=goals,
         other_goals=other,
         sources=sources,
+        grid=grid,
     )
 
 
@@ -302,9 +313,10 @@ def _summary(
     plan: Plan,
     allocs: dict[str, pd.DataFrame],
     sources: frozenset[str] | None = None,
+    grid: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     sources = _sources(tracking) if sources is None else sources
-    return _table(_unit(policies, tracking, period, codes, plan, allocs, sources))
+    return _table(_unit(policies, tracking, period, codes, plan, allocs, sources, grid))
 
 
 def _ytd(table: Callable[[Period], pd.DataFrame], period: Period, plan: Plan) -> pd.DataFrame:
@@ -555,11 +567,14 @@ def _by_groups(
 
     books = split(policies)
     kinds = {k: split(tracking[k]) for k in ("calls", "complaints", "worklog", "outcomes")}
+    # a unit's team-days are the book's on its branches (teams, calls and logs are a branch's)
+    grids = split(team_day_grid(tracking, p, policies, plan.holiday_notices))
     parts = {}
     for unit, book in books.items():  # each unit on its own rows: the same as evaluate(unit)
         mine = Tracking(**{k: kinds[k].get(unit, tracking[k].iloc[:0]) for k in kinds})
         codes = sorted(group.index[group == unit])
-        parts[unit] = _summary(book, mine, p, codes, plan, allocs, sources)
+        grid = grids[unit].reset_index(drop=True) if unit in grids else no_team_days()
+        parts[unit] = _summary(book, mine, p, codes, plan, allocs, sources, grid)
     return pd.concat(parts, names=[name, "key"])
 
 

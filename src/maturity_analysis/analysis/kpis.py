@@ -51,6 +51,7 @@ from .targets import eligible
 
 NO_DATA, INCOMPLETE = "无数据", "数据不全"
 UNNAMED_TEAM = "未填团队"
+GRID_COLUMNS = ["branch_code", "team", "work_date", "recorded", "claimed"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,7 +63,8 @@ class Unit:
     ``outcomes`` are joined to the unit's policies by ``policy_no``, so they may hold others.
     ``goals`` is :func:`~maturity_analysis.analysis.evaluation.allocated` on the binding basis,
     ``other_goals`` on the other one (targets whose stated count differs from the rate's);
-    ``sources`` the tracking kinds the dataset has rows of (None: judge by the unit's frames).
+    ``sources`` the tracking kinds the dataset has rows of (None: judge by the unit's frames);
+    ``grid`` its :attr:`team_days`, when found for many units at once (None: from its frames).
     """
 
     book: pd.DataFrame
@@ -72,6 +74,7 @@ class Unit:
     goals: dict[str, int] = field(default_factory=dict)
     other_goals: dict[str, int] = field(default_factory=dict)
     sources: frozenset[str] | None = None
+    grid: pd.DataFrame | None = None
 
     @cached_property
     def settings(self) -> TrackingSettings:
@@ -118,6 +121,8 @@ class Unit:
     def team_days(self) -> pd.DataFrame:
         """Every working day of the period for every team seen (附件一 or 附件三): branch_code,
         team, work_date, recorded (附件一 calls), claimed (附件三 回访量; 0 without a log)."""
+        if self.grid is not None:
+            return self.grid
         return team_day_grid(self.tracking, self.period, self.book, self.plan.holiday_notices)
 
 
@@ -149,9 +154,8 @@ def team_day_grid(
     fallback = calls["branch_code"].map(first_team).fillna(UNNAMED_TEAM)
     calls["team"] = calls["team"].where(calls["team"].notna(), fallback).astype(str)
     teams = pd.concat([teams, calls[["branch_code", "team"]]]).drop_duplicates()
-    cols = ["branch_code", "team", "work_date", "recorded", "claimed"]
     if teams.empty or days.empty:
-        return pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
+        return no_team_days()
     grid = teams.merge(pd.DataFrame({"work_date": days}), how="cross")
     recorded = calls.groupby(["branch_code", "team", "work_date"]).size().rename("recorded")
     claimed = (
@@ -163,7 +167,12 @@ def team_day_grid(
     keys = ["branch_code", "team", "work_date"]
     grid = grid.join(recorded, on=keys).join(claimed, on=keys)
     grid[["recorded", "claimed"]] = grid[["recorded", "claimed"]].fillna(0).astype("int64")
-    return grid.sort_values(keys).reset_index(drop=True)[cols]
+    return grid.sort_values(keys).reset_index(drop=True)[GRID_COLUMNS]
+
+
+def no_team_days() -> pd.DataFrame:
+    """The team-day grid of a unit without a team (or a period without a working day)."""
+    return pd.DataFrame({c: pd.Series(dtype="int64") for c in GRID_COLUMNS})
 
 
 @dataclass(frozen=True)
