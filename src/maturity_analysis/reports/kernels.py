@@ -1,6 +1,6 @@
 """Warm IPython kernels: start once, preload the libraries, run many notebooks in a clean state.
 
-Starting a kernel and importing pandas, matplotlib and seaborn costs seconds, while a branch's
+Starting a kernel and importing pandas and matplotlib costs seconds, while a branch's
 notebook does a fraction of a second of work. A :class:`WarmKernel` pays the start-up once and
 then runs notebook after notebook, restoring the kernel's baseline state before each
 (:mod:`maturity_analysis.reports.kernelstate`). The kernel runs this very interpreter

@@ -25,7 +25,6 @@ PRELOAD = (
     "pandas",
     "matplotlib",
     "matplotlib.pyplot",
-    "seaborn",
     "maturity_analysis",
 )
 # The layers whose modules the notebooks use: preloaded by name (an allowlist, so a module
