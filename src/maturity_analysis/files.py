@@ -1,12 +1,17 @@
-"""Atomic file output: a file either appears complete under its name or not at all."""
+"""Atomic file output: a file either appears complete under its name or not at all; and the
+fingerprint of the package's own files."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
+
+from . import __version__
 
 TEMP_MARK = ".tmp-"
 
@@ -55,3 +60,15 @@ def remove_temp_files(folder: Path) -> list[Path]:
     for p in removed:
         p.unlink(missing_ok=True)
     return removed
+
+
+@cache
+def package_fingerprint() -> str:
+    """SHA-256 over the package's source and data files: any change to them changes every key."""
+    root = Path(__file__).resolve().parent  # the whole package, every layer
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".toml", ".csv", ".json"}:
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(hashlib.sha256(path.read_bytes()).hexdigest().encode())
+    return h.hexdigest()

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from maturity_analysis.analysis import evaluation
 from maturity_analysis.analysis.evaluation import (
     MET,
     NOT_MET,
@@ -472,14 +473,20 @@ def test_narrative_without_tracking(book):
     assert "万能险保单持有率：无数据" in text and "保单转换：无数据" in text
 
 
-def test_dataset_by_branch_is_by_branch_of_the_prepared_files(book, tracking, tmp_path):
+def _prepared(book, tracking, tmp_path) -> dict[str, str]:
+    """``book`` and ``tracking`` as the prepared dataset ``demo`` under ``tmp_path``."""
     folder = tmp_path / "processed" / "demo"
     folder.mkdir(parents=True)
     (folder / "manifest.json").write_text("{}")  # prepared, no raw copy: used as it is
     book.to_parquet(folder / "policies.parquet")
     for kind in KINDS:
         tracking[kind].to_parquet(folder / f"{kind}.parquet")
-    where = {"raw_dir": str(tmp_path / "raw"), "processed_dir": str(tmp_path / "processed")}
+    return {"raw_dir": str(tmp_path / "raw"), "processed_dir": str(tmp_path / "processed")}
+
+
+def test_dataset_by_branch_is_by_branch_of_the_prepared_files(book, tracking, tmp_path):
+    where = _prepared(book, tracking, tmp_path)
+    folder = tmp_path / "processed" / "demo"
     first = dataset_by_branch("demo", "2013Q2", **where)
     pd.testing.assert_frame_equal(first, by_branch(book, tracking, "2013Q2"))
     first.loc[("B1", "policy_conversion"), "实际"] = 99  # the caller's copy only
@@ -490,6 +497,32 @@ def test_dataset_by_branch_is_by_branch_of_the_prepared_files(book, tracking, tm
     book[book["branch_code"] == "B2"].to_parquet(folder / "policies.parquet")  # rewritten
     rewritten = dataset_by_branch("demo", "2013Q2", **where)
     assert rewritten.index.get_level_values("branch_code").unique().tolist() == ["B2"]
+
+
+def test_dataset_by_branch_is_computed_once_for_every_process(
+    book, tracking, tmp_path, monkeypatch
+):
+    where = _prepared(book, tracking, tmp_path)
+    store = tmp_path / "processed" / evaluation.STORE / "demo"
+    first = dataset_by_branch("demo", "2013Q2", **where)
+    [stored] = store.glob("*.parquet")
+
+    def not_again(*args):
+        raise AssertionError("computed again")
+
+    evaluation._by_branch_memo.clear()  # as another process of the run finds it
+    with monkeypatch.context() as patched:
+        patched.setattr(evaluation, "by_branch", not_again)
+        pd.testing.assert_frame_equal(dataset_by_branch("demo", "2013Q2", **where), first)
+        with pytest.raises(AssertionError, match="computed again"):  # not stored: computed
+            dataset_by_branch("demo", "2013-05", **where)
+    stored.write_bytes(b"damaged")
+    evaluation._by_branch_memo.clear()
+    pd.testing.assert_frame_equal(dataset_by_branch("demo", "2013Q2", **where), first)
+    book[book["branch_code"] == "B2"].to_parquet(tmp_path / "processed/demo/policies.parquet")
+    dataset_by_branch("demo", "2013Q2", **where)
+    names = sorted(p.name for p in store.glob("*.parquet"))
+    assert len(names) == 1 and not names[0].startswith(stored.name[:16])  # the old file went
 
 
 def test_league_of_the_branches(book, tracking):

@@ -27,12 +27,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .. import config
+from ..files import atomic_path, package_fingerprint
 from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tracking
 from ..ingest.forms import Tracking
 from ..plan.model import Plan, load_plan, plan_file
@@ -599,6 +602,9 @@ def by_sub_branch(
 
 
 _by_branch_memo: dict[tuple, pd.DataFrame] = {}
+# Beside the prepared datasets' folders (their fingerprints cover every file in them): each
+# dataset's summaries of every branch and every 支局, one file per period, plan and package.
+STORE = ".evaluations"
 
 
 def dataset_by_branch(
@@ -614,7 +620,8 @@ def dataset_by_branch(
 
     Kept in the process per prepared files (:func:`~maturity_analysis.ingest.dataset.dataset_fingerprint`), plan and period:
     every branch's evaluation report shows every branch, and a warm report kernel computes them
-    once per dataset and period instead of once per report.
+    once per dataset and period instead of once per report. Also stored (:data:`STORE`, by the
+    same inputs and the package's files), so the runner and its kernels compute them once a run.
     """
     plan = plan or load_plan(plan_file(dataset=dataset, raw_dir=raw_dir))
     used = plan.source  # the dataset is prepared on this plan file
@@ -625,13 +632,46 @@ def dataset_by_branch(
         level,
     )
     if key not in _by_branch_memo:
-        book = read_dataset(dataset, raw_dir, processed_dir, used)
-        tracking = read_dataset_tracking(dataset, raw_dir, processed_dir, used)
+        store = Path(processed_dir or config.processed_dir()) / STORE / dataset
+        inputs = _sha256(pickle.dumps((*key[1:], package_fingerprint())))
+        name = f"{key[0][:16]}-{inputs[:16]}.parquet"
+        table = _read_stored(store / name)
+        if table is None:
+            book = read_dataset(dataset, raw_dir, processed_dir, used)
+            tracking = read_dataset_tracking(dataset, raw_dir, processed_dir, used)
+            summaries = by_sub_branch if level == "sub_branch" else by_branch
+            table = summaries(book, tracking, period, plan)
+            _store(store, name, table)
         if len(_by_branch_memo) >= 4:
             _by_branch_memo.pop(next(iter(_by_branch_memo)))
-        table = by_sub_branch if level == "sub_branch" else by_branch
-        _by_branch_memo[key] = table(book, tracking, period, plan)
+        _by_branch_memo[key] = table
     return _by_branch_memo[key].copy()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_stored(path: Path) -> pd.DataFrame | None:
+    """A table :func:`_store` wrote, or None when it is not there or cannot be read."""
+    try:
+        return pd.read_parquet(path)
+    except Exception:  # noqa: BLE001 - missing or damaged: computed again
+        return None
+
+
+def _store(store: Path, name: str, table: pd.DataFrame) -> None:
+    """Keep ``table`` as ``store/name`` for the other processes of a run (the report kernels
+    and the runner), removing what earlier prepared files of the dataset left (``name``
+    starts with the files' fingerprint); a folder that cannot be written is left alone."""
+    try:
+        for old in store.glob("*.parquet"):
+            if not old.name.startswith(name[:16]):
+                old.unlink(missing_ok=True)
+        with atomic_path(store / name) as tmp:
+            table.to_parquet(tmp)
+    except OSError:
+        return
 
 
 def beside(table: pd.DataFrame, policies: pd.DataFrame, unit: str = ALL) -> pd.DataFrame:

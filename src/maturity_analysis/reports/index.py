@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -269,14 +270,24 @@ VERDICTS = {
 }
 
 
-def kpi_leagues(policies: pd.DataFrame, tracking, period: str, plan=None) -> Leagues | None:
+def kpi_leagues(
+    policies: pd.DataFrame,
+    tracking,
+    period: str,
+    plan=None,
+    summaries: Callable[[str], pd.DataFrame] | None = None,
+) -> Leagues | None:
     """The league tables of the 支局 and the 网点 for ``period`` (each unit's actual, target,
     达成率, verdict and rank per plan target), ``None`` when the dataset has no tracking data
-    (nothing to evaluate)."""
+    (nothing to evaluate). ``summaries(level)``: every branch's (``"branch"``) or every 支局's
+    (``"sub_branch"``) summary where they are kept (default: computed here)."""
     if all(tracking[k].empty for k in ("calls", "complaints", "worklog", "outcomes")):
         return None
-    branches = by_branch(policies, tracking, period, plan)
-    subs = by_sub_branch(policies, tracking, period, plan)
+    if summaries is None:
+        branches = by_branch(policies, tracking, period, plan)
+        subs = by_sub_branch(policies, tracking, period, plan)
+    else:
+        branches, subs = summaries("branch"), summaries("sub_branch")
     return unit_leagues(branches, subs, policies, ALL, plan)
 
 

@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +31,7 @@ from ..analysis.book import (
     sub_branch_unit,
     unit_level,
 )
+from ..files import package_fingerprint
 from ..plan.model import load_plan
 from ..plan.period import period_kind, report_period
 
@@ -228,18 +228,6 @@ def applies_to(nb: Mapping, period: str, unit: str = ALL) -> bool:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-@cache
-def package_fingerprint() -> str:
-    """SHA-256 over the package's source and data files: any change to them changes every key."""
-    root = Path(__file__).resolve().parents[1]  # the whole package, every layer
-    h = hashlib.sha256(__version__.encode())
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix in {".py", ".toml", ".csv", ".json"}:
-            h.update(path.relative_to(root).as_posix().encode())
-            h.update(_sha256(path.read_bytes()).encode())
-    return h.hexdigest()
 
 
 def job_key(**parts: object) -> str:

@@ -30,11 +30,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from .. import __version__, config
+from ..analysis.evaluation import dataset_by_branch
 from ..analysis.league import Leagues
 from ..exceptions import ReportError
 from ..files import remove_temp_files, write_atomic
@@ -160,7 +162,8 @@ def _index_inputs(
     kpis, notes = None, []
     try:
         tracking = read_dataset_tracking(dataset, raw_dir, processed_dir, data.plan)
-        kpis = kpi_leagues(policies, tracking, period, plan)
+        summaries = partial(dataset_by_branch, dataset, period, plan, raw_dir, processed_dir)
+        kpis = kpi_leagues(policies, tracking, period, plan, summaries)  # shared with kernels
     except Exception as exc:  # noqa: BLE001
         notes.append(f"index: KPIs not shown ({type(exc).__name__}: {exc})")
     return _pii_index(policies), kpis, notes
