@@ -70,5 +70,5 @@ bench: $(STAMP) ## run the benchmarks, write benchmarks/RESULTS.md (QUICK=1: a s
 	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick)
 
 clean: ## remove generated data, reports and caches (keeps .venv)
-	rm -rf data/processed/* data/raw/sample reports/* .pytest_cache $(UV_BOOT) $(LOWEST)
+	rm -rf data/processed/* data/processed/.evaluations data/raw/sample reports/* .pytest_cache $(UV_BOOT) $(LOWEST)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
