@@ -153,6 +153,9 @@ def _cmd_reports(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from .reports.executors import skip_slow_imports
+
+    skip_slow_imports()
     from .reports.run import RunInterrupted, run_reports
 
     executor = None

@@ -208,6 +208,18 @@ def test_warm_kernel_is_reused_and_leaks_no_state(first):
     assert all(p == fresh for p in probes.values())
 
 
+def test_a_local_worker_skips_the_slow_iri_grammar(first, worker):
+    """nbformat's jsonschema would build rfc3987_syntax's grammar (seconds) for a format no
+    notebook uses: a worker blocks it before anything imports nbformat, and still works."""
+
+    def in_worker(code: str):
+        [done] = worker.as_completed([worker.submit(eval, code)])
+        return done.result()
+
+    assert in_worker("__import__('sys').modules.get('rfc3987_syntax') is not None") is False
+    assert in_worker("'nbformat' in __import__('sys').modules") is True
+
+
 def test_index_links_every_output_and_lists_failures(first):
     index = first.index.read_text(encoding="utf-8")
     links = set(re.findall(r'href="([^"#][^"]*)"', index))  # not the tree's in-page links

@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -47,7 +48,6 @@ from .lifeline import (
     remove_kernel_folders,
     temp_root,
 )
-from .worker import kill_kernels, warm_up
 
 JOB_TIMEOUT_ENV = "MATURITY_ANALYSIS_JOB_TIMEOUT"
 JOB_TIMEOUT = 1800.0  # seconds one job may run: far past any report, still not forever
@@ -77,6 +77,17 @@ def _timed_out(seconds: float, where: str) -> str:
     )
 
 
+def skip_slow_imports() -> None:
+    """Keep ``rfc3987_syntax`` from being imported in this process.
+
+    jsonschema (imported by nbformat) imports it, when installed, only to check the ``iri``
+    string format, which notebooks never use; building its grammar takes 1.5-3 s, the
+    largest part of importing nbformat. For the runner's own processes (the command's and
+    its local workers), called before anything imports nbformat.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def _start_worker(parent: int, started, temp: str) -> None:
     """Initializer of a local worker: temporary files (its kernels' folders) in ``temp``, the
     parent's; die with the parent (killing its kernels), leave Ctrl-C to the parent, which
@@ -86,6 +97,9 @@ def _start_worker(parent: int, started, temp: str) -> None:
     reports what goes wrong.
     """
     global _started
+    skip_slow_imports()
+    from .worker import kill_kernels, warm_up  # here: after the skip
+
     _started = started
     tempfile.tempdir = temp
     die_with_parent(parent, cleanup=kill_kernels)

@@ -21,7 +21,6 @@ import gc
 import json
 import pickle
 import re
-import sys
 import threading
 import time
 import traceback
@@ -100,16 +99,6 @@ def _exporter():
     return _local.exporter
 
 
-def skip_slow_imports() -> None:
-    """Keep ``rfc3987_syntax`` from being imported in this process.
-
-    jsonschema (imported by nbformat) imports it, when installed, only to check the ``iri``
-    string format, which notebooks never use; building its grammar takes 1.5-3 s, the
-    largest part of importing nbformat. Only for the runner's own worker processes.
-    """
-    sys.modules.setdefault("rfc3987_syntax", None)
-
-
 def warm_up() -> None:
     """Start this worker's kernel and exporter before the first job arrives.
 
@@ -117,7 +106,6 @@ def warm_up() -> None:
     What it loaded lives as long as the worker, so it is moved out of the garbage
     collector's view (``gc.freeze``), as in the kernel (:func:`.kernelstate.warm_up`).
     """
-    skip_slow_imports()
     import nbformat
 
     _kernel(wait=False)
