@@ -139,10 +139,6 @@ def prepare_dataset(
     return dataset, read_dataset(name, raw_dir=raw_dir, processed_dir=processed_dir, plan=plan)
 
 
-def _pii_index(policies: pd.DataFrame) -> PiiIndex:
-    return PiiIndex(policies[[c for c in PII_COLUMNS if c in policies.columns]])
-
-
 def _writable(out_dir: Path) -> None:
     """Make ``out_dir`` and check a file can be created in it, or say so in one line."""
     try:
@@ -295,7 +291,7 @@ def run_reports(
         finally:
             if own:
                 executor.close()
-    pii = _pii_index(policies)
+    pii = PiiIndex(read_dataset(dataset, raw_dir, processed_dir, data.plan, columns=PII_COLUMNS))
     if any(not r.ok for r in results):
         results = _redacted(results, pii)
     result = RunResult(
