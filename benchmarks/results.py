@@ -492,11 +492,11 @@ def render_why(fan: dict | None, scaled: list[dict], goals: list, info: dict) ->
             "a policy (unique text; read by default, as the tracking forms, KPIs, costs and "
             "reconciliation join on them), and the typed columns, about 118 bytes (three dates, "
             "three nullable integers, seven floats, the risk points and two flags); on top of it "
-            "the process keeps about 0.3 GB of freed allocator pages after the read, and the "
-            "tables' temporaries take about 0.3 GB more. 32-bit integers for age, the terms and "
-            "the risk points would save about 16 bytes a policy (0.15 GB) but change the dtype "
-            "of every figure computed from them; the way left is to keep the columns in a "
-            "memory-mapped Arrow file that is paged in only where touched."
+            "the process holds about 0.2 GB after the read (imports, allocator pages not handed "
+            "back), and the tables' temporaries take about 0.3 GB more. 32-bit integers for age, "
+            "the terms and the risk points would save about 16 bytes a policy (0.15 GB) but "
+            "change the dtype of every figure computed from them; the way left is to keep the "
+            "columns in a memory-mapped Arrow file that is paged in only where touched."
         )
     if big and "plan tables" in missed and f"≤ {GOAL_TABLES_S:g} s" in missed:
         parts = {c: big["tables"][c][1] for c in ("all", "plan") if c in big["tables"]}
