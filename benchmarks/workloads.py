@@ -255,9 +255,10 @@ def plan_tables() -> dict:
 
 
 def child_tables(parquet: str, columns: str) -> dict:
-    """Child: read the prepared parquet as ``read_dataset`` does (``all`` columns, or only the
-    ``plan`` tables' ones) and compute every plan table, timing each step (wall, and the
-    process's CPU time for the read and the tables)."""
+    """Child: read the prepared parquet as ``read_dataset`` does (``all``: its default read,
+    every column a consumer gets without asking for PII; ``plan``: only the tables' columns)
+    and compute every plan table, timing each step (wall, and the process's CPU time for the
+    read and the tables)."""
     start = time.perf_counter()
     from maturity_analysis.ingest.dataset import read_policies
 
@@ -284,7 +285,7 @@ def child_tables(parquet: str, columns: str) -> dict:
 
 def child_profile(kind: str, path: str) -> dict:
     """Child: where the time of ``prepare`` (of a CSV) or of the plan tables (from a parquet,
-    every column read) goes: the functions with the most time of their own."""
+    ``read_dataset``'s default read) goes: the functions with the most time of their own."""
     import cProfile
     import pstats
 

@@ -74,12 +74,12 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 def _cmd_templates(args: argparse.Namespace) -> int:
     from . import config
     from .ingest.dataset import read_dataset
-    from .output.calllist import parse_month, write_templates
+    from .output.calllist import CALL_LIST_PII, parse_month, write_templates
 
     plan = _plan(args)
     year, month = parse_month(args.month, plan)
     out = args.out or config.processed_dir() / args.dataset / "templates" / f"{year}-{month:02d}"
-    policies = read_dataset(args.dataset, plan=plan.source)
+    policies = read_dataset(args.dataset, plan=plan.source, pii=CALL_LIST_PII)
     written = write_templates(policies, (year, month), out, teams=args.teams, plan=plan)
     for path in written:
         print(f"wrote {path}")

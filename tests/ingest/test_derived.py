@@ -13,6 +13,7 @@ from maturity_analysis.analysis.book import DERIVED_COLUMNS, branch_names, enric
 from maturity_analysis.analysis.risk import rate_risk
 from maturity_analysis.analysis.targets import allocate_branches
 from maturity_analysis.analysis.yields import add_yields
+from maturity_analysis.ingest import dataset
 from maturity_analysis.ingest.dataset import (
     DERIVED,
     prepare,
@@ -20,6 +21,7 @@ from maturity_analysis.ingest.dataset import (
     read_policies,
     stored_derived,
 )
+from maturity_analysis.ingest.schema import PERSONAL_COLUMNS, PII_COLUMNS
 from maturity_analysis.plan.model import PLAN_FILE, load_plan
 from maturity_analysis.reports.index import NAME, branch_figures
 
@@ -74,12 +76,44 @@ def test_repeated_text_is_stored_as_categories(book):
 def test_read_as_pandas_reads_it(book, tmp_path):
     path = tmp_path / "data" / "processed" / "demo" / "policies.parquet"
     whole = pd.read_parquet(path)
-    pd.testing.assert_frame_equal(read_policies(path), whole)
-    pd.testing.assert_frame_equal(book, whole)
+    pd.testing.assert_frame_equal(read_policies(path, pii=PERSONAL_COLUMNS), whole)
+    pd.testing.assert_frame_equal(read_policies(path), whole.drop(columns=list(PERSONAL_COLUMNS)))
+    pd.testing.assert_frame_equal(book, whole.drop(columns=list(PERSONAL_COLUMNS)))
     assert book.attrs == whole.attrs and book.attrs[DERIVED]
     some = ["premium", "branch_code"]
     pd.testing.assert_frame_equal(read_policies(path, some), whole[some])
     pd.testing.assert_frame_equal(read_dataset("demo", columns=some), whole[some])
+
+
+def test_the_default_read_leaves_out_names_ids_and_phones(book):
+    assert not set(PERSONAL_COLUMNS) & set(book.columns)
+    assert book["policy_no"].tolist() == [f"P2013{i:06d}" for i in range(6)]  # the key stays
+    assert {"premium", "maturity_date", "risk_points", "beats_deposit"} <= set(book.columns)
+
+
+def test_pii_is_read_when_asked_for_by_name(book, tmp_path):
+    whole = pd.read_parquet(tmp_path / "data" / "processed" / "demo" / "policies.parquet")
+    named = read_dataset("demo", pii=["holder_name"])
+    assert [c for c in whole.columns if c in named.columns] == list(named.columns)  # file order
+    assert set(whole.columns) - set(named.columns) == {"holder_id", "holder_mobile"}
+    assert named["holder_name"].tolist() == ["张三"] * 6
+    pii = read_dataset("demo", columns=PII_COLUMNS)
+    assert list(pii.columns) == list(PII_COLUMNS)
+    assert pii["holder_mobile"].tolist() == ["13800000000"] * 6
+    pd.testing.assert_frame_equal(pii, whole[list(PII_COLUMNS)])
+
+
+def test_a_pii_read_reads_only_the_columns_not_held(book, monkeypatch):
+    asked = []
+    real = dataset.read_policies
+    monkeypatch.setattr(
+        dataset, "read_policies", lambda path, columns: asked.append(columns) or real(path, columns)
+    )
+    read_dataset("demo")
+    assert asked == []  # the default read is held from the fixture's read
+    read_dataset("demo", pii=PERSONAL_COLUMNS)
+    read_dataset("demo", columns=PII_COLUMNS)
+    assert asked == [list(PERSONAL_COLUMNS)]
 
 
 def test_each_reader_gets_its_own_frame(book):

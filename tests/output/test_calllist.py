@@ -9,7 +9,9 @@ import pytest
 from openpyxl import load_workbook
 
 from maturity_analysis import load_plan
+from maturity_analysis.exceptions import MaturityDataError
 from maturity_analysis.ingest.forms import FORMS, read_tracking, settings
+from maturity_analysis.ingest.schema import PERSONAL_COLUMNS
 from maturity_analysis.output.calllist import (
     INTERNAL,
     STATUS_LATE,
@@ -156,6 +158,12 @@ def test_fixed_teams_overflow_before_maturity_then_flag(make_policies):
     assert calls_per_team_day(calls).max() <= CAP
 
 
+def test_templates_without_the_contact_details_say_how_to_read_them(book, tmp_path):
+    with pytest.raises(MaturityDataError, match=r"holder_mobile; read the policies with .*pii="):
+        write_templates(book.drop(columns="holder_mobile"), "2013-02", tmp_path / "t")
+    assert not (tmp_path / "t").exists()
+
+
 def test_templates_workbook(book, tmp_path):
     out = tmp_path / "t"
     paths = write_templates(book, "2013-02", out)
@@ -263,7 +271,10 @@ def test_cli_templates(book, tmp_path, monkeypatch, capsys):
     import maturity_analysis.ingest.dataset as load
     from maturity_analysis.cli import main
 
-    monkeypatch.setattr(load, "read_dataset", lambda name, plan=None: book)
+    def read(name, plan=None, pii=()):  # as read_dataset: the PII only when asked for
+        return book[[c for c in book.columns if c not in PERSONAL_COLUMNS or c in pii]]
+
+    monkeypatch.setattr(load, "read_dataset", read)
     assert main(["templates", "--month", "2013-02", "--out", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "forms_B01_2013-02.xlsx",

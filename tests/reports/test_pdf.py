@@ -95,7 +95,9 @@ def test_pdf_text_holds_no_customer_pii(printed, book):
     headers = [COLUMNS_BY_NAME[c].header for c in PII_COLUMNS]
     values = {str(v) for h in headers if h in book["frame"] for v in book["frame"][h]}
     assert sorted(v for v in values if v in text) == []
-    policies = read_dataset(DATASET, raw_dir=book["raw"], processed_dir=book["processed"])
+    policies = read_dataset(
+        DATASET, raw_dir=book["raw"], processed_dir=book["processed"], columns=PII_COLUMNS
+    )
     assert PiiIndex(policies).find(text) == []
 
 
@@ -138,7 +140,9 @@ def test_a_pdf_with_customer_pii_is_removed_and_reported(tmp_path, book):
     name = str(book["frame"]["投保人姓名"].iloc[0])
     html = tmp_path / "leak.html"
     html.write_text(f'<html><head><meta charset="utf-8"></head><body><p>客户 {name}</p>', "utf-8")
-    policies = read_dataset(DATASET, raw_dir=book["raw"], processed_dir=book["processed"])
+    policies = read_dataset(
+        DATASET, raw_dir=book["raw"], processed_dir=book["processed"], columns=PII_COLUMNS
+    )
     notes = pdf.write_pdfs([html], PiiIndex(policies), browser=BROWSER)
     assert len(notes) == 1 and "customer value" in notes[0] and name not in notes[0]
     assert not html.with_suffix(".pdf").exists()

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..ingest.forms import Tracking
 from ..ingest.ids import MASKERS
+from ..ingest.schema import PERSONAL_COLUMNS
 from ..plan.model import Plan, load_plan
 from ..plan.period import Period
 from ..plan.workdays import month_bounds, shift_month, working_days
@@ -49,6 +50,9 @@ _CUSTOMER = {
     "maturity_date": "保险止期",
     "premium": "已交保费",
 }
+CUSTOMER_PII = tuple(c for c in _CUSTOMER if c in PERSONAL_COLUMNS)
+"""The PII columns of the book the lists show (masked by default): a book read for them asks
+for these (``read_dataset(pii=CUSTOMER_PII)``)."""
 
 
 def as_of(period: Period) -> date:

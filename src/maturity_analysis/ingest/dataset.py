@@ -6,7 +6,9 @@ repeated text as categories: :func:`_write_policies`, a part of the rows at a ti
 tracking forms' parquet, rejects.csv (PII values masked) and (last) manifest.json, all or
 nothing; ``read_dataset`` returns a prepared
 dataset, preparing it again when the raw files, the plan or the package changed, or when a
-prepared file is missing or damaged.
+prepared file is missing or damaged. A read leaves out the customers' name, ID and phone unless
+they are asked for by name (``pii=`` or ``columns=``): only the call lists, the masked customer
+lists and the privacy check use them.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from .policies import (
     stream_policies,
 )
 from .readers import file_digest
-from .schema import CATEGORY_COLUMNS
+from .schema import CATEGORY_COLUMNS, PERSONAL_COLUMNS
 
 DERIVED = "derived"
 """The key of ``attrs`` (kept in policies.parquet) saying what the stored per-policy figures
@@ -339,9 +341,10 @@ def _is_fresh(manifest: dict, raw: Path, plan: Path) -> bool:
 
 # Within one process (a warm report kernel runs many notebooks), what was already checked or
 # read is kept, keyed by the files' paths, sizes and modification times: a file rewritten since
-# has another key, so it is checked or read anew. Frames are handed out as (copy-on-write) copies.
+# has another key, so it is checked or read anew. Frames are handed out as (copy-on-write) copies;
+# of a policies file, the columns read so far are held together (:func:`_held`).
 _checked: dict[tuple[str, str], tuple] = {}
-_frames: dict[tuple[str, tuple[str, ...] | None], tuple[tuple, pd.DataFrame]] = {}
+_frames: dict[str, tuple[tuple, pd.DataFrame]] = {}
 
 
 def _kept(memo: dict, at, stats: Callable[[], tuple], read: Callable[[], Any]) -> Any:
@@ -432,19 +435,36 @@ def _ensure_fresh(name: str, raw: Path, out: Path, plan: Path) -> None:
         prepare(raw, out, plan=load_plan(plan))
 
 
-def read_policies(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """A prepared policies.parquet (``columns``: only these) as :func:`pandas.read_parquet`
-    returns it (same dtypes and ``attrs``), read a column at a time: each column's Arrow
-    buffers are freed as soon as it is converted (text is handed over as it is, Arrow-backed),
-    so the peak is about the frame itself, not the Arrow table and the frame together."""
+def policy_columns(
+    names: Sequence[str], columns: Sequence[str] | None = None, pii: Sequence[str] = ()
+) -> list[str]:
+    """The columns a read of a policies file with columns ``names`` gives: ``columns`` when
+    given (PII included where named), else every one but the customers' name, ID and phone
+    (:data:`~.schema.PERSONAL_COLUMNS`) other than those in ``pii``."""
+    if columns is not None:
+        return list(columns)
+    return [n for n in names if n not in PERSONAL_COLUMNS or n in pii]
+
+
+def read_policies(
+    path: str | Path, columns: Sequence[str] | None = None, pii: Sequence[str] = ()
+) -> pd.DataFrame:
+    """A prepared policies.parquet as :func:`pandas.read_parquet` returns it (same dtypes and
+    ``attrs``): by default every column but the customers' name, ID and phone, which are read
+    only where asked for (``pii``: those of them to read too; ``columns``: only these, in this
+    order, PII included where named: :func:`policy_columns`). Read a column at a time: each
+    column's Arrow buffers are freed as soon as it is converted (text is handed over as it is,
+    Arrow-backed), so the peak is about the frame itself, not the Arrow table and the frame
+    together; the pages Arrow's allocator freed meanwhile are handed back at the end."""
     file = pq.ParquetFile(path, pre_buffer=False)
-    names = file.schema_arrow.names if columns is None else list(columns)
+    names = policy_columns(file.schema_arrow.names, columns, pii)
     parts = [
         file.read(columns=[n], use_pandas_metadata=True).to_pandas(
             self_destruct=True, split_blocks=True
         )
         for n in names
     ]
+    pa.default_memory_pool().release_unused()
     out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=pd.RangeIndex(0))
     attrs = (file.schema_arrow.metadata or {}).get(b"PANDAS_ATTRS")
     out.attrs = json.loads(attrs) if attrs else {}
@@ -456,12 +476,12 @@ def _read_parquet(
     path: Path,
     raw_dir: str | Path | None,
     plan: str | Path | None,
-    columns: Sequence[str] | None = None,
+    read: Callable[[Path], pd.DataFrame],
 ) -> pd.DataFrame:
-    """A prepared parquet file (:func:`read_policies`); missing or damaged, it is prepared
-    again from the raw files when they are there, else a one-line error."""
+    """``read(path)`` of a prepared parquet file; missing or damaged, it is prepared again
+    from the raw files when they are there (and read again), else a one-line error."""
     try:
-        return read_policies(path, columns)
+        return read(path)
     except (OSError, pa.ArrowException) as exc:
         why = "missing" if not path.exists() else f"damaged ({type(exc).__name__})"
     raw = Path(raw_dir or config.raw_dir()) / name
@@ -472,7 +492,26 @@ def _read_parquet(
         )
     _say(f"{path} is {why}: preparing dataset {name!r} again from {raw}")
     prepare(raw, path.parent, plan=load_plan(plan_file(plan, folder=raw)))
-    return read_policies(path, columns)
+    return read(path)
+
+
+def _held(path: Path, columns: Sequence[str] | None, pii: Sequence[str]) -> pd.DataFrame:
+    """The columns of ``path`` asked for (:func:`policy_columns`), from what :data:`_frames`
+    holds of it while the file is unchanged, as a frame of its own (copy-on-write); only the
+    columns not held yet are read, and added to what is held (four files at most, the oldest
+    dropped)."""
+    where, stats = str(path.resolve()), _stats(path)
+    names = policy_columns(pq.read_schema(path).names, columns, pii)
+    held = _frames.get(where)
+    have = held[1] if held is not None and held[0] == stats else None
+    missing = [n for n in names if have is None or n not in have.columns]
+    if missing:
+        read = read_policies(path, missing)
+        have = read if have is None else pd.concat([have, read], axis=1)
+        if where not in _frames and len(_frames) >= 4:
+            _frames.pop(next(iter(_frames)))
+        _frames[where] = (stats, have)
+    return have[names]
 
 
 def read_dataset(
@@ -481,23 +520,24 @@ def read_dataset(
     processed_dir: str | Path | None = None,
     plan: str | Path | None = None,
     columns: Sequence[str] | None = None,
+    pii: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The prepared policies of ``data/raw/<name>/``, preparing them when missing or stale
-    (``plan``: the plan file in force, default the dataset's own plan.toml or the shipped one;
-    ``columns``: only these, in this order).
+    (``plan``: the plan file in force, default the dataset's own plan.toml or the shipped one).
 
-    Read once per process while ``policies.parquet`` is unchanged (a column list already read
-    in full is taken from the full frame); each call gets its own frame (copy-on-write: what
-    one caller changes, no other sees).
+    By default every column but the customers' name, ID and phone (holder_name, holder_id,
+    holder_mobile: :data:`~.schema.PERSONAL_COLUMNS`), which only the call lists, the masked
+    customer lists and the privacy check use; policy_no, the key everything joins on, is read.
+    ``pii``: those of the three to read too; ``columns``: only these, in this order (PII
+    included where named).
+
+    Each column is read once per process while ``policies.parquet`` is unchanged (a later call
+    asking for more reads only those); each call gets its own frame (copy-on-write: what one
+    caller changes, no other sees).
     """
     path = _ensure(name, raw_dir, processed_dir, plan) / "policies.parquet"
-    key, where = _stats(path), str(path.resolve())
-    wanted = None if columns is None else tuple(columns)
-    full = _frames.get((where, None))
-    if wanted is not None and full is not None and full[0] == key:
-        return full[1][list(wanted)].copy(deep=False)
-    read = partial(_read_parquet, name, path, raw_dir, plan, wanted)
-    return _kept(_frames, (where, wanted), partial(_stats, path), read).copy(deep=False)
+    read = partial(_held, columns=columns, pii=pii)
+    return _read_parquet(name, path, raw_dir, plan, read)
 
 
 def dataset_fingerprint(

@@ -77,6 +77,11 @@ POLICY_COLUMNS: tuple[Column, ...] = (
 COLUMNS_BY_NAME = {c.name: c for c in POLICY_COLUMNS}
 SAMPLE_HEADERS = [c.header for c in POLICY_COLUMNS]
 PII_COLUMNS = tuple(c.name for c in POLICY_COLUMNS if c.pii)
+# The PII a reader asks for by name (``read_dataset(pii=...)``): the customer's name, ID and
+# phone, nearly unique per policy and used only by the call lists, the masked customer lists and
+# the privacy check. ``policy_no``, PII too, is read by default: it is the key that the tracking
+# forms, the KPIs, the costs and the reconciliation join on.
+PERSONAL_COLUMNS = tuple(c for c in PII_COLUMNS if c != "policy_no")
 
 # Allowed values, with the spellings exports use for them.
 PRODUCT_TYPES = {

@@ -33,9 +33,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..analysis.risk import rate_risk
 from ..analysis.yields import add_yields
-from ..exceptions import PlanError
+from ..exceptions import MaturityDataError, PlanError
 from ..files import atomic_path
 from ..ingest.forms import FORMS, settings
+from ..ingest.schema import PERSONAL_COLUMNS
 from ..plan.model import Plan, load_plan
 from ..plan.period import in_plan_year, parse_month, parse_period
 from ..plan.workdays import month_bounds, shift_month, working_days
@@ -67,6 +68,9 @@ CALL_LIST_HEADERS = {
     "manager": "客户经理",
     "status": "状态",
 }
+CALL_LIST_PII = tuple(c for c in CALL_LIST_HEADERS if c in PERSONAL_COLUMNS)
+"""The customers' contact details a call list carries: the policies given to
+:func:`write_templates` need them (``read_dataset(pii=CALL_LIST_PII)``)."""
 
 
 def call_days(year: int, month: int, plan: Plan | None = None) -> list[date]:
@@ -544,9 +548,16 @@ def write_templates(
 ) -> list[Path]:
     """Write every branch's workbook for ``month`` into ``out``: ``forms_<branch>_<month>.xlsx``.
 
-    ``policies`` are the canonical policies; yields and risk ratings are added when absent.
-    Returns the paths written, in branch order.
+    ``policies`` are the canonical policies with the customers' contact details
+    (:data:`CALL_LIST_PII`); yields and risk ratings are added when absent. Returns the paths
+    written, in branch order.
     """
+    lacking = [c for c in CALL_LIST_PII if c not in policies.columns]
+    if lacking:
+        raise MaturityDataError(
+            f"the call lists need the customers' {', '.join(lacking)}; read the policies with "
+            f"read_dataset(..., pii={CALL_LIST_PII!r})"
+        )
     plan = plan or load_plan()
     year, mon = parse_month(month)
     in_plan_year(parse_period(f"{year}-{mon:02d}", plan), plan)  # forms of another year: error

@@ -17,6 +17,7 @@ from ..analysis.markup import md
 from ..analysis.reconcile import DISCREPANCY, EXACT, STATUS_LABELS, STATUSES, summary
 from ..analysis.tables import AVERAGE_PREMIUM, COUNT, PREMIUM_WAN, SHARE, TOTAL
 from ..analysis.targets import BASE, BY_RATE, GOAL, PLAN_RATE, RATE
+from ..ingest.schema import PERSONAL_COLUMNS
 from ..plan.model import Plan, load_plan
 from ..plan.programme import period_span
 from .display import format_reconciliation
@@ -38,6 +39,9 @@ WATCHLIST_COLUMNS = {
     "risk_rating": "风险评级",
     "risk_reasons": "风险原因",
 }
+WATCHLIST_PII = tuple(c for c in WATCHLIST_COLUMNS if c in PERSONAL_COLUMNS)
+"""The PII columns :func:`watchlist` shows (masked): a book read for it asks for these
+(``read_dataset(pii=WATCHLIST_PII)``)."""
 STATED = "方案所述件数"
 
 

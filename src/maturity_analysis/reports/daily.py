@@ -19,6 +19,7 @@ import jinja2
 import pandas as pd
 
 from .. import __version__, config
+from ..analysis.actions import CUSTOMER_PII
 from ..analysis.book import (
     ALL,
     ALL_LABEL,
@@ -216,9 +217,11 @@ def write_daily(
     ``out_dir`` defaults to ``reports/daily/<date>/``. Each file is PII-checked first.
     """
     plan = plan or load_plan(plan_file(None, dataset))
-    book = read_dataset(dataset, processed_dir=processed_dir, plan=plan.source)
+    book = read_dataset(dataset, processed_dir=processed_dir, plan=plan.source, pii=CUSTOMER_PII)
     tracking = read_dataset_tracking(dataset, processed_dir=processed_dir, plan=plan.source)
-    index = PiiIndex(book[[c for c in PII_COLUMNS if c in book.columns]])
+    index = PiiIndex(
+        read_dataset(dataset, processed_dir=processed_dir, plan=plan.source, columns=PII_COLUMNS)
+    )
     book = enrich(book, plan)
     out = Path(out_dir or config.reports_dir() / DAILY_DIR / day.isoformat())
     checks = []

@@ -143,10 +143,6 @@ def prepare_dataset(
     return dataset, read_dataset(name, raw_dir=raw_dir, processed_dir=processed_dir, plan=plan)
 
 
-def _pii_index(policies: pd.DataFrame) -> PiiIndex:
-    return PiiIndex(policies[[c for c in PII_COLUMNS if c in policies.columns]])
-
-
 def _index_inputs(
     policies: pd.DataFrame,
     dataset: str,
@@ -166,7 +162,8 @@ def _index_inputs(
         kpis = kpi_leagues(policies, tracking, period, plan, summaries)  # shared with kernels
     except Exception as exc:  # noqa: BLE001
         notes.append(f"index: KPIs not shown ({type(exc).__name__}: {exc})")
-    return _pii_index(policies), kpis, notes
+    pii = PiiIndex(read_dataset(dataset, raw_dir, processed_dir, data.plan, columns=PII_COLUMNS))
+    return pii, kpis, notes
 
 
 def _writable(out_dir: Path) -> None:

@@ -30,9 +30,10 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
+from ..analysis.actions import CUSTOMER_PII
 from ..analysis.costs import paid_complaints
 from ..files import atomic_path, write_atomic
-from ..ingest.dataset import read_prepared_tracking
+from ..ingest.dataset import read_policies, read_prepared_tracking
 from ..ingest.schema import PII_COLUMNS
 from ..output.privacy import PiiIndex, PrivacyError, check_file, redact_notebook
 from ..output.workbook import book_sheets, write_tables_workbook
@@ -123,9 +124,11 @@ def _token(dataset: Dataset) -> str:
 
 
 def _policies(dataset: Dataset) -> pd.DataFrame:
+    """The (cached) policies the workbooks are made from: the default read and the PII their
+    action lists show (masked)."""
     token = _token(dataset)
     if _local.policies is None or _local.policies[0] != token:
-        _local.policies = (token, pd.read_parquet(dataset.policies))
+        _local.policies = (token, read_policies(dataset.policies, pii=CUSTOMER_PII))
     return _local.policies[1]
 
 
