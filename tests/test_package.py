@@ -25,8 +25,13 @@ RANK = {
 }
 BASE = {"config", "files", "exceptions", "__init__"}
 # Package modules imported inside a function: only the CLI's subcommands (so `--help` starts
-# fast) and the kernel's own preload, which imports the analysis layers into a report kernel.
-LAZY_OK = {"maturity_analysis.cli", "maturity_analysis.reports.kernelstate"}
+# fast), the kernel's own preload, which imports the analysis layers into a report kernel, and
+# a local worker's start, which imports the worker module once the slow grammar is skipped.
+LAZY_OK = {
+    "maturity_analysis.cli",
+    "maturity_analysis.reports.kernelstate",
+    "maturity_analysis.reports.executors",
+}
 
 
 def layer_of(module: str) -> str:
