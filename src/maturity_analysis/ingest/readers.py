@@ -29,6 +29,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,31 +98,52 @@ class Grid:
     numbers: list[int]  # the 1-based row (CSV: line) number of each row
 
 
+@dataclass(frozen=True)
+class Digest:
+    """A file's SHA-256 and line count."""
+
+    sha256: str
+    newlines: int
+    ends_with_newline: bool
+
+
+def file_digest(path: Path) -> Digest:
+    """SHA-256 and line count of a file, read once in chunks."""
+    h, newlines, last = hashlib.sha256(), 0, b""
+    with open(path, "rb") as f:
+        while chunk := f.read(8 << 20):
+            h.update(chunk)
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return Digest(h.hexdigest(), newlines, last == b"\n")
+
+
+# Digests are read in this thread while the file is parsed (hashing leaves the GIL).
+_DIGESTS = ThreadPoolExecutor(1, thread_name_prefix="sha256")
+
+
 @dataclass
 class FileInfo:
-    """What the manifest records about one input file."""
+    """What the manifest records about one input file; its :class:`Digest` is computed
+    beside the reading and waited for where it is used."""
 
     path: Path
-    sha256: str
     size: int
+    digest: Future[Digest]
     format: str = ""
     encoding: str | None = None
     skipped_sheets: list[str] = field(default_factory=list)
     sheet_notes: dict[str, str] = field(default_factory=dict)  # skipped sheet -> why
-    newlines: int = 0
-    ends_with_newline: bool = True
 
+    @property
+    def sha256(self) -> str:
+        return self.digest.result().sha256
 
-def file_digest(path: Path) -> FileInfo:
-    """SHA-256, size and line count of a file, read once in chunks."""
-    h, size, newlines, last = hashlib.sha256(), 0, 0, b""
-    with open(path, "rb") as f:
-        while chunk := f.read(8 << 20):
-            h.update(chunk)
-            size += len(chunk)
-            newlines += chunk.count(b"\n")
-            last = chunk[-1:]
-    return FileInfo(path, h.hexdigest(), size, newlines=newlines, ends_with_newline=last == b"\n")
+    @property
+    def lines(self) -> int:
+        """The file's lines (a last line without its newline counted)."""
+        d = self.digest.result()
+        return d.newlines + (not d.ends_with_newline)
 
 
 # ---------------------------------------------------------------------------------- headers
@@ -761,7 +783,6 @@ def _csv_fast(
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         raise InexactLines from None
-    lines = info.newlines + (not info.ends_with_newline)
     start = skip + 1
     try:
         for table in _batches(reader, chunk_rows):
@@ -777,7 +798,7 @@ def _csv_fast(
             yield out
     except (pa.ArrowInvalid, UnicodeDecodeError):
         raise InexactLines from None
-    if invalid or start - 1 != lines:
+    if invalid or start - 1 != info.lines:
         raise InexactLines
 
 
@@ -852,9 +873,10 @@ def _open(path: Path) -> FileInfo:
     path = Path(path)
     if not path.is_file():
         raise MaturityDataError(f"{path}: file not found")
-    info = file_digest(path)
-    if info.size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise MaturityDataError(f"{path}: the file is empty")
+    info = FileInfo(path, size, _DIGESTS.submit(file_digest, path))
     with open(path, "rb") as f:
         magic = f.read(8)
     if magic.startswith(b"PK"):
