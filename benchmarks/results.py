@@ -531,9 +531,14 @@ def render_why(fan: dict | None, scaled: list[dict], goals: list, info: dict) ->
             "normalising the text (NFKC, ID and phone cleaning, amounts) is about half, then "
             "judging duplicates and rejects, one pass over the spilled parts for the book's "
             "categories and the stored figures' key, deriving yields and risk per part and the "
-            "parquet write. The per-part checking and deriving run in threads, which Python's "
-            "lock holds to about one core; running them in processes is the lever left. See "
-            "the profile above (on 1,000,000 rows)."
+            "parquet write; the file's SHA-256 and line count are read in a thread beside the "
+            "parse. The per-part checking and deriving run in threads, which Python's lock "
+            "holds to about one core. Running them in worker processes was tried (same bytes) "
+            "and was slower on 2 cores: handing each part over and its derived table back "
+            "(pickled, to keep the Arrow chunks the parquet's bytes depend on) cost about 30% "
+            "more CPU than the lock saved, and the reading process still reads the CSV, judges "
+            "duplicates and writes the parquet on one core. What is left is less CPU per row, "
+            "not more processes. See the profile above (on 1,000,000 rows)."
         )
     if "every report" in missed:
         why.append("- **Report size.** See the largest report named in section 3.")
@@ -561,15 +566,18 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
         text = (
             f"- **Fan-out.** The runner spends {per_job:.2f} s of wall time per notebook on 2 "
             "cores; the warm kernels already remove the fixed cost the others pay per notebook "
-            "(kernel start, imports, nbconvert's setup), and the data, tracking frames, the one "
-            "allocation and the every-branch evaluation are read or computed once per worker. "
+            "(kernel start, imports, nbconvert's setup), the data, tracking frames and the one "
+            "allocation are read or computed once per worker, and the every-branch and "
+            "every-支局 evaluation once a run (the runner's index thread stores it beside the "
+            "prepared data, `data/processed/.evaluations/`, and the kernels read it). "
             f"Its jobs (the notebooks and {fan['jobs'] // max(len(fan.get('notebooks', [])), 1)} "
             f"workbooks the others do not write) took {jobs_s:.1f} s of worker time, "
             f"{jobs_s / 2:.1f} s on each core; the other "
             f"{max(statistics.median(fan['runner']) - jobs_s / 2, 0):.1f} s of its wall time are "
-            "its start, the workers' and kernels' start, the index (every unit's KPIs, computed "
-            "after the jobs) and the shutdown. What is left in a job is its cells (charts most "
-            "of them), nbclient's messages, rendering and the privacy check."
+            "its start, the workers' and kernels' start, the first job of each kernel (its "
+            "plain charts of every branch), writing the index (its KPI leagues are computed "
+            "while the jobs run) and the shutdown. What is left in a job is its cells (charts "
+            "most of them), nbclient's messages, rendering and the privacy check."
         )
         if cells:
             text += f" Cells: {cells:.2f} s a notebook on average"
@@ -581,9 +589,9 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
             f"{fan.get('full_workbooks', '?')} workbooks in {fan['full_wall']:.1f} s: "
             f"{fan['full_wall'] * 2 / max(fan['full_reports'], 1):.2f} core-seconds a report. "
             "Both cores are busy throughout, so only less work per report helps: the data, "
-            "the tracking frames, the one allocation and the every-branch evaluation are "
-            "already kept per worker, and what is left is each report's own cells, nbclient's "
-            "messages, rendering and the privacy check."
+            "the tracking frames and the one allocation are already kept per worker, the "
+            "every-branch evaluation is computed once a run, and what is left is each "
+            "report's own cells, nbclient's messages, rendering and the privacy check."
         )
         full = fan.get("full_breakdown")
         if full:
