@@ -114,6 +114,23 @@ def test_a_figure_drawn_straight_to_a_palette_png_is_the_compact_png_of_its_png(
         assert image.mode == "P" and image.size == (290, 181)
 
 
+def test_a_figure_on_another_canvas_gives_the_same_png_as_on_agg():
+    """figure_png draws an Agg canvas itself (once) and any other through print_figure."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    plots.setup()
+    pngs = []
+    for other in (False, True):
+        fig, ax = plt.subplots(figsize=(4, 2.5), layout="constrained")
+        ax.barh(["甲支局", "乙支局"], [3, 5])
+        ax.set_title("件数")
+        if other:
+            FigureCanvasSVG(fig)
+        pngs.append(plots.figure_png(fig))
+        plt.close(fig)
+    assert pngs[0] == pngs[1]
+
+
 def test_in_ipython_a_figure_shows_as_its_figure_png_with_its_alt_text():
     """In a kernel whose inline backend saves figures as laid out, the PNG formatter draws each
     figure once with figure_png; any other formatter's PNG is compacted."""

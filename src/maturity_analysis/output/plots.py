@@ -93,27 +93,34 @@ def compact_png(data: bytes) -> bytes:
 def figure_png(fig: Figure) -> bytes:
     """``fig`` as it is laid out, at its own dpi, as the PNG :func:`compact_png` makes of its
     PNG: drawn once to RGBA pixels, which are quantised and encoded once (no full-colour PNG
-    encoded and decoded in between)."""
+    encoded and decoded in between).
+
+    An Agg canvas (the inline backend's, ``agg``'s) draws the figure once: ``print_figure``
+    would draw it twice, laying it out in both (the same pixels, a fifth more time).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
     mark = marks.marked(fig)
     if mark is not None:  # a chart of every branch: drawn once, this report's branch marked
         pixels = marks.pixels(fig, mark)
-        height, width = pixels.shape[:2]
-        return _palette_png(Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1))
-    raw = io.BytesIO()
-    fig.canvas.print_figure(
-        raw,
-        format="rgba",
-        dpi=fig.dpi,
-        facecolor=fig.get_facecolor(),
-        edgecolor=fig.get_edgecolor(),
-        bbox_inches=None,
-    )
-    width, _ = fig.canvas.get_width_height(physical=True)
-    pixels = raw.getvalue()
-    size = (width, len(pixels) // (4 * width))
-    return _palette_png(Image.frombuffer("RGBA", size, pixels, "raw", "RGBA", 0, 1))
+    elif isinstance(fig.canvas, FigureCanvasAgg):
+        fig.canvas.draw()
+        pixels = np.asarray(fig.canvas.buffer_rgba())
+    else:
+        raw = io.BytesIO()
+        fig.canvas.print_figure(
+            raw,
+            format="rgba",
+            dpi=fig.dpi,
+            facecolor=fig.get_facecolor(),
+            edgecolor=fig.get_edgecolor(),
+            bbox_inches=None,
+        )
+        width, _ = fig.canvas.get_width_height(physical=True)
+        pixels = np.frombuffer(raw.getvalue(), np.uint8).reshape(-1, width, 4)
+    height, width = pixels.shape[:2]
+    return _palette_png(Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1))
 
 
 def _palette_png(rgba) -> bytes:
