@@ -77,6 +77,86 @@ def test_every_file_kind_is_checked(index, tmp_path, kind):
     assert "张*英" in message or "138****5678" in message
 
 
+def _openpyxl_workbook(tmp_path, fill) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "说明"
+    wb.active["A1"] = "网点"
+    fill(wb)
+    wb.save(tmp_path / "w.xlsx")
+    return (tmp_path / "w.xlsx").read_bytes()
+
+
+def _rich(wb):
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    bold = InlineFont(b=True)
+    wb.active["B2"] = CellRichText(["联系人：", TextBlock(bold, "张秀"), TextBlock(bold, "英")])
+
+
+def _comment(wb):
+    from openpyxl.comments import Comment
+
+    wb.active["A1"].comment = Comment(CONTACT, "经办")
+
+
+def _footer(wb):
+    wb.active.oddFooter.center.text = CONTACT
+
+
+def _sheet_name(wb):
+    wb.create_sheet("张秀英")
+
+
+def _float(wb):
+    wb.active["C3"] = 13812345678.0
+
+
+def _formula(wb):
+    wb.active["D4"] = '=LEN("张秀英")'
+
+
+def _title(wb):
+    wb.properties.title = CONTACT
+
+
+@pytest.mark.parametrize(
+    "fill",
+    [_rich, _comment, _footer, _sheet_name, _float, _formula, _title],
+    ids=lambda f: f.__name__,
+)
+def test_a_workbook_is_read_whole(index, tmp_path, fill):
+    """Every text a workbook's XML holds is checked: a name split in rich-text runs, comments,
+    headers and footers, sheet names, numbers written as floats, formulas, properties."""
+    with pytest.raises(PrivacyError, match="张\\*英|138\\*\\*\\*\\*5678"):
+        check_file(tmp_path / "w.xlsx", index, _openpyxl_workbook(tmp_path, fill))
+
+
+def test_a_workbook_reads_as_openpyxl_reads_its_cells(tmp_path):
+    """The cells' text is what openpyxl reads back, numbers as a reader shows them."""
+    import io
+
+    from openpyxl import load_workbook
+
+    frame = pd.DataFrame(
+        {"网点": ["城关", "<b>&amp;", "=1+1"], "件数": [3, 12, 7], "占比": [0.1, 2 / 3, 1e-7]}
+    )
+    data = write_workbook({"表一": frame, "表二": frame.T}, tmp_path / "w.xlsx").read_bytes()
+    text = file_text("w.xlsx", data)
+    wb = load_workbook(io.BytesIO(data), read_only=True)
+    for ws in wb.worksheets:
+        assert ws.title in text.splitlines()
+        for row in ws.iter_rows(values_only=True):
+            shown = [
+                str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+                for v in row
+                if v is not None
+            ]
+            assert "\t".join(shown) in text
+
+
 def test_a_file_kind_without_a_check_is_refused(index, tmp_path):
     with pytest.raises(PrivacyError, match="no PII check"):
         check_file(tmp_path / "report.docx", index, b"anything")
