@@ -414,8 +414,9 @@ def test_kpi_progress_chart(plots, b1_q2):
 def test_kpi_by_branch_chart(plots, book, tracking):
     table = by_branch(book, tracking, "2013Q2")
     ax = plots.kpi_by_branch(table, "complaint_satisfaction", highlight="B1")
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["▶ B1", "B2"]  # B1 highlighted
-    assert ax.get_yticklabels()[0].get_color() != ax.get_yticklabels()[1].get_color()
+    assert [t.get_text() for t in ax.branch_labels] == ["▶ B1", "B2"]  # B1 highlighted
+    assert ax.branch_labels[0].get_color() != ax.branch_labels[1].get_color()
+    assert len(ax.get_yticks()) == 0  # the labels are texts, not ticks
     widths = [p.get_width() for p in ax.patches]
     assert widths == pytest.approx([1 / 3, 0.0])  # B1 1 of 3; B2 has no complaints (无数据)
     assert ax.lines[-1].get_xdata()[0] == pytest.approx(0.8)  # the plan's 80% line
@@ -437,9 +438,9 @@ def test_kpis_by_branch_panels(plots, book, tracking):
         "万能险保单持有率：各网点",
     ]
     # Labels on the first panel of each row only; the same bars as one chart per KPI.
-    shown = [[t.get_text() for t in ax.get_yticklabels() if t.get_visible()] for ax in axes]
+    shown = [[t.get_text() for t in getattr(ax, "branch_labels", [])] for ax in axes]
     assert shown[0] == shown[2] == ["B1", "▶ B2"]
-    assert len(axes[1].get_yticks()) == 0
+    assert shown[1] == [] and len(axes[1].get_yticks()) == 0
     assert [p.get_width() for p in axes[1].patches] == pytest.approx([2 / 3, 0.0])  # 2/3, 0/3
     assert not axes[0].figure.axes[3].axison  # the empty fourth cell
 

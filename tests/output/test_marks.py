@@ -70,9 +70,9 @@ def test_a_marked_chart_has_the_pixels_of_drawing_it_whole_cold_and_warm(panels)
             fig = plots.kpis_by_branch(table, KEYS, highlight=code)[0].figure
         else:
             fig = plots.kpi_by_branch(table, "persistency", highlight=code).figure
-        assert [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()].count(
-            f"▶ {code}"
-        ) == (2 if panels else 1)  # one label a row of panels
+        assert [t.get_text() for t in fig.branch_mark.texts].count(f"▶ {code}") == (
+            2 if panels else 1
+        )  # one label a row of panels
         np.testing.assert_array_equal(marks.pixels(fig, fig.branch_mark), _whole(fig))
         plt.close(fig)
     assert len(marks._plain) == 1  # one plain chart for the four reports

@@ -18,27 +18,29 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib import rcParams
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.text import Text
 
 KEPT = 8  # plain charts kept per process (a tall chart of every branch is about 10 MB)
 _PAD = 1  # pixels around a plain label's box that are whitened with it
 
-_plain: OrderedDict[str, tuple[np.ndarray, dict]] = OrderedDict()
+_plain: OrderedDict[str, tuple[np.ndarray, list]] = OrderedDict()
 
 
 @dataclass(frozen=True)
 class Mark:
-    """The labels a figure marks (each: its axes, its y tick's index, its plain text and
-    colour) and the key of everything else the figure shows."""
+    """A figure's branch labels (``texts``: text artists, in order), the ones it marks (each:
+    its text artist, its plain text and colour) and the key of everything else it shows."""
 
     key: str
-    labels: tuple[tuple[Axes, int, str, object], ...]
+    texts: tuple[Text, ...]
+    labels: tuple[tuple[Text, str, object], ...]
 
 
-def mark(fig: Figure, labels: list[tuple[Axes, int, str, object]], *content: object) -> None:
-    """Record that ``fig`` marks ``labels`` (axes, y tick index, plain text, plain colour);
+def mark(
+    fig: Figure, texts: list[Text], labels: list[tuple[Text, str, object]], *content: object
+) -> None:
+    """Record that ``fig`` marks ``labels`` (a text of ``texts``, its plain text and colour);
     ``content``: what else decides its pixels (its table, KPIs), beside its size, layout and
     matplotlib's settings, which are added here."""
     if not labels:
@@ -47,7 +49,7 @@ def mark(fig: Figure, labels: list[tuple[Axes, int, str, object]], *content: obj
     settings = sorted((k, repr(v)) for k, v in rcParams.items())
     parts = (content, tuple(fig.get_size_inches()), fig.dpi, layout, settings)
     key = hashlib.sha256(pickle.dumps(parts)).hexdigest()
-    fig.branch_mark = Mark(key, tuple(labels))
+    fig.branch_mark = Mark(key, tuple(texts), tuple(labels))
 
 
 def marked(fig: Figure) -> Mark | None:
@@ -55,33 +57,21 @@ def marked(fig: Figure) -> Mark | None:
     return getattr(fig, "branch_mark", None)
 
 
-def _plain_at(formatter, index: int, text: str) -> FuncFormatter:
-    """``formatter`` but for the tick at ``index``, labelled ``text``."""
-    return FuncFormatter(lambda x, pos: text if pos == index else formatter(x, pos))
-
-
-def _draw_plain(fig: Figure, m: Mark) -> tuple[np.ndarray, dict]:
-    """``fig`` drawn with its marked labels plain, and every y tick label's box (pixels)."""
-    shown = []
-    for ax, i, text, color in m.labels:
-        formatter = ax.yaxis.get_major_formatter()
-        ax.yaxis.set_major_formatter(_plain_at(formatter, i, text))
-        label = ax.get_yticklabels()[i]
-        shown.append((formatter, label.get_color()))
-        label.set_color(color)
+def _draw_plain(fig: Figure, m: Mark) -> tuple[np.ndarray, list]:
+    """``fig`` drawn with its marked labels plain, and every label's box (pixels)."""
+    shown = [(text.get_text(), text.get_color()) for text, _, _ in m.labels]
+    for text, plain, color in m.labels:
+        text.set_text(plain)
+        text.set_color(color)
     try:
         fig.canvas.draw()
         renderer = fig.canvas.get_renderer()
         image = np.asarray(renderer.buffer_rgba()).copy()
-        boxes = {
-            (n, t.get_text()): t.get_window_extent(renderer).bounds
-            for n, ax in enumerate(fig.axes)
-            for t in ax.get_yticklabels()
-        }
+        boxes = [t.get_window_extent(renderer).bounds for t in m.texts]
     finally:
-        for (ax, i, _, _), (formatter, color) in zip(m.labels, shown, strict=True):
-            ax.yaxis.set_major_formatter(formatter)
-            ax.get_yticklabels()[i].set_color(color)
+        for (text, _, _), (was, color) in zip(m.labels, shown, strict=True):
+            text.set_text(was)
+            text.set_color(color)
     return image, boxes
 
 
@@ -98,11 +88,11 @@ def pixels(fig: Figure, m: Mark) -> np.ndarray:
     buffer[...] = image
     height = buffer.shape[0]
     background = (np.array(fig.get_facecolor()) * 255).round().astype(np.uint8)
-    for ax, _, text, _ in m.labels:
-        x, y, w, h = boxes[(fig.axes.index(ax), text)]
+    for text, _, _ in m.labels:
+        x, y, w, h = boxes[m.texts.index(text)]
         left, right = max(int(np.floor(x)) - _PAD, 0), int(np.ceil(x + w)) + _PAD
         top, bottom = max(height - int(np.ceil(y + h)) - _PAD, 0), height - int(np.floor(y)) + _PAD
         buffer[top:bottom, left:right] = background
-    for ax, i, _, _ in m.labels:
-        ax.get_yticklabels()[i].draw(renderer)  # placed and marked, as drawing the axis would
+    for text, _, _ in m.labels:
+        text.draw(renderer)  # placed and marked, as drawing the figure would
     return np.asarray(renderer.buffer_rgba()).copy()

@@ -653,14 +653,15 @@ def kpi_by_branch(
         ax.axvline(target, color="#333333", linewidth=1, linestyle="--")
     codes = list(rows.index)
     mine = codes.index(str(highlight)) if str(highlight) in codes else None
+    ax.set_yticks([])
     if labels:
-        ax.set_yticks(y, [f"▶ {c}" if i == mine else c for i, c in enumerate(codes)])
+        ax.branch_labels = _branch_labels(
+            ax, y, [f"▶ {c}" if i == mine else c for i, c in enumerate(codes)]
+        )
         if mine is not None:
-            tick = ax.get_yticklabels()[mine]
-            ax.branch_label = (ax, mine, codes[mine], tick.get_color())  # for marks.mark
-            tick.set_color(HIGHLIGHT_COLOR)
-    else:
-        ax.set_yticks([])
+            text = ax.branch_labels[mine]
+            ax.branch_label = (text, codes[mine], text.get_color())  # for marks.mark
+            text.set_color(HIGHLIGHT_COLOR)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     if per_branch_target or unit == "%":
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
@@ -677,11 +678,25 @@ def kpi_by_branch(
     return ax
 
 
+def _branch_labels(ax: plt.Axes, y: np.ndarray, texts: list[str]) -> list:
+    """The branch labels left of the bars, where y tick labels sit (a text each; no tick
+    marks): a tick is five artists, and a chart of every branch has hundreds of them."""
+    r = rcParams
+    transform, va, ha = ax.get_yaxis_text1_transform(r["ytick.major.pad"] + r["ytick.major.size"])
+    color = r["ytick.color"] if r["ytick.labelcolor"] == "inherit" else r["ytick.labelcolor"]
+    size = r["ytick.labelsize"]
+    return [
+        ax.text(0, yi, t, transform=transform, va=va, ha=ha, size=size, color=color, clip_on=False)
+        for yi, t in zip(y, texts, strict=True)
+    ]
+
+
 def _mark(fig: Figure, table: pd.DataFrame, keys: list[str]) -> None:
     """Let the chart of every branch be drawn once per process, its marked label over it
     (:mod:`.marks`)."""
-    labelled = [ax.branch_label for ax in fig.axes if hasattr(ax, "branch_label")]
-    marks.mark(fig, labelled, table, keys)
+    every = [t for ax in fig.axes for t in getattr(ax, "branch_labels", [])]
+    marked = [ax.branch_label for ax in fig.axes if hasattr(ax, "branch_label")]
+    marks.mark(fig, every, marked, table, keys)
 
 
 def kpis_by_branch(
@@ -749,7 +764,7 @@ def _text_size(fig: Figure, texts: list[str], size: str) -> tuple[float, float]:
 
     renderer = fig.canvas.get_renderer()
     prop = FontProperties(size=size)
-    extents = [renderer.get_text_width_height_descent(t, prop, ismath=False) for t in texts]
+    extents = [renderer.get_text_width_height_descent(t, prop, ismath=False) for t in set(texts)]
     scale = 72 / fig.dpi
     return max(e[0] for e in extents) * scale, max(e[1] for e in extents) * scale
 
@@ -761,7 +776,7 @@ def _branch_layout(fig: Figure, nrows: int, ncols: int) -> None:
     layout's spacing. A layout engine would measure every branch label of every panel at
     each draw."""
     axes = [ax for ax in fig.axes if ax.axison]
-    labels = [t.get_text() for ax in axes for t in ax.get_yticklabels()] or [""]
+    labels = [t.get_text() for ax in axes for t in getattr(ax, "branch_labels", [])] or [""]
     ticks = [t.get_text() for ax in axes for t in ax.xaxis.get_majorticklabels()] or ["0"]
     r = rcParams
     label_w, _ = _text_size(fig, labels, r["ytick.labelsize"])
