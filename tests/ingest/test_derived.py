@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from test_policies import good, write_xlsx
 
@@ -83,6 +84,22 @@ def test_read_as_pandas_reads_it(book, tmp_path):
     some = ["premium", "branch_code"]
     pd.testing.assert_frame_equal(read_policies(path, some), whole[some])
     pd.testing.assert_frame_equal(read_dataset("demo", columns=some), whole[some])
+
+
+@pytest.mark.parametrize("budget", [1, 600, 10**9])
+def test_read_in_batches_of_columns_reads_it(book, tmp_path, monkeypatch, budget):
+    """Columns read a batch at a time (a column each, a few, all at once): the same frame."""
+    path = tmp_path / "data" / "processed" / "demo" / "policies.parquet"
+    monkeypatch.setattr(dataset, "READ_BATCH_BYTES", budget)
+    file = pq.ParquetFile(path)
+    names = file.schema_arrow.names
+    batches = dataset._batches(file, names)
+    assert [n for batch in batches for n in batch] == names
+    if budget == 600:  # a few columns a batch
+        assert 1 < len(batches) < len(names)
+    else:  # a column each, or all of them at once
+        assert len(batches) == (len(names) if budget == 1 else 1)
+    pd.testing.assert_frame_equal(read_policies(path, pii=PERSONAL_COLUMNS), pd.read_parquet(path))
 
 
 def test_the_default_read_leaves_out_names_ids_and_phones(book):

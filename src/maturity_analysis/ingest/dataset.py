@@ -446,23 +446,51 @@ def policy_columns(
     return [n for n in names if n not in PERSONAL_COLUMNS or n in pii]
 
 
+READ_BATCH_BYTES = 256 * 2**20  # Arrow bytes of the columns read together (threads decode them)
+
+
+def _batches(file: pq.ParquetFile, names: list[str]) -> list[list[str]]:
+    """``names`` in order, in runs of columns whose decoded size (the file's metadata) stays
+    under :data:`READ_BATCH_BYTES`; a larger column is a run of its own."""
+    meta = file.metadata
+    where = {meta.schema.column(i).path.split(".")[0]: i for i in range(meta.num_columns)}
+    size = {
+        n: sum(
+            meta.row_group(g).column(where[n]).total_uncompressed_size
+            for g in range(meta.num_row_groups)
+        )
+        for n in names
+        if n in where
+    }
+    batches: list[list[str]] = []
+    total = 0
+    for n in names:
+        if not batches or total + size.get(n, 0) > READ_BATCH_BYTES:
+            batches.append([])
+            total = 0
+        batches[-1].append(n)
+        total += size.get(n, 0)
+    return batches
+
+
 def read_policies(
     path: str | Path, columns: Sequence[str] | None = None, pii: Sequence[str] = ()
 ) -> pd.DataFrame:
     """A prepared policies.parquet as :func:`pandas.read_parquet` returns it (same dtypes and
     ``attrs``): by default every column but the customers' name, ID and phone, which are read
     only where asked for (``pii``: those of them to read too; ``columns``: only these, in this
-    order, PII included where named: :func:`policy_columns`). Read a column at a time: each
-    column's Arrow buffers are freed as soon as it is converted (text is handed over as it is,
-    Arrow-backed), so the peak is about the frame itself, not the Arrow table and the frame
-    together; the pages Arrow's allocator freed meanwhile are handed back at the end."""
-    file = pq.ParquetFile(path, pre_buffer=False)
+    order, PII included where named: :func:`policy_columns`). Read a few columns at a time
+    (:func:`_batches`), decoded in threads: each batch's Arrow buffers are freed as soon as it
+    is converted (text is handed over as it is, Arrow-backed), so the peak is about the frame
+    itself and one batch, not the Arrow table and the frame together; the pages Arrow's
+    allocator freed meanwhile are handed back at the end."""
+    file = pq.ParquetFile(path, pre_buffer=True)
     names = policy_columns(file.schema_arrow.names, columns, pii)
     parts = [
-        file.read(columns=[n], use_pandas_metadata=True).to_pandas(
+        file.read(columns=batch, use_pandas_metadata=True).to_pandas(
             self_destruct=True, split_blocks=True
         )
-        for n in names
+        for batch in _batches(file, names)
     ]
     pa.default_memory_pool().release_unused()
     out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=pd.RangeIndex(0))
