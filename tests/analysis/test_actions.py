@@ -147,3 +147,35 @@ def test_lists_mask_customers_by_default(make_policies):
     # aged 50 and rated A (below the deposit): also a key customer not visited
     assert (book["risk_rating"].astype(str) == "A").all()
     assert counts.loc["B01"].tolist() == [1, 0, 0, 1] == counts.loc["合计"].tolist()
+
+
+def test_a_sub_branch_lists_what_its_branches_list(make_policies):
+    """A 支局's lists are its branches' lists together: its branches' open complaints (a 支局
+    is no branch code of a complaint), and its policies' calls only."""
+    book = enrich(
+        make_policies(
+            [
+                {"branch_code": "B01", "sub_branch": "S1", "maturity_date": "2013-05-15"},
+                {"branch_code": "B02", "sub_branch": "S1", "maturity_date": "2013-05-16"},
+                {"branch_code": "B03", "sub_branch": "S2", "maturity_date": "2013-05-17"},
+            ]
+        )
+    )
+    calls = _calls([{"policy_no": "P000001", "call_date": "2013-05-09", "intent": "意向转存"}])
+    comp = frame(
+        "complaints",
+        [
+            _complaint("P000000", "2013-05-06") | {"branch_code": code}
+            for code in ("B01", "B02", "B03")
+        ],
+    )
+    tracking = Tracking(calls=calls, complaints=comp)
+    lists = {
+        unit: actions.action_lists(book, tracking, DAY, unit, PLAN, masked=False)
+        for unit in ("支局:S1", "B01", "B02")
+    }
+    assert lists["支局:S1"][actions.COMPLAINTS]["网点代码"].tolist() == ["B01", "B02"]
+    for name in actions.LISTS:
+        together = pd.concat([lists["B01"][name], lists["B02"][name]])
+        assert sorted(lists["支局:S1"][name]["保单号"]) == sorted(together["保单号"]), name
+    assert lists["支局:S1"][actions.SOON]["保单号"].tolist() == ["P000000"]  # P000001 reached

@@ -113,3 +113,14 @@ def test_award_candidates_follow_the_period_kind(month):
     q2 = honours.award_candidates(book, tracking, parse_period("2013Q2", PLAN), plan=PLAN)
     q2 = q2.reset_index()
     assert set(q2["期间"]) == {"2013Q2"} and set(q2["奖项"]) == set(quarter["奖项"])
+
+
+def test_a_sub_branch_ranks_with_its_branches_complaints(month):
+    """A 支局's league counts its branches' complaints answered in time (a 支局 is no branch
+    code of a complaint): here both branches are its own, so it ranks as the whole book."""
+    book, tracking = month
+    assert set(book["sub_branch"]) == {"支局一"}
+    whole = honours.league_table(book, tracking, MAY, "team", plan=PLAN)
+    mine = honours.league_table(book, tracking, MAY, "team", "支局:支局一", PLAN)
+    assert mine["投诉按时处理"].sum() == 1  # B02 团队1's complaint answered in 7 days
+    assert mine.equals(whole)

@@ -215,11 +215,12 @@ def action_lists(
     ``book`` is the enriched book (risk ratings)."""
     plan = plan or load_plan()
     part = for_branch(book, branch)
-    comp = tracking.complaints
-    if not is_all(branch):
-        comp = comp[comp["branch_code"].astype(str) == str(branch)]
+    comp, calls = tracking.complaints, tracking.calls
+    if not is_all(branch):  # a branch's or a 支局's branches' complaints; calls of its policies
+        comp = comp[member(comp["branch_code"].astype(str), part["branch_code"].astype(str))]
+        calls = calls[member(calls["policy_no"], part["policy_no"])]
     mine = Tracking(
-        calls=tracking.calls,
+        calls=calls,
         complaints=comp,
         worklog=tracking.worklog,
         outcomes=tracking.outcomes,

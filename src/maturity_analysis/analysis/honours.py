@@ -140,8 +140,8 @@ def league_table(
     plan = plan or load_plan()
     part = for_branch(book, branch)
     comp = tracking.complaints
-    if not is_all(branch):
-        comp = comp[comp["branch_code"].astype(str) == str(branch)]
+    if not is_all(branch):  # a branch's, or a 支局's branches'
+        comp = comp[member(comp["branch_code"].astype(str), part["branch_code"].astype(str))]
     mine = Tracking(calls=tracking.calls, complaints=comp, outcomes=tracking.outcomes)
     ranked = rank(criteria_counts(part, mine, period, level, plan), plan)
     if masked and level == "manager":
