@@ -29,7 +29,7 @@ from ..ingest.schema import PERSONAL_COLUMNS
 from ..plan.model import Plan, load_plan
 from ..plan.period import Period
 from ..plan.workdays import month_bounds, shift_month, working_days
-from .book import ALL, for_branch, is_all
+from .book import ALL, for_branch, is_all, unit_tracking
 from .lookup import member
 
 NOT_CALLED, SOON, COMPLAINTS, NOT_VISITED = (
@@ -215,16 +215,7 @@ def action_lists(
     ``book`` is the enriched book (risk ratings)."""
     plan = plan or load_plan()
     part = for_branch(book, branch)
-    comp, calls = tracking.complaints, tracking.calls
-    if not is_all(branch):  # a branch's or a 支局's branches' complaints; calls of its policies
-        comp = comp[member(comp["branch_code"].astype(str), part["branch_code"].astype(str))]
-        calls = calls[member(calls["policy_no"], part["policy_no"])]
-    mine = Tracking(
-        calls=calls,
-        complaints=comp,
-        worklog=tracking.worklog,
-        outcomes=tracking.outcomes,
-    )
+    mine = tracking if is_all(branch) else unit_tracking(part, tracking)
     return {
         NOT_CALLED: not_called_next_month(part, mine, day, masked),
         SOON: maturing_not_reached(part, mine, day, plan, masked),

@@ -19,7 +19,9 @@ import pandas as pd
 
 from ..exceptions import MaturityDataError
 from ..ingest.dataset import stored_derived
+from ..ingest.forms import KINDS, Tracking
 from ..plan.model import Plan, load_plan
+from .lookup import member
 from .risk import rate_risk
 from .yields import YIELD_COLUMNS, add_yields
 
@@ -205,6 +207,20 @@ def for_branch(policies: pd.DataFrame, branch: str = ALL) -> pd.DataFrame:
     if not mask.any():
         check_branches([branch], branch_codes(policies))
     return policies.loc[mask].copy(deep=False)
+
+
+def unit_tracking(part: pd.DataFrame, tracking: Tracking) -> Tracking:
+    """The tracking rows of a unit's policies ``part`` (:func:`for_branch`): complaints and
+    work logs of its branches (a 支局's: its branches'), calls and outcomes of its policies."""
+    codes, policies = part["branch_code"].astype(str), part["policy_no"]
+
+    def ours(kind: str) -> pd.DataFrame:
+        frame = tracking[kind]
+        if kind in ("calls", "outcomes"):
+            return frame[member(frame["policy_no"], policies)]
+        return frame[member(frame["branch_code"].astype(str), codes)]
+
+    return Tracking(**{kind: ours(kind) for kind in KINDS})
 
 
 def enrich(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:

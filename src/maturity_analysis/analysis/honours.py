@@ -29,7 +29,7 @@ from ..ingest.forms import Tracking
 from ..ingest.ids import mask_name
 from ..plan.model import Plan, load_plan
 from ..plan.period import Period, parse_period
-from .book import ALL, for_branch, is_all
+from .book import ALL, for_branch, is_all, unit_tracking
 from .kpis import UNNAMED_TEAM
 from .lookup import member
 
@@ -139,10 +139,7 @@ def league_table(
     with customers, and the reports' leak check cannot tell them apart."""
     plan = plan or load_plan()
     part = for_branch(book, branch)
-    comp = tracking.complaints
-    if not is_all(branch):  # a branch's, or a 支局's branches'
-        comp = comp[member(comp["branch_code"].astype(str), part["branch_code"].astype(str))]
-    mine = Tracking(calls=tracking.calls, complaints=comp, outcomes=tracking.outcomes)
+    mine = tracking if is_all(branch) else unit_tracking(part, tracking)
     ranked = rank(criteria_counts(part, mine, period, level, plan), plan)
     if masked and level == "manager":
         ranked["manager"] = ranked["manager"].map(mask_name).astype(object)

@@ -43,6 +43,7 @@ from .book import (
     is_all,
     is_sub_branch,
     sub_branch_name,
+    unit_tracking,
 )
 from .evaluation import month_allocation, year_to_date
 from .kpis import KPIS
@@ -264,15 +265,7 @@ def _restricted(policies: pd.DataFrame, tracking: Tracking, units: list) -> tupl
         return policies, tracking
     codes = {c for _, _, cs in units for c in cs}
     mine = policies[policies["branch_code"].astype(str).isin(codes)]
-    known = pd.Index(mine["policy_no"].unique())
-
-    def ours(frame: pd.DataFrame, by: str) -> pd.DataFrame:
-        if by == "branch_code":
-            return frame[frame["branch_code"].astype(str).isin(codes)]
-        return frame[known.get_indexer(frame["policy_no"]) >= 0]
-
-    by = {"calls": "policy_no", "outcomes": "policy_no"}
-    return mine, Tracking(**{k: ours(tracking[k], by.get(k, "branch_code")) for k in KINDS})
+    return mine, unit_tracking(mine, tracking)
 
 
 def _satisfaction(customers: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
