@@ -3,10 +3,10 @@
 Rendered reports never show a full name, phone number, ID number or policy number. Notebooks
 that list customers mask them with :func:`mask_frame`; the report runner checks every file it
 writes under ``reports/`` with :func:`check_file` before keeping it, as a second line of
-defence: HTML (text *and* attribute values, entities decoded), workbooks (every text of their XML:
-cells, sheet names, comments, headers, properties), notebooks (every string of the JSON), PDF (its extracted text, through
-:data:`EXTRACTORS`) and plain text. A file kind without an extractor is refused, never waved
-through.
+defence: HTML (text *and* attribute values, entities decoded), workbooks (every text of their
+XML: cells, sheet names, comments, headers, properties), notebooks (every string of the JSON),
+PDF (its extracted text, through :data:`EXTRACTORS`) and plain text. A file kind without an
+extractor is refused, never waved through.
 
 What counts as a leak
 ---------------------
@@ -384,8 +384,11 @@ def workbook_text(data: bytes) -> str:
     from xml.etree import ElementTree
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        parts = {n: archive.read(n) for n in archive.namelist() if n.endswith((".xml", ".rels"))}
-    xml = {name: ElementTree.fromstring(text) for name, text in parts.items()}
+        xml = {
+            name: ElementTree.fromstring(archive.read(name))
+            for name in archive.namelist()
+            if name.endswith((".xml", ".rels"))
+        }
     strings = xml.pop("xl/sharedStrings.xml", None)
     shared = (
         [] if strings is None else ["".join(si.itertext()) for si in strings.iter(f"{_SHEET_NS}si")]
