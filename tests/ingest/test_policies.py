@@ -12,6 +12,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
@@ -28,6 +29,7 @@ from maturity_analysis.ingest.dataset import (
     read_dataset,
 )
 from maturity_analysis.ingest.ids import check_char
+from maturity_analysis.ingest import policies
 from maturity_analysis.ingest.policies import (
     REASONS,
     REJECT_COLUMNS,
@@ -261,6 +263,25 @@ def test_whole_life_term(tmp_path):
     p = accounted(load_policies(f), 2).policies
     assert p["whole_life"].tolist() == [True, False]
     assert p["term_years"].isna().tolist() == [True, False]
+
+
+def test_missing_years_are_never_cast(tmp_path, monkeypatch):
+    """No NaN is cast to an integer while reading: pandas hides the warning of that cast with
+    ``warnings.catch_warnings``, which is not thread-safe, so prepare's checking threads printed
+    "invalid value encountered in cast" now and then. Here the parts are checked in this thread,
+    where numpy raises on such a cast."""
+    monkeypatch.setattr(policies, "in_threads", lambda work, items, ahead: map(work, items))
+    f = write_csv(
+        tmp_path / "policies.csv",
+        [
+            good(0, product_type="万能", term_years="终身", payment_mode="期交", payment_years=""),
+            good(1, term_years="长期", payment_years="x"),
+            good(2),
+        ],
+    )
+    with np.errstate(invalid="raise"):
+        p = accounted(load_policies(f), 3).policies
+    assert p["term_years"].tolist() == [pd.NA, 5]
 
 
 @pytest.mark.parametrize(

@@ -294,13 +294,13 @@ def _terms(t: pd.Series) -> pd.Series:
     """Term in years from ``5``, ``5.0``, ``5年``, ``5年期``; missing for 终身 and non-numbers."""
     years = t.str.extract("^([0-9]{1,3})(?:[.]0+)?(?:年期?)?$", expand=False)
     years = pd.to_numeric(years, errors="coerce")
-    return years.where((years >= 1) & (years <= 100)).astype("Float64")
+    return years.where((years >= 1) & (years <= 100)).astype("Int64")
 
 
 def _payment_years(t: pd.Series) -> pd.Series:
     """缴费年期 in years from ``5``, ``5.0``, ``5年``, ``5年交``; missing for non-numbers."""
     years = t.str.extract("^([0-9]{1,3})(?:[.]0+)?(?:年[交缴]?)?$", expand=False)
-    return pd.to_numeric(years, errors="coerce").astype("Float64")
+    return pd.to_numeric(years, errors="coerce").astype("Int64")
 
 
 def _lookup(spellings: dict[str, tuple[str, ...]]) -> Callable[[pd.Series], pd.Series]:
@@ -370,8 +370,6 @@ def _normalise(
     for name in _AMOUNTS:  # mostly distinct values: cleaned and cast directly
         t = _clean(raw[name])
         v[name], present[name] = _amounts(t) * scale[name], t.notna()
-    v["term_years"] = v["term_years"].astype("Int64")
-    v["payment_years"] = v["payment_years"].astype("Int64")
 
     for name in _REQUIRED:
         check(~present[name], name, REASONS["missing"])
