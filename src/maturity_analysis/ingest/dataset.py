@@ -196,7 +196,8 @@ def _book(streamed: Streamed) -> tuple[dict[str, list[str]], dict[str, list[pd.S
             values = part[c].astype("category")
             codes = values.cat.codes.to_numpy()
             seen = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
-            used[c].update(values.cat.categories[seen])
+            # as an object array: the set takes it whole (an Arrow Index hands over item by item)
+            used[c].update(values.cat.categories[seen].to_numpy(dtype=object))
         for c in _INPUTS:
             inputs[c].append(part[c])
     return {c: sorted(v) for c, v in used.items()}, inputs
