@@ -314,16 +314,16 @@ def maturity_product_table(policies: pd.DataFrame, plan: Plan | None = None) -> 
     if not set(_AVERAGED) <= set(policies.columns):
         policies = add_yields(policies)
     group = maturity_groups(policies, plan)
-    codes, labels = group.cat.codes.to_numpy(), list(group.cat.categories)
+    codes, labels = group.cat.codes.to_numpy().astype(np.intp), list(group.cat.categories)
     counts = np.bincount(codes, minlength=len(labels))
     keep = np.array([lab != OTHER_GROUP for lab in labels]) | (counts > 0)
     sums, ns = {}, {}
     for column in _AVERAGED:
         values = policies[column].to_numpy(dtype=float, na_value=np.nan)
-        # policies without a value go to one more bin, left out (its sum is NaN)
-        where = np.where(np.isnan(values), len(labels), codes).astype(np.intp)
-        total = np.bincount(where, weights=values, minlength=len(labels) + 1)[:-1][keep]
-        n = np.bincount(where, minlength=len(labels) + 1)[:-1][keep]
+        missing = np.isnan(values)  # policies without a value: in neither sum nor count
+        weights = np.where(missing, 0.0, values)
+        total = np.bincount(codes, weights=weights, minlength=len(labels))[keep]
+        n = (counts - np.bincount(codes[missing], minlength=len(labels)))[keep]
         sums[column] = np.append(total, total.sum())
         ns[column] = np.append(n, n.sum())
     mean = {c: _share(sums[c], ns[c]) for c in _AVERAGED}
