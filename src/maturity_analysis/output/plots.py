@@ -18,6 +18,7 @@ from functools import cache
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib import font_manager, rcParams
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
@@ -289,20 +290,10 @@ def age_principal_heatmap(
     ax = _axes(ax, (7, 4.5))
     body = _body(t1).drop(columns=TOTAL, level=1)
     grid = body[product] if product else body.T.groupby(level=1, sort=False).sum().T
-    values = grid.to_numpy(dtype=float)
-    ax.imshow(np.log10(values + 1), cmap="Blues", aspect="auto")
-    high = np.log10(values.max() + 1) * 0.6
-    for (i, j), v in np.ndenumerate(values):
-        ax.text(
-            j,
-            i,
-            f"{v:,.0f}",
-            ha="center",
-            va="center",
-            color="white" if np.log10(v + 1) > high else "black",
-        )
-    ax.set_xticks(np.arange(grid.shape[1]), list(grid.columns))
-    ax.set_yticks(np.arange(grid.shape[0]), list(grid.index))
+    # seaborn writes each count in a colour that reads on its cell
+    sns.heatmap(np.log10(grid + 1), annot=grid, fmt=",.0f", cmap="Blues", cbar=False, ax=ax)
+    ax.tick_params(axis="y", labelrotation=0)
+    ax.tick_params(length=0)
     ax.set_xlabel(t1.columns.names[1])
     ax.set_ylabel(t1.index.name)
     ax.set_title(f"年龄 × 满期本金 件数（{product or '全部险种'}）", y=1.0)
