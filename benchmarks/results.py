@@ -309,10 +309,9 @@ def render_scale(scaled: list[dict], goals: list) -> list[str]:
         + ", ".join(f"`{n}`" for n in TABLES)
         + "; read + tables is timed inside that process (imports excluded), peak memory is the "
         f"process's. `prepare` reads a CSV {CHUNK_ROWS:,} rows at a time and stores the per-policy "
-        "yields, deposit values and risk, and repeated text as categories (parquet "
-        "dictionaries for the categories, flags, whole numbers and dates, not for the amounts "
-        "and yields, whose values mostly differ; no min/max statistics for the categories, "
-        "which no read uses); the tables read the stored yields.",
+        "yields, deposit values and risk, and repeated text as categories (without parquet "
+        "min/max statistics for the categories, which no read uses and pyarrow works out from "
+        "their text); the tables read the stored yields.",
         "",
         "| policies | CSV (MB) | prepare (s, and CPU s) | prepare peak (MB) | parquet (MB) | "
         "default read: read + tables (s) | of which read (s) | peak (MB) | "

@@ -221,12 +221,11 @@ def _column(
 
 
 def _coded(schema: pa.Schema) -> list[str]:
-    """The columns worth a parquet dictionary: the categories (already one), flags, whole
-    numbers and dates. Not the text that is nearly unique per policy (names, IDs, phones,
-    policy numbers) nor the amounts and yields, most of whose values differ: pyarrow would
-    build their dictionaries only to drop them (and a yield's is larger than its values)."""
-    plain = (pa.types.is_large_string, pa.types.is_floating)
-    return [f.name for f in schema if not any(is_(f.type) for is_ in plain)]
+    """The columns worth a parquet dictionary: all but the text that is nearly unique per
+    policy (names, IDs, phones, policy numbers), whose dictionary pyarrow would build only to
+    drop it. (The amounts and yields keep theirs: without, the file is read with about 0.1 GB
+    more peak at 10M, for a write about 2 s faster.)"""
+    return [f.name for f in schema if not pa.types.is_large_string(f.type)]
 
 
 def _summarised(schema: pa.Schema) -> list[str]:
