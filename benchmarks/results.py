@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from measure import Run
-from workloads import POLICIES_PER_BRANCH, TABLE_COLUMNS, TABLES
+from workloads import POLICIES_PER_BRANCH, TABLE_COLUMNS, TABLE_RUNS, TABLES
 
 from maturity_analysis.ingest.policies import CHUNK_ROWS
 
@@ -308,7 +308,9 @@ def render_scale(scaled: list[dict], goals: list) -> list[str]:
         f"or only the {len(TABLE_COLUMNS)} columns the tables use) and computing "
         + ", ".join(f"`{n}`" for n in TABLES)
         + "; read + tables is timed inside that process (imports excluded), peak memory is the "
-        f"process's. `prepare` reads a CSV {CHUNK_ROWS:,} rows at a time and stores the per-policy "
+        f"process's; each read is run {TABLE_RUNS} times and the run with the median read + "
+        "tables is shown (every run's figure is under the table). "
+        f"`prepare` reads a CSV {CHUNK_ROWS:,} rows at a time and stores the per-policy "
         "yields, deposit values and risk, and repeated text as categories (without parquet "
         "min/max statistics for the categories, which no read uses and pyarrow works out from "
         "their text); the tables read the stored yields.",
@@ -330,6 +332,18 @@ def render_scale(scaled: list[dict], goals: list) -> list[str]:
             f"{e.get('parquet_mb', 0):,.0f} | {_tables_cells(e, 'all')} | "
             f"{_tables_cells(e, 'plan')} |"
         )
+    runs = [
+        f"{e['rows']:,} policies: "
+        + "; ".join(
+            f"{label} " + ", ".join(f"{t:.2f}" for t in e["tables_s"][c]) + " s"
+            for c, label in (("all", "default read"), ("plan", "table columns"))
+            if e["tables_s"].get(c)
+        )
+        for e in scaled
+        if e.get("tables_s")
+    ]
+    if runs:
+        lines += ["", "Read + tables of every run, fastest first: " + "; ".join(runs) + "."]
     lines += [
         "",
         "Time per table, default read (s):",

@@ -45,6 +45,7 @@ from results import (
 from workloads import (
     CHILDREN,
     PROFILE_ROWS,
+    TABLE_RUNS,
     ensure_sample,
     html_size_stats,
     pick_branches,
@@ -169,11 +170,24 @@ def scale(sizes: list[int], log: Path) -> list[dict]:
         if prep.rc == 0 and parquet.exists():
             entry["parquet"] = parquet
             entry["parquet_mb"] = parquet.stat().st_size / MB
+            entry["tables_s"] = {}
             for columns in ("all", "plan"):
-                say(f"tables from {rows:,} prepared rows, {columns} columns read")
-                ran, info = run_child("tables", [str(parquet), columns], log)
-                say(f"  {ran.wall:.1f} s, peak {ran.peak_mb:,.0f} MB, exit {ran.rc}")
-                entry["tables"][columns] = (ran, info)
+                runs = []
+                for n in range(TABLE_RUNS):
+                    say(f"tables from {rows:,} prepared rows, {columns} columns read, run {n + 1}")
+                    ran, info = run_child("tables", [str(parquet), columns], log)
+                    say(f"  {ran.wall:.1f} s, peak {ran.peak_mb:,.0f} MB, exit {ran.rc}")
+                    runs.append((ran, info))
+                    if ran.rc != 0:
+                        break
+                failed = [r for r in runs if r[0].rc != 0]
+                ok = sorted(
+                    (r for r in runs if r[0].rc == 0),
+                    key=lambda r: r[1]["read_s"] + r[1]["tables_s"],
+                )
+                # the run with the median read + tables, or the one that failed
+                entry["tables"][columns] = failed[0] if failed else ok[len(ok) // 2]
+                entry["tables_s"][columns] = [r[1]["read_s"] + r[1]["tables_s"] for r in ok]
         results.append(entry)
     return results
 
