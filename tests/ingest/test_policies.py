@@ -22,6 +22,7 @@ from maturity_analysis import __version__
 from maturity_analysis.analysis.yields import payment_counts
 from maturity_analysis.cli import main
 from maturity_analysis.exceptions import MaturityDataError
+from maturity_analysis.ingest import policies
 from maturity_analysis.ingest.dataset import (
     dataset_fingerprint,
     dataset_manifest,
@@ -29,7 +30,6 @@ from maturity_analysis.ingest.dataset import (
     read_dataset,
 )
 from maturity_analysis.ingest.ids import check_char
-from maturity_analysis.ingest import policies
 from maturity_analysis.ingest.policies import (
     REASONS,
     REJECT_COLUMNS,

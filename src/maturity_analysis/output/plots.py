@@ -292,8 +292,8 @@ def age_principal_heatmap(
     grid = body[product] if product else body.T.groupby(level=1, sort=False).sum().T
     # seaborn writes each count in a colour that reads on its cell
     sns.heatmap(np.log10(grid + 1), annot=grid, fmt=",.0f", cmap="Blues", cbar=False, ax=ax)
-    ax.tick_params(axis="y", labelrotation=0)
-    ax.tick_params(length=0)
+    ax.tick_params(axis="y", labelrotation=0)  # seaborn stands the age bands upright
+    ax.tick_params(length=0)  # the cells' edges mark the bands; no tick marks beside them
     ax.set_xlabel(t1.columns.names[1])
     ax.set_ylabel(t1.index.name)
     ax.set_title(f"年龄 × 满期本金 件数（{product or '全部险种'}）", y=1.0)
