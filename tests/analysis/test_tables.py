@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from maturity_analysis.analysis import tables as tables_module
 from maturity_analysis.analysis.book import for_branch
 from maturity_analysis.analysis.tables import (
     maturity_groups,
@@ -15,6 +16,7 @@ from maturity_analysis.analysis.tables import (
     table3,
     table4,
 )
+from maturity_analysis.analysis.yields import add_yields
 from maturity_analysis.exceptions import MaturityDataError
 from maturity_analysis.output.display import format_table
 
@@ -314,3 +316,21 @@ def test_format_table_shows_percent_with_two_decimals(tables):
     assert "6.03%" in html  # Table 2 · 20-30 · 总占比
     assert "36,823" in html
     assert "2.94%" in format_table(tables["年龄段分析"]).to_html()  # Segment table · 20-30
+
+
+def test_tables_taken_in_blocks_equal_one_pass(sample_policies, monkeypatch):
+    """A book of more rows than one bincount block (ten million policies are ten blocks)
+    gives the tables of one pass: counts exactly, sums and averages to rounding, the policies
+    without a yield left out of each block's count as of the whole."""
+    book = add_yields(sample_policies)
+    book.loc[book.index[::7], ["policy_yield", "gap_pp"]] = np.nan
+    book.loc[book.index[::11], "premium"] = np.nan
+    book["beats_deposit"] = book["beats_deposit"].astype("boolean").mask(book.index % 13 == 0)
+    whole = plan_tables(book)
+    assert len(book) < tables_module.BLOCK
+    monkeypatch.setattr(tables_module, "BLOCK", 1000)  # 37 blocks of the sample
+    for name, table in plan_tables(book).items():
+        pd.testing.assert_frame_equal(table, whole[name], check_exact=False, rtol=1e-12)
+    products = plan_tables(book)["满期产品分析"]
+    assert (products["件数"] == whole["满期产品分析"]["件数"]).all()
+    assert products.loc["合计", "跑赢存款件数"] == whole["满期产品分析"].loc["合计", "跑赢存款件数"]

@@ -3,7 +3,8 @@
 Each function takes the policies of the whole book or of one branch (see :func:`maturity_analysis.analysis.book.for_branch`)
 and returns a new frame laid out as the plan lays it out: Chinese labels, a 合计 row, counts
 as integers, shares as fractions (``0.0603``; :func:`maturity_analysis.output.display.format_table` shows them as ``6.03%``).
-Counting works on category codes with :func:`numpy.bincount`, so ten million policies take
+Counting works on category codes with :func:`numpy.bincount`, a million rows at a time
+(:func:`_sums`), so ten million policies take
 well under a second per table.
 """
 
@@ -51,13 +52,36 @@ def category_codes(values: pd.Series, categories: list[str]) -> np.ndarray:
     return pd.Categorical(values, categories=categories).codes
 
 
+BLOCK = 1 << 20  # rows one bincount takes: its temporaries stay a few MB at any book size
+
+
+def _sums(keys: np.ndarray, size: int, weights: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per key (0 ≤ key < ``size``) the sum of ``weights`` over the rows that have one and how
+    many rows have one (without ``weights``: the counts, twice), :data:`BLOCK` rows at a time:
+    :func:`numpy.bincount` of ten million rows at once would take 80 MB of intp keys and as
+    much of weights with NaN as 0. Up to one block the sums are bincount's own, to the bit."""
+    counts = np.zeros(size, dtype=np.int64)
+    sums = counts if weights is None else np.zeros(size)
+    values = None if weights is None else pd.Series(weights)
+    for start in range(0, len(keys), BLOCK):
+        k = keys[start : start + BLOCK]
+        if values is None:
+            counts += np.bincount(k, minlength=size)
+            continue
+        w = values.iloc[start : start + BLOCK].to_numpy(dtype=float, na_value=np.nan)
+        missing = np.isnan(w)
+        sums += np.bincount(k, weights=np.where(missing, 0.0, w), minlength=size)
+        counts += np.bincount(k, minlength=size) - np.bincount(k[missing], minlength=size)
+    return sums, counts
+
+
 def _grid(codes: list[np.ndarray], sizes: list[int], weights: Any = None) -> np.ndarray:
     """Counts (or sums of ``weights``, NaN as 0) over every combination of codes, shape
     ``sizes``; rows with a code of -1 in any key are left out.
 
     Each key's codes are shifted by one into a flat index small enough for 16 bits where the
     grid allows (code -1 lands in a first row, column … that is cut off), so ten million rows
-    are a few passes over 20 MB and one :func:`numpy.bincount`.
+    are a few passes over 20 MB and one :func:`_sums`.
     """
     shape = [size + 1 for size in sizes]
     cells = int(np.prod(shape))
@@ -66,11 +90,7 @@ def _grid(codes: list[np.ndarray], sizes: list[int], weights: Any = None) -> np.
         flat *= size
         flat += c
         flat += 1
-    if weights is None:
-        grid = np.bincount(flat, minlength=cells)
-    else:
-        w = np.asarray(weights, dtype=float)
-        grid = np.bincount(flat, weights=np.where(np.isnan(w), 0.0, w), minlength=cells)
+    grid = _sums(flat, cells, weights)[0]
     return np.ascontiguousarray(grid.reshape(shape)[(slice(1, None),) * len(shape)])
 
 
@@ -276,15 +296,17 @@ def maturity_groups(policies: pd.DataFrame, plan: Plan | None = None) -> pd.Seri
     """Each policy's maturity-product group (``[[tables.maturity_groups]]``; else 其他)."""
     plan = plan or load_plan()
     groups = plan.tables.maturity_groups
-    term = policies["term_years"].to_numpy(dtype=float, na_value=np.nan)
+    # whole years are exact in 32 bits; a missing term is NaN, in no term range
+    term = policies["term_years"].to_numpy(dtype=np.float32, na_value=np.nan)
     products = sorted({g.product for g in groups})
     product = category_codes(policies["product_type"], products)
     names = {
         text: _contains(policies["product_name"], text)
         for text in {g.product_name for g in groups if g.product_name is not None}
     }
-    conditions = []
-    for g in groups:
+    labels = [g.label for g in groups]
+    codes = np.full(len(policies), len(groups), dtype=np.int8)
+    for i, g in reversed(list(enumerate(groups))):  # the first group a policy matches wins
         cond = product == products.index(g.product)
         if g.product_name is not None:
             cond &= names[g.product_name]
@@ -292,11 +314,7 @@ def maturity_groups(policies: pd.DataFrame, plan: Plan | None = None) -> pd.Seri
             cond &= term >= g.min_term
         if g.max_term is not None:
             cond &= term <= g.max_term
-        conditions.append(cond)
-    labels = [g.label for g in groups]
-    codes = np.full(len(policies), len(groups), dtype=np.int8)
-    for i in reversed(range(len(groups))):  # the first group a policy matches wins
-        codes[conditions[i]] = i
+        codes[cond] = i
     cat = pd.Categorical.from_codes(codes, categories=[*labels, OTHER_GROUP])
     return pd.Series(cat, index=policies.index, name="maturity_group")
 
@@ -314,16 +332,12 @@ def maturity_product_table(policies: pd.DataFrame, plan: Plan | None = None) -> 
     if not set(_AVERAGED) <= set(policies.columns):
         policies = add_yields(policies)
     group = maturity_groups(policies, plan)
-    codes, labels = group.cat.codes.to_numpy().astype(np.intp), list(group.cat.categories)
-    counts = np.bincount(codes, minlength=len(labels))
+    codes, labels = group.cat.codes.to_numpy(), list(group.cat.categories)
+    counts = _sums(codes, len(labels))[1]
     keep = np.array([lab != OTHER_GROUP for lab in labels]) | (counts > 0)
     sums, ns = {}, {}
-    for column in _AVERAGED:
-        values = policies[column].to_numpy(dtype=float, na_value=np.nan)
-        missing = np.isnan(values)  # policies without a value: in neither sum nor count
-        weights = np.where(missing, 0.0, values)
-        total = np.bincount(codes, weights=weights, minlength=len(labels))[keep]
-        n = (counts - np.bincount(codes[missing], minlength=len(labels)))[keep]
+    for column in _AVERAGED:  # policies without a value: in neither sum nor count
+        total, n = (a[keep] for a in _sums(codes, len(labels), policies[column]))
         sums[column] = np.append(total, total.sum())
         ns[column] = np.append(n, n.sum())
     mean = {c: _share(sums[c], ns[c]) for c in _AVERAGED}
