@@ -41,7 +41,7 @@ PROFILE_TOP = 12
 PROFILE_ROWS = 1_000_000
 # fresh processes reading each prepared file (the median one is shown): on this kind of machine
 # the same read's system time varies run to run by up to 4x (the kernel finding fresh pages)
-TABLE_RUNS = 3
+TABLE_RUNS = 5
 TABLES = ("table1", "table2", "table3", "table4", "segment_table", "maturity_product_table")
 
 

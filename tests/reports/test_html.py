@@ -254,9 +254,23 @@ MEASURE = """
   document.querySelectorAll("img").forEach(function (im) {
     images.push(im.getBoundingClientRect().right <= W + 0.5);
   });
+  var evaluations = [];
+  document.querySelectorAll("table.evaluation").forEach(function (t) {
+    var heads = Array.prototype.map.call(t.querySelectorAll("thead th"), function (th) {
+      return th.textContent.trim(); });
+    var at = heads.indexOf("结论"), cells = [], verdicts = [];
+    t.querySelectorAll("tbody tr").forEach(function (tr) {
+      Array.prototype.forEach.call(tr.children, function (td, i) {
+        cells.push(lines(td));
+        if (i === at) verdicts.push(lines(td));
+      });
+    });
+    evaluations.push({heads: heads, verdict_right: t.querySelectorAll("thead th")[at]
+      .getBoundingClientRect().right, verdict_lines: verdicts, cell_lines: cells});
+  });
   parent.postMessage(JSON.stringify({width: W, page: document.documentElement.scrollWidth,
     outside: outside.slice(0, 10), tables: tables, headers: headers, nums: nums,
-    images: images}), "*");
+    images: images, evaluations: evaluations}), "*");
 })();
 """
 FRAME = """<!DOCTYPE html><html><body style="margin:0"><pre id="measured"></pre>
@@ -308,3 +322,17 @@ def test_page_reads_in_a_browser(hostile, browser, tmp_path, width, which):
         assert numbers and set(numbers.values()) == {"right"}
         assert all(re.fullmatch(r"\d{1,3}(,\d{3})*|—", n) for n in numbers)
         assert f"{len(hostile['frame']):,}" in numbers  # ALL's policies: 1,100 (none rejected)
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_verdicts_read_on_a_phone(hostile, browser, tmp_path, width):
+    """The evaluation's tables (the period's, then the year to date): on a phone the period's
+    结论 is in view before the table scrolls, no verdict breaks over lines, and the long 说明
+    keeps a width of its own, so no row grows taller than a few lines."""
+    seen = _measure(browser, _report(hostile, CODE, "04_quarterly_evaluation"), width, tmp_path)
+    period, ytd = seen["evaluations"]
+    assert "年度目标" not in period["heads"] and "年度目标" in ytd["heads"]
+    assert period["verdict_right"] <= width
+    for table in (period, ytd):
+        assert table["verdict_lines"] and set(table["verdict_lines"]) == {1}
+        assert max(table["cell_lines"]) <= 6, table["cell_lines"]

@@ -16,9 +16,12 @@ PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ
 
 
 def _notebook():
-    """A report-like notebook: markdown, a table output, a chart, printed text, stderr."""
+    """A report-like notebook: markdown, a table and an evaluation table (as
+    ``Evaluation._repr_html_`` writes it), a chart, printed text, stderr."""
     nb = nbformat.v4.new_notebook()
     table = pd.DataFrame({"件数": [1, 2]}, index=["甲", "乙"]).to_html()
+    verdicts = pd.DataFrame({"KPI": ["保单转换"], "结论": ["达标"], "说明": ["目标124件"]})
+    table += verdicts.to_html(index=False, border=0, classes="evaluation")
     nb.cells = [
         nbformat.v4.new_markdown_cell("# 标题\n\n说明 *强调*\n\n- 一\n- 二"),
         nbformat.v4.new_code_cell(

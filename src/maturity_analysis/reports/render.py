@@ -73,6 +73,11 @@ body { background: #fff; color: rgba(0, 0, 0, 0.87); font-size: 13px;
 .jp-RenderedHTMLCommon tbody tr:nth-child(even) { background: #f5f5f5; }
 .jp-RenderedHTMLCommon tbody tr:hover { background: #e1f5fe; }
 .jp-RenderedImage img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
+/* The evaluation: KPI and 说明 (first and last) are text; 说明 wide enough for a few lines. */
+.jp-RenderedHTMLCommon table.evaluation :is(td, th):is(:first-child, :last-child)
+  { text-align: left; }
+.jp-RenderedHTMLCommon table.evaluation td:last-child { min-width: 16em; }
+.jp-RenderedHTMLCommon table.evaluation td:not(:first-child, :last-child) { white-space: nowrap; }
 .ma-banner { padding: 0.6em 1em; margin-bottom: 1em; border-bottom: 2px solid #b22222;
              font-size: 1.1em; }
 .ma-banner .ma-branch { font-weight: bold; }
@@ -87,6 +92,10 @@ body { background: #fff; color: rgba(0, 0, 0, 0.87); font-size: 13px;
   .ma-banner, .ma-footer { padding-left: 0.5em; padding-right: 0.5em; }
   .ma-footer dt { float: none; width: auto; }
   .ma-footer dd { margin-left: 0; margin-bottom: 0.4em; }
+  /* on a phone the verdict (结论, the fifth column) is in view before the table scrolls */
+  .jp-RenderedHTMLCommon table.evaluation td { min-width: 0; padding: 0.3em 0.3em; }
+  .jp-RenderedHTMLCommon table.evaluation td:first-child { min-width: 6em; }
+  .jp-RenderedHTMLCommon table.evaluation td:last-child { min-width: 14em; }
 }
 """
 TEMPLATE = (
