@@ -4,8 +4,7 @@ Each function takes the policies of the whole book or of one branch (see :func:`
 and returns a new frame laid out as the plan lays it out: Chinese labels, a 合计 row, counts
 as integers, shares as fractions (``0.0603``; :func:`maturity_analysis.output.display.format_table` shows them as ``6.03%``).
 Counting works on category codes with :func:`numpy.bincount`, a million rows at a time
-(:func:`_sums`), so ten million policies take
-well under a second per table.
+(:func:`_sums`), so ten million policies take well under a second per table.
 """
 
 from __future__ import annotations
