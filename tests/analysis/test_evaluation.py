@@ -411,6 +411,15 @@ def test_kpi_progress_chart(plots, b1_q2):
     assert colours["保单转换"] != colours["投诉处理满意度"]  # 待定 (grey) vs 未达标 (red)
 
 
+def test_kpi_progress_labels_each_bar_as_the_table_shows_it(plots):
+    """A 达成率 of 99.8% (未达标) is labelled 99.8%, as in the evaluation table, not 100%."""
+    summary = pd.DataFrame(
+        {"KPI": ["万能险保单持有率", "保单转换"], "达成率": [0.998, 1.05], "达标": [False, True]}
+    )
+    ax = plots.kpi_progress(summary)
+    assert [t.get_text() for t in ax.texts] == ["99.8%", "105.0%"]
+
+
 def test_kpi_by_branch_chart(plots, book, tracking):
     table = by_branch(book, tracking, "2013Q2")
     ax = plots.kpi_by_branch(table, "complaint_satisfaction", highlight="B1")

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
 from ..analysis.tables import COUNT, PREMIUM_WAN, SHARE, TOTAL
+from ..analysis.evaluation import shown
 from ..analysis.targets import BASE, GOAL
 from . import marks
 from .fonts import FONT_FAMILY, font_path
@@ -587,7 +588,8 @@ def kpi_progress(summary: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     y = np.arange(len(rows))
     ratio = rows["达成率"].to_numpy(dtype=float)
     bars = ax.barh(y, ratio, color=_met_colors(rows["达标"]))
-    ax.bar_label(bars, [f"{r:.0%}" for r in ratio], padding=3, fontsize=9)
+    # as the evaluation's table shows it: 99.8% 未达标 must not read 100%
+    ax.bar_label(bars, [shown(r, "%") for r in ratio], padding=3, fontsize=9)
     ax.axvline(1, color="#333333", linewidth=1, linestyle="--")
     ax.set_yticks(y, list(rows["KPI"]))
     ax.invert_yaxis()
