@@ -23,8 +23,8 @@ from matplotlib import font_manager, rcParams
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
-from ..analysis.tables import COUNT, PREMIUM_WAN, SHARE, TOTAL
 from ..analysis.evaluation import shown
+from ..analysis.tables import COUNT, PREMIUM_WAN, SHARE, TOTAL
 from ..analysis.targets import BASE, GOAL
 from . import marks
 from .fonts import FONT_FAMILY, font_path
