@@ -19,6 +19,7 @@ contains the target (as a share of the base); Q2 has 62 working days (chinesecal
 and 劳动节 4-29..5-1 off, 4-7 and 4-27, 4-28 worked; 端午 6-10..12 off, 6-8, 6-9 worked).
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -475,6 +476,16 @@ def test_narrative_states_the_figures(book, tracking):
     assert "申报多于记录63访" in text
     assert "赔偿1件，共1,500元" in text
     assert "赔付客户不满50岁1件" in text
+
+
+def test_narrative_writes_counts_as_the_tables_do(book, tracking):
+    """Thousands are separated in the sentences as in the table beside them (the sample's
+    全辖 read 1803件投诉 against 1,803 in its table)."""
+    ev = evaluate(book, tracking, "2013Q2", "B1")
+    summary = ev.summary.copy()
+    summary.loc["answered_in_time", "分母"] = 1803
+    text = dataclasses.replace(ev, summary=summary).narrative()
+    assert "1,803件投诉，" in text
 
 
 def test_narrative_without_tracking(book):

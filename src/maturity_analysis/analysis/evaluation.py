@@ -482,7 +482,7 @@ class Evaluation:
         goal = shown(s.at["complaint_satisfaction", "目标"], "%")
         answered = shown(s.at["answered_in_time", "实际"], "%")
         return (
-            f"{n}件投诉，{answered}在{within}答复；处理后满意度{satisfied}（目标{goal}），"
+            f"{n:,}件投诉，{answered}在{within}答复；处理后满意度{satisfied}（目标{goal}），"
             f"{s.at['complaint_satisfaction', '结论']}。"
         )
 
