@@ -264,7 +264,9 @@ def test_calls_per_team_day_counts_with_thousands_separated():
         {"branch_code": "B1", "team": ["T"] * 1250 + ["U"] * 1250, "recorded": 1, "claimed": 0}
     )
     u = dataclasses.replace(unit(), sources=frozenset({"calls"}), grid=grid)
-    assert kpis.calls_per_team_day(u).note.startswith("2个团队，2,500个团队工作日；附件一记录2,500访")
+    assert kpis.calls_per_team_day(u).note.startswith(
+        "2个团队，2,500个团队工作日；附件一记录2,500访"
+    )
 
 
 def test_calls_per_team_day_without_forms_is_no_data():

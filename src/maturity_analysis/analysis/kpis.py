@@ -356,9 +356,7 @@ def calls_per_team_day(u: Unit) -> Measure:
         )
     recorded, claimed = int(days["recorded"].sum()), int(days["claimed"].sum())
     teams = len(days[["branch_code", "team"]].drop_duplicates())
-    note = (
-        f"{teams:,}个团队，{len(days):,}个团队工作日；附件一记录{recorded:,}访，附件三申报{claimed:,}访"
-    )
+    note = f"{teams:,}个团队，{len(days):,}个团队工作日；附件一记录{recorded:,}访，附件三申报{claimed:,}访"
     if claimed > recorded:
         note += f"，申报多于记录{claimed - recorded:,}访，需核实"
     return Measure(
