@@ -265,8 +265,16 @@ MEASURE = """
         if (i === at) verdicts.push(lines(td));
       });
     });
-    evaluations.push({heads: heads, verdict_right: t.querySelectorAll("thead th")[at]
-      .getBoundingClientRect().right, verdict_lines: verdicts, cell_lines: cells});
+    var right = t.querySelectorAll("thead th")[at].getBoundingClientRect().right;
+    var b = box(t), kpi = t.querySelector("tbody td"), before = kpi.getBoundingClientRect().left;
+    var th = t.querySelectorAll("thead th")[at], edge = b.getBoundingClientRect().right;
+    b.scrollLeft += th.getBoundingClientRect().right - edge;  // the verdict at the right edge
+    var k = kpi.getBoundingClientRect(), v = th.getBoundingClientRect();
+    var kept = Math.abs(k.left - before) < 0.5;  // the KPI stayed where it was
+    var seen = v.left >= k.right - 0.5 && v.right <= edge + 0.5;  // and does not cover it
+    b.scrollLeft = 0;
+    evaluations.push({heads: heads, verdict_right: right, verdict_lines: verdicts,
+      cell_lines: cells, kpi_kept: kept, verdict_seen_scrolled: seen});
   });
   parent.postMessage(JSON.stringify({width: W, page: document.documentElement.scrollWidth,
     outside: outside.slice(0, 10), tables: tables, headers: headers, nums: nums,
@@ -327,8 +335,9 @@ def test_page_reads_in_a_browser(hostile, browser, tmp_path, width, which):
 @pytest.mark.parametrize("width", [390, 1280])
 def test_verdicts_read_on_a_phone(hostile, browser, tmp_path, width):
     """The evaluation's tables (the period's, then the year to date): on a phone the period's
-    结论 is in view before the table scrolls, no verdict breaks over lines, and the long 说明
-    keeps a width of its own, so no row grows taller than a few lines."""
+    结论 is in view before the table scrolls, no verdict breaks over lines, the long 说明
+    keeps a width of its own, so no row grows taller than a few lines, and scrolled sideways
+    the KPI stays in view beside the verdicts."""
     seen = _measure(browser, _report(hostile, CODE, "04_quarterly_evaluation"), width, tmp_path)
     period, ytd = seen["evaluations"]
     assert "年度目标" not in period["heads"] and "年度目标" in ytd["heads"]
@@ -336,3 +345,5 @@ def test_verdicts_read_on_a_phone(hostile, browser, tmp_path, width):
     for table in (period, ytd):
         assert table["verdict_lines"] and set(table["verdict_lines"]) == {1}
         assert max(table["cell_lines"]) <= 6, table["cell_lines"]
+        # scrolled until 结论 is in view, the KPI stays in view beside it
+        assert table["kpi_kept"] and table["verdict_seen_scrolled"]

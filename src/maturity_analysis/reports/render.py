@@ -96,6 +96,11 @@ body { background: #fff; color: rgba(0, 0, 0, 0.87); font-size: 13px;
   .jp-RenderedHTMLCommon table.evaluation td { min-width: 0; padding: 0.3em 0.3em; }
   .jp-RenderedHTMLCommon table.evaluation td:first-child { min-width: 6em; }
   .jp-RenderedHTMLCommon table.evaluation td:last-child { min-width: 14em; }
+  /* scrolled sideways (the year to date's 结论 is its 7th column), the KPI stays in view */
+  .jp-RenderedHTMLCommon table.evaluation :is(td, th):first-child
+    { position: sticky; left: 0; background: #fff; }
+  .jp-RenderedHTMLCommon table.evaluation tbody tr:nth-child(even) td:first-child
+    { background: #f5f5f5; }
 }
 """
 TEMPLATE = (
