@@ -545,7 +545,10 @@ def render_why(fan: dict | None, scaled: list[dict], goals: list, info: dict) ->
             "this machine touching 1 GiB of fresh memory took 0.18-2.55 s in huge pages and a "
             "steady 0.35 s in 4 KB pages (transparent huge pages on `madvise`), but turning "
             "numpy's huge-page advice off did not steady the read, whose frame is mostly "
-            "Arrow's memory. A memory-mapped read, another Arrow allocator, and storing the "
+            "Arrow's memory. In a fresh process the read took 2.5 s of user and 3.0-4.7 s of "
+            "system CPU (`time`), and `perf` put a quarter of its samples in the kernel "
+            "zeroing fresh huge pages: the memory the frame needs, not a step that can be "
+            "skipped. A memory-mapped read, another Arrow allocator, and storing the "
             "policy numbers uncompressed (1.10x the read's time) or in zstd (1.21x) did not "
             "lower it. Reading the columns in batches decoded in threads instead of one a call "
             "cut the read's wall time by about a quarter for 0.13 GB more peak. The tables work "
@@ -659,7 +662,7 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
                 "0.36 core-seconds a job, less than drawing one report's charts."
             )
             text += (
-                " Measured on a branch's 20 charts and not kept: SVG instead of PNG (matplotlib's "
+                " Measured on 420105's 20 charts and not kept: SVG instead of PNG (matplotlib's "
                 "SVG backend, text as text) builds and draws them in 1.69 s against 1.87 s, "
                 "601 KB against 408 KB (text as paths: 1.93 s, 1,274 KB); fast octree "
                 "quantising, white kept white, quantises and encodes them in 0.23 s against "
