@@ -162,6 +162,14 @@ def render_full_jobs(breakdown: dict | None) -> list[str]:
     ]
 
 
+def _drawing(c: dict) -> dict[str, float]:
+    """A unit's chart drawing by stage (``benchmarks/charts.py``): constrained layout, the
+    palette PNG, and Agg's drawing, the rest (figures saved before the stages were timed: all
+    Agg)."""
+    layout, png = c.get("chart_layout_s", 0.0), c.get("chart_png_s", 0.0)
+    return {"layout": layout, "agg": c["chart_draw_s"] - layout - png, "png": png}
+
+
 def render_unit_costs(costs: dict) -> list[str]:
     """Where a unit's cells spend their time (``benchmarks/charts.py``'s profile)."""
     if not costs:
@@ -182,10 +190,10 @@ def render_unit_costs(costs: dict) -> list[str]:
     ]
     for unit, c in costs.items():
         charts = c["chart_build_s"] + c["chart_draw_s"]
-        layout, png = c.get("chart_layout_s", 0.0), c.get("chart_png_s", 0.0)
+        d = _drawing(c)
         lines.append(
             f"| {unit} | {c['charts']} | {c['chart_build_s']:.2f} | {c['chart_draw_s']:.2f} | "
-            f"{layout:.2f} | {c['chart_draw_s'] - layout - png:.2f} | {png:.2f} | "
+            f"{d['layout']:.2f} | {d['agg']:.2f} | {d['png']:.2f} | "
             f"{c['other_s']:.2f} | {c['cells_s']:.2f} | {charts / max(c['cells_s'], 1e-9):.0%} |"
         )
     return lines
@@ -644,17 +652,15 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
             ]
             drawing = sum(c["chart_draw_s"] for c in costs.values())
             stage = {
-                k: sum(c.get(f"chart_{k}_s", 0.0) for c in costs.values())
-                for k in ("layout", "png")
+                k: sum(_drawing(c)[k] for c in costs.values()) for k in ("layout", "agg", "png")
             }
-            agg = drawing - stage["layout"] - stage["png"]
             text += (
                 " In the cells, the charts take most of the time (" + ", ".join(shares) + "): "
                 "matplotlib lays out and draws every tick label and bar of each chart for "
                 "each unit, once (`print_figure` would lay it out and draw it twice). Of their "
                 f"drawing ({', '.join(costs)} together), constrained layout is "
                 f"{stage['layout'] / max(drawing, 1e-9):.0%} (tight layout was slower still), "
-                f"Agg {agg / max(drawing, 1e-9):.0%} and the palette PNG "
+                f"Agg {stage['agg'] / max(drawing, 1e-9):.0%} and the palette PNG "
                 f"{stage['png'] / max(drawing, 1e-9):.0%}. Only the charts of "
                 "every branch are drawn once a process, each branch's report drawing just its "
                 "own marked label over them (`output/marks.py`), their branch labels plain "
@@ -666,8 +672,9 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
                 "SVG backend, text as text) builds and draws them in 1.69 s against 1.87 s, "
                 "601 KB against 408 KB (text as paths: 1.93 s, 1,274 KB); fast octree "
                 "quantising, white kept white, quantises and encodes them in 0.23 s against "
-                "0.51 s with files a quarter smaller, but keeps a bar chart to about 20 colours and moves its fills by up to 15 levels (the chart tests "
-                "allow 8); zlib level 6 encodes in 0.06 s against 0.15 s but 12% larger, which "
+                "0.51 s with files a quarter smaller, but keeps a bar chart to about 20 "
+                "colours and moves its fills by up to 15 levels (the chart tests allow 8); "
+                "zlib level 6 encodes in 0.06 s against 0.15 s but 12% larger, which "
                 "would take the largest report past 600 KB. With constrained layout's work "
                 "skipped altogether (the axes left misplaced) the charts take 14% less: the most "
                 "any cheaper layout could save. Outside the cells, nbclient's messages cost "
