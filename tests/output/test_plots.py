@@ -1,5 +1,6 @@
 """Charts: Chinese renders with the shipped font; each helper draws what its table holds."""
 
+import shutil
 import warnings
 from pathlib import Path
 
@@ -42,6 +43,29 @@ def test_font_is_the_shipped_simplified_chinese_face_not_a_system_font():
     assert font_manager.get_font(found).family_name == name == "Noto Sans CJK SC"
     assert matplotlib.rcParams["font.sans-serif"][0] == name
     assert matplotlib.rcParams["axes.unicode_minus"] is False
+
+
+def test_a_system_copy_of_the_font_does_not_replace_the_shipped_one(tmp_path, monkeypatch):
+    # A machine with Debian's fonts-noto-cjk has the same faces in another file, listed before
+    # the shipped one: matplotlib would pick it on the tie, and the charts would differ by machine.
+    copy = tmp_path / "NotoSansCJK-Regular.ttc"
+    shutil.copyfile(plots.font_path(), copy)
+    manager = font_manager.fontManager
+    monkeypatch.setattr(manager, "ttflist", list(manager.ttflist))
+    manager.addfont(str(copy))
+    manager.ttflist.sort(key=lambda f: f.fname != str(copy))  # the system copy first
+
+    def found() -> str:
+        face = font_manager.FontProperties(family=plots.FONT_FAMILY)
+        return font_manager.findfont(face, fallback_to_default=False)
+
+    try:
+        assert Path(found()) == copy  # the tie the shipped file would lose
+        plots._register_font.__wrapped__()
+        assert Path(found()) == Path(plots.font_path())
+        assert not [f for f in manager.ttflist if f.fname == str(copy)]
+    finally:
+        manager._findfont_cached.cache_clear()
 
 
 def test_the_font_licence_allows_redistribution_and_nothing_proprietary_is_installed():

@@ -2,9 +2,9 @@
 
 Every helper takes one of the library's tables and ``ax=None`` and returns the ``Axes``
 it drew on. The font is registered on first use (:func:`setup`), so no system font is
-needed and importing this module changes nothing. Titles are placed at the axes' top
-(``y=1.0``): nothing is drawn above the axes, and matplotlib would otherwise measure every
-y tick label at each draw to check.
+needed (nor one of the same name used) and importing this module changes nothing. Titles are
+placed at the axes' top (``y=1.0``): nothing is drawn above the axes, and matplotlib would
+otherwise measure every y tick label at each draw to check.
 """
 
 from __future__ import annotations
@@ -40,7 +40,14 @@ PNG_LEVEL = 8
 
 @cache
 def _register_font() -> str:
-    font_manager.fontManager.addfont(font_path())
+    """Add the shipped collection's faces to matplotlib's fonts, dropping every other file of
+    the same names: a system copy of Noto Sans CJK (Debian's ``fonts-noto-cjk``) would
+    otherwise win matplotlib's tie, and the charts would depend on the machine."""
+    manager, path = font_manager.fontManager, font_path()
+    manager.addfont(path)  # first to learn the faces' names
+    names = {f.name for f in manager.ttflist if f.fname == path}
+    manager.ttflist = [f for f in manager.ttflist if f.name not in names]
+    manager.addfont(path)  # and matplotlib's font lookups forgotten
     return FONT_FAMILY
 
 
