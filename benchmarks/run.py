@@ -13,8 +13,8 @@ children it waited for). Scaled inputs and scratch output live in ``benchmarks/w
    untimed), then naive, peer, runner, naive, peer, runner ... Then the full year run:
    ``reports --force`` over every unit (every notebook, the workbooks and the index).
 2. Tables at scale: the sample generator scaled to 100,000 / 1,000,000 / 10,000,000 policies as
-   CSV; ``prepare`` of each, then every plan table from the prepared parquet, each in a fresh
-   process.
+   CSV; ``prepare`` of each (three times: the median run is judged), then every plan table from
+   the prepared parquet (five times), each in a fresh process.
 3. Report size: every HTML report of that full year run (median and largest).
 
 The parts: ``measure`` (timing and peak memory of a process, the machine), ``workloads`` (the
@@ -30,6 +30,8 @@ import shutil
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from measure import MB, ROOT, WORK, Run, machine_info, measure, say
@@ -44,6 +46,7 @@ from results import (
 )
 from workloads import (
     CHILDREN,
+    PREPARE_RUNS,
     PROFILE_ROWS,
     TABLE_RUNS,
     ensure_sample,
@@ -143,6 +146,39 @@ def run_child(kind: str, args: list[str], log: Path) -> tuple[Run, dict]:
     return ran, payload
 
 
+def _prepare_once(csv: Path, out: Path, log: Path, n: int) -> tuple[Run, dict]:
+    """Run n of ``prepare`` of ``csv`` into ``out`` (emptied first)."""
+    shutil.rmtree(out, ignore_errors=True)
+    say(f"prepare {csv.name} ({csv.stat().st_size / MB:,.0f} MB of CSV), run {n + 1}")
+    return run_child("prepare", [str(csv), str(out)], log)
+
+
+def _tables_once(parquet: Path, columns: str, rows: int, log: Path, n: int) -> tuple[Run, dict]:
+    """Run n of the plan tables from ``parquet`` (``columns``: ``all`` or ``plan``)."""
+    say(f"tables from {rows:,} prepared rows, {columns} columns read, run {n + 1}")
+    return run_child("tables", [str(parquet), columns], log)
+
+
+def _read_and_tables(ran: tuple[Run, dict]) -> float:
+    """A tables child's read + tables, in seconds."""
+    return ran[1]["read_s"] + ran[1]["tables_s"]
+
+
+def _median_run(times: int, once: Callable[[int], tuple], key: Callable) -> tuple[tuple, list]:
+    """``once(n)`` (a child's run and figures) for each n below ``times``, stopping at the first
+    that fails: the run with the median ``key``, or the one that failed; and the runs that
+    succeeded, by ``key``."""
+    done = []
+    for n in range(times):
+        done.append(once(n))
+        ran = done[-1][0]
+        say(f"  {ran.wall:.1f} s, peak {ran.peak_mb:,.0f} MB, exit {ran.rc}")
+        if ran.rc != 0:
+            return done[-1], sorted(done[:-1], key=key)
+    ok = sorted(done, key=key)
+    return ok[len(ok) // 2], ok
+
+
 def scale(sizes: list[int], log: Path) -> list[dict]:
     """Generate (cached), prepare and tabulate each scaled sample."""
     results = []
@@ -154,16 +190,14 @@ def scale(sizes: list[int], log: Path) -> list[dict]:
             if ran.rc != 0:
                 sys.exit(f"generating {rows} rows failed, see {log}")
         out = WORK / "processed" / f"scaled-{rows}"
-        shutil.rmtree(out, ignore_errors=True)
-        say(f"prepare {rows:,} rows ({csv.stat().st_size / MB:,.0f} MB of CSV)")
-        prep, prep_info = run_child("prepare", [str(csv), str(out)], log)
-        say(f"  {prep.wall:.1f} s, peak {prep.peak_mb:,.0f} MB, exit {prep.rc}")
+        once = partial(_prepare_once, csv, out, log)
+        (prep, _), preps = _median_run(PREPARE_RUNS, once, lambda r: r[0].wall)
         entry = {
             "rows": rows,
             "csv_mb": csv.stat().st_size / MB,
             "csv": csv,
             "prepare": prep,
-            "prepare_info": prep_info,
+            "prepare_runs": [r for r, _ in preps],
             "tables": {},
         }
         parquet = out / "policies.parquet"
@@ -172,22 +206,9 @@ def scale(sizes: list[int], log: Path) -> list[dict]:
             entry["parquet_mb"] = parquet.stat().st_size / MB
             entry["tables_s"] = {}
             for columns in ("all", "plan"):
-                runs = []
-                for n in range(TABLE_RUNS):
-                    say(f"tables from {rows:,} prepared rows, {columns} columns read, run {n + 1}")
-                    ran, info = run_child("tables", [str(parquet), columns], log)
-                    say(f"  {ran.wall:.1f} s, peak {ran.peak_mb:,.0f} MB, exit {ran.rc}")
-                    runs.append((ran, info))
-                    if ran.rc != 0:
-                        break
-                failed = [r for r in runs if r[0].rc != 0]
-                ok = sorted(
-                    (r for r in runs if r[0].rc == 0),
-                    key=lambda r: r[1]["read_s"] + r[1]["tables_s"],
-                )
-                # the run with the median read + tables, or the one that failed
-                entry["tables"][columns] = failed[0] if failed else ok[len(ok) // 2]
-                entry["tables_s"][columns] = [r[1]["read_s"] + r[1]["tables_s"] for r in ok]
+                once = partial(_tables_once, parquet, columns, rows, log)
+                entry["tables"][columns], ok = _median_run(TABLE_RUNS, once, _read_and_tables)
+                entry["tables_s"][columns] = [_read_and_tables(r) for r in ok]
         results.append(entry)
     return results
 

@@ -42,6 +42,9 @@ PROFILE_ROWS = 1_000_000
 # fresh processes reading each prepared file (the median one is shown): on this kind of machine
 # the same read's system time varies run to run by up to 4x (the kernel finding fresh pages)
 TABLE_RUNS = 5
+# fresh processes preparing each CSV (the median one is shown and judged): the 10M prepare's
+# wall time moved from 38.8 to 44.2 s between runs of the same commit on one day
+PREPARE_RUNS = 3
 TABLES = ("table1", "table2", "table3", "table4", "segment_table", "maturity_product_table")
 
 
