@@ -594,10 +594,10 @@ def render_why(fan: dict | None, scaled: list[dict], goals: list, info: dict) ->
             "3.0 s (one core), deriving and writing the parquet 13.2 s (20.9 s of CPU). The "
             "system time was 9-17 s from run to run, mostly the kernel zeroing fresh huge "
             "pages (`perf`). Arrow's jemalloc pool instead of mimalloc was 10% faster at "
-            "1,000,000 rows and 5% slower at 10,000,000; mimalloc's and glibc's options to keep "
+            "1,000,000 rows and 6% slower at 10,000,000; mimalloc's and glibc's options to keep "
             "freed memory, and numpy's huge-page advice off, moved the 10M time by less than "
-            "the runs' own spread (37.8-44.3 s on one day). See the profile above (on "
-            "1,000,000 rows)."
+            "the runs' own spread (the same code took 38.8-45.9 s on one day). See the profile "
+            "above (on 1,000,000 rows)."
         )
     if "every report" in missed:
         why.append("- **Report size.** See the largest report named in section 3.")
