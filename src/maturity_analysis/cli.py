@@ -176,6 +176,7 @@ def _cmd_reports(args: argparse.Namespace) -> int:
             force=args.force,
             executor=executor,
             pdf=args.pdf,
+            progress=sys.stderr.isatty(),  # a log (cron, CI) gets the summary, not every update
         )
     except KeyboardInterrupt as exc:
         if isinstance(exc, RunInterrupted) and exc.result is not None:

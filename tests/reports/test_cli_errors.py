@@ -1,4 +1,5 @@
-"""Mistakes on the command line end in one clear line (what is accepted), never a traceback."""
+"""Mistakes on the command line end in one clear line (what is accepted), never a traceback;
+and what the reports command writes when its output is a log, not a terminal."""
 
 from __future__ import annotations
 
@@ -88,3 +89,26 @@ def test_unwritable_output_folder_is_one_line(root, tmp_path, monkeypatch, capsy
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith(f"error: cannot write reports to {out}")
     assert "--out" in errors[0] and err.strip().splitlines()[-1] == errors[0]
+
+
+class _Done:
+    ok = True
+
+    def summary(self) -> str:
+        return "0 built"
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "log"])
+def test_reports_shows_its_progress_bar_only_on_a_terminal(terminal, monkeypatch, capsys):
+    # A monthly run from cron writes to a log: every bar update there is one more line of noise.
+    asked = {}
+
+    def run_reports(*args, **kwargs):
+        asked.update(kwargs)
+        return _Done()
+
+    monkeypatch.setattr("maturity_analysis.reports.run.run_reports", run_reports)
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: terminal)
+    assert cli.main(["reports", "--branch", "ALL"]) == 0
+    assert asked["progress"] is terminal
+    assert capsys.readouterr().out.strip() == "0 built"
