@@ -5,7 +5,8 @@ Every notebook :func:`find_notebooks` returns, for one branch of a small sample-
 worker: the HTML, the executed notebooks and the workbook must be byte-identical apart from a
 report's one generation-time field (compared as ``test_outputs`` compares them). Then each
 notebook is built cold, alone in a fresh worker and kernel (no dataset, evaluation or parsed
-notebook kept from an earlier job), and must equal its warm build.
+notebook kept from an earlier job), and must equal its warm build. Last, all of them are built
+in a fresh worker on a machine with a ``matplotlibrc`` of its own, and must equal the warm build.
 """
 
 from __future__ import annotations
@@ -24,6 +25,15 @@ DATASET = "sample"
 PERIOD = "2013"
 
 pytestmark = pytest.mark.slow
+# An analyst's own matplotlib settings: none of them may reach a report's charts.
+STYLED_RC = """\
+font.size: 20
+figure.dpi: 50
+figure.facecolor: yellow
+axes.facecolor: black
+lines.linewidth: 5
+axes.prop_cycle: cycler('color', ['ff00ff'])
+"""
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +61,16 @@ def runs(tmp_path_factory):
             )
         finally:
             fresh.close()
-    return warm, cold
+    rc = root / "matplotlibrc"
+    rc.write_text(STYLED_RC)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MATPLOTLIBRC", str(rc))  # read by every matplotlib the worker starts
+        styled = LocalExecutor(1)
+        try:
+            mine = _build(raw, processed, branch, root / "styled", styled)
+        finally:
+            styled.close()
+    return warm, cold, mine
 
 
 def _build(raw, processed, branch, out_dir, executor, notebooks=None):
@@ -70,7 +89,7 @@ def _build(raw, processed, branch, out_dir, executor, notebooks=None):
 
 
 def test_real_reports_rerun_byte_identical(runs):
-    runs, _ = runs
+    runs, _, _ = runs
     for run in runs:
         assert run.ok, run.summary()
     first, second = (_files(r.out_dir) for r in runs)
@@ -93,7 +112,7 @@ def test_real_reports_rerun_byte_identical(runs):
 def test_each_report_built_cold_equals_it_built_warm(runs):
     """A fresh worker whose kernel has read nothing yet (every per-process cache empty) writes
     the same report, executed notebook and workbook as the warm worker's second build."""
-    (_, warm), cold = runs
+    (_, warm), cold, _ = runs
     warm_files = _files(warm.out_dir)
     notebooks = [nb for nb in find_notebooks() if applies_to(nbformat.read(nb, 4), PERIOD)]
     for notebook in notebooks:
@@ -107,3 +126,21 @@ def test_each_report_built_cold_equals_it_built_warm(runs):
             assert _comparable(name, built[name].read_bytes()) == _comparable(
                 name, warm_files[name].read_bytes()
             ), name
+
+
+def test_a_matplotlibrc_on_the_machine_changes_no_report(runs):
+    """A worker started where ``$MATPLOTLIBRC`` names a file of other settings (font size,
+    dpi, colours, line width) writes the same reports, executed notebooks, workbook and index
+    as the warm one."""
+    (_, warm), _, styled = runs
+    assert styled.ok, styled.summary()
+    ours, theirs = _files(warm.out_dir), _files(styled.out_dir)
+    kept = [n for n in ours if not n.endswith((".key", "run.json"))]  # stamps: build records
+    assert sorted(kept) == sorted(n for n in theirs if not n.endswith((".key", "run.json")))
+    assert sum(n.endswith(".ipynb") for n in kept) >= 4  # their charts' PNGs
+    differ = [
+        n
+        for n in kept
+        if _comparable(n, ours[n].read_bytes()) != _comparable(n, theirs[n].read_bytes())
+    ]
+    assert differ == []

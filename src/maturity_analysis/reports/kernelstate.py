@@ -67,9 +67,11 @@ def warm_up(modules: tuple[str, ...] = PRELOAD, figure_formats: tuple[str, ...] 
     """Import ``modules`` and the package's analysis modules, draw one chart, record the baseline.
 
     A module that fails to import is skipped: the notebook that needs it fails on it with the
-    full traceback. The chart (Chinese text, PNG) loads the fonts and the renderer once; its
-    settings are undone, so the baseline is matplotlib's state in a fresh kernel. What is
-    loaded then lives as long as the kernel: it is moved out of the garbage collector's view
+    full traceback. Matplotlib's settings are its own defaults, not those of a
+    ``matplotlibrc`` on the machine (the user's, ``$MATPLOTLIBRC``'s or the working folder's),
+    which would change every chart. The chart (Chinese text, PNG) loads the fonts and the
+    renderer once; its settings are undone, so the baseline is matplotlib's state in a fresh
+    kernel. What is loaded then lives as long as the kernel: it is moved out of the garbage collector's view
     (``gc.freeze``), so the full collection IPython's reset runs before every notebook, and
     the ones during it, look only at what notebooks made (80 ms → 20 ms each after notebook 04).
     """
@@ -78,6 +80,9 @@ def warm_up(modules: tuple[str, ...] = PRELOAD, figure_formats: tuple[str, ...] 
             importlib.import_module(name)
         except Exception:  # noqa: BLE001, S112 - reported by the notebook that needs it
             continue
+    import matplotlib
+
+    matplotlib.rcdefaults()  # not the machine's matplotlibrc: the reports are the same everywhere
     ip = _ipython()
     if ip is not None:
         ip.run_line_magic("matplotlib", "inline")
