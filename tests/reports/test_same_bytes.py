@@ -6,7 +6,8 @@ worker: the HTML, the executed notebooks and the workbook must be byte-identical
 report's one generation-time field (compared as ``test_outputs`` compares them). Then each
 notebook is built cold, alone in a fresh worker and kernel (no dataset, evaluation or parsed
 notebook kept from an earlier job), and must equal its warm build. Last, all of them are built
-in a fresh worker on a machine with a ``matplotlibrc`` of its own, and must equal the warm build.
+in a fresh worker on a machine with an analyst's own ``matplotlibrc`` and IPython profile
+(kernel config and a startup file), and must equal the warm build.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ axes.facecolor: black
 lines.linewidth: 5
 axes.prop_cycle: cycler('color', ['ff00ff'])
 """
+# ... and their IPython kernel config and startup file.
+STYLED_KERNEL = """\
+c = get_config()
+c.InlineBackend.rc = {"figure.dpi": 40, "font.size": 18}
+c.InlineBackend.print_figure_kwargs = {"bbox_inches": "tight"}
+c.InteractiveShell.ast_node_interactivity = "all"
+"""
+STYLED_STARTUP = "import pandas as pd\npd.set_option('display.precision', 1)\n"
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +72,13 @@ def runs(tmp_path_factory):
             fresh.close()
     rc = root / "matplotlibrc"
     rc.write_text(STYLED_RC)
+    profile = root / "ipython" / "profile_default"
+    (profile / "startup").mkdir(parents=True)
+    (profile / "ipython_kernel_config.py").write_text(STYLED_KERNEL)
+    (profile / "startup" / "00-analyst.py").write_text(STYLED_STARTUP)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("MATPLOTLIBRC", str(rc))  # read by every matplotlib the worker starts
+        env.setenv("IPYTHONDIR", str(root / "ipython"))
         styled = LocalExecutor(1)
         try:
             mine = _build(raw, processed, branch, root / "styled", styled)
@@ -128,10 +142,11 @@ def test_each_report_built_cold_equals_it_built_warm(runs):
             ), name
 
 
-def test_a_matplotlibrc_on_the_machine_changes_no_report(runs):
+def test_an_analysts_own_settings_change_no_report(runs):
     """A worker started where ``$MATPLOTLIBRC`` names a file of other settings (font size,
-    dpi, colours, line width) writes the same reports, executed notebooks, workbook and index
-    as the warm one."""
+    dpi, colours, line width) and ``$IPYTHONDIR`` a profile with its own kernel config
+    (figure settings, every expression of a cell shown) and startup file writes the same
+    reports, executed notebooks, workbook and index as the warm one."""
     (_, warm), _, styled = runs
     assert styled.ok, styled.summary()
     ours, theirs = _files(warm.out_dir), _files(styled.out_dir)

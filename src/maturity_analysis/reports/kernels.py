@@ -136,6 +136,9 @@ class WarmKernel:
         env = {
             **os.environ,
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            # an empty IPython profile of its own: the user's kernel config and startup files
+            # (figure settings, what a cell shows) must not change the reports
+            "IPYTHONDIR": os.path.join(self._sockets, "ipython"),
             PARENT_ENV: str(os.getpid()),
             FOLDER_ENV: self._sockets,
         }
