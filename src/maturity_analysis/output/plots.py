@@ -44,10 +44,9 @@ def _register_font() -> str:
     the same names: a system copy of Noto Sans CJK (Debian's ``fonts-noto-cjk``) would
     otherwise win matplotlib's tie, and the charts would depend on the machine."""
     manager, path = font_manager.fontManager, font_path()
-    manager.addfont(path)  # first to learn the faces' names
+    manager.addfont(path)  # which also forgets matplotlib's earlier font lookups
     names = {f.name for f in manager.ttflist if f.fname == path}
-    manager.ttflist = [f for f in manager.ttflist if f.name not in names]
-    manager.addfont(path)  # and matplotlib's font lookups forgotten
+    manager.ttflist = [f for f in manager.ttflist if f.fname == path or f.name not in names]
     return FONT_FAMILY
 
 
