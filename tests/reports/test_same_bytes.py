@@ -102,24 +102,29 @@ def _build(raw, processed, branch, out_dir, executor, notebooks=None):
     )
 
 
+def _differing(first: dict, second: dict) -> tuple[list[str], list[str]]:
+    """Two output folders' files (:func:`_files`) but the build records (stamps): the names
+    kept, which must be the same in both, and those whose comparable bytes differ."""
+    kept = [n for n in first if not n.endswith((".key", "run.json"))]
+    assert sorted(kept) == sorted(n for n in second if not n.endswith((".key", "run.json")))
+    return kept, [
+        n
+        for n in kept
+        if _comparable(n, first[n].read_bytes()) != _comparable(n, second[n].read_bytes())
+    ]
+
+
 def test_real_reports_rerun_byte_identical(runs):
     runs, _, _ = runs
     for run in runs:
         assert run.ok, run.summary()
-    first, second = (_files(r.out_dir) for r in runs)
-    kept = [n for n in first if not n.endswith((".key", "run.json"))]  # stamps: build records
-    assert sorted(kept) == sorted(n for n in second if not n.endswith((".key", "run.json")))
+    kept, differ = _differing(*(_files(r.out_dir) for r in runs))
     notebooks = [nb for nb in find_notebooks() if applies_to(nbformat.read(nb, 4), PERIOD)]
     assert len(notebooks) >= 4
     for notebook in notebooks:
         assert sum(n.endswith(f"/{notebook.stem}.html") for n in kept) == 1, notebook.name
         assert sum(n.endswith(f"/{notebook.stem}.ipynb") for n in kept) == 1, notebook.name
     assert sum(n.endswith("/workbook.xlsx") for n in kept) == 1
-    differ = [
-        n
-        for n in kept
-        if _comparable(n, first[n].read_bytes()) != _comparable(n, second[n].read_bytes())
-    ]
     assert differ == []
 
 
@@ -149,13 +154,6 @@ def test_an_analysts_own_settings_change_no_report(runs):
     reports, executed notebooks, workbook and index as the warm one."""
     (_, warm), _, styled = runs
     assert styled.ok, styled.summary()
-    ours, theirs = _files(warm.out_dir), _files(styled.out_dir)
-    kept = [n for n in ours if not n.endswith((".key", "run.json"))]  # stamps: build records
-    assert sorted(kept) == sorted(n for n in theirs if not n.endswith((".key", "run.json")))
+    kept, differ = _differing(_files(warm.out_dir), _files(styled.out_dir))
     assert sum(n.endswith(".ipynb") for n in kept) >= 4  # their charts' PNGs
-    differ = [
-        n
-        for n in kept
-        if _comparable(n, ours[n].read_bytes()) != _comparable(n, theirs[n].read_bytes())
-    ]
     assert differ == []
