@@ -71,9 +71,10 @@ def warm_up(modules: tuple[str, ...] = PRELOAD, figure_formats: tuple[str, ...] 
     ``matplotlibrc`` on the machine (the user's, ``$MATPLOTLIBRC``'s or the working folder's),
     which would change every chart. The chart (Chinese text, PNG) loads the fonts and the
     renderer once; its settings are undone, so the baseline is matplotlib's state in a fresh
-    kernel. What is loaded then lives as long as the kernel: it is moved out of the garbage collector's view
-    (``gc.freeze``), so the full collection IPython's reset runs before every notebook, and
-    the ones during it, look only at what notebooks made (80 ms → 20 ms each after notebook 04).
+    kernel. What is loaded then lives as long as the kernel: it is moved out of the garbage
+    collector's view (``gc.freeze``), so the full collection IPython's reset runs before every
+    notebook, and the ones during it, look only at what notebooks made (80 ms → 20 ms each
+    after notebook 04).
     """
     for name in [*modules, *_package_modules()]:
         try:
