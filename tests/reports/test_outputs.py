@@ -170,14 +170,19 @@ def _comparable(name: str, data: bytes) -> bytes:
     return data
 
 
-def test_reruns_are_byte_identical(runs):
-    first, second = (_files(r.out_dir) for r in runs)
-    kept = [n for n in first if not n.endswith((".key", "run.json"))]  # stamps: build records
+def _differing(first: dict, second: dict) -> tuple[list[str], list[str]]:
+    """Two output folders' files (:func:`_files`) but the build records (stamps): the names
+    kept, which must be the same in both, and those whose comparable bytes differ."""
+    kept = [n for n in first if not n.endswith((".key", "run.json"))]
     assert sorted(kept) == sorted(n for n in second if not n.endswith((".key", "run.json")))
-    assert any(n.endswith(".xlsx") for n in kept) and any(n.endswith(".ipynb") for n in kept)
-    differ = [
+    return kept, [
         n
         for n in kept
         if _comparable(n, first[n].read_bytes()) != _comparable(n, second[n].read_bytes())
     ]
+
+
+def test_reruns_are_byte_identical(runs):
+    kept, differ = _differing(*(_files(r.out_dir) for r in runs))
+    assert any(n.endswith(".xlsx") for n in kept) and any(n.endswith(".ipynb") for n in kept)
     assert differ == []

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from test_outputs import _comparable, _files
+from test_outputs import _comparable, _differing, _files
 
 from maturity_analysis.reports.executors import LocalExecutor
 from maturity_analysis.reports.jobs import applies_to, find_notebooks
@@ -100,18 +100,6 @@ def _build(raw, processed, branch, out_dir, executor, notebooks=None):
         progress=False,
         notebooks=notebooks,
     )
-
-
-def _differing(first: dict, second: dict) -> tuple[list[str], list[str]]:
-    """Two output folders' files (:func:`_files`) but the build records (stamps): the names
-    kept, which must be the same in both, and those whose comparable bytes differ."""
-    kept = [n for n in first if not n.endswith((".key", "run.json"))]
-    assert sorted(kept) == sorted(n for n in second if not n.endswith((".key", "run.json")))
-    return kept, [
-        n
-        for n in kept
-        if _comparable(n, first[n].read_bytes()) != _comparable(n, second[n].read_bytes())
-    ]
 
 
 def test_real_reports_rerun_byte_identical(runs):
