@@ -84,3 +84,27 @@ def test_a_file_whose_lines_pyarrow_cannot_number_is_read_whole(tmp_path):
 def test_headers_are_those_of_the_file(csv_file):
     _, chunks = read_chunks(csv_file, 2)
     assert {tuple(p.columns.values()) for p in chunks} == {tuple(HEADERS.values())}
+
+
+def test_policy_numbers_are_duplicates_only_when_their_text_is_the_same(tmp_path):
+    """Numbers of digits are compared as the integers they spell (a faster path): the text
+    decides all the same, across chunks, with a leading zero, full-width digits and numbers
+    too long for an integer."""
+    numbers = [
+        "820054844760152",
+        "0820054844760152",  # a leading zero: other text, not a duplicate
+        "8200548447601520000",  # 19 digits: compared as text
+        "A820054844760152",
+        "820054844760152",  # duplicate of line 2, in another chunk
+        "８２００５４８４４７６０１５２",  # full width: the same once folded, a duplicate of line 2
+        "8200548447601520000",  # duplicate of line 4
+        "0820054844760152",  # duplicate of line 3
+        "999999999999999999",  # 18 digits, the largest integer path
+        "999999999999999999",  # duplicate of line 10
+    ]
+    rows = [good(i, policy_no=n) for i, n in enumerate(numbers)]
+    f = write_csv(tmp_path / "policies.csv", rows)
+    for chunk_rows in (None, 2):
+        got = prepare(f, tmp_path / f"out{chunk_rows}", chunk_rows=chunk_rows).rejects
+        firsts = got.set_index("row")["reason"].str.extract(r"row (\d+)$")[0]
+        assert firsts.to_dict() == {6: "2", 7: "2", 8: "4", 9: "3", 11: "10"}, chunk_rows

@@ -186,18 +186,33 @@ def stored_derived(policies: pd.DataFrame, plan: Plan) -> bool:
     return key is not None and key == derived_key(policies, plan)
 
 
+def _in_use(part: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per column of :data:`CATEGORY_COLUMNS`, the values a part's rows hold."""
+    used = {}
+    for c in CATEGORY_COLUMNS:
+        values = part[c].astype("category")
+        codes = values.cat.codes.to_numpy()
+        seen = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
+        # as an object array: a set takes it whole (an Arrow Index hands over item by item)
+        used[c] = values.cat.categories[seen].to_numpy(dtype=object)
+    return used
+
+
 def _book(streamed: Streamed) -> tuple[dict[str, list[str]], dict[str, list[pd.Series]]]:
-    """One pass over the accepted rows: the categories of :data:`CATEGORY_COLUMNS` in use,
-    sorted, and each part's :data:`_INPUTS` columns (for :func:`_key`)."""
+    """One pass over the accepted rows, :data:`CHECKERS` parts at a time: the categories of
+    :data:`CATEGORY_COLUMNS` in use, sorted, and each part's :data:`_INPUTS` columns (for
+    :func:`_key`)."""
     used: dict[str, set] = {c: set() for c in CATEGORY_COLUMNS}
     inputs: dict[str, list[pd.Series]] = {c: [] for c in _INPUTS}
-    for part in streamed.parts(list(dict.fromkeys([*CATEGORY_COLUMNS, *_INPUTS]))):
+    columns = list(dict.fromkeys([*CATEGORY_COLUMNS, *_INPUTS]))
+
+    def read(k: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+        part = streamed.part(k, columns)
+        return part, _in_use(part)
+
+    for part, in_use in in_threads(read, range(len(streamed.values)), CHECKERS):
         for c in CATEGORY_COLUMNS:
-            values = part[c].astype("category")
-            codes = values.cat.codes.to_numpy()
-            seen = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
-            # as an object array: the set takes it whole (an Arrow Index hands over item by item)
-            used[c].update(values.cat.categories[seen].to_numpy(dtype=object))
+            used[c].update(in_use[c])
         for c in _INPUTS:
             inputs[c].append(part[c])
     return {c: sorted(v) for c, v in used.items()}, inputs
@@ -247,14 +262,15 @@ def _write_policies(path: Path, streamed: Streamed, plan: Plan) -> None:
     rows = sum(int(keep.sum()) for keep in streamed.accepted)
     attrs = {DERIVED: _key(plan, rows, list(_INPUTS), partial(_column, inputs, categories))}
 
-    def derived(part: pd.DataFrame) -> pa.Table:
-        frame = enrich(_categorised(part, categories), plan)
+    def derived(k: int) -> pa.Table:
+        frame = enrich(_categorised(streamed.part(k), categories), plan)
         frame.attrs = attrs  # as ``to_parquet`` of the whole frame: in pandas' metadata too
         return pa.Table.from_pandas(frame, preserve_index=False)
 
     with ExitStack() as stack:
         writer, held = None, []
-        for table in in_threads(derived, streamed.parts(), CHECKERS):  # pyarrow writes meanwhile
+        parts = range(len(streamed.values))
+        for table in in_threads(derived, parts, CHECKERS):  # pyarrow writes meanwhile
             if writer is None:
                 meta = {**table.schema.metadata, b"PANDAS_ATTRS": json.dumps(attrs).encode()}
                 schema = table.schema.with_metadata(meta)
