@@ -449,7 +449,8 @@ def _first_of_integers(keys: np.ndarray) -> np.ndarray:
     ten million keys misses the CPU's caches at every step, a bucket's stays in them (1 s
     against 2.5 s for ``pd.factorize`` of them all)."""
     bits = min(16, max(1, len(keys).bit_length() - 15))
-    bucket = (keys.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)
+    bucket = keys.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    bucket >>= np.uint64(64 - bits)
     bucket = bucket.astype(np.uint16)
     order = np.argsort(bucket, kind="stable")  # a radix sort: the buckets are 16-bit
     bounds = np.concatenate([[0], np.cumsum(np.bincount(bucket, minlength=1 << bits))])
@@ -461,26 +462,42 @@ def _first_of_integers(keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _first_rows(s: pd.Series) -> np.ndarray:
-    """Per row, the first row holding the same text (-1: missing). Text of up to 18 digits
-    with no leading zero (nearly every policy number) is compared as the integer it spells,
-    which no other text spells; the rest as text."""
-    values = pa.array(s, type=pa.large_string())
+class _Numbers(NamedTuple):
+    """Policy numbers as duplicates are found among them: per row the integer its text spells
+    when that is up to 18 digits with no leading zero (nearly every policy number), which no
+    other text spells, else 0; and the text of the other rows that have one, by position."""
+
+    keys: np.ndarray
+    text: pd.Series
+
+
+def _numbers(pn: pd.Series) -> _Numbers:
+    """:class:`_Numbers` of a part's cleaned policy numbers."""
+    values = pa.array(pn, type=pa.large_string())
     digits = pc.fill_null(pc.match_substring_regex(values, "^[1-9][0-9]{0,17}$"), False)
     digits = np.asarray(digits, dtype=bool)
-    out = np.full(len(s), -1, np.intp)
-    at = np.flatnonzero(digits)
-    keys = pc.cast(pc.filter(values, pa.array(digits)), pa.int64())
-    out[at] = at[_first_of_integers(np.asarray(keys, dtype=np.int64))]
-    text = np.flatnonzero(~digits & s.notna().to_numpy(dtype=bool))
-    out[text] = text[_firsts(pd.factorize(s.iloc[text])[0])]
+    keys = np.zeros(len(pn), np.int64)
+    keys[digits] = np.asarray(pc.cast(pc.filter(values, pa.array(digits)), pa.int64()))
+    other = np.flatnonzero(~digits & pn.notna().to_numpy(dtype=bool))
+    return _Numbers(keys, pn.iloc[other].set_axis(other))
+
+
+def _first_rows(numbers: _Numbers) -> np.ndarray:
+    """Per row, the first row holding the same policy number (-1: none)."""
+    out = np.full(len(numbers.keys), -1, np.intp)
+    at = np.flatnonzero(numbers.keys)
+    out[at] = at[_first_of_integers(numbers.keys[at])]
+    text = numbers.text.index.to_numpy()
+    out[text] = text[_firsts(pd.factorize(numbers.text)[0])]
     return out
 
 
-def _duplicates(pn: pd.Series, labels: np.ndarray, sheet_id: np.ndarray, row: np.ndarray) -> _Check:
+def _duplicates(
+    numbers: _Numbers, labels: np.ndarray, sheet_id: np.ndarray, row: np.ndarray
+) -> _Check:
     """Every occurrence of a policy number after its first, naming where the first is (the
     ``labels`` of the sheets, ``sheet_id`` and ``row`` per row)."""
-    first = _first_rows(pn)
+    first = _first_rows(numbers)
     dup = (first >= 0) & (first != np.arange(len(first)))
 
     def detail(sel: np.ndarray) -> pd.Series:
@@ -689,7 +706,7 @@ class _Part(NamedTuple):
     """The checked rows of one part (a sheet, or a chunk of a CSV file)."""
 
     values: pd.DataFrame | Path  # typed canonical columns, or the Arrow file they were spilled to
-    policy_no: pd.Series  # every row's cleaned policy number (duplicates span the parts)
+    numbers: _Numbers  # every row's cleaned policy number (duplicates span the parts)
     checks: list[_Found]  # the extra-cells check, then :func:`_normalise`'s
     plan_year: _Found
     warned: dict[str, np.ndarray]
@@ -708,7 +725,8 @@ def _check_part(sheet: Sheet, plan: Plan, spill: Path | None = None) -> _Part:
     year = _found(_plan_year(values["maturity_date"], plan))
     problem = np.logical_or.reduce([c.mask for c in [*found, year]])
     kept = values[POLICY_FRAME[:-2]] if spill is None else _spill(values[POLICY_FRAME[:-2]], spill)
-    return _Part(kept, values["policy_no"], found, year, warned, raw[problem], raw["policy_no"])
+    numbers = _numbers(values["policy_no"])
+    return _Part(kept, numbers, found, year, warned, raw[problem], raw["policy_no"])
 
 
 def _spill(values: pd.DataFrame, folder: Path) -> Path:
@@ -861,7 +879,7 @@ def stream_policies(
     memory, and the accepted rows are read back a part at a time (:meth:`Streamed.part`)."""
     plan = plan or load_plan()
     checked, rejected, rejects, manifest = _load(Path(path), plan, progress, chunk_rows, spill)
-    offsets = np.cumsum([0, *(len(p.policy_no) for p in checked)])
+    offsets = np.cumsum([0, *(len(p.numbers.keys) for p in checked)])
     accepted = [~rejected[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
     return Streamed([p.values for p in checked], accepted, rejects, manifest, plan)
 
@@ -931,18 +949,22 @@ def _judge(
 ) -> tuple[np.ndarray, pd.DataFrame, dict]:
     """The parts joined: duplicates across them, which rows are rejected, the rejects and
     the manifest."""
-    sheet_id = np.concatenate([np.full(len(rows), i) for i, rows, _ in parts])
+    sheet_id = np.repeat([i for i, _, _ in parts], [len(rows) for _, rows, _ in parts])
     rows = np.concatenate([rows for _, rows, _ in parts])
     checked = [p for _, _, p in parts]
-    offsets = np.cumsum([0, *(len(p.policy_no) for p in checked)])
-    shown = pd.concat(
-        [p.shown.set_axis(p.shown.index + o) for p, o in zip(checked, offsets, strict=False)]
-    )
+    offsets = np.cumsum([0, *(len(p.numbers.keys) for p in checked)])
+
+    def joined(frames: list) -> pd.DataFrame | pd.Series:  # indexed by position in the part
+        return pd.concat([f.set_axis(f.index + o) for f, o in zip(frames, offsets, strict=False)])
+
+    shown = joined([p.shown for p in checked])
     text = pd.concat([p.policy_text for p in checked], ignore_index=True)
     warned = {k: np.concatenate([p.warned[k] for p in checked]) for k in checked[0].warned}
     labels = np.array([_sheet_label(s) for s in sheets], dtype=object)
-    policy_no = pd.concat([p.policy_no for p in checked], ignore_index=True)
-    duplicates = _duplicates(policy_no, labels, sheet_id, rows)
+    numbers = _Numbers(
+        np.concatenate([p.numbers.keys for p in checked]), joined([p.numbers.text for p in checked])
+    )
+    duplicates = _duplicates(numbers, labels, sheet_id, rows)
     checks = [
         *_join([p.checks for p in checked]),
         _found(duplicates._replace(values=text)),
