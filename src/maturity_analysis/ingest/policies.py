@@ -483,7 +483,7 @@ def _numbers(pn: pd.Series) -> _Numbers:
 
 
 def _first_rows(numbers: _Numbers) -> np.ndarray:
-    """Per row, the first row holding the same policy number (-1: none)."""
+    """Per row, the first row holding the same policy number (-1: missing)."""
     out = np.full(len(numbers.keys), -1, np.intp)
     at = np.flatnonzero(numbers.keys)
     out[at] = at[_first_of_integers(numbers.keys[at])]
