@@ -446,8 +446,8 @@ def _firsts(codes: np.ndarray) -> np.ndarray:
 def _first_of_integers(keys: np.ndarray) -> np.ndarray:
     """Per key, the position of the first equal key. The keys are hashed into buckets of
     about 20,000 (kept in order within each) and numbered bucket by bucket: a hash table of
-    ten million keys misses the CPU's caches at every step, a bucket's stays in them (1 s
-    against 2.5 s for ``pd.factorize`` of them all)."""
+    ten million keys misses the CPU's caches at every step, a bucket's stays in them (on ten
+    million random keys, 1 s against 2.5 s for ``pd.factorize`` of them all)."""
     bits = min(16, max(1, len(keys).bit_length() - 15))
     bucket = keys.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     bucket >>= np.uint64(64 - bits)
