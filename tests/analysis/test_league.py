@@ -92,7 +92,9 @@ def test_sortable_table_reads_in_rank_order_without_script(tables):
     assert re.search(r'<td class="num" data-v="0.5">50.0%</td>', html)  # the sort key
     [only] = unit_leagues(branches, subs, book, S1).tables  # a 支局: its own branches
     assert [r[0] for r in _rows(only.to_html())] == ["A1网点（A1）", "A2网点（A2）"]
-    assert len(unit_leagues(branches, subs, book, "B1").tables) == 1
+    # a branch: the branches of its 支局, ranked among them, as its 支局's report shows them
+    [own] = unit_leagues(branches, subs, book, "A2").tables
+    assert own.to_html() == only.to_html()
 
 
 def test_league_escapes_the_units_names(tables):

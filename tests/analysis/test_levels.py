@@ -23,6 +23,7 @@ from maturity_analysis.analysis.book import (
     ALL,
     branch_label,
     branch_sub_branches,
+    compared_branches,
     enrich,
     for_branch,
     standing_table,
@@ -144,7 +145,25 @@ def test_sub_branch_counts_are_the_sum_of_its_branches(book):
     assert subs.xs("S2", level="sub_branch").at["deposit_conversion", "实际"] == 3
     assert mine.title.startswith("S1 2013Q2")
     assert set(beside(branches, book, S1).index.get_level_values(0)) == {"A1", "A2"}
-    assert beside(branches, book, "B1").equals(branches)
+    assert beside(branches, book, ALL).equals(branches)
+
+
+def test_a_branch_report_compares_the_branches_of_its_sub_branch(book):
+    """A branch's report shows the rows its 支局's report shows (itself among them); a branch
+    naming no 支局, every branch."""
+    branches = by_branch(book, _tracking(book), "2013Q2")
+    # A2's policies name S1 five times and S2 once (A2-5): A2 is S1's, beside A1
+    assert compared_branches(book, "A2") == ["A1", "A2"] == compared_branches(book, S1)
+    assert set(beside(branches, book, "A1").index.get_level_values(0)) == {"A1", "A2"}
+    assert set(beside(branches, book, "B1").index.get_level_values(0)) == {"B1"}
+    assert compared_branches(book, ALL) is None
+    alone = book.assign(sub_branch=book["sub_branch"].astype(object))
+    alone.loc[alone["branch_code"] == "B1", "sub_branch"] = " "
+    assert compared_branches(alone, "B1") is None
+    assert beside(branches, alone, "B1").equals(branches)
+    assert compared_branches(alone, "A1") == ["A1", "A2"]
+    with pytest.raises(MaturityDataError, match="Z9"):
+        compared_branches(book, "Z9")
 
 
 def test_sub_branch_standing_ranks_it_among_the_sub_branches(book):

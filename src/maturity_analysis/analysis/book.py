@@ -189,6 +189,25 @@ def unit_branches(policies: pd.DataFrame, unit: str = ALL) -> list[str] | None:
     return [str(unit)]
 
 
+def compared_branches(policies: pd.DataFrame, unit: str = ALL) -> list[str] | None:
+    """The branch codes a unit's report compares (its charts and league of branches), by code:
+    a 支局's own branches; a branch's, those of its 支局 (the rows its 支局's report shows,
+    itself among them), so that a branch's report stays the same size however many branches
+    the area has; ``None`` (every branch) for ``ALL`` and for a branch that names no 支局.
+
+    Raises
+    ------
+    MaturityDataError
+        As :func:`unit_branches`.
+    """
+    if is_all(unit) or is_sub_branch(unit):
+        return unit_branches(policies, unit)
+    members = branch_sub_branches(policies)
+    check_branches([unit], branch_codes(policies), set(members))
+    own = members.get(str(unit))
+    return None if own is None else sorted(members.index[members == own])
+
+
 def for_branch(policies: pd.DataFrame, branch: str = ALL) -> pd.DataFrame:
     """The policies of one unit: a branch (``branch_code``), a 支局 (its branches, see the
     module docstring) or ``"ALL"`` (the whole book).

@@ -45,6 +45,7 @@ from .book import (
     branch_codes,
     branch_label,
     branch_sub_branches,
+    compared_branches,
     is_all,
     is_sub_branch,
     unit_branches,
@@ -675,10 +676,11 @@ def _store(store: Path, name: str, table: pd.DataFrame) -> None:
 
 
 def beside(table: pd.DataFrame, policies: pd.DataFrame, unit: str = ALL) -> pd.DataFrame:
-    """The rows of :func:`by_branch` ``table`` a unit's report shows: a 支局's own branches;
-    for ``ALL`` and a branch (which sees where it stands), every branch."""
-    codes = unit_branches(policies, unit)
-    if not is_sub_branch(unit):
+    """The rows of :func:`by_branch` ``table`` a unit's report shows
+    (:func:`~maturity_analysis.analysis.book.compared_branches`): every branch for ``ALL``, a
+    支局's own branches, and for a branch those of its 支局 (every branch when it names none)."""
+    codes = compared_branches(policies, unit)
+    if codes is None:
         return table
     return table[table.index.get_level_values("branch_code").isin(codes)]
 

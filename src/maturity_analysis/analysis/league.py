@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from ..plan.model import Plan, load_plan
-from .book import ALL, branch_label, branch_names, is_all, is_sub_branch, unit_branches
-from .evaluation import MET, NOT_MET, PENDING, shown
+from .book import ALL, branch_label, branch_names, is_all
+from .evaluation import MET, NOT_MET, PENDING, beside, shown
 from .kpis import INCOMPLETE, NO_DATA
 
 ACTUAL, TARGET, ATTAINMENT, RANK, VERDICT = "实际", "目标", "达成率", "排名", "结论"
@@ -209,15 +209,11 @@ def unit_leagues(
 ) -> Leagues:
     """The league tables a unit's evaluation shows, from :func:`~.evaluation.by_branch`
     ``branches`` and :func:`~.evaluation.by_sub_branch` ``sub_branches`` of the book
-    ``policies``: for ``ALL`` the 支局 and the 网点, for a 支局 its 网点, for a branch every
-    网点 (where it stands)."""
+    ``policies``: for ``ALL`` the 支局 and the 网点, for a 支局 its 网点, for a branch the
+    网点 of its 支局 (:func:`~.evaluation.beside`)."""
     plan = plan or load_plan()
     labels = {c: branch_label(c, n) for c, n in branch_names(policies).items()}
-    mine = branches
-    if is_sub_branch(unit):
-        keep = unit_branches(policies, unit)
-        mine = branches[branches.index.get_level_values(0).astype(str).isin(keep)]
-    tables = [league(mine, plan, labels, "网点")]
+    tables = [league(beside(branches, policies, unit), plan, labels, "网点")]
     if is_all(unit) and len(sub_branches):
         tables.insert(0, league(sub_branches, plan, units="支局"))
     return Leagues(tuple(tables))

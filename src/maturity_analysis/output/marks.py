@@ -1,8 +1,8 @@
-"""Charts of every branch drawn once per process; each report marks its own branch on them.
+"""Charts of branches drawn once per process; each report marks its own branch on them.
 
-The charts of every branch (:func:`~maturity_analysis.output.plots.kpi_by_branch`,
-:func:`~maturity_analysis.output.plots.kpis_by_branch`) are the same in every branch's report
-but for the branch label marked ▶ in blue. :func:`mark` records which labels a figure marks and
+The charts of branches (:func:`~maturity_analysis.output.plots.kpi_by_branch`,
+:func:`~maturity_analysis.output.plots.kpis_by_branch`: a 支局's branches) are the same in the
+report of each of those branches but for the branch label marked ▶ in blue. :func:`mark` records which labels a figure marks and
 a key of everything else it shows; :func:`pixels` draws such a figure as the chart with those
 labels plain (kept per key: :data:`KEPT` figures a process), whitens the plain labels' boxes
 and draws the marked labels over them: the same pixels as drawing the marked figure whole
