@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maturity_analysis.analysis import evaluation
+from maturity_analysis.analysis import evaluation, reconcile
 from maturity_analysis.analysis.evaluation import (
     MET,
     NOT_MET,
@@ -40,6 +40,7 @@ from maturity_analysis.analysis.evaluation import (
     team_days,
     wilson,
 )
+from maturity_analysis.analysis.reconcile import dataset_reconciliation, reconciliation
 from maturity_analysis.exceptions import MaturityDataError, PlanError
 from maturity_analysis.ingest.forms import KINDS, Tracking, frame
 
@@ -518,6 +519,29 @@ def test_dataset_by_branch_is_by_branch_of_the_prepared_files(book, tracking, tm
     book[book["branch_code"] == "B2"].to_parquet(folder / "policies.parquet")  # rewritten
     rewritten = dataset_by_branch("demo", "2013Q2", **where)
     assert rewritten.index.get_level_values("branch_code").unique().tolist() == ["B2"]
+
+
+def test_dataset_reconciliation_is_kept_per_prepared_files(book, tracking, tmp_path, monkeypatch):
+    """The whole book's reconciliation, computed once per process while the files are
+    unchanged; each call gets its own copy."""
+    where = _prepared(book, tracking, tmp_path)
+    first = dataset_reconciliation("demo", **where)
+    expected = reconciliation(book, None, tracking)
+    assert len(expected) > 5
+    pd.testing.assert_frame_equal(first, expected)
+    first.loc[0, "status"] = "改过"  # the caller's copy only
+
+    def not_again(*args):
+        raise AssertionError("computed again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(reconcile, "reconciliation", not_again)
+        pd.testing.assert_frame_equal(dataset_reconciliation("demo", **where), expected)
+    b2 = book[book["branch_code"] == "B2"]
+    b2.to_parquet(tmp_path / "processed" / "demo" / "policies.parquet")  # rewritten
+    pd.testing.assert_frame_equal(
+        dataset_reconciliation("demo", **where), reconciliation(b2, None, tracking)
+    )
 
 
 def test_dataset_by_branch_is_computed_once_for_every_process(

@@ -195,6 +195,25 @@ def test_a_unit_of_several_branches_sums_them(book, tracking, trend):
     assert trends.children(book, "ALL") == ["B1", "B2"] and trends.children(book, "B1") == []
 
 
+def test_the_allocation_is_computed_once_per_book_and_plan(book, tracking, trend, monkeypatch):
+    """Every unit's trend of one book uses the same allocation, kept in the process: a trend
+    built warm equals one built cold."""
+    from maturity_analysis.analysis import evaluation
+
+    def not_again(*args):
+        raise AssertionError("allocated again")
+
+    evaluation._allocation_memo.clear()
+    cold = trends.progress(book, tracking, "2013-03", "ALL", ["B1", "B2"])
+    pd.testing.assert_frame_equal(cold, trend)
+    with monkeypatch.context() as patched:
+        patched.setattr(evaluation, "month_allocation", not_again)
+        warm = trends.progress(book, tracking, "2013-03", "ALL", ["B1", "B2"])
+        with pytest.raises(AssertionError, match="allocated again"):  # another book
+            trends.progress(book.iloc[1:], tracking, "2013-03", "ALL", ["B1", "B2"])
+    pd.testing.assert_frame_equal(warm, cold)
+
+
 def test_unknown_unit_is_named(book, tracking):
     with pytest.raises(MaturityDataError, match="B9"):
         trends.progress(book, tracking, "2013-03", "ALL", ["B9"])

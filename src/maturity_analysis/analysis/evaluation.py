@@ -147,21 +147,33 @@ def month_allocation(
 
 # What the one allocation reads of the book: its key in the process's memo.
 _ALLOCATION_COLUMNS = ("branch_code", "branch_name", "product_type", "age", "maturity_date")
-_allocation_memo: dict[tuple, dict[str, pd.DataFrame]] = {}
+_allocation_memo: dict[tuple, dict[str | None, pd.DataFrame]] = {}
 
 
-def _allocations(policies: pd.DataFrame, plan: Plan) -> dict[str, pd.DataFrame]:
-    """:func:`month_allocation` on each basis. Every unit's evaluation of a book needs the same
-    one, so it is kept in the process, keyed by the content of the columns it reads and the
-    plan; each call gets copies."""
+def _allocations(
+    policies: pd.DataFrame, plan: Plan, bases: tuple[str | None, ...] = BASES
+) -> dict[str | None, pd.DataFrame]:
+    """:func:`month_allocation` on each of ``bases`` (``None``: each target's own). Every
+    unit's evaluation and trend of a book needs the same ones, so each is kept in the process,
+    keyed by the content of the columns it reads and the plan; each call gets copies."""
     columns = [c for c in _ALLOCATION_COLUMNS if c in policies.columns]
     content = pd.util.hash_pandas_object(policies[columns], index=False).to_numpy()
     key = (hashlib.sha256(content.tobytes()).hexdigest(), tuple(columns), pickle.dumps(plan))
     if key not in _allocation_memo:
         if len(_allocation_memo) >= 4:
             _allocation_memo.pop(next(iter(_allocation_memo)))
-        _allocation_memo[key] = {b: month_allocation(policies, plan, b) for b in BASES}
-    return {b: frame.copy() for b, frame in _allocation_memo[key].items()}
+        _allocation_memo[key] = {}
+    kept = _allocation_memo[key]
+    for b in bases:
+        if b not in kept:
+            kept[b] = month_allocation(policies, plan, b)
+    return {b: kept[b].copy() for b in bases}
+
+
+def kept_allocation(policies: pd.DataFrame, plan: Plan, basis: str | None = None) -> pd.DataFrame:
+    """:func:`month_allocation` of ``basis``, computed once per book and plan in the process
+    (:func:`_allocations`); a copy."""
+    return _allocations(policies, plan, (basis,))[basis]
 
 
 def _sum_goals(alloc: pd.DataFrame, period: Period, codes: Codes, plan: Plan) -> dict[str, int]:
@@ -186,7 +198,7 @@ def allocated(
     plan = plan or load_plan()
     period = parse_period(period, plan)
     if alloc is None:
-        alloc = month_allocation(policies, plan, basis)
+        alloc = kept_allocation(policies, plan, basis)
     return _sum_goals(alloc, period, unit_branches(policies, str(branch)), plan)
 
 

@@ -12,11 +12,13 @@ the reader's words (方案表1 · 20-30 · 分红 合计; 三、目标 · …), 
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pandas as pd
 
-from ..plan.model import Plan, Target, load_plan
+from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tracking
+from ..plan.model import Plan, Target, load_plan, plan_file
 from .tables import (
     COUNT,
     PREMIUM_WAN,
@@ -496,6 +498,33 @@ def reconciliation(policies: pd.DataFrame, plan: Plan | None = None, tracking=No
         if t.stated_count is not None
     ]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+_memo: dict[tuple, pd.DataFrame] = {}
+
+
+def dataset_reconciliation(
+    dataset: str = "sample",
+    plan: Plan | None = None,
+    raw_dir: str | None = None,
+    processed_dir: str | None = None,
+) -> pd.DataFrame:
+    """:func:`reconciliation` of a prepared dataset (its policies and tracking frames), a copy.
+
+    It is the whole book's, the same in every unit's report: kept in the process per prepared
+    files (:func:`~maturity_analysis.ingest.dataset.dataset_fingerprint`) and plan, so a warm
+    report kernel computes it once per dataset instead of once per report.
+    """
+    plan = plan or load_plan(plan_file(dataset=dataset, raw_dir=raw_dir))
+    used = plan.source  # the dataset is prepared on this plan file
+    key = (dataset_fingerprint(dataset, raw_dir, processed_dir, used), pickle.dumps(plan))
+    if key not in _memo:
+        book = read_dataset(dataset, raw_dir, processed_dir, used)
+        tracking = read_dataset_tracking(dataset, raw_dir, processed_dir, used)
+        if len(_memo) >= 4:
+            _memo.pop(next(iter(_memo)))
+        _memo[key] = reconciliation(book, plan, tracking)
+    return _memo[key].copy()
 
 
 def summary(frame: pd.DataFrame) -> pd.Series:

@@ -45,7 +45,7 @@ from .book import (
     sub_branch_name,
     unit_tracking,
 )
-from .evaluation import month_allocation, year_to_date
+from .evaluation import kept_allocation, year_to_date
 from .kpis import KPIS
 from .markup import md
 from .targets import eligible, policy_targets
@@ -360,7 +360,7 @@ def progress(
     n = len(spans)
     units = [unit_branches(policies, spec) for spec in [unit, *children]]
     counts = _counts(*_restricted(policies, tracking, units), spans, plan)
-    alloc = month_allocation(policies, plan)
+    alloc = kept_allocation(policies, plan)
     alloc = alloc.assign(branch_code=alloc["branch_code"].astype(str))
     goals_by = alloc.pivot_table(
         index=["target", "branch_code"], columns="month", values="allocated", aggfunc="sum"
