@@ -292,6 +292,59 @@ def render_sizes(fan: dict, goals: list) -> list[str]:
         f"| {nb} | {len(v)} | {statistics.median(v) / 1024:,.0f} | {max(v) / 1024:,.0f} |"
         for nb, v in sorted(by_notebook.items())
     ]
+    return lines + render_province(fan.get("province"), goals)
+
+
+LEVELS = ("全辖", "支局", "网点")
+
+
+def render_province(province: dict | None, goals: list) -> list[str]:
+    """Section 3's province: each level's reports, their time and size, and its goal row."""
+    if not province:
+        return []
+    jobs = province["jobs"]
+    lines = [
+        "",
+        f"### A province of {province['branches']} branches",
+        "",
+        f"The sample generator with {province['branches']} branches (about as many policies a "
+        "branch as the sample, eight branches a 支局) and its year of tracking forms; "
+        f"`reports --force` over {', '.join(f'`{u}`' for u in province['units'])}: "
+        f"{province['wall']:.1f} s (exit {province['rc']}), peak memory of its largest process "
+        f"{province['peak_mb']:,.0f} MB. A branch's report compares it with the branches of its "
+        "支局 (as its 支局's report does), so its size and time do not grow with the province; "
+        "the 全辖 reports list, and chart, every branch.",
+    ]
+    if not jobs:
+        return lines
+    lines += [
+        "",
+        "| level | report | jobs | median job (s) | median (KB) | largest (KB) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    names = sorted({j["name"] for j in jobs})
+    for level in LEVELS:
+        for name in names:
+            mine = [j for j in jobs if j["level"] == level and j["name"] == name]
+            if mine:
+                seconds = statistics.median(j["seconds"] for j in mine)
+                sizes = [j["bytes"] / 1024 for j in mine]
+                lines.append(
+                    f"| {level} | {name} | {len(mine)} | {seconds:.2f} | "
+                    f"{statistics.median(sizes):,.0f} | {max(sizes):,.0f} |"
+                )
+    pages = [j for j in jobs if j["name"].endswith(".html")]
+    largest = max(pages, key=lambda j: j["bytes"])
+    branch = [j["bytes"] / 1024 for j in pages if j["level"] == "网点"]
+    goals.append(
+        (
+            f"every report ≤ {GOAL_HTML_MAX_KB:g} KB of HTML, a province of "
+            f"{province['branches']} branches",
+            f"largest {largest['bytes'] / 1024:,.0f} KB ({largest['level']} {largest['name']}); "
+            f"a branch's largest {max(branch, default=0):,.0f} KB",
+            verdict(largest["bytes"] / 1024, GOAL_HTML_MAX_KB, " KB"),
+        )
+    )
     return lines
 
 
@@ -704,6 +757,23 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
                 "cells in a warm kernel), 94 code cells a unit: about 0.33 s of a branch's jobs."
             )
         why.append(text)
+    province = fan.get("province") or {}
+    pages = [j for j in province.get("jobs", []) if j["name"].endswith(".html")]
+    if "a province of" in missed and pages:
+        big = sorted((j for j in pages if j["level"] == "全辖"), key=lambda j: -j["bytes"])
+        n = province["branches"]
+        why.append(
+            f"- **Reports of a province of {n} branches.** The 全辖 reports are the ones past "
+            f"{GOAL_HTML_MAX_KB:g} KB ("
+            + ", ".join(f"{j['name']} {j['bytes'] / 1024:,.0f} KB" for j in big[:2])
+            + f"): they list every branch in their tables ({n} rows each, the allocation "
+            f"and the league) and draw a bar for every branch in the charts of each KPI, {n} "
+            "bars a chart. A branch's and a 支局's reports "
+            "show the branches of one 支局 and stay the sample's size. Charting the 支局 in the "
+            "全辖 reports beyond some number of branches, and leaving the branch tables to the "
+            "workbook, would keep them small; which the 全辖's readers would rather have is "
+            "theirs to say."
+        )
     return why
 
 

@@ -15,7 +15,10 @@ children it waited for). Scaled inputs and scratch output live in ``benchmarks/w
 2. Tables at scale: the sample generator scaled to 100,000 / 1,000,000 / 10,000,000 policies as
    CSV; ``prepare`` of each (three times: the median run is judged), then every plan table from
    the prepared parquet (five times), each in a fresh process.
-3. Report size: every HTML report of that full year run (median and largest).
+3. Report size: every HTML report of that full year run (median and largest); and a province
+   of 300 branches (the sample generator's, with its tracking forms, generated once and not
+   timed): ``reports --force`` over its ALL, one 支局 and four branches, each report's time and
+   size by level.
 
 The parts: ``measure`` (timing and peak memory of a process, the machine), ``workloads`` (the
 contenders and the children that do the measured work), ``results`` (the goals, the RESULTS.md
@@ -34,7 +37,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from measure import MB, ROOT, WORK, Run, machine_info, measure, say
+from measure import BIN, MB, ROOT, WORK, Run, machine_info, measure, run_checked, say
 from results import (
     GOAL_PREPARE_S,
     GOAL_ROWS,
@@ -48,10 +51,16 @@ from workloads import (
     CHILDREN,
     PREPARE_RUNS,
     PROFILE_ROWS,
+    PROVINCE_BRANCHES,
+    PROVINCE_RAW,
+    PROVINCE_ROOT,
     TABLE_RUNS,
     ensure_sample,
     html_size_stats,
     pick_branches,
+    province_cmd,
+    province_jobs,
+    province_units,
     reports_in,
     run_naive,
     run_peer,
@@ -99,6 +108,7 @@ def fanout(branches_n: int, rounds: int, log: Path, full_year: bool = True) -> d
         say("full year run over every unit (time, report sizes)")
         full = measure(runner_cmd(full_out, None), log)
     full_reports = reports_in(full_out)
+    province = province_run(scratch / "province", log) if full_year else None
     units = ["ALL", branches[1]]
     say(f"where the cells' time goes, warm, in one process: {', '.join(units)}")
     costs_run, costs = run_child("unit_costs", [",".join(units)], log)
@@ -129,9 +139,37 @@ def fanout(branches_n: int, rounds: int, log: Path, full_year: bool = True) -> d
         "full_notebooks": sorted({p.stem for p in full_reports}),
         "html_sizes": sizes,
         "html_stats": html_size_stats(full_reports),
+        "province": province,
     }
     shutil.rmtree(scratch, ignore_errors=True)
     return result
+
+
+def province_run(out: Path, log: Path) -> dict:
+    """The runner over a province's ALL, one 支局 and four branches (its dataset generated
+    when missing, and prepared, neither timed): the run and each job's seconds and size."""
+    if not (PROVINCE_RAW / "policies.csv").exists():
+        say(f"generating a province of {PROVINCE_BRANCHES} branches (untimed)")
+        ran, _ = run_child("province", [str(PROVINCE_BRANCHES), str(PROVINCE_RAW)], log)
+        if ran.rc != 0:
+            sys.exit(f"generating the province failed, see {log}")
+    say("preparing the province (untimed)")
+    run_checked(
+        ["env", f"MATURITY_ANALYSIS_ROOT={PROVINCE_ROOT}", BIN / "maturity-analysis", "prepare"]
+        + [PROVINCE_RAW],
+        log,
+    )
+    units = province_units()
+    say(f"the province's reports: {', '.join(units)}")
+    ran = measure(province_cmd(out, units), log)
+    return {
+        "units": units,
+        "branches": PROVINCE_BRANCHES,
+        "wall": ran.wall,
+        "rc": ran.rc,
+        "peak_mb": ran.peak_mb,
+        "jobs": province_jobs(out) if ran.rc == 0 else [],
+    }
 
 
 # -- 2. tables at scale ---------------------------------------------------------------------

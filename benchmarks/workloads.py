@@ -87,6 +87,58 @@ def runner_cmd(out: Path, branches: list[str] | None) -> list:
     return cmd + (["--branch", *branches] if branches else [])
 
 
+PROVINCE = "province"  # the dataset of a province: many branches, each about the sample's size
+PROVINCE_BRANCHES = 300
+PROVINCE_ROOT = WORK / "province"  # its MATURITY_ANALYSIS_ROOT: data/raw/province/ under it
+PROVINCE_RAW = PROVINCE_ROOT / "data" / "raw" / PROVINCE
+
+
+def province_units() -> list[str]:
+    """The province's units reported on: ``ALL``, the 支局 of its largest branch, and that
+    branch with the next three largest (ties by code)."""
+    import pandas as pd
+
+    book = pd.read_csv(PROVINCE_RAW / "policies.csv", usecols=["网点代码", "支局"], dtype=str)
+    sizes = book["网点代码"].value_counts()
+    ranked = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
+    largest = ranked[0][0]
+    sub = book.loc[book["网点代码"] == largest, "支局"].mode().iloc[0]
+    return ["ALL", f"支局:{sub}", *sorted(code for code, _ in ranked[:4])]
+
+
+def province_cmd(out: Path, units: list[str]) -> list:
+    """The project's runner over the province's ``units`` into ``out``."""
+    return [
+        "env",
+        f"MATURITY_ANALYSIS_ROOT={PROVINCE_ROOT}",
+        BIN / "maturity-analysis",
+        "reports",
+        "--dataset",
+        PROVINCE,
+        "--period",
+        PERIOD,
+        "--out",
+        out,
+        "--force",
+        "--branch",
+        *units,
+    ]
+
+
+def province_jobs(out: Path) -> list[dict]:
+    """Each job of a province run (``run.json``): its unit's level (全辖, 支局, 网点), its
+    output's name, seconds and bytes."""
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    jobs = []
+    for job in record["built"]:
+        unit, name = job["job"].split("/", 1)
+        level = "全辖" if unit == "ALL" else "支局" if unit.startswith("支局:") else "网点"
+        jobs.append(
+            {"level": level, "name": name, "seconds": job["seconds"], "bytes": job["bytes"]}
+        )
+    return jobs
+
+
 def reports_in(out: Path) -> list[Path]:
     """The rendered HTML reports of a runner output folder (not the index)."""
     return sorted(p for p in out.rglob("*.html") if p.name != "index.html")
@@ -235,6 +287,24 @@ def child_generate(rows: str, csv: str) -> dict:
     return {"branches": int(book["网点代码"].nunique())}
 
 
+def child_province(branches: str, folder: str) -> dict:
+    """Child: write a dataset of ``branches`` branches shaped like the sample (about as many
+    policies a branch, eight branches a 支局) and its year of tracking forms to ``folder``
+    (not timed); ``policies.csv`` is written last, so a folder that has it is complete."""
+    from maturity_analysis.sample.book import scaled_policies
+    from maturity_analysis.sample.tracking import write_tracking
+
+    n = int(branches)
+    book = scaled_policies(round(POLICIES_PER_BRANCH * n), seed=2013, branches=n)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    write_tracking(out, book)
+    tmp = out / "policies.csv.tmp"
+    book.to_csv(tmp, index=False, date_format="%Y-%m-%d")
+    tmp.replace(out / "policies.csv")
+    return {"policies": len(book), "branches": int(book["网点代码"].nunique())}
+
+
 def child_prepare(csv: str, out: str) -> dict:
     """Child: ``prepare`` the CSV into ``out``."""
     start = time.perf_counter()
@@ -332,6 +402,7 @@ def child_unit_costs(units: str) -> dict:
 CHILDREN = {
     "unit_costs": child_unit_costs,
     "generate": child_generate,
+    "province": child_province,
     "prepare": child_prepare,
     "tables": child_tables,
     "profile": child_profile,
