@@ -105,3 +105,26 @@ def test_outputs_are_focusable_and_images_described_without_nbconverts_soup_pass
     assert len(shown) == 3 and all(a.get("tabindex") == "0" for a in shown)
     images = [a for t, a in parser.tags if t == "img"]
     assert images and all(a.get("alt") for a in images)
+
+
+def test_a_line_break_inside_a_chinese_sentence_is_not_shown_as_a_space():
+    """A browser shows a line break between two Chinese characters as a space: the Markdown of
+    cells and of outputs is joined there; paragraphs, list items and other text keep theirs."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(
+            "目标为分配到\n本期的件数（与支局\n报告相同）。\n\n- 一\n- 二"
+        ),
+        nbformat.v4.new_code_cell(
+            "m",
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data", {"text/markdown": "满期去向为\n转保；\nTable\none"}
+                )
+            ],
+        ),
+    ]
+    html = to_html(nb, PAGE)
+    assert "<p>目标为分配到本期的件数（与支局报告相同）。</p>" in html
+    assert re.search(r"<li>一</li>\s*<li>二</li>", html)
+    assert "满期去向为转保；\nTable\none" in html

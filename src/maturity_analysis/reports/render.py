@@ -11,6 +11,7 @@ reports' elements use (:data:`STYLE`), not JupyterLab's whole theme.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,22 @@ if TYPE_CHECKING:
     from nbformat import NotebookNode
 
 TEMPLATE_NAME = "maturity_report.html.j2"
+
+# A line break between two Chinese characters (or Chinese punctuation) inside a paragraph:
+# browsers show it as a space (CSS's rule to drop it is not implemented in Chrome), so the
+# Markdown is joined there before it becomes HTML. Blank lines (paragraphs) stay.
+_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef\u2014\u2018-\u201d\u2026"
+_CJK_BREAK = re.compile(rf"(?<=[{_CJK}])\n(?=[{_CJK}])")
+
+
+def joined_lines(markdown: str) -> str:
+    r"""``markdown`` without its line breaks between two Chinese characters.
+
+    >>> joined_lines("保单转换的基数\n为满期客户。\n\n## 2 目标\nA\nB")
+    '保单转换的基数为满期客户。\n\n## 2 目标\nA\nB'
+    """
+    return _CJK_BREAK.sub("", markdown)
+
 
 # Extends JupyterLab's HTML template for its page structure (cells, outputs, markdown); the
 # head is the report's own: no CDN scripts, no code-highlighting CSS, and instead of
@@ -174,6 +191,7 @@ class ReportPage:
 
 
 def _exporter_class() -> type:
+    from jinja2 import pass_context
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
@@ -193,6 +211,12 @@ def _exporter_class() -> type:
             # the template names it (for code cells, which reports leave out)
             self.register_filter("highlight_code", Highlight2HTML(parent=self))
             return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+        @pass_context
+        def markdown2html(self, context, source):
+            """nbconvert's, on the Markdown with its lines joined between Chinese characters
+            (:func:`joined_lines`): markdown cells and Markdown outputs alike."""
+            return super().markdown2html(context, joined_lines(source))
 
     return ReportExporter
 
