@@ -692,7 +692,7 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
             f"{jobs_s / 2:.1f} s on each core; the other "
             f"{max(statistics.median(fan['runner']) - jobs_s / 2, 0):.1f} s of its wall time are "
             "its start, the workers' and kernels' start, the first job of each kernel (its "
-            "plain charts of every branch), writing the index (its KPI leagues are computed "
+            "plain charts of the branches), writing the index (its KPI leagues are computed "
             "while the jobs run) and the shutdown. What is left in a job is its cells (charts "
             "most of them), nbclient's messages, rendering and the privacy check."
         )
@@ -736,9 +736,10 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
                 f"drawing ({', '.join(costs)} together), constrained layout is "
                 f"{stage['layout'] / max(drawing, 1e-9):.0%} (tight layout was slower still), "
                 f"Agg {stage['agg'] / max(drawing, 1e-9):.0%} and the palette PNG "
-                f"{stage['png'] / max(drawing, 1e-9):.0%}. Only the charts of "
-                "every branch are drawn once a process, each branch's report drawing just its "
-                "own marked label over them (`output/marks.py`), their branch labels plain "
+                f"{stage['png'] / max(drawing, 1e-9):.0%}. Only the charts of a 支局's "
+                "branches, which each of their reports shows, are drawn once a process, each "
+                "branch's report drawing just its own marked label over them "
+                "(`output/marks.py`), their branch labels plain "
                 "texts rather than y ticks of five artists each. 60 s for 330 jobs would leave "
                 "0.36 core-seconds a job, less than drawing one report's charts."
             )
