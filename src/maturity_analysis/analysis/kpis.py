@@ -398,7 +398,7 @@ def phoned_before_maturity(u: Unit) -> Measure:
     s, due, calls = u.settings, u.due, u.tracking.calls
     if not u.has("calls"):
         return _no_data(s.phoned_before_target, "附件一")
-    calls = calls[member(calls["policy_no"], due["policy_no"])]  # the area's: only the unit's
+    calls = calls[member(calls["policy_no"], due["policy_no"])]  # the area's: the unit's due
     reached = calls[calls["intent"] != s.not_reached]
     first_call = reached.groupby("policy_no")["call_date"].min()
     n_before = int((_lookup(due["policy_no"], first_call) < due["maturity_date"]).sum())

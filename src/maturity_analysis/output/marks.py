@@ -2,11 +2,12 @@
 
 The charts of branches (:func:`~maturity_analysis.output.plots.kpi_by_branch`,
 :func:`~maturity_analysis.output.plots.kpis_by_branch`: a 支局's branches) are the same in the
-report of each of those branches but for the branch label marked ▶ in blue. :func:`mark` records which labels a figure marks and
-a key of everything else it shows; :func:`pixels` draws such a figure as the chart with those
-labels plain (kept per key: :data:`KEPT` figures a process), whitens the plain labels' boxes
-and draws the marked labels over them: the same pixels as drawing the marked figure whole
-(tested), at the cost of a few labels instead of every bar and label.
+report of each of those branches but for the branch label marked ▶ in blue. :func:`mark`
+records which labels a figure marks and a key of everything else it shows; :func:`pixels`
+draws such a figure as the chart with those labels plain (kept per key: :data:`KEPT` figures
+a process), whitens the plain labels' boxes and draws the marked labels over them: the same
+pixels as drawing the marked figure whole (tested), at the cost of a few labels instead of
+every bar and label.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from matplotlib import rcParams
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-KEPT = 8  # plain charts kept per process (a tall chart of every branch is about 10 MB)
+KEPT = 8  # plain charts kept per process (a 支局 of eight branches: about 1.5 MB of pixels each)
 _PAD = 1  # pixels around a plain label's box that are whitened with it
 
 _plain: OrderedDict[str, tuple[np.ndarray, list]] = OrderedDict()

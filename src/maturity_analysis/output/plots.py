@@ -110,7 +110,7 @@ def figure_png(fig: Figure) -> bytes:
     from PIL import Image
 
     mark = marks.marked(fig)
-    if mark is not None:  # a chart of every branch: drawn once, this report's branch marked
+    if mark is not None:  # a chart of branches: drawn once, this report's branch marked
         pixels = marks.pixels(fig, mark)
     elif isinstance(fig.canvas, FigureCanvasAgg):
         fig.canvas.draw()
@@ -691,7 +691,7 @@ def _branch_labels(ax: plt.Axes, y: np.ndarray, texts: list[str]) -> list:
 
 
 def _mark(fig: Figure, table: pd.DataFrame, keys: list[str]) -> None:
-    """Let the chart of every branch be drawn once per process, its marked label over it
+    """Let the chart of branches be drawn once per process, its marked label over it
     (:mod:`.marks`)."""
     every = [t for ax in fig.axes for t in getattr(ax, "branch_labels", [])]
     marked = [ax.branch_label for ax in fig.axes if hasattr(ax, "branch_label")]
