@@ -38,6 +38,7 @@ from .. import config
 from ..files import atomic_path, package_fingerprint
 from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tracking
 from ..ingest.forms import Tracking
+from ..memo import kept
 from ..plan.model import Plan, load_plan, plan_file
 from ..plan.period import Period, parse_period
 from .book import (
@@ -159,15 +160,11 @@ def _allocations(
     columns = [c for c in _ALLOCATION_COLUMNS if c in policies.columns]
     content = pd.util.hash_pandas_object(policies[columns], index=False).to_numpy()
     key = (hashlib.sha256(content.tobytes()).hexdigest(), tuple(columns), pickle.dumps(plan))
-    if key not in _allocation_memo:
-        if len(_allocation_memo) >= 4:
-            _allocation_memo.pop(next(iter(_allocation_memo)))
-        _allocation_memo[key] = {}
-    kept = _allocation_memo[key]
+    by_basis = kept(_allocation_memo, key, dict)
     for b in bases:
-        if b not in kept:
-            kept[b] = month_allocation(policies, plan, b)
-    return {b: kept[b].copy() for b in bases}
+        if b not in by_basis:
+            by_basis[b] = month_allocation(policies, plan, b)
+    return {b: by_basis[b].copy() for b in bases}
 
 
 def kept_allocation(policies: pd.DataFrame, plan: Plan, basis: str | None = None) -> pd.DataFrame:
@@ -644,7 +641,8 @@ def dataset_by_branch(
         pickle.dumps(plan),
         level,
     )
-    if key not in _by_branch_memo:
+
+    def stored_or_computed() -> pd.DataFrame:
         store = Path(processed_dir or config.processed_dir()) / STORE / dataset
         inputs = _sha256(pickle.dumps((*key[1:], package_fingerprint())))
         name = f"{key[0][:16]}-{inputs[:16]}.parquet"
@@ -655,10 +653,9 @@ def dataset_by_branch(
             summaries = by_sub_branch if level == "sub_branch" else by_branch
             table = summaries(book, tracking, period, plan)
             _store(store, name, table)
-        if len(_by_branch_memo) >= 4:
-            _by_branch_memo.pop(next(iter(_by_branch_memo)))
-        _by_branch_memo[key] = table
-    return _by_branch_memo[key].copy()
+        return table
+
+    return kept(_by_branch_memo, key, stored_or_computed).copy()
 
 
 def _sha256(data: bytes) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tracking
+from ..memo import kept
 from ..plan.model import Plan, Target, load_plan, plan_file
 from .tables import (
     COUNT,
@@ -518,13 +519,13 @@ def dataset_reconciliation(
     plan = plan or load_plan(plan_file(dataset=dataset, raw_dir=raw_dir))
     used = plan.source  # the dataset is prepared on this plan file
     key = (dataset_fingerprint(dataset, raw_dir, processed_dir, used), pickle.dumps(plan))
-    if key not in _memo:
+
+    def computed() -> pd.DataFrame:
         book = read_dataset(dataset, raw_dir, processed_dir, used)
         tracking = read_dataset_tracking(dataset, raw_dir, processed_dir, used)
-        if len(_memo) >= 4:
-            _memo.pop(next(iter(_memo)))
-        _memo[key] = reconciliation(book, plan, tracking)
-    return _memo[key].copy()
+        return reconciliation(book, plan, tracking)
+
+    return kept(_memo, key, computed).copy()
 
 
 def summary(frame: pd.DataFrame) -> pd.Series:

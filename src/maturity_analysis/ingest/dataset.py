@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 from .. import __version__, config
 from ..exceptions import MaturityDataError
 from ..files import atomic_path
+from ..memo import KEPT, kept
 from ..plan.model import Plan, load_plan, plan_file, plan_sha256
 from .forms import (
     KINDS,
@@ -377,15 +378,17 @@ _frames: dict[str, tuple[tuple, pd.DataFrame]] = {}
 
 
 def _kept(memo: dict, at, stats: Callable[[], tuple], read: Callable[[], Any]) -> Any:
-    """What ``read()`` gives, kept in ``memo`` under ``at`` while ``stats()`` (its files' sizes
-    and times, taken after the read) is unchanged; four kept at most, the oldest dropped."""
+    """What ``read()`` gives, kept in ``memo`` under ``at`` (:func:`~maturity_analysis.memo.kept`)
+    while ``stats()`` (its files' sizes and times, taken after the read) is unchanged."""
     hit = memo.get(at)
-    if hit is None or hit[0] != stats():
-        if len(memo) >= 4:
-            memo.pop(next(iter(memo)))
+    if hit is not None and hit[0] != stats():
+        del memo[at]
+
+    def fresh() -> tuple[tuple, Any]:
         value = read()
-        hit = memo[at] = (stats(), value)
-    return hit[1]
+        return stats(), value
+
+    return kept(memo, at, fresh)[1]
 
 
 def _stats(*paths: Path) -> tuple:
@@ -555,8 +558,8 @@ def _read_parquet(
 def _held(path: Path, columns: Sequence[str] | None, pii: Sequence[str]) -> pd.DataFrame:
     """The columns of ``path`` asked for (:func:`policy_columns`), from what :data:`_frames`
     holds of it while the file is unchanged, as a frame of its own (copy-on-write); only the
-    columns not held yet are read, and added to what is held (four files at most, the oldest
-    dropped)."""
+    columns not held yet are read, and added to what is held
+    (:data:`~maturity_analysis.memo.KEPT` files at most, the oldest dropped)."""
     where, stats = str(path.resolve()), _stats(path)
     names = policy_columns(pq.read_schema(path).names, columns, pii)
     held = _frames.get(where)
@@ -565,7 +568,7 @@ def _held(path: Path, columns: Sequence[str] | None, pii: Sequence[str]) -> pd.D
     if missing:
         read = read_policies(path, missing)
         have = read if have is None else pd.concat([have, read], axis=1)
-        if where not in _frames and len(_frames) >= 4:
+        if where not in _frames and len(_frames) >= KEPT:
             _frames.pop(next(iter(_frames)))
         _frames[where] = (stats, have)
     return have[names]
