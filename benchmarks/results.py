@@ -312,8 +312,8 @@ def render_province(province: dict | None, goals: list) -> list[str]:
         f"`reports --force` over {', '.join(f'`{u}`' for u in province['units'])}: "
         f"{province['wall']:.1f} s (exit {province['rc']}), peak memory of its largest process "
         f"{province['peak_mb']:,.0f} MB. A branch's report compares it with the branches of its "
-        "支局 (as its 支局's report does), so its size and time do not grow with the province; "
-        "the 全辖 reports list, and chart, every branch.",
+        "支局 (as its 支局's report does), so its charts and league do not grow with the "
+        "province; the 全辖 reports list, and chart, every branch.",
     ]
     if not jobs:
         return lines
@@ -761,19 +761,28 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
     province = fan.get("province") or {}
     pages = [j for j in province.get("jobs", []) if j["name"].endswith(".html")]
     if "a province of" in missed and pages:
-        big = sorted((j for j in pages if j["level"] == "全辖"), key=lambda j: -j["bytes"])
+        over = sorted(
+            (j for j in pages if j["bytes"] / 1024 > GOAL_HTML_MAX_KB), key=lambda j: -j["bytes"]
+        )
+        below = max(
+            (j for j in pages if j["level"] != "全辖"), key=lambda j: j["bytes"], default=None
+        )
         n = province["branches"]
         why.append(
-            f"- **Reports of a province of {n} branches.** The 全辖 reports are the ones past "
-            f"{GOAL_HTML_MAX_KB:g} KB ("
-            + ", ".join(f"{j['name']} {j['bytes'] / 1024:,.0f} KB" for j in big[:2])
-            + f"): they list every branch in their tables ({n} rows each, the allocation "
-            f"and the league) and draw a bar for every branch in the charts of each KPI, {n} "
-            "bars a chart. A branch's and a 支局's reports "
-            "show the branches of one 支局 and stay the sample's size. Charting the 支局 in the "
-            "全辖 reports beyond some number of branches, and leaving the branch tables to the "
-            "workbook, would keep them small; which the 全辖's readers would rather have is "
-            "theirs to say."
+            f"- **Reports of a province of {n} branches.** Past {GOAL_HTML_MAX_KB:g} KB: "
+            + ", ".join(f"{j['level']} {j['name']} {j['bytes'] / 1024:,.0f} KB" for j in over)
+            + f". The 全辖 reports list every branch in their tables ({n} rows each, the "
+            f"allocation and the league) and draw a bar for every branch in the charts of each "
+            f"KPI, {n} bars a chart; a 支局's and a branch's show the branches of one 支局"
+            + (
+                f" (the largest of them {below['level']} {below['name']}, "
+                f"{below['bytes'] / 1024:,.0f} KB)"
+                if below
+                else ""
+            )
+            + ". Charting the 支局 in the 全辖 reports beyond some number of branches, and "
+            "leaving the branch tables to the workbook, would keep them small; which the 全辖's "
+            "readers would rather have is theirs to say."
         )
     return why
 

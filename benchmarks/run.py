@@ -49,16 +49,16 @@ from results import (
 )
 from workloads import (
     CHILDREN,
+    IN_PROVINCE,
     PREPARE_RUNS,
     PROFILE_ROWS,
+    PROVINCE,
     PROVINCE_BRANCHES,
     PROVINCE_RAW,
-    PROVINCE_ROOT,
     TABLE_RUNS,
     ensure_sample,
     html_size_stats,
     pick_branches,
-    province_cmd,
     province_jobs,
     province_units,
     reports_in,
@@ -154,14 +154,10 @@ def province_run(out: Path, log: Path) -> dict:
         if ran.rc != 0:
             sys.exit(f"generating the province failed, see {log}")
     say("preparing the province (untimed)")
-    run_checked(
-        ["env", f"MATURITY_ANALYSIS_ROOT={PROVINCE_ROOT}", BIN / "maturity-analysis", "prepare"]
-        + [PROVINCE_RAW],
-        log,
-    )
+    run_checked([*IN_PROVINCE, BIN / "maturity-analysis", "prepare", PROVINCE_RAW], log)
     units = province_units()
     say(f"the province's reports: {', '.join(units)}")
-    ran = measure(province_cmd(out, units), log)
+    ran = measure([*IN_PROVINCE, *runner_cmd(out, units, PROVINCE)], log)
     return {
         "units": units,
         "branches": PROVINCE_BRANCHES,

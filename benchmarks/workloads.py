@@ -71,13 +71,13 @@ def pick_branches(count: int) -> list[str]:
     return ["ALL", *sorted(code for code, _ in ranked[: count - 1])]
 
 
-def runner_cmd(out: Path, branches: list[str] | None) -> list:
-    """The project's runner over ``branches`` (None: every branch) into ``out``."""
+def runner_cmd(out: Path, branches: list[str] | None, dataset: str = DATASET) -> list:
+    """The project's runner over ``branches`` (None: every branch) of ``dataset`` into ``out``."""
     cmd = [
         BIN / "maturity-analysis",
         "reports",
         "--dataset",
-        DATASET,
+        dataset,
         "--period",
         PERIOD,
         "--out",
@@ -91,6 +91,7 @@ PROVINCE = "province"  # the dataset of a province: many branches, each about th
 PROVINCE_BRANCHES = 300
 PROVINCE_ROOT = WORK / "province"  # its MATURITY_ANALYSIS_ROOT: data/raw/province/ under it
 PROVINCE_RAW = PROVINCE_ROOT / "data" / "raw" / PROVINCE
+IN_PROVINCE = ["env", f"MATURITY_ANALYSIS_ROOT={PROVINCE_ROOT}"]  # a command's prefix
 
 
 def province_units() -> list[str]:
@@ -104,25 +105,6 @@ def province_units() -> list[str]:
     largest = ranked[0][0]
     sub = book.loc[book["网点代码"] == largest, "支局"].mode().iloc[0]
     return ["ALL", f"支局:{sub}", *sorted(code for code, _ in ranked[:4])]
-
-
-def province_cmd(out: Path, units: list[str]) -> list:
-    """The project's runner over the province's ``units`` into ``out``."""
-    return [
-        "env",
-        f"MATURITY_ANALYSIS_ROOT={PROVINCE_ROOT}",
-        BIN / "maturity-analysis",
-        "reports",
-        "--dataset",
-        PROVINCE,
-        "--period",
-        PERIOD,
-        "--out",
-        out,
-        "--force",
-        "--branch",
-        *units,
-    ]
 
 
 def province_jobs(out: Path) -> list[dict]:
