@@ -23,7 +23,7 @@ RANK = {
     "sample": 5,
     "cli": 6,
 }
-BASE = {"config", "files", "exceptions", "__init__"}
+BASE = {"config", "files", "memo", "exceptions", "__init__"}
 # Package modules imported inside a function: only the CLI's subcommands (so `--help` starts
 # fast), the kernel's own preload, which imports the analysis layers into a report kernel, and
 # a local worker's start, which imports the worker module once the slow grammar is skipped.
