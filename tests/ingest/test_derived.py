@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from test_policies import good, write_xlsx
@@ -100,6 +102,32 @@ def test_read_in_batches_of_columns_reads_it(book, tmp_path, monkeypatch, budget
     else:  # a column each, or all of them at once
         assert len(batches) == (len(names) if budget == 1 else 1)
     pd.testing.assert_frame_equal(read_policies(path, pii=PERSONAL_COLUMNS), pd.read_parquet(path))
+
+
+def test_a_batch_is_sized_by_its_columns_decoded_not_their_pages(tmp_path, monkeypatch):
+    """A column of runs or of a few distinct values has tiny pages but decodes to its rows ×
+    its width: batches are cut by that, so a read holds about one budget's worth at a time."""
+    rows = 50_000
+    path = tmp_path / "runs.parquet"
+    kind = pa.dictionary(pa.int16(), pa.string())
+    table = pa.table(
+        {
+            "years": pa.array(np.full(rows, 3), pa.int64()),
+            "band": pa.array(["20-30岁"] * rows).dictionary_encode().cast(kind),
+            "no": pa.array([f"P{i:09d}" for i in range(rows)]),
+        }
+    )
+    pq.write_table(table, path, row_group_size=rows // 4)
+    file = pq.ParquetFile(path)
+    pages = file.metadata.row_group(0).column(0).total_uncompressed_size * 4
+    size = dataset.decoded_bytes(file, ["years", "band", "no"])
+    assert pages < rows  # under a byte a row stored …
+    bits = rows // 8  # a validity bit a row comes with each column read
+    assert size["years"] == rows * 8 == file.read(columns=["years"]).nbytes - bits  # … 8 decoded
+    assert size["band"] == rows * 2 < file.read(columns=["band"]).nbytes
+    assert size["no"] >= file.read(columns=["no"]).nbytes
+    monkeypatch.setattr(dataset, "READ_BATCH_BYTES", rows * 8)  # the whole numbers' worth
+    assert dataset._batches(file, ["years", "band", "no"]) == [["years"], ["band"], ["no"]]
 
 
 def test_the_default_read_leaves_out_names_ids_and_phones(book):
