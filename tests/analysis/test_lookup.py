@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maturity_analysis.analysis.lookup import member
+from maturity_analysis.analysis.lookup import as_text, member
 
 VALUES = pd.Series(["P1", None, "P2", "=HYPERLINK(1)", "P1", np.nan, "张三", ""], dtype="str")
 
@@ -40,3 +40,28 @@ def test_member_on_many_policy_numbers():
     got = member(values, among)
     assert got.sum() == len(range(0, 5_000, 3))
     assert got.tolist() == values.isin(among).tolist()
+
+
+CATEGORIES = [
+    pd.Series(["420105", None, "420302", "420105", "=1+1", "张三"], dtype="category"),
+    pd.Series(["b", "a"], dtype="category").iloc[:0],  # empty
+    pd.Series([1, 2, None, 2], dtype="category"),  # not text
+    pd.Series(pd.Categorical(["a", "a"], categories=["a", "unused"])),
+]
+
+
+@pytest.mark.parametrize("values", CATEGORIES)
+@pytest.mark.parametrize("among", [["420105", "张三"], [None], [], {"=1+1"}, [2]])
+def test_member_of_a_categorical_is_isin(values, among):
+    got = member(values, among)
+    assert got.dtype == bool
+    assert got.tolist() == values.isin(list(among)).tolist()
+
+
+@pytest.mark.parametrize("values", [*CATEGORIES, VALUES, pd.Series([1, None], dtype="Int64")])
+def test_as_text_is_astype_str(values):
+    """The text of a categorical, spelt out once a category, is the same Series (missing stays
+    missing, the index and name kept) as pandas' astype(str)."""
+    values = values.rename("branch_code").set_axis(range(10, 10 + len(values)))
+    pd.testing.assert_series_equal(as_text(values), values.astype(str))
+    pd.testing.assert_series_equal(as_text(values.iloc[::-1]), values.iloc[::-1].astype(str))

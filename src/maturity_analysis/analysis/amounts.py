@@ -20,6 +20,7 @@ from ..ingest.forms import Tracking
 from ..plan.model import Plan, load_plan
 from ..plan.period import Period, parse_period
 from .evaluation import year_to_date
+from .lookup import as_text
 from .markup import md
 from .tables import TOTAL
 from .trends import UnitSpec, unit_branches
@@ -73,7 +74,7 @@ def conversions(
     out = pd.DataFrame(
         {
             "policy_no": mine["policy_no"].to_numpy(),
-            "branch_code": mine["branch_code"].astype(str).to_numpy(),
+            "branch_code": as_text(mine["branch_code"]).to_numpy(),
             "month": mine["maturity_date"].dt.month.to_numpy(),
             "age_band": band,
             "outcome": rec["outcome"].to_numpy(dtype=object),

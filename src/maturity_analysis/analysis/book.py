@@ -21,7 +21,7 @@ from ..exceptions import MaturityDataError
 from ..ingest.dataset import stored_derived
 from ..ingest.forms import KINDS, Tracking
 from ..plan.model import Plan, load_plan
-from .lookup import member
+from .lookup import as_text, member
 from .risk import rate_risk
 from .yields import YIELD_COLUMNS, add_yields
 
@@ -124,7 +124,7 @@ def check_branches(wanted, known, sub_branches=()) -> None:
 def branch_names(policies: pd.DataFrame) -> pd.Series:
     """Branch code → name for every branch in the data, by code: each branch's first row's
     name, blank when that row has none."""
-    codes = policies["branch_code"].astype(str)
+    codes = as_text(policies["branch_code"])
     names = policies.get("branch_name", pd.Series("", index=policies.index))
     return names.groupby(codes, sort=True).first(skipna=False).astype(str).fillna("")
 
@@ -160,7 +160,7 @@ def branch_sub_branches(policies: pd.DataFrame) -> pd.Series:
     counts = pairs.groupby(["branch_code", "sub_branch"], observed=True, sort=False).size()
     counts = counts.rename("n").reset_index()
     counts = counts.assign(
-        branch_code=counts["branch_code"].astype(str),
+        branch_code=as_text(counts["branch_code"]),
         sub_branch=counts["sub_branch"].astype(object).astype(str),
     )
     counts = counts[counts["sub_branch"].str.strip() != ""]
@@ -208,6 +208,15 @@ def compared_branches(policies: pd.DataFrame, unit: str = ALL) -> list[str] | No
     return None if own is None else sorted(members.index[members == own])
 
 
+def in_branches(frame: pd.DataFrame, codes) -> np.ndarray:
+    """Which rows of ``frame`` have a ``branch_code`` (as text) among ``codes``: on the
+    categories of a categorical column (the policies'), each row's code looked up."""
+    column = frame["branch_code"]
+    if not isinstance(column.dtype, pd.CategoricalDtype | pd.StringDtype):
+        column = column.astype(str)
+    return member(column, codes)
+
+
 def for_branch(policies: pd.DataFrame, branch: str = ALL) -> pd.DataFrame:
     """The policies of one unit: a branch (``branch_code``), a 支局 (its branches, see the
     module docstring) or ``"ALL"`` (the whole book).
@@ -221,7 +230,7 @@ def for_branch(policies: pd.DataFrame, branch: str = ALL) -> pd.DataFrame:
         return policies.copy(deep=False)
     if is_sub_branch(branch):
         codes = unit_branches(policies, branch)
-        return policies.loc[policies["branch_code"].astype(str).isin(codes)].copy(deep=False)
+        return policies.loc[in_branches(policies, codes)].copy(deep=False)
     mask = policies["branch_code"] == branch
     if not mask.any():
         check_branches([branch], branch_codes(policies))
@@ -231,13 +240,13 @@ def for_branch(policies: pd.DataFrame, branch: str = ALL) -> pd.DataFrame:
 def unit_tracking(part: pd.DataFrame, tracking: Tracking) -> Tracking:
     """The tracking rows of a unit's policies ``part`` (:func:`for_branch`): complaints and
     work logs of its branches (a 支局's: its branches'), calls and outcomes of its policies."""
-    codes, policies = part["branch_code"].astype(str), part["policy_no"]
+    codes, policies = as_text(part["branch_code"]), part["policy_no"]
 
     def ours(kind: str) -> pd.DataFrame:
         frame = tracking[kind]
         if kind in ("calls", "outcomes"):
             return frame[member(frame["policy_no"], policies)]
-        return frame[member(frame["branch_code"].astype(str), codes)]
+        return frame[member(as_text(frame["branch_code"]), codes)]
 
     return Tracking(**{kind: ours(kind) for kind in KINDS})
 
@@ -292,7 +301,7 @@ def standing_table(book: pd.DataFrame, branch: str, plan: Plan | None = None) ->
     for a 支局).
     """
     plan = plan or load_plan()
-    codes = book["branch_code"].astype(str)
+    codes = as_text(book["branch_code"])
     if is_sub_branch(branch):
         codes = codes.map(branch_sub_branches(book)).dropna().map(sub_branch_unit)
     counts = codes.value_counts()

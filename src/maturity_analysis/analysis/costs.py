@@ -26,6 +26,7 @@ import pandas as pd
 from ..exceptions import MaturityDataError
 from ..plan.model import Plan, load_plan
 from ..plan.programme import period_span
+from .lookup import as_text
 from .risk import complained, rate_risk
 from .tables import maturity_groups
 from .yields import add_yields
@@ -161,7 +162,7 @@ def _keys(policies: pd.DataFrame, by: str, plan: Plan) -> list[pd.Series]:
         ]
     if by == "maturity_group":
         return [maturity_groups(policies, plan)]
-    return [policies["branch_code"].astype(str), policies["branch_name"].astype(str)]
+    return [as_text(policies["branch_code"]), policies["branch_name"].astype(str)]
 
 
 def _summary_columns(f: pd.DataFrame) -> pd.DataFrame:
@@ -366,7 +367,7 @@ def _paid(complaints: pd.DataFrame, policies: pd.DataFrame, period: Any) -> pd.D
         day = pd.to_datetime(c["complaint_date"]).dt.normalize()
         c = c[(day >= start) & (day <= end)]
     if "branch_code" in c.columns:
-        branch = c["branch_code"].astype(str)
+        branch = as_text(c["branch_code"])
     else:
         branch = c["policy_no"].map(policies.set_index("policy_no")["branch_code"]).astype(str)
     paid = c["compensated"].astype(bool).to_numpy()
@@ -422,7 +423,7 @@ def compensation_estimate(
     f = _rated_in(policies, plan, period)
     risk = at_risk(f, plan).to_numpy()
     amount = np.where(risk, payout_amounts(f, plan).to_numpy(), 0.0)
-    keys = [f["branch_code"].astype(str).to_numpy(), f["branch_name"].astype(str).to_numpy()]
+    keys = [as_text(f["branch_code"]).to_numpy(), f["branch_name"].astype(str).to_numpy()]
     base = pd.DataFrame({"n": 1, "risk": risk, "amount": amount}, index=f.index)
     sums = base.groupby(keys).sum()
     sums.index = sums.index.set_names(["网点代码", "网点名称"])

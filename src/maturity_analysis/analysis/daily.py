@@ -22,8 +22,9 @@ from ..plan.model import Plan
 from ..plan.period import parse_period
 from ..plan.workdays import is_workday
 from . import actions
-from .book import ALL
+from .book import ALL, in_branches
 from .evaluation import team_days
+from .lookup import as_text
 
 SHORT, ENOUGH = "不足", "达到"
 LOGGED, NO_LOG = "已填", "未填"
@@ -69,8 +70,8 @@ def _unit_tracking(tracking: Tracking, codes: set[str]) -> Tracking:
     comp, log = tracking.complaints, tracking.worklog
     return Tracking(
         calls=tracking.calls,
-        complaints=comp[comp["branch_code"].astype(str).isin(codes)],
-        worklog=log[log["branch_code"].astype(str).isin(codes)],
+        complaints=comp[as_text(comp["branch_code"]).isin(codes)],
+        worklog=log[as_text(log["branch_code"]).isin(codes)],
         outcomes=tracking.outcomes,
     )
 
@@ -84,12 +85,12 @@ def team_calls(book: pd.DataFrame, tracking: Tracking, day: date, plan: Plan) ->
     grid = grid[grid["work_date"] == pd.Timestamp(day)]
     log = tracking.worklog
     logged = log[log["work_date"] == pd.Timestamp(day)]
-    logged = set(zip(logged["branch_code"].astype(str), logged["team"].astype(str), strict=True))
+    logged = set(zip(as_text(logged["branch_code"]), logged["team"].astype(str), strict=True))
     has_log = [(b, t) in logged for b, t in zip(grid["branch_code"], grid["team"], strict=True)]
     target = plan.calls_per_day
     return pd.DataFrame(
         {
-            "网点代码": grid["branch_code"].astype(str).to_numpy(),
+            "网点代码": as_text(grid["branch_code"]).to_numpy(),
             "团队": grid["team"].astype(str).to_numpy(),
             "附件一回访": grid["calls"].to_numpy(),
             "附件三申报": pd.array(
@@ -111,7 +112,7 @@ def evening_notes(tracking: Tracking, day: date) -> pd.DataFrame:
     log = log.sort_values(["branch_code", "team"])
     return pd.DataFrame(
         {
-            "网点代码": log["branch_code"].astype(str).to_numpy(),
+            "网点代码": as_text(log["branch_code"]).to_numpy(),
             "团队": log["team"].astype(str).to_numpy(),
             "夕会总结": log["note"].astype(str).to_numpy(),
         }
@@ -129,7 +130,7 @@ def daily_check(
     """The daily check of the branches ``codes`` (None: every branch) as ``unit``. ``book``
     is the enriched book (for the customer lists); customers are masked."""
     codes = sorted(set(map(str, codes if codes is not None else book["branch_code"].unique())))
-    part = book[book["branch_code"].astype(str).isin(codes)]
+    part = book[in_branches(book, codes)]
     mine = _unit_tracking(tracking, set(codes))
     off = day_off_reason(day, plan)
     teams = team_calls(part, mine, day, plan) if not off else pd.DataFrame()

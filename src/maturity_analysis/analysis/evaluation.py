@@ -47,9 +47,11 @@ from .book import (
     branch_label,
     branch_sub_branches,
     compared_branches,
+    in_branches,
     is_all,
     is_sub_branch,
     unit_branches,
+    unit_tracking,
 )
 from .kpis import (
     INCOMPLETE,
@@ -61,6 +63,7 @@ from .kpis import (
     no_team_days,
     team_day_grid,
 )
+from .lookup import as_text
 from .markup import md
 from .targets import (
     binding,
@@ -112,7 +115,7 @@ Codes = list[str] | None  # a unit's branch codes (:func:`~.book.unit_branches`)
 def _within(frame: pd.DataFrame, codes: Codes) -> pd.DataFrame:
     if codes is None:
         return frame
-    return frame[frame["branch_code"].astype(str).isin(codes)]
+    return frame[in_branches(frame, codes)]
 
 
 def month_allocation(
@@ -124,7 +127,7 @@ def month_allocation(
     allocated; any period's target is a sum of these rows."""
     plan = plan or load_plan()
     long = branch_phase_allocation(policies, plan, basis)
-    code, codes = pd.factorize(policies["branch_code"].astype(str))
+    code, codes = pd.factorize(as_text(policies["branch_code"]))
     month = policies["maturity_date"].dt.month.to_numpy(dtype=float, na_value=0).astype(int)
     cell = np.where((code >= 0) & (month > 0), code * 12 + month - 1, -1)
     row_of = {c: i for i, c in enumerate(codes)}
@@ -536,6 +539,8 @@ def evaluate(
     codes = unit_branches(policies, branch)
     allocs = _allocations(policies, plan)
     sources = _sources(tracking)
+    if codes is not None:  # the unit's rows, once: not the area's calls for every KPI
+        tracking = unit_tracking(_within(policies, codes), tracking)
 
     @cache  # the period, its year to date and the year: one, two or three distinct spans
     def unit(span: Period) -> Unit:
@@ -558,7 +563,7 @@ def evaluate(
 def _branch_name(policies: pd.DataFrame, branch: str) -> str:
     if is_all(branch) or is_sub_branch(branch) or "branch_name" not in policies.columns:
         return ""
-    names = policies.loc[policies["branch_code"].astype(str) == branch, "branch_name"].dropna()
+    names = policies.loc[as_text(policies["branch_code"]) == branch, "branch_name"].dropna()
     return str(names.iloc[0]) if len(names) else ""
 
 
@@ -575,7 +580,7 @@ def _by_groups(
     sources = _sources(tracking)
 
     def split(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-        of = frame["branch_code"].astype(str).map(group)
+        of = as_text(frame["branch_code"]).map(group)
         return dict(tuple(frame[of.notna()].groupby(of[of.notna()], sort=True)))
 
     books = split(policies)

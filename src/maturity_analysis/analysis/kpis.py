@@ -46,7 +46,7 @@ from ..ingest.forms import Tracking, settings
 from ..plan.model import Plan, TrackingSettings
 from ..plan.period import Period
 from ..plan.workdays import Notices, working_days
-from .lookup import member
+from .lookup import as_text, member
 from .targets import eligible
 
 NO_DATA, INCOMPLETE = "无数据", "数据不全"
@@ -159,7 +159,7 @@ def team_day_grid(
     grid = teams.merge(pd.DataFrame({"work_date": days}), how="cross")
     recorded = calls.groupby(["branch_code", "team", "work_date"]).size().rename("recorded")
     claimed = (
-        log.assign(branch_code=log["branch_code"].astype(str), team=log["team"].astype(str))
+        log.assign(branch_code=as_text(log["branch_code"]), team=log["team"].astype(str))
         .groupby(["branch_code", "team", "work_date"])["calls"]
         .sum()
         .rename("claimed")

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..plan.model import Plan, Target, load_plan
 from .book import ALL, branch_sub_branches, for_branch, unit_branches
+from .lookup import as_text
 from .tables import TOTAL, category_codes
 
 BASE = "基数"
@@ -242,7 +243,7 @@ def _wide(bases: dict, parts: dict, plan: Plan, index: pd.Index) -> pd.DataFrame
 
 def _branches(policies: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
     """Branch code of each policy as 0..k-1 over the sorted distinct codes."""
-    codes, uniques = pd.factorize(policies["branch_code"].astype(str), sort=True)
+    codes, uniques = pd.factorize(as_text(policies["branch_code"]), sort=True)
     return codes, pd.Index(uniques)
 
 

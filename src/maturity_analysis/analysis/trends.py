@@ -40,6 +40,7 @@ from .book import (
     branch_label,
     branch_sub_branches,
     check_branches,
+    in_branches,
     is_all,
     is_sub_branch,
     sub_branch_name,
@@ -47,6 +48,7 @@ from .book import (
 )
 from .evaluation import kept_allocation, year_to_date
 from .kpis import KPIS
+from .lookup import as_text
 from .markup import md
 from .targets import eligible, policy_targets
 
@@ -98,7 +100,7 @@ def unit_branches(policies: pd.DataFrame, unit: UnitSpec) -> tuple[str, str, lis
             raise MaturityDataError(f"支局 '{name}': no branch belongs to it (支局: {shown})")
         return unit, name, codes
     check_branches([unit], known)
-    names = policies.loc[policies["branch_code"].astype(str) == unit, "branch_name"].dropna()
+    names = policies.loc[as_text(policies["branch_code"]) == unit, "branch_name"].dropna()
     return unit, branch_label(unit, str(names.iloc[0]) if len(names) else None), [unit]
 
 
@@ -163,7 +165,7 @@ def _counts(policies: pd.DataFrame, tracking: Tracking, spans: list[Period], pla
     month, cumulated from January: ``{name: DataFrame keys × months}``; complaints per
     customer are kept as rows (``"customers"``), satisfaction not being additive."""
     s, n = plan.tracking, len(spans)
-    key = policies["branch_code"].astype(str)
+    key = as_text(policies["branch_code"])
     due = _bucket(policies["maturity_date"], spans)
     first = tracking.outcomes.drop_duplicates("policy_no").set_index("policy_no")["outcome"]
     outcome = pd.Series(first.reindex(policies["policy_no"].to_numpy()).to_numpy())
@@ -193,7 +195,7 @@ def _counts(policies: pd.DataFrame, tracking: Tracking, spans: list[Period], pla
     comp = tracking.complaints
     month = _bucket(comp["complaint_date"], spans)
     waited = (comp["answer_date"] - comp["complaint_date"]).dt.days
-    comp_key = comp["branch_code"].astype(str)
+    comp_key = as_text(comp["branch_code"])
     out["answered_in_time.num"] = _by_month(
         comp_key, month, (waited <= plan.complaint_answer_days).to_numpy(), n
     )
@@ -264,7 +266,7 @@ def _restricted(policies: pd.DataFrame, tracking: Tracking, units: list) -> tupl
     if any(is_all(key) for key, _, _ in units):
         return policies, tracking
     codes = {c for _, _, cs in units for c in cs}
-    mine = policies[policies["branch_code"].astype(str).isin(codes)]
+    mine = policies[in_branches(policies, codes)]
     return mine, unit_tracking(mine, tracking)
 
 
@@ -361,7 +363,7 @@ def progress(
     units = [unit_branches(policies, spec) for spec in [unit, *children]]
     counts = _counts(*_restricted(policies, tracking, units), spans, plan)
     alloc = kept_allocation(policies, plan)
-    alloc = alloc.assign(branch_code=alloc["branch_code"].astype(str))
+    alloc = alloc.assign(branch_code=as_text(alloc["branch_code"]))
     goals_by = alloc.pivot_table(
         index=["target", "branch_code"], columns="month", values="allocated", aggfunc="sum"
     ).reindex(columns=range(1, n + 1))
