@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from maturity_analysis.analysis.book import in_branches
 from maturity_analysis.analysis.lookup import as_text, member
 
 VALUES = pd.Series(["P1", None, "P2", "=HYPERLINK(1)", "P1", np.nan, "张三", ""], dtype="str")
@@ -65,3 +66,22 @@ def test_as_text_is_astype_str(values):
     values = values.rename("branch_code").set_axis(range(10, 10 + len(values)))
     pd.testing.assert_series_equal(as_text(values), values.astype(str))
     pd.testing.assert_series_equal(as_text(values.iloc[::-1]), values.iloc[::-1].astype(str))
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        *CATEGORIES,
+        pd.Series([1, 2, 2], dtype="category"),
+        VALUES,
+        VALUES.astype(object),
+        pd.Series([1, None, 2], dtype="Int64"),
+    ],
+)
+@pytest.mark.parametrize("codes", [["420105", "张三"], ["1", "2"], ["a"], []])
+def test_in_branches_matches_the_codes_as_text(column, codes):
+    """A branch code is matched as text, whatever its dtype: a categorical of whole numbers
+    (categories 1, 2) matches "1" and "2", as astype(str).isin does."""
+    frame = pd.DataFrame({"branch_code": column})
+    expected = frame["branch_code"].astype(str).isin(codes).tolist()
+    assert in_branches(frame, codes).tolist() == expected

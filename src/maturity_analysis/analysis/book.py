@@ -210,9 +210,12 @@ def compared_branches(policies: pd.DataFrame, unit: str = ALL) -> list[str] | No
 
 def in_branches(frame: pd.DataFrame, codes) -> np.ndarray:
     """Which rows of ``frame`` have a ``branch_code`` (as text) among ``codes``: on the
-    categories of a categorical column (the policies'), each row's code looked up."""
+    categories of a categorical of text (the policies'), each row's code looked up."""
     column = frame["branch_code"]
-    if not isinstance(column.dtype, pd.CategoricalDtype | pd.StringDtype):
+    kind = column.dtype
+    if isinstance(kind, pd.CategoricalDtype):
+        kind = kind.categories.dtype
+    if not isinstance(kind, pd.StringDtype):
         column = column.astype(str)
     return member(column, codes)
 
@@ -246,7 +249,7 @@ def unit_tracking(part: pd.DataFrame, tracking: Tracking) -> Tracking:
         frame = tracking[kind]
         if kind in ("calls", "outcomes"):
             return frame[member(frame["policy_no"], policies)]
-        return frame[member(as_text(frame["branch_code"]), codes)]
+        return frame[in_branches(frame, codes)]
 
     return Tracking(**{kind: ours(kind) for kind in KINDS})
 

@@ -70,8 +70,8 @@ def _unit_tracking(tracking: Tracking, codes: set[str]) -> Tracking:
     comp, log = tracking.complaints, tracking.worklog
     return Tracking(
         calls=tracking.calls,
-        complaints=comp[as_text(comp["branch_code"]).isin(codes)],
-        worklog=log[as_text(log["branch_code"]).isin(codes)],
+        complaints=comp[in_branches(comp, codes)],
+        worklog=log[in_branches(log, codes)],
         outcomes=tracking.outcomes,
     )
 

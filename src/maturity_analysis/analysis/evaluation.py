@@ -539,12 +539,13 @@ def evaluate(
     codes = unit_branches(policies, branch)
     allocs = _allocations(policies, plan)
     sources = _sources(tracking)
-    if codes is not None:  # the unit's rows, once: not the area's calls for every KPI
-        tracking = unit_tracking(_within(policies, codes), tracking)
+    book = _within(policies, codes)  # the unit's rows, once: not the area's for every span
+    if codes is not None:  # and its calls and outcomes, not the area's for every KPI
+        tracking = unit_tracking(book, tracking)
 
     @cache  # the period, its year to date and the year: one, two or three distinct spans
     def unit(span: Period) -> Unit:
-        return _unit(policies, tracking, span, codes, plan, allocs, sources)
+        return _unit(book, tracking, span, codes, plan, allocs, sources)
 
     @cache
     def table(span: Period) -> pd.DataFrame:
