@@ -8,12 +8,13 @@ import os
 import pandas as pd
 
 from maturity_analysis.ingest.dataset import read_prepared_tracking
-from maturity_analysis.ingest.forms import KINDS, empty
+from maturity_analysis.ingest.forms import KINDS, empty, frame
 
 
-def _write(folder, calls: pd.DataFrame) -> None:
+def _write(folder, calls: pd.DataFrame, **parquet) -> None:
     for kind in KINDS:
-        (calls if kind == "calls" else empty(kind)).to_parquet(folder / f"{kind}.parquet")
+        frame = calls if kind == "calls" else empty(kind)
+        frame.to_parquet(folder / f"{kind}.parquet", **parquet)
 
 
 def _calls(*policies: str) -> pd.DataFrame:
@@ -45,3 +46,18 @@ def test_missing_or_damaged_files_read_as_none(tmp_path):
     _write(tmp_path, _calls("P1"))
     (tmp_path / "outcomes.parquet").write_bytes(b"not parquet")
     assert read_prepared_tracking(tmp_path) is None
+
+
+def test_each_text_column_is_read_in_one_chunk(tmp_path):
+    """A file of several row groups: pandas' own read gives a column a chunk for each, and a
+    filter on it joins them every time; the prepared frames come in one chunk, the same
+    values and dtypes."""
+    policies = [f"P{i:05d}" for i in range(3000)]
+    _write(tmp_path, _calls(*policies), row_group_size=1000)
+    calls = read_prepared_tracking(tmp_path).calls
+    by_pandas = frame("calls", pd.read_parquet(tmp_path / "calls.parquet"))
+    assert by_pandas["policy_no"].array.__arrow_array__().num_chunks == 3
+    pd.testing.assert_frame_equal(calls, by_pandas)
+    text = [c for c in calls.columns if isinstance(calls[c].dtype, pd.StringDtype)]
+    assert "policy_no" in text and len(text) > 5
+    assert {c: calls[c].array.__arrow_array__().num_chunks for c in text} == dict.fromkeys(text, 1)
