@@ -29,6 +29,7 @@ Actuals, January to each month's end:
       → 2/22, 3/39, 3/60.  B2 has no team: 无数据.
 """
 
+import dataclasses
 import math
 
 import pandas as pd
@@ -282,6 +283,19 @@ def test_amounts_follow_the_evaluations_count(conv, trend):
     """The 转保 of 分红 20-60 (E6 is 65) are the 保单转换 the trend counts by March."""
     in_base = conv[(conv["outcome"] == "转保") & (conv["age_band"] != "61以上")]
     assert len(in_base) == _series(trend, "ALL", "policy_conversion", "actual")[-1] == 5
+
+
+def test_a_units_conversions_are_its_rows_of_the_areas(book, tracking, conv):
+    """A branch's book with the whole area's tracking: its rows of the area's conversions,
+    each policy's first outcome counted (a second one for P1, 转存 later, changes nothing)."""
+    outcomes = tracking.outcomes
+    again = outcomes[outcomes["policy_no"] == "P1"].assign(outcome="转存", deposit_amount=1.0)
+    both = dataclasses.replace(tracking, outcomes=pd.concat([outcomes, again], ignore_index=True))
+    for code in ("B1", "B2"):
+        mine = amounts.conversions(book[book["branch_code"] == code], both, "2013-03")
+        theirs = conv[conv["branch_code"] == code].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, theirs)
+        assert len(mine) > 2
 
 
 def test_amounts_stop_at_the_period_end(book, tracking):

@@ -20,7 +20,7 @@ from ..ingest.forms import Tracking
 from ..plan.model import Plan, load_plan
 from ..plan.period import Period, parse_period
 from .evaluation import year_to_date
-from .lookup import as_text
+from .lookup import as_text, member
 from .markup import md
 from .tables import TOTAL
 from .trends import UnitSpec, unit_branches
@@ -50,7 +50,9 @@ def conversions(
     s = plan.tracking
     span = year_to_date(parse_period(period, plan), plan)
     due = policies[span.contains(policies["maturity_date"])]
-    first = tracking.outcomes.drop_duplicates("policy_no").set_index("policy_no")
+    outcomes = tracking.outcomes  # of the unit's policies first: the area's may be far more
+    outcomes = outcomes[member(outcomes["policy_no"], due["policy_no"])]
+    first = outcomes.drop_duplicates("policy_no").set_index("policy_no")
     rec = first.reindex(due["policy_no"].to_numpy())
     kinds = {
         s.policy_conversion_outcome: "new_premium",
@@ -66,7 +68,8 @@ def conversions(
     )
     band = mine["age_band"].astype(str).to_numpy()
     insured = rec["outcome"].to_numpy(dtype=object) == s.policy_conversion_outcome
-    lo, hi = (np.array([_limits(plan, b)[i] for b in band], dtype=float) for i in (0, 1))
+    limits = {b: _limits(plan, b) for b in set(band)}  # each band's once, not each policy's
+    lo, hi = (np.array([limits[b][i] for b in band], dtype=float) for i in (0, 1))
     lo, hi = np.where(insured, lo, np.nan), np.where(insured, hi, np.nan)
     judged = ~np.isnan(lo) & ~np.isnan(amount)
     within = pd.array(np.where(judged, (amount >= lo) & (amount <= hi), False), dtype="boolean")
