@@ -177,6 +177,9 @@ def test_a_sub_branch_never_reads_as_a_branch_or_all(book, make_policies):
     with pytest.raises(MaturityDataError, match="S9"):
         for_branch(book, sub_branch_unit("S9"))
     odd = make_policies([{"branch_code": "支局:S1", "sub_branch": "S1"}])
+    for unit in (S1, ALL, "A1"):  # whatever the unit, the code that reads as a 支局 is named
+        with pytest.raises(MaturityDataError, match="'支局:S1': a 网点代码 may not start"):
+            unit_branches(odd, unit)
     with pytest.raises(MaturityDataError, match="may not start"):
         for_branch(odd, S1)
     named_all = make_policies([{"branch_code": "A1", "sub_branch": "ALL"}])

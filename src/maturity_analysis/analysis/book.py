@@ -135,6 +135,19 @@ def branch_codes(policies: pd.DataFrame) -> pd.Series:
     return pd.Series(policies["branch_code"].dropna().unique()).astype(str)
 
 
+def _checked_codes(policies: pd.DataFrame) -> pd.Series:
+    """:func:`branch_codes`, none of which may start with the 支局 prefix (it would read as a
+    支局): :class:`MaturityDataError` naming them."""
+    codes = branch_codes(policies)
+    clash = sorted(c for c in codes if is_sub_branch(c))
+    if clash:
+        raise MaturityDataError(
+            f"branch {', '.join(repr(c) for c in clash[:5])}: a 网点代码 may not start with "
+            f"'{SUB_BRANCH}', which names a 支局"
+        )
+    return codes
+
+
 def branch_sub_branches(policies: pd.DataFrame) -> pd.Series:
     """Branch code → the 支局 it belongs to (the name most of its policies give; a tie: the
     first in sort order), by code; branches whose policies name no 支局 are left out.
@@ -144,13 +157,7 @@ def branch_sub_branches(policies: pd.DataFrame) -> pd.Series:
     MaturityDataError
         When a branch code starts with the 支局 prefix (it would read as a 支局).
     """
-    codes = branch_codes(policies)
-    clash = sorted(c for c in codes if is_sub_branch(c))
-    if clash:
-        raise MaturityDataError(
-            f"branch {', '.join(repr(c) for c in clash[:5])}: a 网点代码 may not start with "
-            f"'{SUB_BRANCH}', which names a 支局"
-        )
+    _checked_codes(policies)
     if "sub_branch" not in policies.columns:
         return pd.Series(
             [], index=pd.Index([], name="branch_code"), dtype=object, name="sub_branch"
@@ -177,16 +184,17 @@ def unit_branches(policies: pd.DataFrame, unit: str = ALL) -> list[str] | None:
     ------
     MaturityDataError
         An unknown branch or 支局 (:func:`check_branches`), or a branch code that reads as a
-        支局 (:func:`branch_sub_branches`).
+        支局 (:func:`_checked_codes`).
     """
-    members = branch_sub_branches(policies)
+    codes = _checked_codes(policies)
     if is_all(unit):
         return None
-    codes = branch_codes(policies)
+    if not is_sub_branch(unit):  # a branch: no need of the 支局 each branch belongs to
+        check_branches([unit], codes)
+        return [str(unit)]
+    members = branch_sub_branches(policies)
     check_branches([unit], codes, set(members))
-    if is_sub_branch(unit):
-        return sorted(members.index[members == sub_branch_name(unit)])
-    return [str(unit)]
+    return sorted(members.index[members == sub_branch_name(unit)])
 
 
 def compared_branches(policies: pd.DataFrame, unit: str = ALL) -> list[str] | None:
