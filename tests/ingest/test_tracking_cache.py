@@ -13,8 +13,8 @@ from maturity_analysis.ingest.forms import KINDS, empty, frame
 
 def _write(folder, calls: pd.DataFrame, **parquet) -> None:
     for kind in KINDS:
-        frame = calls if kind == "calls" else empty(kind)
-        frame.to_parquet(folder / f"{kind}.parquet", **parquet)
+        table = calls if kind == "calls" else empty(kind)
+        table.to_parquet(folder / f"{kind}.parquet", **parquet)
 
 
 def _calls(*policies: str) -> pd.DataFrame:
