@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import numpy as np  # noqa: F401 (doctests)
@@ -76,9 +77,11 @@ def _escaped_names(names: Any) -> list[str | None]:
     return [None if n is None else escape(str(n)) for n in names]
 
 
-class Table(Styler):
-    """A :class:`~pandas.io.formats.style.Styler` whose plain-text form is its table's text
-    (a Styler's own is ``<... at 0x…>``, a new address in every run's executed notebook)."""
+class Table(Styler.from_custom_template(str(Path(__file__).parent / "templates"), "table.tpl")):
+    """A :class:`~pandas.io.formats.style.Styler` whose HTML table is ``templates/table.tpl``
+    (pandas' cells without the classes and indentation no style of the reports uses: a table
+    of 300 branches in a third of the bytes) and whose plain-text form is its table's text (a
+    Styler's own is ``<... at 0x…>``, a new address in every run's executed notebook)."""
 
     def __repr__(self) -> str:
         return self.data.to_string()
