@@ -283,7 +283,8 @@ def render_sizes(fan: dict, goals: list) -> list[str]:
         + f": median {median / 1024:,.0f} KB, "
         f"largest {largest / 1024:,.0f} KB (`{name}`), smallest {sizes[0] / 1024:,.0f} KB. "
         "The page carries only the CSS its elements use and its charts as 256-colour palette "
-        "PNGs (`output.plots.figure_png`), its tables without per-cell ids.",
+        "PNGs (`output.plots.figure_png`), its tables without the per-cell ids, classes and "
+        "indentation of pandas' Styler template (`output/templates/table.tpl`).",
         "",
         "| notebook | reports | median (KB) | largest (KB) |",
         "|---|---:|---:|---:|",
