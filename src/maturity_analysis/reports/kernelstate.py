@@ -94,10 +94,40 @@ def warm_up(modules: tuple[str, ...] = PRELOAD, figure_formats: tuple[str, ...] 
         import matplotlib.pyplot as plt
 
         plt.uninstall_repl_displayhook()
+        _flush_only_what_was_written()
     _draw_once()
     capture()
     gc.collect()
     gc.freeze()
+
+
+def _flush_only_what_was_written() -> None:
+    """Make the kernel's stdout and stderr flush at once when nothing was written since their
+    last flush.
+
+    ipykernel's ``OutStream.flush`` hands the flush to its I/O thread and waits for it, even
+    with nothing to send: six times a cell (before a cell's result, before its reply, after
+    each request), about 2% of a run of eight units. Text written is flushed as before. When
+    the buffer is empty, whatever was written before is already with the I/O thread, which
+    sends it ahead of anything the cell shows or sends next. A stream without ipykernel's
+    buffer (another version) keeps its own flush.
+    """
+    from ipykernel.iostream import OutStream
+
+    flush = OutStream.flush
+    if getattr(flush, "skips_empty", False):
+        return
+
+    def flush_written(self) -> None:
+        lock = getattr(self, "_buffer_lock", None)
+        if lock is not None:
+            with lock:
+                if not getattr(self, "_buffers", True):
+                    return
+        flush(self)
+
+    flush_written.skips_empty = True
+    OutStream.flush = flush_written
 
 
 def _draw_once() -> None:
