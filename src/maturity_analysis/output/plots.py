@@ -23,6 +23,7 @@ from matplotlib import font_manager, rcParams
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
+from ..analysis.book import is_all
 from ..analysis.evaluation import shown
 from ..analysis.tables import COUNT, PREMIUM_WAN, SHARE, TOTAL
 from ..analysis.targets import BASE, GOAL
@@ -609,6 +610,20 @@ def kpi_progress(summary: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
 
 HIGHLIGHT_COLOR = "#1f4e9c"
 _BRANCH_ROW_IN = 0.24  # inches of a branch's bar in a chart of every branch
+MAX_BRANCH_BARS = 60  # the most branches a 全辖 chart gives a bar each; past it, their 支局
+_EACH = {"sub_branch": "各支局", "支局": "各支局"}  # a chart's rows by their index's name
+
+
+def charted(
+    branches: pd.DataFrame, sub_branches: pd.DataFrame, unit: str, limit: int = MAX_BRANCH_BARS
+) -> pd.DataFrame:
+    """The rows a unit's chart of branches draws: ``branches`` (keyed by branch first), but in
+    the 全辖 report of more than ``limit`` branches ``sub_branches`` (the same figures, a row
+    a 支局) when the branches name any. A bar each for 300 branches is a chart 7,000 px
+    tall: a long scroll on a phone, pages in print; each branch's figures stay in the
+    report's tables, and each 支局's report charts its own branches."""
+    many = _body(branches).index.get_level_values(0).nunique() > limit
+    return sub_branches if is_all(unit) and many and len(_body(sub_branches)) else branches
 
 
 def kpi_by_branch(
@@ -618,8 +633,9 @@ def kpi_by_branch(
     highlight: str | None = None,
     labels: bool = True,
 ) -> plt.Axes:
-    """One KPI of :func:`~maturity_analysis.analysis.evaluation.by_branch` for every branch, against its
-    target: a rate or average against the plan's line, a count against each branch's allocated
+    """One KPI of :func:`~maturity_analysis.analysis.evaluation.by_branch` for every branch (or of
+    :func:`~maturity_analysis.analysis.evaluation.by_sub_branch`, every 支局: :func:`charted`),
+    against its target: a rate or average against the plan's line, a count against each branch's allocated
     target as 达成率 against 100%. Green met, red not met; Wilson intervals where computed;
     ``highlight`` (a branch code) is labelled in blue with a ▶. ``labels=False`` leaves the
     branch labels off (a panel beside one that has them, :func:`kpis_by_branch`)."""
@@ -669,7 +685,7 @@ def kpi_by_branch(
     ax.spines[["top", "right"]].set_visible(False)
     # Title and (empty) y label at fixed places: matplotlib would otherwise measure every
     # branch label at each draw to place them, though nothing sits above or beside the bars.
-    ax.set_title(f"{label}：各网点", y=1.0)
+    ax.set_title(f"{label}：{_EACH.get(rows.index.name, '各网点')}", y=1.0)
     ax.yaxis.set_label_coords(0, 0.5)
     if own:
         _branch_layout(ax.figure, 1, 1)
@@ -710,7 +726,7 @@ def kpis_by_branch(
     """
     ncols = max(1, min(ncols, len(keys)))
     nrows = -(-len(keys) // ncols)
-    n = len(table.index.get_level_values("branch_code").unique())
+    n = len(table.index.get_level_values(0).unique())
     setup()
     fig, axes = plt.subplots(
         nrows,
