@@ -11,6 +11,7 @@ from measure import Run
 from workloads import POLICIES_PER_BRANCH, PREPARE_RUNS, TABLE_COLUMNS, TABLE_RUNS, TABLES
 
 from maturity_analysis.ingest.policies import CHUNK_ROWS
+from maturity_analysis.output.plots import MAX_BRANCH_BARS
 
 GOAL_SPEEDUP = 20.0  # runner vs the naive loop
 GOAL_PEER_SPEEDUP = 5.0  # runner vs the process-pool peer
@@ -314,7 +315,8 @@ def render_province(province: dict | None, goals: list) -> list[str]:
         f"{province['wall']:.1f} s (exit {province['rc']}), peak memory of its largest process "
         f"{province['peak_mb']:,.0f} MB. A branch's report compares it with the branches of its "
         "支局 (as its 支局's report does), so its charts and league do not grow with the "
-        "province; the 全辖 reports list, and chart, every branch.",
+        "province; the 全辖 reports list every branch, and chart every branch up to "
+        f"{MAX_BRANCH_BARS} branches, past them a bar a 支局 (`output.plots.charted`).",
     ]
     if not jobs:
         return lines
@@ -773,21 +775,36 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
             (j for j in pages if j["level"] != "全辖"), key=lambda j: j["bytes"], default=None
         )
         n = province["branches"]
+
+        def parts(j: dict) -> str:
+            p = j.get("parts")
+            if not p:
+                return ""
+            largest = f"「{p['largest_caption']}」 " if p["largest_caption"] else ""
+            return (
+                f" (charts {p['charts'] / 1024:,.0f} KB, tables {p['tables'] / 1024:,.0f} KB, "
+                f"the largest of them {largest}{p['largest_table'] / 1024:,.0f} KB)"
+            )
+
         why.append(
             f"- **Reports of a province of {n} branches.** Past {GOAL_HTML_MAX_KB:g} KB: "
-            + ", ".join(f"{j['level']} {j['name']} {j['bytes'] / 1024:,.0f} KB" for j in over)
-            + f". The 全辖 reports list every branch in their tables ({n} rows each, the "
-            f"allocation and the league) and draw a bar for every branch in the charts of each "
-            f"KPI, {n} bars a chart; a 支局's and a branch's show the branches of one 支局"
+            + ", ".join(
+                f"{j['level']} {j['name']} {j['bytes'] / 1024:,.0f} KB{parts(j)}" for j in over
+            )
+            + f". Past {MAX_BRANCH_BARS} branches the 全辖 reports chart a bar a 支局, not a "
+            f"bar a branch ({n} bars made each KPI's chart 7,320 px tall, and this page 1,965 "
+            "KB on 476a156); they still list every branch in their tables, "
+            f"{n} rows each: the allocation, and the league of every branch's verdicts, "
+            "which the index shows too; a 支局's and a branch's show the branches of one 支局"
             + (
                 f" (the largest of them {below['level']} {below['name']}, "
                 f"{below['bytes'] / 1024:,.0f} KB)"
                 if below
                 else ""
             )
-            + ". Charting the 支局 in the 全辖 reports beyond some number of branches, and "
-            "leaving the branch tables to the workbook, would keep them small; which the 全辖's "
-            "readers would rather have is theirs to say."
+            + ". Leaving the league's branch rows to the index and the workbook would bring "
+            "the page under the goal; the verdicts each branch is judged by stay in the 全辖 "
+            "report."
         )
     return why
 

@@ -7,7 +7,9 @@ write their own figures to ``REPORT`` as JSON (see ``CHILDREN``).
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 import statistics
 import tempfile
@@ -109,7 +111,7 @@ def province_units() -> list[str]:
 
 def province_jobs(out: Path) -> list[dict]:
     """Each job of a province run (``run.json``): its unit's level (全辖, 支局, 网点), its
-    output's name, seconds and bytes."""
+    output's name, seconds and bytes, and a page's parts (:func:`page_parts`)."""
     record = json.loads((out / "run.json").read_text(encoding="utf-8"))
     jobs = []
     for job in record["built"]:
@@ -118,7 +120,24 @@ def province_jobs(out: Path) -> list[dict]:
         jobs.append(
             {"level": level, "name": name, "seconds": job["seconds"], "bytes": job["bytes"]}
         )
+        if name.endswith(".html"):
+            jobs[-1]["parts"] = page_parts((out / job["job"]).read_text(encoding="utf-8"))
     return jobs
+
+
+def page_parts(page: str) -> dict:
+    """The bytes of a report's charts (its images) and of its tables, and its largest table's
+    caption and bytes."""
+    charts = [len(m.encode()) for m in re.findall(r"<img [^>]*>", page)]
+    tables = [m for m in re.findall(r"<table.*?</table>", page, flags=re.S)]
+    largest = max(tables, key=len, default="")
+    caption = re.search(r"<caption>(.*?)</caption>", largest)
+    return {
+        "charts": sum(charts),
+        "tables": sum(len(t.encode()) for t in tables),
+        "largest_table": len(largest.encode()),
+        "largest_caption": html.unescape(caption.group(1)) if caption else "",
+    }
 
 
 def reports_in(out: Path) -> list[Path]:
