@@ -112,6 +112,8 @@ def province_units() -> list[str]:
 def province_jobs(out: Path) -> list[dict]:
     """Each job of a province run (``run.json``): its unit's level (全辖, 支局, 网点), its
     output's name, seconds and bytes, and a page's parts (:func:`page_parts`)."""
+    from maturity_analysis.reports.jobs import unit_folder
+
     record = json.loads((out / "run.json").read_text(encoding="utf-8"))
     jobs = []
     for job in record["built"]:
@@ -121,7 +123,8 @@ def province_jobs(out: Path) -> list[dict]:
             {"level": level, "name": name, "seconds": job["seconds"], "bytes": job["bytes"]}
         )
         if name.endswith(".html"):
-            jobs[-1]["parts"] = page_parts((out / job["job"]).read_text(encoding="utf-8"))
+            page = out / unit_folder(unit) / name
+            jobs[-1]["parts"] = page_parts(page.read_text(encoding="utf-8"))
     return jobs
 
 
