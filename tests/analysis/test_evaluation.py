@@ -481,12 +481,17 @@ def test_narrative_states_the_figures(book, tracking):
 
 def test_narrative_writes_counts_as_the_tables_do(book, tracking):
     """Thousands are separated in the sentences as in the table beside them (the sample's
-    全辖 read 1803件投诉 against 1,803 in its table)."""
+    全辖 read 1803件投诉 against 1,803 in its table; a province's 赔偿1388件, 例外1969件)."""
     ev = evaluate(book, tracking, "2013Q2", "B1")
     summary = ev.summary.copy()
     summary.loc["answered_in_time", "分母"] = 1803
-    text = dataclasses.replace(ev, summary=summary).narrative()
+    summary.loc["compensation_paid", "分子"] = 1388
+    exceptions = pd.concat([ev.exceptions] * 1200, ignore_index=True)
+    assert ev.exceptions["例外"].tolist() == ["赔付客户不满50岁"]
+    text = dataclasses.replace(ev, summary=summary, exceptions=exceptions).narrative()
     assert "1,803件投诉，" in text
+    assert "赔偿1,388件，共1,500元" in text
+    assert "例外1,200件：赔付客户不满50岁1,200件，" in text
 
 
 def test_narrative_without_tracking(book):

@@ -338,6 +338,16 @@ def test_compensation_paid_to_older_customers_only():
     assert (m.value, m.num, m.den, m.note) == (800.0, 1, 1, "赔偿1件")
 
 
+def test_notes_separate_thousands():
+    book = policies([("B", "分红", "2013-05-10", 55)])
+    complaints = [complaint("B", "2013-04-01", compensated=True, amount=1)] * 1200
+    m = kpis.compensation_paid(unit(book, complaints=complaints))
+    assert (m.value, m.num, m.note) == (1200.0, 1200, "赔偿1,200件")  # as the tables write 1,200
+    waiting = unit(book, complaints=[complaint(f"P{i}", "2013-04-01") for i in range(1200)])
+    assert kpis.answered_in_time(waiting).note == "未答复1,200件"
+    assert kpis.complaint_satisfaction(waiting).note.endswith("；另1,200人待答复")
+
+
 # --- the table ------------------------------------------------------------------------------------
 
 

@@ -467,13 +467,14 @@ class Evaluation:
         else:
             paid = int(s.at["compensation_paid", "分子"])
             lines.append(
-                f"赔偿{paid}件，共{v('compensation_paid')}元。" if paid else "本期没有赔偿。"
+                f"赔偿{paid:,}件，共{v('compensation_paid')}元。" if paid else "本期没有赔偿。"
             )
         n = len(self.exceptions)
         lines.append(
-            f"例外{n}件："
+            f"例外{n:,}件："
             + "，".join(
-                f"{k}{c}件" for k, c in self.exceptions["例外"].value_counts().sort_index().items()
+                f"{k}{c:,}件"
+                for k, c in self.exceptions["例外"].value_counts().sort_index().items()
             )
             + "，见例外清单。"
             if n

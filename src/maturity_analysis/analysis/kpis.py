@@ -323,7 +323,7 @@ def complaint_satisfaction(u: Unit) -> Measure:
     good, pending = int((~handled["bad"]).sum()), int(customers["open_"].sum())
     note = "按客户计，未处理至非常规退保或赔偿为满意"
     if pending:
-        note += f"；另{pending}人待答复"
+        note += f"；另{pending:,}人待答复"
     return Measure(_rate(good, len(handled)), target, num=good, den=len(handled), note=note)
 
 
@@ -340,7 +340,7 @@ def answered_in_time(u: Unit) -> Measure:
         u.settings.answer_within_target,
         num=in_time,
         den=len(comp),
-        note=f"未答复{unanswered}件" if unanswered else "",
+        note=f"未答复{unanswered:,}件" if unanswered else "",
     )
 
 
@@ -372,7 +372,7 @@ def calls_claimed_over(u: Unit) -> Measure:
     days = u.team_days
     over = int(days["claimed"].sum()) - int(days["recorded"].sum())
     flagged = int((days["claimed"] > days["recorded"]).sum())
-    note = f"{flagged}个团队日申报多于记录" if flagged else "申报不多于记录"
+    note = f"{flagged:,}个团队日申报多于记录" if flagged else "申报不多于记录"
     return Measure(
         max(over, 0),
         math.nan,
@@ -422,7 +422,7 @@ def compensation_paid(u: Unit) -> Measure:
         math.nan,
         num=len(paid),
         den=len(comp),
-        note=f"赔偿{len(paid)}件",
+        note=f"赔偿{len(paid):,}件",
     )
 
 

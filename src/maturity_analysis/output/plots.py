@@ -611,7 +611,7 @@ def kpi_progress(summary: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
 HIGHLIGHT_COLOR = "#1f4e9c"
 _BRANCH_ROW_IN = 0.24  # inches of a branch's bar in a chart of every branch
 MAX_BRANCH_BARS = 60  # the most branches a 全辖 chart gives a bar each; past it, their 支局
-_EACH = {"sub_branch": "各支局", "支局": "各支局"}  # a chart's rows by their index's name
+_EACH = {"sub_branch": "各支局"}  # a chart's rows by their index's name (default 各网点)
 
 
 def charted(
@@ -633,12 +633,13 @@ def kpi_by_branch(
     highlight: str | None = None,
     labels: bool = True,
 ) -> plt.Axes:
-    """One KPI of :func:`~maturity_analysis.analysis.evaluation.by_branch` for every branch (or of
-    :func:`~maturity_analysis.analysis.evaluation.by_sub_branch`, every 支局: :func:`charted`),
-    against its target: a rate or average against the plan's line, a count against each branch's allocated
-    target as 达成率 against 100%. Green met, red not met; Wilson intervals where computed;
-    ``highlight`` (a branch code) is labelled in blue with a ▶. ``labels=False`` leaves the
-    branch labels off (a panel beside one that has them, :func:`kpis_by_branch`)."""
+    """One KPI of :func:`~maturity_analysis.analysis.evaluation.by_branch` for every branch (or
+    of :func:`~maturity_analysis.analysis.evaluation.by_sub_branch`, every 支局:
+    :func:`charted`), against its target: a rate or average against the plan's line, a count
+    against each branch's allocated target as 达成率 against 100%. Green met, red not met;
+    Wilson intervals where computed; ``highlight`` (a branch code) is labelled in blue with a
+    ▶. ``labels=False`` leaves the branch labels off (a panel beside one that has them,
+    :func:`kpis_by_branch`)."""
     rows = table.xs(key, level="key")
     unit, label = rows["单位"].iloc[0], rows["KPI"].iloc[0]
     per_branch_target = unit == "件"
