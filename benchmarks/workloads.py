@@ -132,7 +132,7 @@ def page_parts(page: str) -> dict:
     """The bytes of a report's charts (its images) and of its tables, and its largest table's
     caption and bytes."""
     charts = [len(m.encode()) for m in re.findall(r"<img [^>]*>", page)]
-    tables = [m for m in re.findall(r"<table.*?</table>", page, flags=re.S)]
+    tables = re.findall(r"<table.*?</table>", page, flags=re.S)
     largest = max(tables, key=len, default="")
     caption = re.search(r"<caption>(.*?)</caption>", largest)
     return {
