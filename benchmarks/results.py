@@ -775,6 +775,13 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
             (j for j in pages if j["level"] != "全辖"), key=lambda j: j["bytes"], default=None
         )
         n = province["branches"]
+        top = over[0].get("parts") if over else None
+        rest = (
+            f"{(over[0]['bytes'] - top['largest_table']) / 1024:,.0f} KB, "
+            f"{top['charts'] / 1024:,.0f} KB of it charts"
+            if top
+            else ""
+        )
 
         def parts(j: dict) -> str:
             p = j.get("parts")
@@ -802,9 +809,9 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
                 if below
                 else ""
             )
-            + ". Leaving the league's branch rows to the index and the workbook would bring "
-            "the page under the goal; the verdicts each branch is judged by stay in the 全辖 "
-            "report."
+            + ". The 全辖 league of every branch stays: the verdicts each branch is judged by"
+            + (f"; without it the page would still be {rest}" if rest else "")
+            + "."
         )
     return why
 
