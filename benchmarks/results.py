@@ -799,8 +799,9 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
                 f"{j['level']} {j['name']} {j['bytes'] / 1024:,.0f} KB{parts(j)}" for j in over
             )
             + f". Past {MAX_BRANCH_BARS} branches the 全辖 reports chart a bar a 支局, not a "
-            f"bar a branch ({n} bars made each KPI's chart 7,320 px tall, and this page 1,965 "
-            "KB on 476a156); they still list every branch in their tables, "
+            "bar a branch (on 476a156, a bar each for this province's 300 branches made a KPI's "
+            "chart 7,320 px tall and its 全辖 04_quarterly_evaluation.html 1,965 KB); they "
+            "still list every branch in their tables, "
             f"{n} rows each: the allocation, and the league of every branch's verdicts, "
             "which the index shows too; a 支局's and a branch's show the branches of one 支局"
             + (
