@@ -1,6 +1,9 @@
-"""Shared fixtures: the sample book as the canonical policies frame, and a small-frame builder."""
+"""Shared fixtures: the sample book as the canonical policies frame, a small-frame builder, and a
+headless browser to read pages with."""
 
 from __future__ import annotations
+
+import shutil
 
 import pandas as pd
 import pytest
@@ -65,3 +68,15 @@ def sample_policies(tmp_path_factory):
     written = write_sample(out)
     policies_file = next(p for p in written if p.name.startswith("policies"))
     return load_policies(policies_file).policies
+
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium or Chrome to read pages with (skips the test without one)."""
+    found = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
+    if found is None:
+        pytest.skip("no headless Chromium or Chrome on this machine (.ci/run installs chromium)")
+    return found

@@ -9,8 +9,12 @@ Rows in the order of the first target's (保单转换) rank, ties by code: A1, A
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+from html import unescape
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_levels import S1, _book, _tracking
@@ -19,11 +23,14 @@ from maturity_analysis.analysis.book import ALL
 from maturity_analysis.analysis.evaluation import by_branch, by_sub_branch
 from maturity_analysis.analysis.league import (
     SORT_SCRIPT,
+    STYLE,
     league,
     league_table,
     ranks,
+    text_key,
     unit_leagues,
 )
+from maturity_analysis.sample.tracking import sample_tracking
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +96,7 @@ def test_sortable_table_reads_in_rank_order_without_script(tables):
     # 保单转换: 实际, 目标, 达成率, 结论, 排名 — the verdict beside the value
     assert rows[2][1:6] == ["1", "2", "50.0%", rows[2][4], "3"] and rows[2][4] != ""
     assert html.endswith(SORT_SCRIPT) and html.count("<script>") == 1
-    assert re.search(r'<td class="num" data-v="0.5">50.0%</td>', html)  # the sort key
+    assert "<td>50.0%</td>" in html  # 0.5 exactly: the text is the sort key
     [only] = unit_leagues(branches, subs, book, S1).tables  # a 支局: its own branches
     assert [r[0] for r in _rows(only.to_html())] == ["A1网点（A1）", "A2网点（A2）"]
     # a branch: the branches of its 支局, ranked among them, as its 支局's report shows them
@@ -101,3 +108,117 @@ def test_league_escapes_the_units_names(tables):
     _, branches, _ = tables
     html = league(branches, names={"A1": "<b>x</b>"}).to_html()
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+@pytest.fixture(scope="module")
+def sample_league(sample_policies):
+    """The sample's 48 branches in 2013Q2: rounded 达成率, ties and figures still 待定."""
+    tracking = sample_tracking(sample_policies)
+    return league(by_branch(sample_policies, tracking, "2013Q2"))
+
+
+def _values(frame: pd.DataFrame) -> list[list[object]]:
+    """Each row's exact values in the order of its cells (达标项数: the count met)."""
+    return [
+        [float(v.split("/")[0]) if c == ("达标项数", "") else v for c, v in row.items()]
+        for _, row in frame.iterrows()
+    ]
+
+
+def _cells(html: str) -> list[list[tuple[str | None, str]]]:
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    cell = r'<td(?: class="[^"]*")?( data-v="[^"]*")?>([^<]*)</td>'
+    return [
+        [(unescape(v[9:-1]) if v else None, unescape(t)) for v, t in re.findall(cell, r)]
+        for r in re.findall(r"<tr>(.*?)</tr>", body)
+    ]
+
+
+def _exact(value: object) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return value if isinstance(value, str) else repr(float(value))
+
+
+def test_a_cell_carries_its_value_only_where_its_text_rounds_it(sample_league):
+    """A cell's sort key is its exact value: written as data-v where the text rounds it (or
+    is not the value, as a name that reads as a number), read from the text elsewhere."""
+    rows, values = _cells(sample_league.to_html()), _values(sample_league.table)
+    assert [len(r) for r in rows] == [len(v) for v in values] == [22] * 48
+    written = 0
+    for cells, exact in zip(rows, values, strict=True):
+        for (attr, text), value in zip(cells, exact, strict=True):
+            if attr is None:
+                assert text_key(text) == _exact(value), (text, value)
+            else:
+                written += 1
+                assert attr == _exact(value) and text_key(text) != attr, (attr, text, value)
+    assert 48 * 4 <= written < 48 * 22 / 2  # every 达成率 rounds; counts and ranks do not
+
+
+def test_a_name_that_reads_as_a_number_sorts_by_its_text(tables):
+    _, branches, _ = tables
+    names = {"A1": "1,234", "A2": "50%/x", "B1": "达标"}
+    rows = _cells(league(branches, names=names).to_html())
+    assert [r[0] for r in rows] == [("1,234", "1,234"), ("50%/x", "50%/x"), (None, "达标")]
+
+
+CLICK = """<pre id="sorted"></pre><script>
+var t = document.querySelector("table.league"), body = t.tBodies[0];
+var rows = Array.prototype.slice.call(body.rows), seen = {};
+function order() {
+  return Array.prototype.map.call(body.rows, function (r) { return r.cells[0].textContent; });
+}
+t.tHead.querySelectorAll("th[data-col]").forEach(function (th) {
+  rows.forEach(function (r) { body.appendChild(r); });  // back to rank order
+  th.click(); var up = order(); th.click();
+  seen[th.getAttribute("data-col")] = [up, order()];
+});
+seen.align = Array.prototype.map.call(body.rows[0].cells, function (td) {
+  return getComputedStyle(td).textAlign; });
+seen.lines = Array.prototype.map.call(t.querySelectorAll("td"), function (td) {
+  var r = document.createRange(), tops = {}; r.selectNodeContents(td);
+  Array.prototype.forEach.call(r.getClientRects(), function (q) { tops[Math.round(q.top)] = 1; });
+  return Object.keys(tops).length; });
+document.getElementById("sorted").textContent = JSON.stringify(seen);
+</script>"""
+
+
+def _expected(values: list[object], names: list[str], descending: bool) -> list[str]:
+    """The sort script's order: by value, missing values last, ties in the order shown."""
+    missing = [v is None or pd.isna(v) for v in values]
+    keys = [
+        0.0 if m else float(v) * (-1 if descending else 1)
+        for v, m in zip(values, missing, strict=True)
+    ]
+    return [names[i] for i in np.lexsort((np.arange(len(values)), keys, missing))]
+
+
+def test_a_click_sorts_a_column_by_its_exact_values(sample_league, browser, tmp_path):
+    """In a real browser, each figure's column (实际, 目标, 达成率, 排名, 达标项数) sorts by
+    the exact values, rounded or not, up on the first click and down on the second; missing
+    values stay last and ties keep the rank order. The figures align right without a class, and
+    at a phone's width no cell breaks over lines."""
+    page = tmp_path / "league.html"
+    page.write_text(STYLE + sample_league.to_html() + CLICK, encoding="utf-8")
+    done = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=390,800",
+         "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    seen = json.loads(unescape(re.search(r'<pre id="sorted">(.*?)</pre>', done.stdout).group(1)))
+    frame = sample_league.table
+    names = frame[("单位", "")].tolist()
+    values = list(zip(*_values(frame), strict=True))
+    figures = [j for j, (_, field) in enumerate(frame.columns) if field not in ("", "结论")]
+    figures.append(len(frame.columns) - 1)  # 达标项数
+    assert set(seen.pop("lines")) == {1}  # on a phone no cell breaks, 未达标 included
+    align = seen.pop("align")  # figures right, the name and the verdicts as the page has them
+    assert [a for j, a in enumerate(align) if j in figures] == ["right"] * 17
+    assert align[0] == "left" and "right" not in {align[j] for j in range(4, 21, 5)}
+    assert len(seen) == len(frame.columns) and len(figures) == 17
+    for j in figures:
+        up, down = seen[str(j)]
+        assert up == _expected(values[j], names, False), frame.columns[j]
+        assert down == _expected(values[j], names, True), frame.columns[j]
+    assert seen["3"][0] != names  # 保单转换's 达成率 up: not the rank order it starts in

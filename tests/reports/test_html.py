@@ -215,7 +215,6 @@ def test_narrower_run_index_lists_every_unit_on_disk_and_marks_stale(hostile, tm
 
 # ------------------------------------------------------------------ in a real browser
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 MEASURE = """
 (function () {
   var W = window.innerWidth;
@@ -285,14 +284,6 @@ FRAME = """<!DOCTYPE html><html><body style="margin:0"><pre id="measured"></pre>
 <iframe src="{src}" style="border:0;width:{width}px;height:900px"></iframe>
 <script>addEventListener("message", function (e) {{
   document.getElementById("measured").textContent = e.data; }});</script></body></html>"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    found = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
-    if found is None:
-        pytest.skip("no headless Chromium or Chrome on this machine (.ci/run installs chromium)")
-    return found
 
 
 def _measure(browser: str, page: Path, width: int, folder: Path) -> dict:

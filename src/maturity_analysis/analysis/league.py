@@ -14,6 +14,7 @@ script sent with the table; no network) and which, without script, reads in rank
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ FIELDS = (ACTUAL, TARGET, ATTAINMENT, VERDICT, RANK)  # the verdict beside the v
 UNIT, MET_COUNT = "单位", "达标项数"
 VERDICT_CLASSES = {MET: "met", NOT_MET: "miss", PENDING: "pending", NO_DATA: "nodata"}
 VERDICT_CLASSES[INCOMPLETE] = "nodata"
+_NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)(%?)")  # as SORT_SCRIPT's key reads a cell's text
 
 
 def ranks(values: pd.Series) -> pd.Series:
@@ -91,7 +93,13 @@ SORT_SCRIPT = """<script>
       var c = +th.getAttribute("data-col"), up = th.getAttribute("data-dir") !== "asc";
       th.setAttribute("data-dir", up ? "asc" : "desc");
       var body = t.tBodies[0], rows = Array.prototype.slice.call(body.rows);
-      function key(r) { return r.cells[c].getAttribute("data-v"); }
+      function key(r) {
+        var d = r.cells[c];
+        if (d.hasAttribute("data-v")) return d.getAttribute("data-v");
+        var t = d.textContent.replace(/,/g, "").split("/")[0];
+        var m = /^(-?\\d+(?:\\.\\d+)?)(%?)$/.exec(t);
+        return t === "—" ? "" : m ? String(m[2] ? m[1] / 100 : +m[1]) : t;
+      }
       rows.sort(function (a, b) {
         var x = key(a), y = key(b);
         if (x === "" || y === "") return (x === "") - (y === "") || a.rowIndex - b.rowIndex;
@@ -106,8 +114,8 @@ SORT_SCRIPT = """<script>
 STYLE = (
     "<style>table.league td.met{color:#1a7f37}table.league td.miss{color:#b22222}"
     "table.league td.pending{color:#9a6700}table.league td.nodata{color:#555}"
-    "table.league td.num{text-align:right;white-space:nowrap}"
-    "table.league th{white-space:nowrap}table.league td:first-child{white-space:nowrap;text-align:left}"
+    "table.league th,table.league td{white-space:nowrap}table.league td:not([class]){text-align:right}"
+    "table.league td:first-child{text-align:left}"
     "table.league caption,table.league th[colspan]{text-align:left;font-weight:bold}</style>"
 )
 
@@ -120,9 +128,30 @@ def _sort_value(value: object) -> str:
     return repr(float(value))
 
 
+def text_key(text: str) -> str:
+    """The sort key :data:`SORT_SCRIPT` reads from a cell's ``text`` when it has no ``data-v``:
+    "" for —, a number for 1,234, 50.0% (0.5) and 3/4 (3), else the text.
+
+    >>> [text_key(t) for t in ("1,234", "50.0%", "3/4", "—", "达标")]
+    ['1234.0', '0.5', '3.0', '', '达标']
+    """
+    t = text.replace(",", "").split("/")[0]
+    if t == "—":
+        return ""
+    number = _NUMBER.fullmatch(t)
+    if number is None:
+        return t
+    value = float(number[1])
+    return repr(value / 100 if number[2] else value)
+
+
 def _cell(value: object, text: str, cls: str = "") -> str:
+    """A cell of ``text``, with the exact ``value`` to sort by only where the text rounds it."""
     attr = f' class="{cls}"' if cls else ""
-    return f'<td{attr} data-v="{html.escape(_sort_value(value))}">{html.escape(text)}</td>'
+    key = _sort_value(value)
+    if key != text_key(text):
+        attr += f' data-v="{html.escape(key)}"'
+    return f"<td{attr}>{html.escape(text)}</td>"
 
 
 @dataclass(frozen=True)
@@ -156,14 +185,14 @@ class League:
                 verdict = row[(label, VERDICT)]
                 rank = row[(label, RANK)]
                 cells += [
-                    _cell(row[(label, ACTUAL)], shown(row[(label, ACTUAL)], unit), "num"),
-                    _cell(row[(label, TARGET)], shown(row[(label, TARGET)], unit), "num"),
-                    _cell(row[(label, ATTAINMENT)], shown(row[(label, ATTAINMENT)], "%"), "num"),
+                    _cell(row[(label, ACTUAL)], shown(row[(label, ACTUAL)], unit)),
+                    _cell(row[(label, TARGET)], shown(row[(label, TARGET)], unit)),
+                    _cell(row[(label, ATTAINMENT)], shown(row[(label, ATTAINMENT)], "%")),
                     _cell(verdict, str(verdict), VERDICT_CLASSES.get(verdict, "")),
-                    _cell(rank, "—" if pd.isna(rank) else str(int(rank)), "num"),
+                    _cell(rank, "—" if pd.isna(rank) else str(int(rank))),
                 ]
             met = row[(MET_COUNT, "")]
-            cells.append(_cell(float(met.split("/")[0]), met, "num"))
+            cells.append(_cell(float(met.split("/")[0]), met))
             body.append("<tr>" + "".join(cells) + "</tr>")
         return (
             f'<table class="league"><caption>{html.escape(self.title)}</caption>'
