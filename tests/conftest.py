@@ -3,7 +3,11 @@ headless browser to read pages with."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
+from html import unescape
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -80,3 +84,16 @@ def browser():
     if found is None:
         pytest.skip("no headless Chromium or Chrome on this machine (.ci/run installs chromium)")
     return found
+
+
+def shown_in(browser: str, page: Path, pre: str, window: str = "1400,1000") -> str:
+    """The text a script in ``page`` left in its ``<pre id=pre>``, read from the DOM headless
+    ``browser`` dumps once the page has run, in a ``window`` (width,height) viewport."""
+    done = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+         f"--window-size={window}", "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    found = re.search(rf'<pre id="{pre}">(.*?)</pre>', done.stdout, re.S)
+    assert found and found.group(1), done.stderr[-2000:]
+    return unescape(found.group(1))

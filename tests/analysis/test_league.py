@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from html import unescape
 
 import numpy as np
@@ -201,12 +200,9 @@ def test_a_click_sorts_a_column_by_its_exact_values(sample_league, browser, tmp_
     at a phone's width no cell breaks over lines."""
     page = tmp_path / "league.html"
     page.write_text(STYLE + sample_league.to_html() + CLICK, encoding="utf-8")
-    done = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=390,800",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    seen = json.loads(unescape(re.search(r'<pre id="sorted">(.*?)</pre>', done.stdout).group(1)))
+    from conftest import shown_in
+
+    seen = json.loads(shown_in(browser, page, "sorted", window="390,800"))
     frame = sample_league.table
     names = frame[("单位", "")].tolist()
     values = list(zip(*_values(frame), strict=True))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -294,16 +293,9 @@ def _measure(browser: str, page: Path, width: int, folder: Path) -> dict:
     copy.write_text(html.replace("</body>", f"<script>{MEASURE}</script></body>"), "utf-8")
     frame = folder / f"frame-{width}-{page.stem}.html"
     frame.write_text(FRAME.format(src=copy.as_uri(), width=width), encoding="utf-8")
-    done = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
-         "--window-size=1400,1000", "--virtual-time-budget=10000", "--dump-dom", frame.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    found = re.search(r'<pre id="measured">(.*?)</pre>', done.stdout, re.S)
-    assert found and found.group(1), done.stderr[-2000:]
-    from html import unescape
+    from conftest import shown_in
 
-    return json.loads(unescape(found.group(1)))
+    return json.loads(shown_in(browser, frame, "measured"))
 
 
 @pytest.mark.parametrize("width", [390, 1280])
