@@ -95,3 +95,13 @@ def test_trend_facets_wrap_without_empty_panels(trend):
     assert [ax.get_xlabel() for ax in axes] == ["", "月份", "月份"]
     assert [ax.get_ylabel() for ax in axes] == ["累计达成率", "", "累计达成率"]
     assert axes[1].xaxis.get_tick_params()["labelbottom"]
+
+
+def test_trend_facets_show_every_point_on_their_shared_scale(trend):
+    """The panels share one y scale from 0 that holds every unit's highest ratio: B2's are
+    four times B1's, and B1's panel is drawn first."""
+    axes = plots.trend_facets(trend)
+    highest = max(np.nanmax(line.get_ydata()) for ax in axes for line in ax.get_lines())
+    for ax in axes:
+        bottom, top = ax.get_ylim()
+        assert bottom == 0 and top >= highest

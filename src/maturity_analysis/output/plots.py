@@ -971,13 +971,14 @@ def trend_facets(
         _month_axis(ax, months)
         ax.set_xticks(months, [f"{m}" for m in months], fontsize=7)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_ylim(bottom=0)
         ax.set_title(str(names.get(unit, unit)), fontsize=9, y=1.0)
         if i + wide >= len(units):  # the lowest panel of its column
             ax.xaxis.set_tick_params(labelbottom=True)
             ax.set_xlabel("月份")
         if i % wide == 0:
             ax.set_ylabel("累计达成率")
+    # Shared: fixed from 0 once every panel is drawn (fixed earlier, it would clip the later ones)
+    axes[0].set_ylim(bottom=0)
     per_row = 3 if wide > 2 else 1
     handles = [Line2D([], [], color=colors[k], marker="o", markersize=3, label=k) for k in labels]
     handles.append(Line2D([], [], color="#333333", linestyle="--", label="目标(100%)"))
