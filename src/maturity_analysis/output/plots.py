@@ -13,6 +13,7 @@ import base64
 import io
 import math
 import sys
+import unicodedata
 from functools import cache
 
 import matplotlib.pyplot as plt
@@ -527,17 +528,30 @@ def target_bars(
     return ax
 
 
+def _fit_side_by_side(labels: list[str], width: float) -> bool:
+    """Whether tick ``labels`` fit side by side under a chart ``width`` inches wide: their
+    widest line (a full-width character an em, any other 0.6 em, at the tick labels' size)
+    times their number within 70% of the width (the rest: the y axis and the gaps)."""
+    points = font_manager.FontProperties(size=rcParams["xtick.labelsize"]).get_size_in_points()
+    widest = max(
+        sum(1 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in line)
+        for label in labels
+        for line in label.split("\n")
+    )
+    return widest * points / 72 * len(labels) <= 0.7 * width
+
+
 def allocation_bars(
     allocation: pd.DataFrame, ax: plt.Axes | None = None, value: str = GOAL
 ) -> plt.Axes:
     """An allocation (by branch or by phase, from :mod:`maturity_analysis.analysis.targets`) as grouped
-    bars: the allocated count of each target per row; horizontal when there are many rows."""
+    bars: the allocated count of each target per row; horizontal when there are many rows or
+    their labels would not fit side by side under the bars."""
     body = _body(allocation)
     targets = list(body.columns.get_level_values(0).unique())
-    many = len(body) > 8
-    size = (
-        (8, 1.5 + 0.12 * len(body) * len(targets)) if many else (min(8, 3 + 1.3 * len(body)), 4.5)
-    )
+    inches = min(8, 3 + 1.3 * len(body))
+    many = len(body) > 8 or not _fit_side_by_side([_label(k) for k in body.index], inches)
+    size = (8, 1.5 + 0.12 * len(body) * len(targets)) if many else (inches, 4.5)
     ax = _axes(ax, size)
     pos = np.arange(len(body))
     width = 0.8 / len(targets)
@@ -808,9 +822,9 @@ def _branch_layout(fig: Figure, nrows: int, ncols: int) -> None:
     right = pad + tick_w / 2
     width, height = fig.get_size_inches() * 72
     # Between panels, constrained layout's spacing: a pad each side and a share of each panel's
-    # part of the figure (the panels on the right have no branch labels; the last x tick
-    # label's half fits in it).
-    gap_w = 2 * pad + r["figure.constrained_layout.wspace"] * width / ncols
+    # part of the figure (the panels on the right have no branch labels), or more where the
+    # halves of two x tick labels meet in it (the last of one panel, the first of the next).
+    gap_w = 2 * pad + max(r["figure.constrained_layout.wspace"] * width / ncols, tick_w)
     gap_h = bottom + top + 2 * pad + r["figure.constrained_layout.hspace"] * height / nrows
     panel_w = (width - left - right - (ncols - 1) * gap_w) / ncols
     panel_h = (height - top - bottom - (nrows - 1) * gap_h) / nrows
