@@ -803,8 +803,8 @@ def _branch_layout(fig: Figure, nrows: int, ncols: int) -> None:
     """Place the panels of a figure of branch bars (:func:`kpi_by_branch`) from margins measured
     once: the widest branch label on the left, the title above, the x tick labels and the x
     label below, the widest x tick label's half at the right, and between panels constrained
-    layout's spacing. A layout engine would measure every branch label of every panel at
-    each draw."""
+    layout's spacing or, where wider, the widest x tick label. A layout engine would measure
+    every branch label of every panel at each draw."""
     axes = [ax for ax in fig.axes if ax.axison]
     labels = [t.get_text() for ax in axes for t in getattr(ax, "branch_labels", [])] or [""]
     ticks = [t.get_text() for ax in axes for t in ax.xaxis.get_majorticklabels()] or ["0"]
