@@ -13,7 +13,6 @@ import base64
 import io
 import math
 import sys
-import unicodedata
 from functools import cache
 
 import matplotlib.pyplot as plt
@@ -528,19 +527,6 @@ def target_bars(
     return ax
 
 
-def _fit_side_by_side(labels: list[str], width: float) -> bool:
-    """Whether tick ``labels`` fit side by side under a chart ``width`` inches wide: their
-    widest line (a full-width character an em, any other 0.6 em, at the tick labels' size)
-    times their number within 70% of the width (the rest: the y axis and the gaps)."""
-    points = font_manager.FontProperties(size=rcParams["xtick.labelsize"]).get_size_in_points()
-    widest = max(
-        sum(1 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in line)
-        for label in labels
-        for line in label.split("\n")
-    )
-    return widest * points / 72 * len(labels) <= 0.7 * width
-
-
 def allocation_bars(
     allocation: pd.DataFrame, ax: plt.Axes | None = None, value: str = GOAL
 ) -> plt.Axes:
@@ -549,10 +535,15 @@ def allocation_bars(
     their labels would not fit side by side under the bars."""
     body = _body(allocation)
     targets = list(body.columns.get_level_values(0).unique())
-    inches = min(8, 3 + 1.3 * len(body))
-    many = len(body) > 8 or not _fit_side_by_side([_label(k) for k in body.index], inches)
-    size = (8, 1.5 + 0.12 * len(body) * len(targets)) if many else (inches, 4.5)
-    ax = _axes(ax, size)
+    own = ax is None
+    ax = _axes(ax, (min(8, 3 + 1.3 * len(body)), 4.5))
+    # Side by side, the labels' widest line times their number within 70% of the width (the
+    # rest: the y axis and the gaps between them).
+    lines = [line for k in body.index for line in _label(k).split("\n")] or [""]
+    widest, _ = _text_size(ax.figure, lines, rcParams["xtick.labelsize"])
+    many = len(body) > 8 or widest * len(body) > 0.7 * ax.figure.get_figwidth() * 72
+    if many and own:
+        ax.figure.set_size_inches(8, 1.5 + 0.12 * len(body) * len(targets))
     pos = np.arange(len(body))
     width = 0.8 / len(targets)
     cycle = rcParams["axes.prop_cycle"].by_key()["color"]
