@@ -73,7 +73,8 @@ def render_fanout(fan: dict, goals: list) -> list[str]:
         "core. Runner: `maturity-analysis reports --dataset sample --period 2013 --branch ... "
         "--out TMP --force` (default `--jobs` = cores; it also writes each branch's workbook "
         "and the index, which the others do not). Run alternately (naive, peer, runner) after "
-        "one untimed runner warm-up.",
+        "one untimed runner warm-up, each run without the every-branch evaluations an earlier "
+        "run stored (`data/processed/.evaluations/`), as a run on a new export is.",
         "",
         "| round | naive loop (s) | peer (s) | runner (s) | naive / runner | peer / runner |",
         "|---|---:|---:|---:|---:|---:|",
@@ -136,7 +137,7 @@ def render_full_year(fan: dict, goals: list) -> list[str]:
         f"of the sample as it is on this commit ({fan.get('full_units', '?')} units: ALL, "
         f"every 支局 and every branch; notebooks {notebooks}): {fan['full_reports']} reports, "
         f"{fan.get('full_workbooks', '?')} workbooks and the index in {fan['full_wall']:.1f} s "
-        f"(exit {fan['full_rc']}).",
+        f"(exit {fan['full_rc']}; the every-branch evaluations computed in the run).",
         *render_full_jobs(fan.get("full_breakdown")),
         *render_unit_costs(fan.get("unit_costs") or {}),
     ]
@@ -313,7 +314,8 @@ def render_province(province: dict | None, goals: list) -> list[str]:
         "",
         f"The sample generator with {province['branches']} branches (about as many policies a "
         "branch as the sample, eight branches a 支局) and its year of tracking forms; "
-        f"`reports --force` over {', '.join(f'`{u}`' for u in province['units'])}: "
+        f"`reports --force` over {', '.join(f'`{u}`' for u in province['units'])}, the "
+        "every-branch evaluations computed in the run: "
         f"{province['wall']:.1f} s (exit {province['rc']}), peak memory of its largest process "
         f"{province['peak_mb']:,.0f} MB. A branch's report compares it with the branches of its "
         "支局 (as its 支局's report does), so its charts and league do not grow with the "
@@ -692,7 +694,9 @@ def _why_fanout(fan: dict, missed: str) -> list[str]:
             "(kernel start, imports, nbconvert's setup), the data, tracking frames and the one "
             "allocation are read or computed once per worker, and the every-branch and "
             "every-支局 evaluation once a run (the runner's index thread stores it beside the "
-            "prepared data, `data/processed/.evaluations/`, and the kernels read it). "
+            "prepared data, `data/processed/.evaluations/`, and the kernels read it; a kernel "
+            "that needs it while the index thread computes it waits on the store's lock file "
+            "instead of computing it too). "
             f"Its jobs (the notebooks and {fan['jobs'] // max(len(fan.get('notebooks', [])), 1)} "
             f"workbooks the others do not write) took {jobs_s:.1f} s of worker time, "
             f"{jobs_s / 2:.1f} s on each core; the other "

@@ -55,6 +55,7 @@ from workloads import (
     PROVINCE,
     PROVINCE_BRANCHES,
     PROVINCE_RAW,
+    PROVINCE_ROOT,
     TABLE_RUNS,
     ensure_sample,
     html_size_stats,
@@ -67,6 +68,7 @@ from workloads import (
     runner_breakdown,
     runner_cmd,
     sample_prepare_cmd,
+    without_evaluations,
 )
 
 # -- 1. fan-out: the rounds -----------------------------------------------------------------
@@ -93,10 +95,13 @@ def fanout(branches_n: int, rounds: int, log: Path, full_year: bool = True) -> d
     naive_runs, peer_runs, runner_runs, runner_reports = [], [], [], []
     for r in range(rounds):
         say(f"round {r + 1}/{rounds}: naive loop, {len(jobs)} jobs")
+        without_evaluations()  # each contender computes them, as on a new export
         naive_runs.append(run_naive(jobs, scratch / "naive", log))
         say(f"  naive {naive_runs[-1]['wall']:.1f} s ({naive_runs[-1]['failed']} failed); peer")
+        without_evaluations()
         peer_runs.append(run_peer(jobs, scratch / "peer", log))
         say(f"  peer {peer_runs[-1]['wall']:.1f} s ({peer_runs[-1]['failed']} failed); runner")
+        without_evaluations()
         ran = measure(runner_cmd(runner_out, branches), log)
         runner_runs.append(ran)
         runner_reports.append(len(reports_in(runner_out)))
@@ -106,6 +111,7 @@ def fanout(branches_n: int, rounds: int, log: Path, full_year: bool = True) -> d
     full = None
     if full_year:
         say("full year run over every unit (time, report sizes)")
+        without_evaluations()
         full = measure(runner_cmd(full_out, None), log)
     full_reports = reports_in(full_out)
     province = province_run(scratch / "province", log) if full_year else None
@@ -157,6 +163,7 @@ def province_run(out: Path, log: Path) -> dict:
     run_checked([*IN_PROVINCE, BIN / "maturity-analysis", "prepare", PROVINCE_RAW], log)
     units = province_units()
     say(f"the province's reports: {', '.join(units)}")
+    without_evaluations(PROVINCE_ROOT)
     ran = measure([*IN_PROVINCE, *runner_cmd(out, units, PROVINCE)], log)
     return {
         "units": units,

@@ -64,6 +64,15 @@ def ensure_sample(log: Path) -> None:
     run_checked([BIN / "maturity-analysis", "prepare", ROOT / "data/raw" / DATASET], log)
 
 
+def without_evaluations(root: Path = ROOT) -> None:
+    """Remove the every-branch evaluations a run stores beside the prepared data of ``root``
+    (``data/processed/.evaluations/``), so a timed run computes them as a run on a new export
+    does (otherwise it reads what an earlier run, timed or not, stored)."""
+    from maturity_analysis.analysis.evaluation import STORE
+
+    shutil.rmtree(root / "data" / "processed" / STORE, ignore_errors=True)
+
+
 def pick_branches(count: int) -> list[str]:
     """``ALL`` and the ``count - 1`` largest branches of the sample (ties by code)."""
     from maturity_analysis.ingest.dataset import read_dataset

@@ -575,6 +575,61 @@ def test_dataset_by_branch_is_computed_once_for_every_process(
     assert len(names) == 1 and not names[0].startswith(stored.name[:16])  # the old file went
 
 
+def test_processes_needing_the_summaries_at_once_wait_for_the_one_computing_them(
+    book, tracking, tmp_path, monkeypatch
+):
+    """The runner's index thread and a report kernel needing every branch's summaries at the
+    same time: the second waits on the store's lock and reads what the first stored. Two
+    threads here, each holding a lock of its own on the file, as two processes hold theirs."""
+    import threading
+
+    import filelock
+
+    where = _prepared(book, tracking, tmp_path)
+    computing, arrived, go = threading.Event(), threading.Event(), threading.Event()
+    computed, results = [], {}
+    real_by_branch, real_acquire = evaluation.by_branch, filelock.FileLock.acquire
+
+    def by_branch_held(*args):  # the first holds its computation until the second arrived
+        computed.append(threading.current_thread().name)
+        computing.set()
+        if len(computed) > 1:  # the second computing too
+            arrived.set()
+        assert go.wait(30)
+        return real_by_branch(*args)
+
+    def acquire(self, *args, **kwargs):
+        if threading.current_thread().name == "second":
+            arrived.set()  # about to wait for the first's lock
+        return real_acquire(self, *args, **kwargs)
+
+    def run():
+        results[threading.current_thread().name] = dataset_by_branch("demo", "2013Q2", **where)
+
+    monkeypatch.setattr(evaluation, "by_branch", by_branch_held)
+    monkeypatch.setattr(filelock.FileLock, "acquire", acquire)
+    threads = [threading.Thread(target=run, name=name) for name in ("first", "second")]
+    threads[0].start()
+    assert computing.wait(30)
+    threads[1].start()
+    assert arrived.wait(30)
+    go.set()
+    for thread in threads:
+        thread.join(30)
+    assert computed == ["first"]  # the second read the first's file
+    expected = real_by_branch(book, tracking, "2013Q2")
+    for name in ("first", "second"):
+        pd.testing.assert_frame_equal(results[name], expected)
+
+
+def test_summaries_are_computed_where_their_store_cannot_be_made(book, tracking, tmp_path):
+    where = _prepared(book, tracking, tmp_path)
+    (tmp_path / "processed" / evaluation.STORE).write_text("not a folder")
+    pd.testing.assert_frame_equal(
+        dataset_by_branch("demo", "2013Q2", **where), by_branch(book, tracking, "2013Q2")
+    )
+
+
 def test_league_of_the_branches(book, tracking):
     from maturity_analysis.analysis.league import league_table
 
