@@ -40,7 +40,7 @@ from ..files import atomic_path, package_fingerprint
 from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tracking
 from ..ingest.forms import Tracking
 from ..memo import kept
-from ..plan.model import Plan, load_plan, plan_file
+from ..plan.model import Plan, Target, load_plan, plan_file
 from ..plan.period import Period, parse_period
 from .book import (
     ALL,
@@ -203,19 +203,36 @@ def allocated(
     return _sum_goals(alloc, period, unit_branches(policies, str(branch)), plan)
 
 
-def _goals(
-    allocs: dict[str, pd.DataFrame], period: Period, codes: Codes, plan: Plan
-) -> tuple[dict[str, int], dict[str, int]]:
-    """The binding goals and, for targets whose other basis gives another count, those."""
-    by = {b: _sum_goals(a, period, codes, plan) for b, a in allocs.items()}
-    goals, other = {}, {}
+def _other_basis(t: Target) -> str:
+    """The basis ``t`` is not judged on (:func:`~.targets.binding`)."""
+    return "stated" if binding(t) == "rate" else "rate"
+
+
+def _alternatives(allocs: dict[str, pd.DataFrame], plan: Plan) -> frozenset[str]:
+    """The policy targets whose other basis gives the whole book another count for the year
+    (``allocs``: the whole book's allocation on each basis)."""
     year = {b: _sum_goals(a, _year(plan), None, plan) for b, a in allocs.items()}
-    for t in policy_targets(plan):
-        mine = binding(t)
-        goals[t.key] = by[mine][t.key]
-        alt = "stated" if mine == "rate" else "rate"
-        if year[alt][t.key] != year[mine][t.key]:
-            other[t.key] = by[alt][t.key]
+    return frozenset(
+        t.key
+        for t in policy_targets(plan)
+        if year[_other_basis(t)][t.key] != year[binding(t)][t.key]
+    )
+
+
+def _goals(
+    allocs: dict[str, pd.DataFrame],
+    period: Period,
+    codes: Codes,
+    plan: Plan,
+    alternatives: frozenset[str],
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The binding goals and, for the :func:`_alternatives` targets, the other basis's
+    (``allocs``: each basis's allocation, of the whole book or only the unit's branches)."""
+    by = {b: _sum_goals(a, period, codes, plan) for b, a in allocs.items()}
+    goals = {t.key: by[binding(t)][t.key] for t in policy_targets(plan)}
+    other = {
+        t.key: by[_other_basis(t)][t.key] for t in policy_targets(plan) if t.key in alternatives
+    }
     return goals, other
 
 
@@ -289,10 +306,11 @@ def _unit(
     codes: Codes,
     plan: Plan,
     allocs: dict[str, pd.DataFrame],
+    alternatives: frozenset[str],
     sources: frozenset[str],
     grid: pd.DataFrame | None = None,
 ) -> Unit:
-    goals, other = _goals(allocs, period, codes, plan)
+    goals, other = _goals(allocs, period, codes, plan, alternatives)
     return Unit(
         book=_within(policies, codes),
         tracking=Tracking(
@@ -329,11 +347,13 @@ def _summary(
     codes: Codes,
     plan: Plan,
     allocs: dict[str, pd.DataFrame],
-    sources: frozenset[str] | None = None,
+    alternatives: frozenset[str],
+    sources: frozenset[str],
     grid: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    sources = _sources(tracking) if sources is None else sources
-    return _table(_unit(policies, tracking, period, codes, plan, allocs, sources, grid))
+    return _table(
+        _unit(policies, tracking, period, codes, plan, allocs, alternatives, sources, grid)
+    )
 
 
 def _ytd(table: Callable[[Period], pd.DataFrame], period: Period, plan: Plan) -> pd.DataFrame:
@@ -540,6 +560,7 @@ def evaluate(
     branch = str(branch)
     codes = unit_branches(policies, branch)
     allocs = _allocations(policies, plan)
+    alternatives = _alternatives(allocs, plan)
     sources = _sources(tracking)
     book = _within(policies, codes)  # the unit's rows, once: not the area's for every span
     if codes is not None:  # and its calls and outcomes, not the area's for every KPI
@@ -547,7 +568,7 @@ def evaluate(
 
     @cache  # the period, its year to date and the year: one, two or three distinct spans
     def unit(span: Period) -> Unit:
-        return _unit(book, tracking, span, codes, plan, allocs, sources)
+        return _unit(book, tracking, span, codes, plan, allocs, alternatives, sources)
 
     @cache
     def table(span: Period) -> pd.DataFrame:
@@ -580,6 +601,7 @@ def _by_groups(
 ) -> pd.DataFrame:
     """Each group's summary stacked (``group``: branch code → group, the branches in it)."""
     allocs = _allocations(policies, plan)
+    alternatives = _alternatives(allocs, plan)
     sources = _sources(tracking)
 
     def split(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -588,6 +610,7 @@ def _by_groups(
 
     books = split(policies)
     kinds = {k: split(tracking[k]) for k in ("calls", "complaints", "worklog", "outcomes")}
+    split_allocs = {basis: split(alloc) for basis, alloc in allocs.items()}
     # a unit's team-days are the book's on its branches (teams, calls and logs are a branch's)
     grids = split(team_day_grid(tracking, p, policies, plan.holiday_notices))
     parts = {}
@@ -595,7 +618,8 @@ def _by_groups(
         mine = Tracking(**{k: kinds[k].get(unit, tracking[k].iloc[:0]) for k in kinds})
         codes = sorted(group.index[group == unit])
         grid = grids[unit].reset_index(drop=True) if unit in grids else no_team_days()
-        parts[unit] = _summary(book, mine, p, codes, plan, allocs, sources, grid)
+        own = {basis: split_allocs[basis].get(unit, a.iloc[:0]) for basis, a in allocs.items()}
+        parts[unit] = _summary(book, mine, p, codes, plan, own, alternatives, sources, grid)
     return pd.concat(parts, names=[name, "key"])
 
 

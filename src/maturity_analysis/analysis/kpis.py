@@ -436,35 +436,40 @@ def exceptions(u: Unit) -> pd.DataFrame:
     comp = u.complaints
     paid = comp[comp["compensated"].fillna(False)]
     paid_age = _lookup(paid["policy_no"], ages).astype("Float64")
-    young = paid[(paid_age < plan.compensation_min_age).fillna(False)]
+    young = (paid_age < plan.compensation_min_age).fillna(False)
     rows = [
         {
             "例外": f"赔付客户不满{plan.compensation_min_age}岁",
-            "branch_code": str(r.branch_code),
-            "policy_no": r.policy_no,
-            "age": ages.get(r.policy_no),
-            "amount": r.compensation,
+            "branch_code": str(code),
+            "policy_no": policy,
+            "age": ages.get(policy),
+            "amount": amount,
         }
-        for r in young.itertuples()
+        for code, policy, amount in _rows(paid, young, ["branch_code", "policy_no", "compensation"])
     ]
     old_age = deposit_only_age(plan)
     if old_age is not None:
         due = u.due
-        moved = due[
-            ((u.outcome == s.policy_conversion_outcome) & (due["age"] >= old_age)).fillna(False)
-        ]
+        moved = ((u.outcome == s.policy_conversion_outcome) & (due["age"] >= old_age)).fillna(False)
         rows += [
             {
                 "例外": f"{old_age}岁以上客户转保",
-                "branch_code": str(r.branch_code),
-                "policy_no": r.policy_no,
-                "age": r.age,
+                "branch_code": str(code),
+                "policy_no": policy,
+                "age": age,
                 "amount": math.nan,
             }
-            for r in moved.itertuples()
+            for code, policy, age in _rows(due, moved, ["branch_code", "policy_no", "age"])
         ]
     cols = ["例外", "branch_code", "policy_no", "age", "amount"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def _rows(frame: pd.DataFrame, where: pd.Series, columns: list[str]):
+    """The values of ``columns`` in the rows of ``frame`` where ``where`` is true, a tuple a
+    row: only those columns taken (the rows' ``itertuples`` would take every column and
+    name each tuple, a few milliseconds a call even where no row is true)."""
+    return zip(*(frame.loc[where, c] for c in columns), strict=True)
 
 
 def deposit_only_age(plan: Plan) -> int | None:
