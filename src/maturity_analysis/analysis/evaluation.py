@@ -40,7 +40,7 @@ from ..files import atomic_path, package_fingerprint
 from ..ingest.dataset import dataset_fingerprint, read_dataset, read_dataset_tracking
 from ..ingest.forms import Tracking
 from ..memo import kept
-from ..plan.model import Plan, Target, load_plan, plan_file
+from ..plan.model import Plan, load_plan, plan_file
 from ..plan.period import Period, parse_period
 from .book import (
     ALL,
@@ -70,6 +70,7 @@ from .targets import (
     binding,
     branch_phase_allocation,
     eligible,
+    other_basis,
     policy_targets,
     split_whole,
 )
@@ -203,11 +204,6 @@ def allocated(
     return _sum_goals(alloc, period, unit_branches(policies, str(branch)), plan)
 
 
-def _other_basis(t: Target) -> str:
-    """The basis ``t`` is not judged on (:func:`~.targets.binding`)."""
-    return "stated" if binding(t) == "rate" else "rate"
-
-
 def _alternatives(allocs: dict[str, pd.DataFrame], plan: Plan) -> frozenset[str]:
     """The policy targets whose other basis gives the whole book another count for the year
     (``allocs``: the whole book's allocation on each basis)."""
@@ -215,7 +211,7 @@ def _alternatives(allocs: dict[str, pd.DataFrame], plan: Plan) -> frozenset[str]
     return frozenset(
         t.key
         for t in policy_targets(plan)
-        if year[_other_basis(t)][t.key] != year[binding(t)][t.key]
+        if (alt := other_basis(t)) is not None and year[alt][t.key] != year[binding(t)][t.key]
     )
 
 
@@ -231,7 +227,7 @@ def _goals(
     by = {b: _sum_goals(a, period, codes, plan) for b, a in allocs.items()}
     goals = {t.key: by[binding(t)][t.key] for t in policy_targets(plan)}
     other = {
-        t.key: by[_other_basis(t)][t.key] for t in policy_targets(plan) if t.key in alternatives
+        t.key: by[other_basis(t)][t.key] for t in policy_targets(plan) if t.key in alternatives
     }
     return goals, other
 
