@@ -18,7 +18,7 @@ from maturity_analysis.cli import main
 from maturity_analysis.exceptions import MaturityDataError
 from maturity_analysis.ingest.dataset import prepare, read_dataset
 from maturity_analysis.ingest.policies import REASONS, WARNINGS, load_policies
-from maturity_analysis.ingest.readers import MAX_CELL, column_letter
+from maturity_analysis.ingest.readers import MAX_CELL, ascii_digits, column_letter
 from maturity_analysis.ingest.schema import RESERVED_CODES
 from maturity_analysis.output.privacy import MASKERS
 
@@ -85,6 +85,34 @@ def test_policy_numbers_excel_truncated_are_rejected(tmp_path, cell, kept):
         assert "15" in rej["reason"]
     else:
         assert got.policies["policy_no"].tolist() == ["P2013000000", kept]
+
+
+def test_ascii_digits_are_the_texts_python_calls_ascii_and_decimal():
+    texts = ["820086247235680", "11010519600305001X", "１２３", "٣", "", " 1", "1.0", "1E+17", None]
+    expected = [t is not None and t.isascii() and t.isdecimal() for t in texts]
+    assert ascii_digits(pd.Series(texts, dtype="str")).tolist() == expected
+    assert expected == [True, False, False, False, False, False, False, False, False]
+
+
+def test_identifiers_are_cleaned_unless_they_are_digits_with_at_most_a_final_x(tmp_path):
+    """Only text that is not ASCII digits (a final X or x aside) goes through the cleaning."""
+    pid = make_id("19600305", 7)
+    rows = [
+        good(0, holder_id=pid[:17] + "x", holder_mobile="１３８００００００００"),
+        good(1, policy_no=" P2013000001\t", holder_id=f" {pid} ", holder_mobile="13800000000.0"),
+        good(2, policy_no="2013000000002", holder_id="X"),
+    ]
+    got = accounted(load_policies(write_csv(tmp_path / "policies.csv", rows)), 3)
+    by_no = got.policies.set_index("policy_no")
+    assert by_no.loc["P2013000000", ["holder_id", "holder_mobile"]].tolist() == [
+        pid[:17] + "X",
+        "13800000000",
+    ]
+    assert by_no.loc["P2013000001", ["holder_id", "holder_mobile"]].tolist() == [
+        pid,
+        "13800000000",
+    ]
+    assert by_no.loc["2013000000002", "holder_id"] == "X"
 
 
 def test_branch_coded_all_is_rejected_as_reserved(tmp_path):

@@ -42,6 +42,7 @@ from .readers import (
     FileInfo,
     InexactLines,
     Sheet,
+    ascii_digits,
     csv_slow,
     has_any,
     read_chunks,
@@ -224,8 +225,9 @@ def _distinct(s: pd.Series, clean: Callable[[pd.Series], pd.Series] = _clean) ->
 
 def _ids(t: pd.Series) -> pd.Series:
     """Identifier text without spaces; ``123.0`` (a float that was an integer) becomes ``123``.
-    Text of ASCII digits alone (nearly every policy number, ID and phone) is left as it is."""
-    rest = ~(t.str.isascii() & t.str.isdecimal()).fillna(False).to_numpy(dtype=bool)
+    Text of ASCII digits alone or with a final X (an ID's check digit), as nearly every policy
+    number, ID and phone is, is left as it is."""
+    rest = ~ascii_digits(t.str.rstrip("Xx"))
     if not rest.any():
         return t
     out = t.copy()
@@ -248,7 +250,8 @@ def _id_text(t: pd.Series) -> pd.Series:
 
 def _lost(t: pd.Series) -> pd.Series:
     """Identifiers Excel stored as floats: ``1.10101196003051E+17`` has lost its last digits."""
-    lost = has_any(t, "e", "E")
+    lost = ~ascii_digits(t)
+    lost[lost] = has_any(t[lost], "e", "E")
     lost[lost] = t[lost].str.fullmatch(_LOST).fillna(False).to_numpy(dtype=bool)
     return pd.Series(lost, index=t.index)
 
