@@ -8,6 +8,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from test_policies import good, write_xlsx
@@ -86,6 +87,30 @@ def test_read_as_pandas_reads_it(book, tmp_path):
     some = ["premium", "branch_code"]
     pd.testing.assert_frame_equal(read_policies(path, some), whole[some])
     pd.testing.assert_frame_equal(read_dataset("demo", columns=some), whole[some])
+
+
+def test_a_dictionary_only_for_the_columns_whose_values_repeat(tmp_path, monkeypatch):
+    """A column's parquet dictionary where the first row group's distinct values are at most
+    half its rows (pyarrow drops a dictionary past its page), and for every category; the
+    later row groups as the first. Booleans have no dictionary in parquet."""
+    monkeypatch.setattr(dataset, "ROW_GROUP_ROWS", 4)
+    rows = [good(i, premium=[20000, 30000][i % 2], maturity_value=20000 + i) for i in range(10)]
+    _prepared(tmp_path, monkeypatch, "demo", rows)
+    f = pq.ParquetFile(tmp_path / "data" / "processed" / "demo" / "policies.parquet")
+    assert [f.metadata.row_group(g).num_rows for g in range(3)] == [4, 4, 2]
+    first = f.read_row_group(0)
+    coded = {}
+    for i, field in enumerate(first.schema):
+        if field.type == pa.bool_():
+            continue
+        repeats = pa.types.is_dictionary(field.type) or (
+            pc.count_distinct(first.column(i)).as_py() <= 2
+        )
+        for g in range(3):
+            assert f.metadata.row_group(g).column(i).has_dictionary_page == repeats, field.name
+        coded[field.name] = repeats
+    assert coded["premium"] and coded["branch_code"] and coded["holder_name"]
+    assert not coded["policy_no"] and not coded["maturity_value"] and not coded["policy_yield"]
 
 
 @pytest.mark.parametrize("budget", [1, 600, 10**9])
