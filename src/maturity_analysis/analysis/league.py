@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -145,13 +145,62 @@ def text_key(text: str) -> str:
     return repr(value / 100 if number[2] else value)
 
 
-def _cell(value: object, text: str, cls: str = "") -> str:
-    """A cell of ``text``, with the exact ``value`` to sort by only where the text rounds it."""
+def _number(value: object) -> float | None:
+    """A figure's value as a float (None: text or missing)."""
+    if isinstance(value, str) or value is None or pd.isna(value):
+        return None
+    return float(value)
+
+
+def _rounded(value: float, digits: int) -> float:
+    return float(f"{value:.{digits}g}")
+
+
+def sort_keys(values: Sequence[object], texts: Sequence[str]) -> list[str | None]:
+    """A column's sort keys, per cell: None where :func:`text_key` of its text is its value,
+    else its value to as few significant digits as keep the column's order (no two values
+    merged, every value that is its text's as it is), or its text where it is not a number.
+
+    >>> sort_keys([0.529411, 0.5, 0.61, 12, "达标"], ["52.9%", "50.0%", "61.0%", "12", "达标"])
+    ['0.53', None, None, None, None]
+    >>> sort_keys([0.529411, 0.5, 0.500012], ["52.9%", "50.0%", "50.0%"])
+    ['0.52941', None, '0.50001']
+    """
+    keys = [_sort_value(v) for v in values]
+    exact = [k == text_key(t) for k, t in zip(keys, texts, strict=True)]
+    numbers = [_number(v) for v in values]
+    fixed = {x for x, e in zip(numbers, exact, strict=True) if e and x is not None}
+    distinct = {x for x in numbers if x is not None}
+
+    def keeps_order(digits: int) -> bool:
+        merged = len({_rounded(x, digits) for x in distinct}) < len(distinct)
+        return not merged and all(_rounded(x, digits) == x for x in fixed)
+
+    digits = next(d for d in range(1, 18) if keeps_order(d))  # 17 give back every float
+    return [
+        None if e else (k if x is None else repr(_rounded(x, digits)))
+        for k, e, x in zip(keys, exact, numbers, strict=True)
+    ]
+
+
+def _cell(text: str, key: str | None, cls: str = "") -> str:
+    """A cell of ``text``, with its ``key`` to sort by (:func:`sort_keys`) where it has one."""
     attr = f' class="{cls}"' if cls else ""
-    key = _sort_value(value)
-    if key != text_key(text):
+    if key is not None:
         attr += f' data-v="{html.escape(key)}"'
     return f"<td{attr}>{html.escape(text)}</td>"
+
+
+def _column(
+    values: list[object], texts: list[str], classes: Mapping[str, str] | None = None
+) -> list[str]:
+    """A column's cells: its ``texts`` with their sort keys (:func:`sort_keys`), each with the
+    class ``classes`` gives its text."""
+    keys = sort_keys(values, texts)
+    return [
+        _cell(text, key, (classes or {}).get(text, ""))
+        for text, key in zip(texts, keys, strict=True)
+    ]
 
 
 @dataclass(frozen=True)
@@ -177,23 +226,21 @@ class League:
             for i in range(len(targets))
             for j, f in enumerate(FIELDS)
         )
-        body = []
-        for _, row in t.iterrows():
-            cells = [_cell(row[(UNIT, "")], str(row[(UNIT, "")]))]
-            for label in targets:
-                unit = self.formats.get(label, "件")
-                verdict = row[(label, VERDICT)]
-                rank = row[(label, RANK)]
-                cells += [
-                    _cell(row[(label, ACTUAL)], shown(row[(label, ACTUAL)], unit)),
-                    _cell(row[(label, TARGET)], shown(row[(label, TARGET)], unit)),
-                    _cell(row[(label, ATTAINMENT)], shown(row[(label, ATTAINMENT)], "%")),
-                    _cell(verdict, str(verdict), VERDICT_CLASSES.get(verdict, "")),
-                    _cell(rank, "—" if pd.isna(rank) else str(int(rank))),
-                ]
-            met = row[(MET_COUNT, "")]
-            cells.append(_cell(float(met.split("/")[0]), met))
-            body.append("<tr>" + "".join(cells) + "</tr>")
+        columns = [_column(t[(UNIT, "")].tolist(), [str(u) for u in t[(UNIT, "")]])]
+        for label in targets:
+            unit = self.formats.get(label, "件")
+            verdicts, ranked = t[(label, VERDICT)].tolist(), t[(label, RANK)].tolist()
+            columns += [
+                *(
+                    _column(t[(label, f)].tolist(), [shown(v, u) for v in t[(label, f)]])
+                    for f, u in ((ACTUAL, unit), (TARGET, unit), (ATTAINMENT, "%"))
+                ),
+                _column(verdicts, [str(v) for v in verdicts], VERDICT_CLASSES),
+                _column(ranked, ["—" if pd.isna(r) else str(int(r)) for r in ranked]),
+            ]
+        met = t[(MET_COUNT, "")].tolist()
+        columns.append(_column([float(m.split("/")[0]) for m in met], met))
+        body = ["<tr>" + "".join(cells) + "</tr>" for cells in zip(*columns, strict=True)]
         return (
             f'<table class="league"><caption>{html.escape(self.title)}</caption>'
             f"<thead><tr>{head1}</tr><tr>{head2}</tr></thead>"
