@@ -120,12 +120,19 @@ STYLE = (
 )
 
 
+def _number(value: object) -> float | None:
+    """A figure's value as a float (None: text or missing)."""
+    if isinstance(value, str) or value is None or pd.isna(value):
+        return None
+    return float(value)
+
+
 def _sort_value(value: object) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    if isinstance(value, str):
-        return value
-    return repr(float(value))
+    """A cell's exact sort key: a figure's value, a text as it is, "" where missing."""
+    number = _number(value)
+    if number is not None:
+        return repr(number)
+    return value if isinstance(value, str) else ""
 
 
 def text_key(text: str) -> str:
@@ -143,13 +150,6 @@ def text_key(text: str) -> str:
         return t
     value = float(number[1])
     return repr(value / 100 if number[2] else value)
-
-
-def _number(value: object) -> float | None:
-    """A figure's value as a float (None: text or missing)."""
-    if isinstance(value, str) or value is None or pd.isna(value):
-        return None
-    return float(value)
 
 
 def _rounded(value: float, digits: int) -> float:
