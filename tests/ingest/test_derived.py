@@ -4,6 +4,9 @@ for the rows and the plan they were computed for."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -153,6 +156,26 @@ def test_a_batch_is_sized_by_its_columns_decoded_not_their_pages(tmp_path, monke
     assert size["no"] >= file.read(columns=["no"]).nbytes
     monkeypatch.setattr(dataset, "READ_BATCH_BYTES", rows * 8)  # the whole numbers' worth
     assert dataset._batches(file, ["years", "band", "no"]) == [["years"], ["band"], ["no"]]
+
+
+@pytest.mark.parametrize("asked", [None, "system", "mimalloc"])
+def test_arrow_allocates_from_jemalloc_unless_the_environment_names_a_pool(asked):
+    """Importing the dataset module makes jemalloc Arrow's pool (where pyarrow has it); a pool
+    named in ARROW_DEFAULT_MEMORY_POOL is left as it is."""
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow has no jemalloc")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if asked:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = asked
+    code = (
+        "import maturity_analysis.ingest.dataset, pyarrow as pa; "
+        "print(pa.default_memory_pool().backend_name)"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == (asked or "jemalloc")
 
 
 def test_the_default_read_leaves_out_names_ids_and_phones(book):

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import importlib
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -59,6 +60,23 @@ from .policies import (
 )
 from .readers import file_digest
 from .schema import CATEGORY_COLUMNS, PERSONAL_COLUMNS
+
+
+def _arrow_pool() -> None:
+    """Make jemalloc this process's Arrow memory pool, where this pyarrow has it and
+    ARROW_DEFAULT_MEMORY_POOL names no pool: with pyarrow's default (mimalloc) reading a
+    prepared file of 10,000,000 policies took 4-6 s of system time faulting in fresh huge
+    pages against 1-1.5 s with jemalloc, which reuses its pages (benchmarks/RESULTS.md)."""
+    if "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
+        return
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:  # a pyarrow built without jemalloc keeps its default
+        pass
+
+
+_arrow_pool()
+
 
 DERIVED = "derived"
 """The key of ``attrs`` (kept in policies.parquet) saying what the stored per-policy figures
