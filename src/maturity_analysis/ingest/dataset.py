@@ -65,8 +65,9 @@ from .schema import CATEGORY_COLUMNS, PERSONAL_COLUMNS
 def _arrow_pool() -> None:
     """Make jemalloc this process's Arrow memory pool, where this pyarrow has it and
     ARROW_DEFAULT_MEMORY_POOL names no pool: with pyarrow's default (mimalloc) reading a
-    prepared file of 10,000,000 policies took 4-6 s of system time faulting in fresh huge
-    pages against 1-1.5 s with jemalloc, which reuses its pages (benchmarks/RESULTS.md)."""
+    prepared file of 10,000,000 policies took 3-6 s of system time faulting in fresh huge
+    pages against 1.5 s with jemalloc, which reuses its pages (read and tables 3.2-3.4 s
+    against 4.2-5.6 s); ``prepare`` took as long in either, with a peak of 1.85 GB, not 2.2."""
     if "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
         return
     try:
