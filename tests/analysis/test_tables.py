@@ -1,5 +1,7 @@
 """The plan's tables reproduced from the sample book; every figure cites PLAN_FIGURES.md."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,6 +21,7 @@ from maturity_analysis.analysis.tables import (
 from maturity_analysis.analysis.yields import add_yields
 from maturity_analysis.exceptions import MaturityDataError
 from maturity_analysis.output.display import format_table
+from maturity_analysis.plan.model import MaturityGroup, load_plan
 
 AGES = ["20-30", "31-40", "41-50", "51-60", "61以上", "合计"]
 BANDS = ["5万以下", "5-10万", "10-20万", "20万及以上"]
@@ -286,6 +289,31 @@ def test_maturity_groups_by_name_and_term(make_policies):
     table = maturity_product_table(book)
     assert table.loc["其他", "件数"] == 2
     assert table.loc["合计", "件数"] == 6
+
+
+def test_a_policy_in_two_groups_takes_the_first(make_policies):
+    """Groups may overlap (a plan's own): each policy is in the first group it matches, the
+    rest of the book, whatever its term, in the later ones or 其他."""
+    book = make_policies(
+        [
+            {"term_years": 10},
+            {"term_years": 3},
+            {"term_years": None},
+            {"product_name": "鸿利两全(分红型)", "term_years": 10},
+            {"product_type": "万能", "term_years": 10},
+        ]
+    )
+    shipped = load_plan()
+    groups = (
+        MaturityGroup("长期千里马", "分红", "千里马", min_term=8),
+        MaturityGroup("分红", "分红"),
+        MaturityGroup("十年以下", "分红", max_term=9),  # every 分红 policy is in an earlier one
+    )
+    plan = replace(shipped, tables=replace(shipped.tables, maturity_groups=groups))
+    assert maturity_groups(book, plan).tolist() == ["长期千里马", "分红", "分红", "分红", "其他"]
+    assert maturity_groups(
+        book, replace(plan, tables=replace(plan.tables, maturity_groups=groups[::-1]))
+    ).tolist() == ["分红", "十年以下", "分红", "分红", "其他"]
 
 
 def test_maturity_product_table_averages_given_yields(make_policies):
