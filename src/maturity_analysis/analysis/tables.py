@@ -83,13 +83,15 @@ def _sums(
     return rows, sums, counts
 
 
-def _grid(codes: list[np.ndarray], sizes: list[int], weights: Any = None) -> np.ndarray:
-    """Counts (or sums of ``weights``, NaN as 0) over every combination of codes, shape
-    ``sizes``; rows with a code of -1 in any key are left out.
+def _grid(
+    codes: list[np.ndarray], sizes: list[int], weights: Sequence[Any] = ()
+) -> tuple[np.ndarray, ...]:
+    """Counts over every combination of codes, shape ``sizes``, then the sums of each of
+    ``weights`` (NaN as 0) alike; rows with a code of -1 in any key are left out.
 
     Each key's codes are shifted by one into a flat index small enough for 16 bits where the
     grid allows (code -1 lands in a first row, column … that is cut off), so ten million rows
-    are a few passes over 20 MB and one :func:`_sums`.
+    are a few passes over 20 MB and one :func:`_sums` for the counts and sums together.
     """
     shape = [size + 1 for size in sizes]
     cells = int(np.prod(shape))
@@ -98,9 +100,9 @@ def _grid(codes: list[np.ndarray], sizes: list[int], weights: Any = None) -> np.
         flat *= size
         flat += c
         flat += 1
-    rows, sums, _ = _sums(flat, cells, () if weights is None else (weights,))
-    grid = rows if weights is None else sums[0]
-    return np.ascontiguousarray(grid.reshape(shape)[(slice(1, None),) * len(shape)])
+    rows, sums, _ = _sums(flat, cells, weights)
+    inner = (slice(1, None),) * len(shape)
+    return tuple(np.ascontiguousarray(g.reshape(shape)[inner]) for g in [rows, *sums])
 
 
 def _age_codes(policies: pd.DataFrame, plan: Plan) -> tuple[np.ndarray, list[str]]:
@@ -146,7 +148,7 @@ def table1(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     plan = plan or load_plan()
     age, age_labels = _age_codes(policies, plan)
     bands, products = list(plan.principal_labels), list(plan.products)
-    grid = _grid(
+    (grid,) = _grid(
         [age, _product_codes(policies, plan), _principal_codes(policies, plan)],
         [len(age_labels), len(products), len(bands)],
     )
@@ -191,7 +193,7 @@ def table2(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     plan = plan or load_plan()
     age, age_labels = _age_codes(policies, plan)
     products = list(plan.products)
-    counts = _grid([age, _product_codes(policies, plan)], [len(age_labels), len(products)])
+    (counts,) = _grid([age, _product_codes(policies, plan)], [len(age_labels), len(products)])
     keep = _optional_rows(age_labels, counts.sum(axis=1), plan)
     return _count_share_table(counts, age_labels, products, AGE_NAME, keep)
 
@@ -220,10 +222,10 @@ def table3(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
         [_principal_codes(policies, plan), _product_codes(policies, plan)],
         [len(bands), len(products)],
     )
+    counts, premium = _grid(codes, sizes, [policies["premium"]])
     frame = _count_share_table(
-        _grid(codes, sizes), bands, products, PRINCIPAL_NAME, np.ones(len(bands), dtype=bool)
+        counts, bands, products, PRINCIPAL_NAME, np.ones(len(bands), dtype=bool)
     )
-    premium = _grid(codes, sizes, policies["premium"])
     premium = np.vstack([premium, premium.sum(axis=0, keepdims=True)])
     for p, product in enumerate(products):
         frame[(product, AVERAGE_PREMIUM)] = _share(premium[:, p], frame[(product, COUNT)])
@@ -240,9 +242,9 @@ def table4(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     products = list(plan.products)
     codes = [age, _product_codes(policies, plan)]
     sizes = [len(age_labels), len(products)]
-    wan = _grid(codes, sizes, policies["premium"]) / 10_000
-    keep = _optional_rows(age_labels, _grid(codes, sizes).sum(axis=1), plan)
-    frame = _count_share_table(wan, age_labels, products, AGE_NAME, keep)
+    counts, premium = _grid(codes, sizes, [policies["premium"]])
+    keep = _optional_rows(age_labels, counts.sum(axis=1), plan)
+    frame = _count_share_table(premium / 10_000, age_labels, products, AGE_NAME, keep)
     return frame.rename(columns={COUNT: PREMIUM_WAN}, level=1)
 
 
@@ -259,8 +261,8 @@ def segment_table(policies: pd.DataFrame, plan: Plan | None = None) -> pd.DataFr
     is_product = category_codes(policies["product_type"], [product]) == 0
     band = np.where(is_product, _principal_codes(policies, plan), -1)
     codes, sizes = [age, band], [len(age_labels), len(bands)]
-    counts = _grid(codes, sizes)
-    wan = _grid(codes, sizes, policies["premium"]).sum(axis=1) / 10_000
+    counts, premium = _grid(codes, sizes, [policies["premium"]])
+    wan = premium.sum(axis=1) / 10_000
     n = counts.sum(axis=1)
     m = counts[:, mid].sum(axis=1)
     keep = _optional_rows(age_labels, n, plan)
