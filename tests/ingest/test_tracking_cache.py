@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 
 import pandas as pd
+import pytest
 
+from maturity_analysis.ingest import dataset
 from maturity_analysis.ingest.dataset import read_prepared_tracking
 from maturity_analysis.ingest.forms import KINDS, empty, frame
 
@@ -48,10 +50,14 @@ def test_missing_or_damaged_files_read_as_none(tmp_path):
     assert read_prepared_tracking(tmp_path) is None
 
 
-def test_each_text_column_is_read_in_one_chunk(tmp_path):
+@pytest.mark.parametrize("budget", [None, 1])
+def test_each_text_column_is_read_in_one_chunk(tmp_path, monkeypatch, budget):
     """A file of several row groups: pandas' own read gives a column a chunk for each, and a
     filter on it joins them every time; the prepared frames come in one chunk, the same
-    values and dtypes."""
+    values and dtypes, whether the columns are read together or each alone (a row group at a
+    time, then joined)."""
+    if budget is not None:
+        monkeypatch.setattr(dataset, "READ_BATCH_BYTES", budget)
     policies = [f"P{i:05d}" for i in range(3000)]
     _write(tmp_path, _calls(*policies), row_group_size=1000)
     calls = read_prepared_tracking(tmp_path).calls

@@ -556,6 +556,17 @@ def _batches(file: pq.ParquetFile, names: list[str]) -> list[list[str]]:
     return batches
 
 
+def _read_batch(file: pq.ParquetFile, path: str | Path, batch: list[str]) -> pa.Table:
+    """The columns ``batch`` of ``file`` (at ``path``), each in one chunk. Several columns are
+    decoded in threads, a column each; a column read alone (a batch's worth by itself, such as
+    the policy numbers) is decoded a row group each, in threads, then joined: at 10,000,000
+    rows 0.2 s against 0.44 s read whole, with less system time (read and tables 2.3-3.3 s
+    against 3.0-5.4 s, four runs each, in turn)."""
+    if len(batch) > 1:
+        return file.read(columns=batch, use_pandas_metadata=True)
+    return pq.read_table(path, columns=batch, use_pandas_metadata=True).combine_chunks()
+
+
 def read_frame(path: str | Path, names: Sequence[str] | None = None) -> pd.DataFrame:
     """Columns ``names`` (default: every one) of a parquet file as :func:`pandas.read_parquet`
     returns them (same dtypes and ``attrs``), but each column in one chunk, not one for each
@@ -569,9 +580,7 @@ def read_frame(path: str | Path, names: Sequence[str] | None = None) -> pd.DataF
     file = pq.ParquetFile(path, pre_buffer=True)
     names = file.schema_arrow.names if names is None else list(names)
     parts = [
-        file.read(columns=batch, use_pandas_metadata=True).to_pandas(
-            self_destruct=True, split_blocks=True
-        )
+        _read_batch(file, path, batch).to_pandas(self_destruct=True, split_blocks=True)
         for batch in _batches(file, names)
     ]
     pa.default_memory_pool().release_unused()
