@@ -617,8 +617,10 @@ def render_why(fan: dict | None, scaled: list[dict], goals: list, info: dict) ->
                 f"{p['read_s']:.1f} s, the tables {p['tables_s']:.1f} s. "
             )
         text += (
-            "The policy numbers are the largest part of the read: 0.36-0.47 s (one thread; "
-            "0.9 s before jemalloc) in a fresh process. Much of the read is system time, "
+            "The policy numbers are the largest part of the read: about 0.2 s since 6f96180, "
+            "which decodes a column read alone a row group each, in threads (`pyarrow.dataset`), "
+            "then joins it (read whole, on one thread: 0.36-0.47 s, and 0.9 s before jemalloc; "
+            "read + tables 2.3-3.3 s against 3.0-5.4 s, four runs each, in turn). Much of the read is system time, "
             "the kernel handing the process fresh pages, and it swings from run to run: on "
             "this machine touching 1 GiB of fresh memory took 0.18-2.55 s in huge pages and a "
             "steady 0.35 s in 4 KB pages (transparent huge pages on `madvise`), but turning "
@@ -629,13 +631,15 @@ def render_why(fan: dict | None, scaled: list[dict], goals: list, info: dict) ->
             "read (`/proc/vmstat`). Since 738b249 Arrow allocates from jemalloc, which reuses "
             "its pages (402 huge pages a read): three runs each, in turn, read + tables "
             "3.24-3.37 s against 4.21-5.57 s, system CPU 1.55-1.61 s against 2.96-5.04 s. A "
-            "memory-mapped read, reading a large column's row groups in parallel "
-            "(`pyarrow.dataset`: 1.85-1.92 s against 1.83-2.61 s), and storing the "
+            "memory-mapped read, every batch read a row group each (`pyarrow.dataset`: 1.85-1.92 "
+            "s against 1.83-2.61 s), and storing the "
             "policy numbers uncompressed (1.10x the read's time) or in zstd (1.21x) did not "
             "make it faster. Reading the columns in batches decoded in threads instead of one a call "
             "cut the read's wall time by about a quarter for 0.13 GB more peak. The tables work "
-            "on integer codes, a million rows at a time (`np.bincount` over 16-bit keys). The "
-            "profile above shows the rest."
+            "on integer codes, a million rows at a time (`np.bincount` over 16-bit keys), a "
+            "table's counts and sums in one pass (since 04c14c8 and f15b80a, with the "
+            "maturity-product groups set by arithmetic rather than masked stores: the six "
+            "tables 0.69 s against 1.01 s, the same frames). The profile above shows the rest."
         )
         why.append(text)
     if big and "`prepare`" in missed:
