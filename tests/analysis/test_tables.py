@@ -292,8 +292,8 @@ def test_maturity_groups_by_name_and_term(make_policies):
 
 
 def test_a_policy_in_two_groups_takes_the_first(make_policies):
-    """Groups may overlap (a plan's own): each policy is in the first group it matches, the
-    rest of the book, whatever its term, in the later ones or 其他."""
+    """Groups may overlap (in a plan of one's own): a policy is in the first group it
+    matches, in the order the plan lists them; one in none is in 其他."""
     book = make_policies(
         [
             {"term_years": 10},
