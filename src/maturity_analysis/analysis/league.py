@@ -127,14 +127,6 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-def _sort_value(value: object) -> str:
-    """A cell's exact sort key: a figure's value, a text as it is, "" where missing."""
-    number = _number(value)
-    if number is not None:
-        return repr(number)
-    return value if isinstance(value, str) else ""
-
-
 def text_key(text: str) -> str:
     """The sort key :data:`SORT_SCRIPT` reads from a cell's ``text`` when it has no ``data-v``:
     "" for —, a number for 1,234, 50.0% (0.5) and 3/4 (3), else the text.
@@ -166,9 +158,13 @@ def sort_keys(values: Sequence[object], texts: Sequence[str]) -> list[str | None
     >>> sort_keys([0.529411, 0.5, 0.500012], ["52.9%", "50.0%", "50.0%"])
     ['0.52941', None, '0.50001']
     """
-    keys = [_sort_value(v) for v in values]
-    exact = [k == text_key(t) for k, t in zip(keys, texts, strict=True)]
     numbers = [_number(v) for v in values]
+    # each cell's exact key: a figure's value, a text as it is, "" where missing
+    keys = [
+        repr(x) if x is not None else v if isinstance(v, str) else ""
+        for v, x in zip(values, numbers, strict=True)
+    ]
+    exact = [k == text_key(t) for k, t in zip(keys, texts, strict=True)]
     fixed = {x for x, e in zip(numbers, exact, strict=True) if e and x is not None}
     distinct = {x for x in numbers if x is not None}
 
